@@ -1,0 +1,316 @@
+"""The journaled state store every module of a chain keeps its state in.
+
+A ``Store`` owns any number of named maps (``JournaledMap``, and ``SortedJournaledMap`` when
+ordered iteration or range scans are needed) and one undo journal shared by all of them.
+``savepoint()`` marks the journal; every write after it records the key's previous value;
+``rollback_to()`` replays those records backwards and ``release()`` keeps the writes (they then
+belong to the enclosing savepoint, if any). Savepoints nest, which is how a transaction and its
+sub-messages (consumer.md C-8, C-9; provider.md P-2) get all-or-nothing behaviour.
+
+Costs are proportional to the number of writes, never to the size of the state: with no
+savepoint open nothing is journaled at all, a savepoint is an integer mark, and a rollback
+undoes exactly the writes made since its mark.
+
+**Values must be immutable.** The journal keeps references to old values, so a value changed
+in place would be changed in the "old" copy too and could not be rolled back. Store ints,
+strings, tuples, frozensets, frozen pydantic models and frozen dataclasses, and replace a
+value to change it (``m[k] = old.model_copy(update=...)``), never mutate it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import functools
+from collections.abc import Callable, Hashable, Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import (
+    Any,
+    Concatenate,
+    Final,
+    Generic,
+    ParamSpec,
+    Protocol,
+    TypeVar,
+    overload,
+)
+
+__all__ = ["JournaledMap", "Savepoint", "SortedJournaledMap", "Store", "atomic"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class _Missing(enum.Enum):
+    MISSING = enum.auto()
+
+
+_MISSING: Final = _Missing.MISSING
+
+
+class Savepoint:
+    """An open savepoint of one ``Store``: pass it back to ``rollback_to`` or ``release``.
+
+    Compared by identity; treat it as opaque.
+    """
+
+    # a plain slotted class: savepoints are made several times per block, and a frozen
+    # dataclass's __init__ costs noticeably more
+    __slots__ = ("mark",)
+
+    def __init__(self, mark: int) -> None:
+        self.mark = mark
+
+    def __repr__(self) -> str:
+        return f"Savepoint(mark={self.mark})"
+
+
+class Store:
+    """A set of named journaled maps with nested savepoints (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._maps: dict[str, JournaledMap[Any, Any]] = {}
+        self._journal: list[tuple[JournaledMap[Any, Any], Any, Any]] = []
+        self._open: list[Savepoint] = []
+
+    # -- maps --
+
+    def _register(self, name: str, journaled: JournaledMap[Any, Any]) -> None:
+        if name in self._maps:
+            raise ValueError(f"store already has a map named {name!r}")
+        self._maps[name] = journaled
+
+    def names(self) -> tuple[str, ...]:
+        """The names of all maps, in creation order."""
+        return tuple(self._maps)
+
+    def snapshot(self) -> dict[str, dict[Any, Any]]:
+        """A shallow copy of every map's contents, by map name.
+
+        Costs O(total size): meant for tests, debugging and persistence, not for rollback
+        (savepoints do that in O(writes)). Values are shared, which is safe because they are
+        immutable.
+        """
+        return {name: dict(m.raw_items()) for name, m in self._maps.items()}
+
+    # -- savepoints --
+
+    @property
+    def depth(self) -> int:
+        """The number of open savepoints."""
+        return len(self._open)
+
+    @property
+    def journal_length(self) -> int:
+        """The number of undo records currently kept (0 when no savepoint is open)."""
+        return len(self._journal)
+
+    def savepoint(self) -> Savepoint:
+        """Open a savepoint nested inside the currently open ones and return it."""
+        point = Savepoint(len(self._journal))
+        self._open.append(point)
+        return point
+
+    def _index(self, point: Savepoint) -> int:
+        top = len(self._open) - 1
+        if top >= 0 and self._open[top] is point:
+            return top
+        for i in range(len(self._open) - 1, -1, -1):
+            if self._open[i] is point:
+                return i
+        raise ValueError("savepoint is not open in this store")
+
+    def rollback_to(self, point: Savepoint) -> None:
+        """Undo every write made since ``point`` was opened and close it.
+
+        Savepoints opened after ``point`` are closed too. Raises ``ValueError`` if ``point``
+        is not open in this store.
+        """
+        index = self._index(point)
+        journal = self._journal
+        while len(journal) > point.mark:
+            journaled, key, old = journal.pop()
+            journaled._restore(key, old)
+        del self._open[index:]
+
+    def release(self, point: Savepoint) -> None:
+        """Close ``point`` keeping its writes (they join the enclosing savepoint, if any).
+
+        Savepoints opened after ``point`` are released too. Raises ``ValueError`` if ``point``
+        is not open in this store.
+        """
+        index = self._index(point)
+        del self._open[index:]
+        if not self._open:
+            # nobody can roll back any more: drop the undo records
+            self._journal.clear()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Savepoint]:
+        """Run a block in a savepoint: released on success, rolled back on any exception."""
+        point = self.savepoint()
+        try:
+            yield point
+        except BaseException:
+            self.rollback_to(point)
+            raise
+        self.release(point)
+
+
+class JournaledMap(MutableMapping[K, V], Generic[K, V]):
+    """A dict-like map whose writes are journaled by its ``Store`` (see module docstring).
+
+    Values must be immutable; replace them to change them.
+    """
+
+    def __init__(self, store: Store, name: str) -> None:
+        self._store = store
+        self._data: dict[K, V] = {}
+        self.name = name
+        store._register(name, self)
+
+    def _journal(self, key: K) -> None:
+        if self._store._open:
+            self._store._journal.append((self, key, self._data.get(key, _MISSING)))
+
+    def _restore(self, key: K, old: V | _Missing) -> None:
+        if old is _MISSING:
+            del self._data[key]
+        else:
+            self._data[key] = old
+
+    def raw_items(self) -> Iterator[tuple[K, V]]:
+        """All items in storage order (no copy)."""
+        return iter(self._data.items())
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, /, default: V | T) -> V | T: ...
+    def get(self, key: K, /, default: object = None) -> object:
+        # overridden because MutableMapping.get goes through __getitem__ and an exception
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._journal(key)
+        self._data[key] = value
+
+    def __delitem__(self, key: K) -> None:
+        if key not in self._data:
+            raise KeyError(key)
+        self._journal(key)
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def clear(self) -> None:
+        # MutableMapping.clear pops one item at a time through iteration
+        for key in list(self._data):
+            self._journal(key)
+        self._data.clear()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self)} items)"
+
+
+class SortedJournaledMap(JournaledMap[K, V]):
+    """A ``JournaledMap`` that iterates in key order and supports range scans.
+
+    Keys must be mutually comparable (ints, strings, tuples of them). Inserting or deleting a
+    key costs O(log n) comparisons plus one list move; lookups are dict lookups.
+    """
+
+    def __init__(self, store: Store, name: str) -> None:
+        super().__init__(store, name)
+        # typed Any: K is only Hashable, but these keys are also ordered (see class docstring)
+        self._keys: list[Any] = []
+
+    def _restore(self, key: K, old: V | _Missing) -> None:
+        present = key in self._data
+        super()._restore(key, old)
+        if old is _MISSING:
+            del self._keys[bisect.bisect_left(self._keys, key)]
+        elif not present:
+            bisect.insort(self._keys, key)
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if key not in self._data:
+            bisect.insort(self._keys, key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: K) -> None:
+        super().__delitem__(key)
+        del self._keys[bisect.bisect_left(self._keys, key)]
+
+    def clear(self) -> None:
+        super().clear()
+        self._keys.clear()
+
+    def __iter__(self) -> Iterator[K]:
+        # a copy, so callers may write to the map while iterating
+        return iter(list(self._keys))
+
+    def raw_items(self) -> Iterator[tuple[K, V]]:
+        """All items in key order."""
+        return ((k, self._data[k]) for k in list(self._keys))
+
+    def first_key(self) -> K | None:
+        """The smallest key, or ``None`` when empty."""
+        return self._keys[0] if self._keys else None
+
+    def head(self, count: int) -> list[K]:
+        """The ``count`` smallest keys, ascending."""
+        return self._keys[:count]
+
+    def keys_between(self, low: Any, high: Any) -> list[K]:
+        """The keys ``k`` with ``low <= k < high``, ascending (bounds may be key prefixes)."""
+        start = bisect.bisect_left(self._keys, low)
+        stop = bisect.bisect_left(self._keys, high, lo=start)
+        return self._keys[start:stop]
+
+
+class HasStore(Protocol):
+    """Anything that keeps its state in a ``Store``."""
+
+    @property
+    def store(self) -> Store:
+        """The store holding this object's state."""
+        ...
+
+
+S = TypeVar("S", bound=HasStore)
+
+
+def atomic(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Decorate a method so it runs in a savepoint of ``self.store``.
+
+    If the method raises, every write it made (through any module sharing the store) is
+    rolled back before the exception propagates; otherwise the writes are kept.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        store = self.store
+        point = store.savepoint()
+        try:
+            result = method(self, *args, **kwargs)
+        except BaseException:
+            store.rollback_to(point)
+            raise
+        store.release(point)
+        return result
+
+    return wrapper

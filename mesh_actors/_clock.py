@@ -1,0 +1,339 @@
+"""Time: the `Clock` protocol, the real clock, and a virtual clock tests drive.
+
+Everything in mesh-actors that waits (ask timeouts, timers, backoff, transport delays, block
+production) waits through a `Clock`, so the same code runs in real time or in virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
+from typing import Protocol, runtime_checkable
+
+import anyio
+import anyio.lowlevel
+import sniffio
+from anyio.lowlevel import RunVar
+
+__all__ = ["Clock", "RealClock", "VirtualClock", "wait_all_tasks_blocked"]
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """A source of time and of waiting."""
+
+    def now(self) -> float:
+        """The current time in seconds (monotonic; the origin is the clock's own)."""
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; ``0`` or less is a checkpoint. Cancellable."""
+
+    async def sleep_until(self, deadline: float) -> None:
+        """Wait until ``now() >= deadline``. Cancellable."""
+
+    def fail_after(self, seconds: float | None) -> AbstractContextManager[anyio.CancelScope]:
+        """A cancel scope that raises `TimeoutError` once ``seconds`` pass (``None``: never)."""
+
+    def move_on_after(self, seconds: float | None) -> AbstractContextManager[anyio.CancelScope]:
+        """A cancel scope that is cancelled silently once ``seconds`` pass (``None``: never)."""
+
+
+class RealClock:
+    """The event loop's clock (``anyio.current_time``); must be used inside a running loop."""
+
+    def now(self) -> float:
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+    async def sleep_until(self, deadline: float) -> None:
+        await anyio.sleep_until(deadline)
+
+    @contextmanager
+    def fail_after(self, seconds: float | None) -> Iterator[anyio.CancelScope]:
+        with anyio.fail_after(seconds) as scope:
+            yield scope
+
+    @contextmanager
+    def move_on_after(self, seconds: float | None) -> Iterator[anyio.CancelScope]:
+        with anyio.move_on_after(seconds) as scope:
+            yield scope
+
+    def __repr__(self) -> str:
+        return "RealClock()"
+
+
+class _Timer:
+    __slots__ = ("deadline", "callback", "cancelled", "fired")
+
+    def __init__(self, deadline: float, callback: Callable[[], object]) -> None:
+        self.deadline = deadline
+        self.callback = callback
+        self.cancelled = False
+        self.fired = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class VirtualClock:
+    """Virtual time: it only moves when a test says so, or when nothing else can run.
+
+    Time moves by `advance` (explicitly) or, inside `autojump`, by jumping straight to the
+    earliest pending deadline whenever every task in the program is blocked. Timers due at the
+    same instant fire in the order they were set, so a run is repeatable. A 21-day unbonding
+    period therefore costs as much wall time as the work that happens in it.
+
+    Works on asyncio and trio. Under autojump every task must be waiting on something
+    in-process (another task, this clock): a task blocked on real I/O looks idle and time would
+    run ahead of it.
+    """
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = float(start)
+        self._heap: list[tuple[float, int, _Timer]] = []
+        self._seq = itertools.count()
+        self._timer_added: anyio.Event | None = None
+        self._jumps = 0
+
+    def now(self) -> float:
+        return self._now
+
+    @property
+    def jumps(self) -> int:
+        """How many times time moved forward (for statistics and tests)."""
+        return self._jumps
+
+    def next_deadline(self) -> float | None:
+        """The earliest pending deadline, or ``None``."""
+        self._drop_cancelled()
+        return self._heap[0][0] if self._heap else None
+
+    def call_at(self, deadline: float, callback: Callable[[], object]) -> _Timer:
+        """Run ``callback`` (synchronous, must not block) when time reaches ``deadline``."""
+        timer = _Timer(deadline, callback)
+        heapq.heappush(self._heap, (deadline, next(self._seq), timer))
+        if self._timer_added is not None:
+            self._timer_added.set()
+        return timer
+
+    async def sleep(self, seconds: float) -> None:
+        await self.sleep_until(self._now + seconds)
+
+    async def sleep_until(self, deadline: float) -> None:
+        if deadline <= self._now:
+            await anyio.lowlevel.checkpoint()
+            return
+        woken = anyio.Event()
+        timer = self.call_at(deadline, woken.set)
+        try:
+            await woken.wait()
+        finally:
+            timer.cancel()
+
+    @contextmanager
+    def fail_after(self, seconds: float | None) -> Iterator[anyio.CancelScope]:
+        with self.move_on_after(seconds) as scope:
+            yield scope
+        if scope.cancelled_caught:
+            raise TimeoutError
+
+    @contextmanager
+    def move_on_after(self, seconds: float | None) -> Iterator[anyio.CancelScope]:
+        with anyio.CancelScope() as scope:
+            if seconds is None:
+                yield scope
+                return
+            timer = self.call_at(self._now + max(seconds, 0.0), scope.cancel)
+            try:
+                yield scope
+            finally:
+                timer.cancel()
+
+    def _drop_cancelled(self) -> None:
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+
+    def _fire_next(self, limit: float) -> bool:
+        """Fire every timer at the earliest deadline ``<= limit``; return False if none."""
+        self._drop_cancelled()
+        heap = self._heap
+        if not heap or heap[0][0] > limit:
+            return False
+        deadline = heap[0][0]
+        if deadline > self._now:
+            self._now = deadline
+            self._jumps += 1
+        while heap and heap[0][0] == deadline:
+            timer = heapq.heappop(heap)[2]
+            if not timer.cancelled:
+                timer.fired = True
+                timer.callback()
+        return True
+
+    async def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds``, firing timers in deadline order.
+
+        After each deadline's timers fire, waits until every task is blocked again, so work
+        that a timer starts (and the timers that work sets) happens at the right instant.
+        """
+        if seconds < 0:
+            raise ValueError("virtual time cannot go backwards")
+        target = self._now + seconds
+        await self._settle()
+        while self._fire_next(target):
+            await self._settle()
+        if target > self._now:
+            self._now = target
+            self._jumps += 1
+
+    async def run_until_idle(self) -> None:
+        """Wait until every task is blocked, without moving time."""
+        await wait_all_tasks_blocked()
+
+    async def _settle(self) -> None:
+        # Idle means: no other task can run *now*, as we are about to move time. A task woken
+        # together with us may have run and made work, so check again after waking.
+        while True:
+            await _wait_idle(_LAST)
+            if _nothing_runnable():
+                return
+
+    async def _autojump(self) -> None:
+        while True:
+            await self._settle()
+            if not self._fire_next(float("inf")):
+                self._timer_added = anyio.Event()
+                if self.next_deadline() is None:
+                    await self._timer_added.wait()
+                self._timer_added = None
+
+    @asynccontextmanager
+    async def autojump(self) -> AsyncIterator[VirtualClock]:
+        """While the block runs, jump to the next deadline whenever every task is blocked.
+
+        Cancellation of the enclosing scope stops the jumping with it.
+        """
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._autojump, name="mesh_actors.VirtualClock.autojump")
+            try:
+                yield self
+            finally:
+                tg.cancel_scope.cancel()
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self._now})"
+
+
+async def wait_all_tasks_blocked() -> None:
+    """Return once every other task in the program is blocked (waiting, not runnable).
+
+    On trio this is trio's own scheduler query. On asyncio a task that can run always has a
+    callback in the loop's ready queue, so after yielding, an empty ready queue means every
+    other task is blocked. (anyio's generic version polls every 0.1 s of real time, which
+    would make virtual time crawl.) Several tasks may wait at once; they are woken one at a
+    time, each only when everything else is blocked.
+    """
+    await _wait_idle(_URGENT)
+
+
+# Waiters are woken most urgent first. The autojump driver waits at _LAST: it must only move
+# time when no other idle-waiter is left to act on the idleness first.
+_URGENT = 0
+_LAST = 1
+# trio orders its idle-waiters by `cushion` (real seconds of idleness required); a tiny
+# cushion for the driver puts it behind every cushion-0 waiter.
+_TRIO_LAST_CUSHION = 1e-6
+
+
+def _nothing_runnable() -> bool:
+    """Whether no other task can run right now (checked by the task that is running)."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        return bool(trio.lowlevel.current_statistics().tasks_runnable == 0)
+    ready = getattr(asyncio.get_running_loop(), "_ready", None)
+    return ready is not None and not ready
+
+
+async def _wait_idle(priority: int) -> None:
+    if sniffio.current_async_library() == "trio":
+        import trio.testing
+
+        await trio.testing.wait_all_tasks_blocked(
+            _TRIO_LAST_CUSHION if priority == _LAST else 0.0
+        )
+        return
+    await _asyncio_wait_idle(priority)
+
+
+class _IdleWatch:
+    """Per event loop: the one task polling for idleness, and the tasks waiting on it.
+
+    Two tasks that each polled the ready queue would always see each other's wake-up there
+    and never return; so one task polls and the others wait on futures, which keeps them off
+    the ready queue. On idleness the poller wakes the most urgent waiter only (possibly
+    itself) and, if it leaves, hands the polling role to a remaining waiter.
+    """
+
+    __slots__ = ("polling", "waiters", "seq")
+
+    def __init__(self) -> None:
+        self.polling = False
+        self.waiters: dict[tuple[int, int], asyncio.Future[bool]] = {}
+        self.seq = itertools.count()
+
+    def hand_over(self) -> None:
+        """Make the oldest most-urgent waiter the poller (or nobody, if none waits)."""
+        self.polling = False
+        if self.waiters:
+            key = min(self.waiters)
+            self.waiters.pop(key).set_result(False)
+            self.polling = True
+
+
+_idle_watch: RunVar[_IdleWatch] = RunVar("mesh_actors_idle_watch")
+
+
+async def _asyncio_wait_idle(priority: int) -> None:
+    loop = asyncio.get_running_loop()
+    ready = getattr(loop, "_ready", None)
+    if ready is None:  # an event loop without CPython's internals (uvloop): be conservative
+        await anyio.wait_all_tasks_blocked()
+        return
+    try:
+        watch = _idle_watch.get()
+    except LookupError:
+        watch = _IdleWatch()
+        _idle_watch.set(watch)
+    me = (priority, next(watch.seq))
+    if watch.polling:
+        future: asyncio.Future[bool] = loop.create_future()
+        watch.waiters[me] = future
+        try:
+            chosen = await future
+        except BaseException:
+            if watch.waiters.pop(me, None) is None and future.done() and not future.result():
+                watch.hand_over()  # we were made the poller just as we were cancelled
+            raise
+        if chosen:
+            return
+    watch.polling = True
+    try:
+        while True:
+            await asyncio.sleep(0)
+            if ready:
+                continue
+            best = min(watch.waiters, default=me)
+            if best >= me:  # nobody more urgent waits: idleness is ours to act on
+                watch.hand_over()
+                return
+            watch.waiters.pop(best).set_result(True)
+    except BaseException:
+        watch.hand_over()
+        raise

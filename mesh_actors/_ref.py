@@ -1,0 +1,109 @@
+"""Actor references: how anyone talks to an actor, local or remote alike."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+
+from ._address import Address
+from ._envelope import Envelope
+
+if TYPE_CHECKING:
+    from ._cell import _Cell
+    from ._system import ActorSystem
+
+from ._current import current_cell
+
+__all__ = ["ActorRef"]
+
+M_contra = TypeVar("M_contra", contravariant=True)
+R = TypeVar("R")
+
+
+class ActorRef(Generic[M_contra]):
+    """A handle on an actor, typed by the messages it accepts.
+
+    ``ActorRef[Deposit | Withdraw]`` accepts either message; mypy rejects anything else. A ref
+    is a value (equal by address) that stays valid across restarts of the actor. A ref to an
+    actor of another actor system looks and behaves exactly the same: the system that made it
+    routes the message through its transport.
+
+    Inside a handler, the sending actor is recorded as the message's sender automatically.
+    """
+
+    __slots__ = ("address", "_system", "_cell")
+
+    def __init__(self, address: Address, system: ActorSystem, cell: _Cell | None = None) -> None:
+        self.address = address
+        self._system = system
+        self._cell = cell
+
+    def tell_nowait(self, message: M_contra, *, sender: ActorRef[Any] | None = None) -> None:
+        """Send ``message`` without waiting.
+
+        Raises `MailboxFull` when a local recipient's mailbox is full under the ``FAIL`` or
+        ``BACKPRESSURE`` policy (under ``DROP`` the message goes to dead letters instead), and
+        `ActorSystemClosed` after the system shut down. A message to an actor that does not
+        exist goes to the dead letters.
+        """
+        cell = self._cell
+        if sender is None and cell is not None and cell.alive:
+            # Fast path: a local, live actor (the system is open while any actor is alive).
+            current = current_cell.get()
+            env = Envelope(self.address, message, current.address if current else None)
+            if cell.mailbox.offer(env):
+                return
+            cell.enqueue_nowait(env)
+            return
+        self._system._tell_nowait(self, message, sender)
+
+    async def tell(self, message: M_contra, *, sender: ActorRef[Any] | None = None) -> None:
+        """Send ``message``; under the ``BACKPRESSURE`` policy wait while the mailbox is full.
+
+        Cancelling the wait leaves the message unsent.
+        """
+        cell = self._cell
+        if sender is None and cell is not None and cell.alive:
+            current = current_cell.get()
+            env = Envelope(self.address, message, current.address if current else None)
+            if cell.mailbox.offer(env):
+                return
+            await cell.enqueue(env)
+            return
+        await self._system._tell(self, message, sender)
+
+    @overload
+    async def ask(self, message: M_contra, *, timeout: float | None = None) -> Any: ...
+    @overload
+    async def ask(
+        self, message: M_contra, *, expect: type[R], timeout: float | None = None
+    ) -> R: ...
+    async def ask(
+        self,
+        message: M_contra,
+        *,
+        expect: type[Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Send ``message`` and wait for the handler's return value.
+
+        ``timeout`` (clock seconds) defaults to the system's ``ask_timeout``. Raises
+        `AskTimeout`, `HandlerError` (the handler raised), `UnhandledMessage`,
+        `ActorNotFound`, `ActorTerminated` (the actor stopped first), `MailboxFull`,
+        `ActorSystemClosed`, or `UnexpectedReply` if ``expect`` is given and the reply is not
+        an instance of it. Cancelling the caller abandons the ask; a reply that arrives later
+        goes to the dead letters.
+        """
+        return await self._system._ask(self, message, expect, timeout)
+
+    @property
+    def name(self) -> str:
+        return self.address.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorRef) and other.address == self.address
+
+    def __hash__(self) -> int:
+        return hash(self.address)
+
+    def __repr__(self) -> str:
+        return f"ActorRef({str(self.address)!r})"

@@ -1,0 +1,65 @@
+"""Errors are named values (C-5, P-5, P-6)."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import chains
+from chains import (
+    ChainError,
+    InsufficientFunds,
+    MissingDenom,
+    NoFunds,
+    SelfDelegationTooLow,
+    WrongDenom,
+)
+
+
+def test_error_carries_name_and_fields_C_5() -> None:
+    err = WrongDenom("uosmo", "ustars")
+    assert err.name == "WrongDenom"
+    assert (err.sent, err.expected) == ("uosmo", "ustars")
+    assert err.to_dict() == {"error": "WrongDenom", "sent": "uosmo", "expected": "ustars"}
+    assert str(err) == "WrongDenom(sent='uosmo', expected='ustars')"
+
+
+def test_error_without_fields_P_5() -> None:
+    assert NoFunds().to_dict() == {"error": "NoFunds"}
+    assert str(NoFunds()) == "NoFunds"
+
+
+def test_errors_compare_by_name_and_data_C_5() -> None:
+    assert MissingDenom("x") == MissingDenom("x")
+    assert MissingDenom("x") != MissingDenom("y")
+    assert hash(MissingDenom("x")) == hash(MissingDenom("x"))
+    assert InsufficientFunds("a", "d", 1, 2) != SelfDelegationTooLow("a", 1, 2)
+
+
+def test_errors_pickle_round_trip_C_5() -> None:
+    err = InsufficientFunds("addr", "stake", 3, 7)
+    copy = pickle.loads(pickle.dumps(err))
+    assert copy == err
+    assert copy.required == 7
+
+
+def test_wrong_number_of_values_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        ChainError("unexpected")
+
+
+def test_every_exported_error_is_a_chain_error_with_stable_name() -> None:
+    errors = [
+        getattr(chains, n)
+        for n in chains.__all__
+        if isinstance(getattr(chains, n), type) and issubclass(getattr(chains, n), Exception)
+    ]
+    assert len(errors) > 30
+    for cls in errors:
+        assert issubclass(cls, ChainError)
+        values = ["v"] * len(cls.fields)
+        err = cls(*values)
+        assert err.name == cls.__name__
+        assert err.to_dict()["error"] == cls.__name__
+        assert pickle.loads(pickle.dumps(err)) == err
