@@ -452,3 +452,37 @@ class InvalidBlock(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+# --- contracts and the chain host ------------------------------------------------------------
+
+
+class UnsupportedMessage(ChainError):
+    """A contract entry point was called with a message it does not handle."""
+
+    fields = ("entry_point", "message_type")
+    entry_point: str
+    message_type: str
+
+    def __init__(self, entry_point: str, message_type: str) -> None:
+        super().__init__(entry_point, message_type)
+
+
+class ContractNotFound(ChainError):
+    """No contract is deployed at this address on this chain."""
+
+    fields = ("address",)
+    address: str
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+
+
+class CodeNotFound(ChainError):
+    """No contract code is registered under this name on this chain."""
+
+    fields = ("code",)
+    code: str
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
