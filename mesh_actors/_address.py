@@ -27,7 +27,7 @@ class Address:
     endpoints start with ``$`` (for example ``$reply``) and never name an actor.
     """
 
-    __slots__ = ("system", "path", "_str")
+    __slots__ = ("_str", "path", "system")
 
     def __init__(self, system: str, path: str) -> None:
         self.system = system

@@ -47,7 +47,7 @@ class _FutureEvent:
 class Backend:
     """Native one-shot events and checkpoints for the running backend."""
 
-    __slots__ = ("name", "event", "checkpoint")
+    __slots__ = ("checkpoint", "event", "name")
 
     def __init__(
         self,

@@ -122,28 +122,28 @@ class _Guardian(_Parent):
 
 class _Cell(_Parent):
     __slots__ = (
-        "system",
-        "parent",
-        "factory",
-        "strategy",
+        "_ctx",
         "address",
-        "ref",
-        "mailbox",
         "children",
-        "watchers",
-        "watching",
-        "instance",
+        "current",
         "dispatch",
-        "timers",
-        "state",
-        "signals",
-        "terminated",
+        "escalated",
+        "factory",
+        "instance",
+        "log",
+        "mailbox",
+        "parent",
+        "ref",
         "restart_times",
         "restarts",
-        "current",
-        "log",
-        "escalated",
-        "_ctx",
+        "signals",
+        "state",
+        "strategy",
+        "system",
+        "terminated",
+        "timers",
+        "watchers",
+        "watching",
     )
 
     def __init__(
@@ -175,6 +175,8 @@ class _Cell(_Parent):
         self.restarts = 0
         self.current: Envelope | None = None
         self.escalated = False
+        # Mirrors `state is DEAD` as a plain attribute: senders read it on every tell.
+        self.dead = False
         self.log: FilteringBoundLogger = structlog.get_logger("mesh_actors").bind(
             system=system.name, actor=address.path
         )
@@ -184,7 +186,7 @@ class _Cell(_Parent):
 
     @property
     def alive(self) -> bool:
-        return self.state is not _State.DEAD
+        return not self.dead
 
     def signal(self, sig: tuple[Any, ...]) -> None:
         if self.state is _State.DEAD:
@@ -286,6 +288,8 @@ class _Cell(_Parent):
                     await event.wait()
                 mailbox._getter = None
                 continue
+            if len(queue) > mailbox.high_water:
+                mailbox.high_water = len(queue)
             handled = 0
             while queue and not signals and handled < _BATCH:
                 env = queue.popleft()
@@ -398,6 +402,7 @@ class _Cell(_Parent):
             except Exception as exc:
                 self.log.error("on_stop raised", error=repr(exc))
         self.state = _State.DEAD
+        self.dead = True
         for env in self.mailbox.close():
             system._undeliverable(env, "actor-stopped")
         self.signals.clear()

@@ -68,7 +68,7 @@ class RealClock:
 
 
 class _Timer:
-    __slots__ = ("deadline", "callback", "cancelled", "fired")
+    __slots__ = ("callback", "cancelled", "deadline", "fired")
 
     def __init__(self, deadline: float, callback: Callable[[], object]) -> None:
         self.deadline = deadline
@@ -281,7 +281,7 @@ class _IdleWatch:
     itself) and, if it leaves, hands the polling role to a remaining waiter.
     """
 
-    __slots__ = ("polling", "waiters", "seq")
+    __slots__ = ("polling", "seq", "waiters")
 
     def __init__(self) -> None:
         self.polling = False

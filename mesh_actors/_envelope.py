@@ -31,7 +31,7 @@ class Envelope:
     for tells. Envelopes are not mutated after creation.
     """
 
-    __slots__ = ("recipient", "message", "sender", "correlation_id", "kind")
+    __slots__ = ("correlation_id", "kind", "message", "recipient", "sender")
 
     def __init__(
         self,

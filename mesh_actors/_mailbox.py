@@ -50,7 +50,7 @@ class MailboxStatistics:
     received: int
     dropped: int
     refused: int
-    high_water: int
+    high_water: int  # the largest backlog the actor found when it came to take messages
     waiting_senders: int
 
 
@@ -62,17 +62,17 @@ class Mailbox:
     """
 
     __slots__ = (
-        "queue",
-        "capacity",
-        "overflow",
-        "received",
-        "dropped",
-        "refused",
-        "high_water",
-        "_getter",
-        "_putters",
         "_closed",
         "_event",
+        "_getter",
+        "_putters",
+        "capacity",
+        "dropped",
+        "high_water",
+        "overflow",
+        "queue",
+        "received",
+        "refused",
     )
 
     def __init__(
@@ -106,8 +106,6 @@ class Mailbox:
             return False
         queue.append(envelope)
         self.received += 1
-        if len(queue) > self.high_water:
-            self.high_water = len(queue)
         getter = self._getter
         if getter is not None:
             self._getter = None

@@ -30,7 +30,7 @@ class ActorRef(Generic[M_contra]):
     Inside a handler, the sending actor is recorded as the message's sender automatically.
     """
 
-    __slots__ = ("address", "_system", "_cell")
+    __slots__ = ("_cell", "_system", "address")
 
     def __init__(self, address: Address, system: ActorSystem, cell: _Cell | None = None) -> None:
         self.address = address
@@ -46,11 +46,19 @@ class ActorRef(Generic[M_contra]):
         exist goes to the dead letters.
         """
         cell = self._cell
-        if sender is None and cell is not None and cell.alive:
-            # Fast path: a local, live actor (the system is open while any actor is alive).
+        if sender is None and cell is not None and not cell.dead:
+            # Fast path: a local, live actor (the system is open while any actor is alive);
+            # the mailbox append is inlined because this is the cost of a tell.
             current = current_cell.get()
             env = Envelope(self.address, message, current.address if current else None)
-            if cell.mailbox.offer(env):
+            mailbox = cell.mailbox
+            if len(mailbox.queue) < mailbox.capacity:
+                mailbox.queue.append(env)
+                mailbox.received += 1
+                getter = mailbox._getter
+                if getter is not None:
+                    mailbox._getter = None
+                    getter.set()
                 return
             cell.enqueue_nowait(env)
             return
@@ -62,10 +70,17 @@ class ActorRef(Generic[M_contra]):
         Cancelling the wait leaves the message unsent.
         """
         cell = self._cell
-        if sender is None and cell is not None and cell.alive:
+        if sender is None and cell is not None and not cell.dead:
             current = current_cell.get()
             env = Envelope(self.address, message, current.address if current else None)
-            if cell.mailbox.offer(env):
+            mailbox = cell.mailbox
+            if len(mailbox.queue) < mailbox.capacity:
+                mailbox.queue.append(env)
+                mailbox.received += 1
+                getter = mailbox._getter
+                if getter is not None:
+                    mailbox._getter = None
+                    getter.set()
                 return
             await cell.enqueue(env)
             return

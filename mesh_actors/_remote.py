@@ -26,7 +26,7 @@ class Inbound(Protocol):
         """
 
     def deliver_nowait(self, envelope: Envelope) -> None:
-        """Deliver without waiting; a full backpressured mailbox sends the envelope to dead letters."""
+        """Deliver without waiting; a full mailbox sends the envelope to the dead letters."""
 
 
 class Endpoint(Protocol):

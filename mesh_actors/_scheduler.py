@@ -16,7 +16,7 @@ __all__ = ["ScheduledCall", "Scheduler"]
 class ScheduledCall:
     """A handle on a scheduled callback; `cancel` is idempotent."""
 
-    __slots__ = ("deadline", "callback", "cancelled", "_scheduler")
+    __slots__ = ("_scheduler", "callback", "cancelled", "deadline")
 
     def __init__(
         self, deadline: float, callback: Callable[[], object], scheduler: Scheduler

@@ -16,8 +16,8 @@ from ._actor import Actor
 from ._address import Address, check_name
 from ._backend import Backend, EventLike, current_backend
 from ._cell import _Cell, _Guardian
-from ._current import current_cell
 from ._clock import Clock, RealClock
+from ._current import current_cell
 from ._envelope import Envelope, EnvelopeKind
 from ._errors import (
     ActorNotFound,
@@ -55,7 +55,7 @@ _WATCH_PATH = "$watch"
 
 
 class _PendingAsk:
-    __slots__ = ("event", "result", "error")
+    __slots__ = ("error", "event", "result")
 
     def __init__(self, event: EventLike) -> None:
         self.event = event
@@ -445,7 +445,8 @@ class ActorSystem:
         if env.kind is _ASK:
             if error is None:
                 address = str(env.recipient)
-                error = ActorTerminated(address) if reason == "actor-stopped" else ActorNotFound(address)
+                stopped = reason == "actor-stopped"
+                error = ActorTerminated(address) if stopped else ActorNotFound(address)
             self._fail_ask(env, error)
         self._publish_dead_letter(env, reason)
 

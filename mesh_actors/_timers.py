@@ -21,7 +21,7 @@ class Timers:
     incarnation. Delays are clock seconds.
     """
 
-    __slots__ = ("_cell", "_calls")
+    __slots__ = ("_calls", "_cell")
 
     def __init__(self, cell: _Cell) -> None:
         self._cell = cell

@@ -45,7 +45,7 @@ def test_registry_refuses_two_classes_with_one_name() -> None:
         type_name = "test.deposit"
 
     registry = MessageRegistry([Deposit])
-    with pytest.raises(ValueError, match="test.deposit"):
+    with pytest.raises(ValueError, match=r"test\.deposit"):
         registry.register(Other)
     registry.register(Deposit)  # the same class again is fine
     assert len(registry) == 1

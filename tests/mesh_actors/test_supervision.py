@@ -190,7 +190,12 @@ async def test_escalate_fails_the_parent_which_restarts_its_children() -> None:
         assert await parent.ask(State()) == ["a", "b"]
         assert await system.lookup("p/b").ask(State()) == 0  # b is a fresh instance
         # children stop youngest first; the fresh children start concurrently
-        assert events[-6:-2] == ["stop b", "stop a", "parent restart after RuntimeError", "parent start"]
+        assert events[-6:-2] == [
+            "stop b",
+            "stop a",
+            "parent restart after RuntimeError",
+            "parent start",
+        ]
         assert sorted(events[-2:]) == ["start a", "start b"]
 
 
