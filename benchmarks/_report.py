@@ -36,7 +36,8 @@ class Report:
         self, name: str, value: float, unit: str, baseline: str, note: str = ""
     ) -> None:
         base = self._baselines[baseline]
-        self.figures.append(Figure(name, value, unit, baseline, value / base if base else None, note))
+        ratio = value / base if base else None
+        self.figures.append(Figure(name, value, unit, baseline, ratio, note))
         self._print(self.figures[-1])
 
     def figure(self, name: str, value: float, unit: str, note: str = "") -> None:

@@ -132,9 +132,8 @@ async def test_virtual_clock_advances_only_when_told() -> None:
 async def test_virtual_fail_after_raises_timeout_error() -> None:
     clock = VirtualClock()
     async with clock.autojump():
-        with pytest.raises(TimeoutError):
-            with clock.fail_after(7):
-                await clock.sleep(8)
+        with pytest.raises(TimeoutError), clock.fail_after(7):
+            await clock.sleep(8)
         assert clock.now() == 7.0
         with clock.move_on_after(None):
             await clock.sleep(1)
@@ -146,9 +145,8 @@ async def test_real_clock_delegates_to_the_event_loop() -> None:
     before = clock.now()
     await clock.sleep(0.001)
     assert clock.now() > before
-    with pytest.raises(TimeoutError):
-        with clock.fail_after(0.001):
-            await clock.sleep(1)
+    with pytest.raises(TimeoutError), clock.fail_after(0.001):
+        await clock.sleep(1)
 
 
 async def _replay(seed: int) -> list[tuple[float, int]]:

@@ -114,15 +114,14 @@ async def test_slow_subscriber_loses_events_not_the_publisher() -> None:
 
 async def test_subscription_iteration_ends_when_the_system_closes() -> None:
     received: list[object] = []
-    async with anyio.create_task_group() as tg:
-        async with virtual_system() as system:
-            sub = system.events.subscribe(ActorStarted)
+    async with anyio.create_task_group() as tg, virtual_system() as system:
+        sub = system.events.subscribe(ActorStarted)
 
-            async def consume() -> None:
-                async for event in sub:
-                    received.append(event)
+        async def consume() -> None:
+            async for event in sub:
+                received.append(event)
 
-            tg.start_soon(consume)
-            system.spawn(Idle, name="x")
-            await system.clock.run_until_idle()
+        tg.start_soon(consume)
+        system.spawn(Idle, name="x")
+        await system.clock.run_until_idle()
     assert [e.address for e in received] == ["test/x"]  # type: ignore[attr-defined]
