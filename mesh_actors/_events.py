@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import anyio
 
@@ -75,6 +75,7 @@ class DeadLetter:
 SystemEvent = ActorStarted | ActorStopped | ActorFailed | ActorRestarted | DeadLetter
 
 E = TypeVar("E")
+T = TypeVar("T")
 
 
 class Subscription(Generic[E]):
@@ -172,11 +173,13 @@ class EventStream(Generic[E]):
     def __init__(self) -> None:
         self._subscribers: set[Subscription[E]] = set()
 
-    def subscribe(
-        self, *kinds: type[Any], buffer: int = 10_000
-    ) -> Subscription[E]:
+    @overload
+    def subscribe(self, *, buffer: int = 10_000) -> Subscription[E]: ...
+    @overload
+    def subscribe(self, *kinds: type[T], buffer: int = 10_000) -> Subscription[T]: ...
+    def subscribe(self, *kinds: type[Any], buffer: int = 10_000) -> Subscription[Any]:
         """Subscribe to every event, or only to instances of ``kinds``."""
-        sub = Subscription(self, kinds or None, buffer)
+        sub: Subscription[Any] = Subscription(self, kinds or None, buffer)
         self._subscribers.add(sub)
         return sub
 

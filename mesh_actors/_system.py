@@ -276,7 +276,7 @@ class ActorSystem:
 
     def dead_letters(self, buffer: int = 10_000) -> Subscription[DeadLetter]:
         """Subscribe to the dead letters only."""
-        return self.events.subscribe(DeadLetter, buffer=buffer)  # type: ignore[return-value]
+        return self.events.subscribe(DeadLetter, buffer=buffer)
 
     # -- sending ---------------------------------------------------------------------------
 
