@@ -24,7 +24,7 @@ lint: setup
 	$(BIN)/ruff check $(PACKAGES) tests examples benchmarks
 
 typecheck: setup
-	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/mypy $(PACKAGES) examples benchmarks
 
 pytest: setup
 	$(BIN)/pytest -q

@@ -51,7 +51,16 @@ class Counter(Actor[Inc | Get]):
         return self.n
 
 
-class RemoteCounter(Counter):
+class RemoteCounter(Actor[Inc | Get]):
+    """Replies with a message, so the reply can cross the codec."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    @handler
+    def inc(self, _: Inc) -> None:
+        self.n += 1
+
     @handler
     def get(self, _: Get) -> Count:
         return Count(n=self.n)

@@ -408,9 +408,12 @@ class _Cell(_Parent):
         self.signals.clear()
         system._unregister(self)
         for watched in self.watching:
-            target = system._cells.get(watched.path) if watched.system == system.name else None
-            if target is not None:
-                target.watchers.discard(self.address)
+            if watched.system == system.name:
+                target = system._cells.get(watched.path)
+                if target is not None:
+                    target.watchers.discard(self.address)
+            else:
+                system._unwatch_remote(self.address, watched)
         for watcher in self.watchers:
             system._notify_terminated(watcher, self.address)
         self.watchers.clear()

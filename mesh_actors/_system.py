@@ -25,6 +25,7 @@ from ._errors import (
     ActorTerminated,
     AskTimeout,
     HandlerError,
+    InvalidName,
     MailboxFull,
     MeshActorsError,
     NameTaken,
@@ -207,7 +208,8 @@ class ActorSystem:
         ``factory`` builds the actor (an `Actor` subclass, or any zero-argument callable
         returning one, e.g. ``functools.partial(Vault, denom="uosmo")``); a restart calls it
         again. ``name`` must be unique among its siblings (`NameTaken`); without one a name
-        like ``$3`` is generated. ``mailbox`` overrides the class's `MailboxConfig`,
+        like ``$3`` is generated. ``mailbox`` overrides the class's `MailboxConfig` (which is
+        only found when ``factory`` is the class itself: pass ``mailbox=`` with a lambda),
         ``strategy`` the system's default supervision. The actor starts running in the
         background; messages sent to it right away are queued.
         """
@@ -403,6 +405,9 @@ class ActorSystem:
         if kind is _REPLY or kind is _FAILURE:
             self._complete(env)
             return
+        if kind is _ASK and env.sender is None:  # nowhere to reply: never let it in
+            self._publish_dead_letter(env, "no-sender")
+            return
         path = env.recipient.path
         cell = self._cells.get(path)
         if cell is None or not cell.alive:
@@ -422,6 +427,9 @@ class ActorSystem:
         kind = env.kind
         if kind is _REPLY or kind is _FAILURE:
             self._complete(env)
+            return
+        if kind is _ASK and env.sender is None:
+            self._publish_dead_letter(env, "no-sender")
             return
         cell = self._cells.get(env.recipient.path)
         if cell is None or not cell.alive:
@@ -514,8 +522,26 @@ class ActorSystem:
             return
         try:
             endpoint.send_nowait(reply)
-        except Exception as exc:  # the asker will time out; never fail the replying actor
+        except Exception as exc:  # never fail the replying actor; tell the asker instead
             self.log.warning("reply not sent", to=str(reply.recipient), error=repr(exc))
+            if reply.kind is not _REPLY:
+                return
+            failure = Envelope(
+                reply.recipient,
+                Failure(
+                    kind="handler",
+                    actor=str(reply.sender),
+                    error_type=type(exc).__name__,
+                    message=f"the reply could not be sent: {exc}",
+                ),
+                reply.sender,
+                reply.correlation_id,
+                _FAILURE,
+            )
+            try:
+                endpoint.send_nowait(failure)
+            except Exception as again:
+                self.log.warning("failure not sent", to=str(reply.recipient), error=repr(again))
 
     def _complete(self, env: Envelope) -> None:
         pending = self._asks.get(env.correlation_id)
@@ -573,20 +599,33 @@ class ActorSystem:
             if target is not None:
                 target.watchers.discard(watcher.address)
             return
+        self._unwatch_remote(watcher.address, target_address)
+
+    def _unwatch_remote(self, watcher: Address, target: Address) -> None:
         env = Envelope(
-            Address(target_address.system, _WATCH_PATH),
-            Unwatch(watcher=str(watcher.address), target=str(target_address)),
-            watcher.address,
+            Address(target.system, _WATCH_PATH),
+            Unwatch(watcher=str(watcher), target=str(target)),
+            watcher,
         )
-        self._route_nowait(env)
+        try:
+            self._route_nowait(env)
+        except Exception as exc:  # best effort: the far side then sends a Terminated in vain
+            self.log.debug("unwatch not sent", to=str(target), error=repr(exc))
 
     def _remote_watch(self, env: Envelope) -> None:
         request = env.message
         if not isinstance(request, Watch | Unwatch):
             self._undeliverable(env, "no-such-actor")
             return
-        watcher = Address.parse(request.watcher)
-        target_address = Address.parse(request.target)
+        try:
+            watcher = Address.parse(request.watcher)
+            target_address = Address.parse(request.target)
+        except InvalidName:
+            self._publish_dead_letter(env, "malformed")
+            return
+        if target_address.system != self.name:
+            self._publish_dead_letter(env, "malformed")
+            return
         target = self._cells.get(target_address.path)
         if isinstance(request, Unwatch):
             if target is not None:
@@ -602,6 +641,9 @@ class ActorSystem:
             self._route_nowait(env)
         except MailboxFull:
             self._publish_dead_letter(env, "mailbox-full")
+        except Exception as exc:  # a closed transport must not break the watched actor's stop
+            self.log.warning("terminated not sent", to=str(watcher), error=repr(exc))
+            self._publish_dead_letter(env, "no-route")
 
     # -- bookkeeping -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pydantic
 import pytest
 
@@ -49,6 +51,10 @@ def test_registry_refuses_two_classes_with_one_name() -> None:
         registry.register(Other)
     registry.register(Deposit)  # the same class again is fine
     assert len(registry) == 1
+    # Other stays a subclass of Message until collected; registries built later from
+    # Message.__subclasses__() in the same session must not see a name clash.
+    del Other
+    gc.collect()
 
 
 def test_address_parse_and_format() -> None:

@@ -1,0 +1,240 @@
+"""The JSON codec: envelopes as one JSON object per frame, messages by registered type name.
+
+Wire form (version 1), one UTF-8 JSON object, keys in this order::
+
+    {"version": 1, "kind": "ask", "recipient": "osmosis/vault", "sender": "juno/$ask",
+     "correlation_id": 7, "type": "bank.deposit", "body": {"account": "a", "amount": 5}}
+
+``kind`` is ``"tell"``, ``"ask"``, ``"reply"`` or ``"failure"``; ``sender`` may be ``null``
+(not for an ask, whose reply must be routed somewhere); ``type`` and ``body`` are ``null``
+together for a reply whose value is ``None``. Field values in ``body`` use pydantic's JSON
+form of the message (by alias, round-trip mode), so decoding rebuilds an equal message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
+
+from pydantic_core import from_json, to_json
+
+from mesh_actors import (
+    Address,
+    Envelope,
+    EnvelopeKind,
+    Failure,
+    InvalidName,
+    Message,
+    MessageRegistry,
+    Terminated,
+    Unwatch,
+    Watch,
+)
+
+from ._errors import (
+    FrameTooLarge,
+    MalformedFrame,
+    UnencodableMessage,
+    UnknownMessageType,
+)
+
+__all__ = ["JsonCodec"]
+
+VERSION: Final = 1
+MiB: Final = 1024 * 1024
+
+_KIND_NAMES: Final[Mapping[EnvelopeKind, str]] = MappingProxyType(
+    {kind: kind.name.lower() for kind in EnvelopeKind}
+)
+_KINDS: Final[Mapping[str, EnvelopeKind]] = MappingProxyType(
+    {name: kind for kind, name in _KIND_NAMES.items()}
+)
+_KEYS: Final = frozenset(
+    ("version", "kind", "recipient", "sender", "correlation_id", "type", "body")
+)
+# Correlation ids are counters; anything beyond a signed 64-bit integer is not one of ours.
+_MAX_CORRELATION_ID: Final = 2**63 - 1
+_ADDRESS_CACHE_SIZE: Final = 4096
+
+# The runtime's own messages cross the wire for every user (failures of remote asks, remote
+# death watch), so a codec must always know them, whatever registry the embedder built.
+_RUNTIME_MESSAGES: Final[Mapping[str, type[Message]]] = MappingProxyType(
+    {cls.type_name: cls for cls in (Failure, Watch, Unwatch, Terminated)}
+)
+
+
+class JsonCodec:
+    """Encodes envelopes as JSON frames; decodes and fully validates frames from peers.
+
+    ``registry`` names the message classes that may cross the wire (the runtime's own
+    `mesh_actors.Failure`, `Watch`, `Unwatch` and `Terminated` are always accepted).
+    ``max_frame_size`` (bytes, default 1 MiB) bounds frames in both directions.
+
+    `encode` raises `UnknownMessageType` for a message class that is not registered (under
+    its ``type_name``), `UnencodableMessage` for anything that is not a message (``None`` is
+    allowed as the value of a reply) or that its serializer rejects, and `FrameTooLarge`.
+    `decode` raises `FrameTooLarge` (checked before parsing), `UnknownMessageType`, and
+    `MalformedFrame` for everything else; it raises nothing but these, whatever the input.
+    Both are synchronous and thread-safe as long as the registry is not being changed.
+    """
+
+    __slots__ = ("_addresses", "_max_frame_size", "_registry")
+
+    def __init__(self, registry: MessageRegistry, *, max_frame_size: int = MiB) -> None:
+        if max_frame_size < 1:
+            raise ValueError(f"max_frame_size must be positive, got {max_frame_size}")
+        self._registry = registry
+        self._max_frame_size = max_frame_size
+        # Parsed addresses by their text: a peer talks to a handful of actors, and parsing
+        # (a regular expression per path segment) is the largest cost of a small frame.
+        self._addresses: dict[str, Address] = {}
+
+    @property
+    def registry(self) -> MessageRegistry:
+        """The registry messages are looked up in (by type name)."""
+        return self._registry
+
+    @property
+    def max_frame_size(self) -> int:
+        """The largest frame, in bytes, that `encode` produces and `decode` accepts."""
+        return self._max_frame_size
+
+    def _class_for(self, type_name: str) -> type[Message] | None:
+        cls = self._registry.get(type_name)
+        if cls is None:
+            cls = _RUNTIME_MESSAGES.get(type_name)
+        return cls
+
+    # -- encoding --------------------------------------------------------------------------
+
+    def encode(self, envelope: Envelope) -> bytes:
+        """The frame carrying ``envelope`` (see the class docstring for what it raises)."""
+        message = envelope.message
+        kind = envelope.kind
+        if message is None:
+            if kind is not EnvelopeKind.REPLY:
+                raise UnencodableMessage(f"a {kind.name} envelope must carry a message, not None")
+            type_name: str | None = None
+        elif isinstance(message, Message):
+            type_name = message.type_name
+            if self._class_for(type_name) is not type(message):
+                raise UnknownMessageType(type_name)
+        else:
+            raise UnencodableMessage(
+                f"{type(message).__module__}.{type(message).__qualname__} is not a"
+                " mesh_actors.Message (nor None in a reply)"
+            )
+        sender = envelope.sender
+        frame = {
+            "version": VERSION,
+            "kind": _KIND_NAMES[kind],
+            "recipient": str(envelope.recipient),
+            "sender": None if sender is None else str(sender),
+            "correlation_id": envelope.correlation_id,
+            "type": type_name,
+            "body": message,
+        }
+        try:
+            # round_trip leaves out computed fields (the model would refuse them as extra);
+            # serialize_as_any writes a nested subclass in full rather than silently as its
+            # declared base, so a lossy message is refused by the peer instead of mangled.
+            data = to_json(frame, by_alias=True, round_trip=True, serialize_as_any=True)
+        except Exception as exc:  # pydantic's serializer, or a user's field serializer
+            raise UnencodableMessage(
+                f"cannot serialize {type_name}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if len(data) > self._max_frame_size:
+            raise FrameTooLarge(len(data), self._max_frame_size)
+        return data
+
+    # -- decoding --------------------------------------------------------------------------
+
+    def decode(self, frame: bytes | bytearray | memoryview) -> Envelope:
+        """The envelope carried by ``frame`` (see the class docstring for what it raises)."""
+        if not isinstance(frame, bytes | bytearray | memoryview):
+            raise MalformedFrame(f"a frame is bytes, not {type(frame).__name__}")
+        size = frame.nbytes if isinstance(frame, memoryview) else len(frame)
+        if size > self._max_frame_size:
+            # Before parsing: a peer must not make us parse (or allocate for) a huge frame.
+            raise FrameTooLarge(size, self._max_frame_size)
+        if isinstance(frame, memoryview):
+            frame = frame.tobytes()
+        try:
+            data = from_json(frame)
+        except ValueError as exc:
+            raise MalformedFrame(f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise MalformedFrame(f"a frame is a JSON object, not {type(data).__name__}")
+        if data.keys() != _KEYS:
+            missing = sorted(_KEYS - data.keys())
+            extra = sorted(str(key) for key in data.keys() - _KEYS)
+            raise MalformedFrame(f"wrong keys (missing {missing}, unexpected {extra})")
+        version = data["version"]
+        if version != VERSION or type(version) is not int:
+            raise MalformedFrame(f"unsupported frame version {version!r}")
+        kind = _KINDS.get(data["kind"]) if isinstance(data["kind"], str) else None
+        if kind is None:
+            raise MalformedFrame(f"unknown envelope kind {data['kind']!r}")
+        recipient = self._address(data["recipient"], "recipient")
+        sender = None if data["sender"] is None else self._address(data["sender"], "sender")
+        if sender is None and kind is EnvelopeKind.ASK:
+            raise MalformedFrame("an ask must have a sender to reply to")
+        correlation_id = data["correlation_id"]
+        if type(correlation_id) is not int or not 0 <= correlation_id <= _MAX_CORRELATION_ID:
+            raise MalformedFrame(f"bad correlation id {correlation_id!r}")
+        message = self._message(data["type"], data["body"], kind)
+        return Envelope(recipient, message, sender, correlation_id, kind)
+
+    def _address(self, value: Any, what: str) -> Address:
+        if not isinstance(value, str):
+            raise MalformedFrame(f"{what} must be a string 'system/path'")
+        address = self._addresses.get(value)
+        if address is None:
+            try:
+                address = Address.parse(value)
+            except InvalidName as exc:
+                raise MalformedFrame(f"bad {what}: {exc}") from None
+            if len(self._addresses) >= _ADDRESS_CACHE_SIZE:
+                self._addresses.clear()  # crude, but bounded whatever peers send
+            self._addresses[value] = address
+        return address
+
+    def _message(self, type_name: object, body: object, kind: EnvelopeKind) -> Message | None:
+        if type_name is None:
+            if kind is not EnvelopeKind.REPLY or body is not None:
+                raise MalformedFrame("only a reply may have no message type, and then no body")
+            return None
+        if not isinstance(type_name, str):
+            raise MalformedFrame(f"message type must be a string, not {type(type_name).__name__}")
+        cls = self._class_for(type_name)
+        if cls is None:
+            raise UnknownMessageType(type_name)
+        if not isinstance(body, dict):
+            raise MalformedFrame(f"body of {type_name} must be a JSON object")
+        try:
+            return cls.model_validate(body)
+        except Exception as exc:  # ValidationError, or whatever a user's validator raised
+            raise MalformedFrame(f"invalid {type_name}: {_summary(exc)}") from None
+
+
+def _summary(exc: Exception) -> str:
+    """A one-line description of a validation failure, bounded in length.
+
+    The full pydantic report echoes the input, which came from a peer and may be huge.
+    """
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            details = errors(include_url=False, include_input=False)
+        except Exception:  # not pydantic's ValidationError after all
+            details = None
+        if isinstance(details, list) and details:
+            parts = [
+                f"{'.'.join(str(p) for p in err.get('loc', ())) or '<body>'}: {err.get('msg')}"
+                for err in details[:3]
+            ]
+            more = f" (+{len(details) - 3} more)" if len(details) > 3 else ""
+            return "; ".join(parts) + more
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 200 else text[:197] + "..."
