@@ -275,6 +275,7 @@ class _Cell(_Parent):
         RUNNING = _State.RUNNING
         new_event = system._backend.event
         checkpoint = system._backend.checkpoint
+        debug = system.debug
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -298,6 +299,8 @@ class _Cell(_Parent):
                 handled += 1
                 self.current = env
                 message = env.message
+                if debug:
+                    self.logger().debug("handling", kind=env.kind.name, sender=str(env.sender))
                 fn = self.dispatch.get(message.__class__, ...)
                 if fn is ...:
                     fn = self.instance.__class__._lookup(message.__class__)  # type: ignore[union-attr]

@@ -41,6 +41,28 @@ async def test_logs_carry_system_actor_message_type_and_correlation() -> None:
     assert (failed["system"], failed["actor"]) == ("logsys", "chatty")
 
 
+@pytest.mark.anyio
+async def test_debug_mode_logs_every_message_and_normal_mode_none() -> None:
+    class Quiet(Actor[Hello]):
+        @handler
+        def hello(self, _: Hello) -> None:
+            pass
+
+    for debug, expected in ((False, 0), (True, 3)):
+        with capture_logs() as logs:
+            async with virtual_system("dbg", debug=debug) as system:
+                ref = system.spawn(Quiet, name="q")
+                ref.tell_nowait(Hello())
+                ref.tell_nowait(Hello())
+                await ref.ask(Hello())
+        handling = [e for e in logs if e["event"] == "handling"]
+        assert len(handling) == expected
+        if debug:
+            assert handling[-1]["kind"] == "ASK"
+            assert handling[-1]["message_type"] == "Hello"
+            assert handling[0]["actor"] == "q"
+
+
 def test_mypy_rejects_a_message_the_actor_does_not_accept(tmp_path: Path) -> None:
     """``ActorRef[M]`` is generic over accepted messages, so a wrong tell is a type error."""
     api = pytest.importorskip("mypy.api")
