@@ -476,44 +476,35 @@ class ActorSystem:
     # -- replies ---------------------------------------------------------------------------
 
     def _reply(self, env: Envelope, result: Any) -> None:
-        sender = env.sender
-        assert sender is not None
-        if sender.system == self.name:
-            pending = self._asks.get(env.correlation_id)
-            if pending is None:
-                self._late_reply(env, result)
-                return
-            pending.result = result
-            pending.event.set()
-            return
-        reply = Envelope(
-            Address(sender.system, _REPLY_PATH), result, env.recipient, env.correlation_id, _REPLY
-        )
-        self._send_reply(reply)
+        self._answer(env, result, None)
 
     def _fail_ask(self, env: Envelope, error: BaseException, handler: bool = False) -> None:
         if handler and not isinstance(error, MeshActorsError):
             wrapped = HandlerError(str(env.recipient), type(error).__name__, str(error))
             wrapped.__cause__ = error
             error = wrapped
+        self._answer(env, None, error)
+
+    def _answer(self, env: Envelope, result: Any, error: BaseException | None) -> None:
+        """Complete the ask ``env`` locally, or send the answer to the asking system."""
         sender = env.sender
-        assert sender is not None
+        assert sender is not None  # asks without a sender are refused on delivery
         if sender.system == self.name:
             pending = self._asks.get(env.correlation_id)
             if pending is None:
-                self._late_reply(env, error)
+                self._late_reply(env, result if error is None else error)
                 return
+            pending.result = result
             pending.error = error
             pending.event.set()
             return
-        failure = Envelope(
-            Address(sender.system, _REPLY_PATH),
-            Failure.from_exception(error),
-            env.recipient,
-            env.correlation_id,
-            _FAILURE,
-        )
-        self._send_reply(failure)
+        to = Address(sender.system, _REPLY_PATH)
+        if error is None:
+            answer = Envelope(to, result, env.recipient, env.correlation_id, _REPLY)
+        else:
+            failure = Failure.from_exception(error)
+            answer = Envelope(to, failure, env.recipient, env.correlation_id, _FAILURE)
+        self._send_reply(answer)
 
     def _send_reply(self, reply: Envelope) -> None:
         endpoint = self._endpoint
