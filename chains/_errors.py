@@ -71,6 +71,12 @@ class ChainError(Exception):
 
     fields: ClassVar[tuple[str, ...]] = ()
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # "error" is the key that carries the name in to_dict(); a field may not shadow it.
+        if "error" in cls.fields:
+            raise TypeError(f"{cls.__name__}: a ChainError field may not be named 'error'")
+
     def __init__(self, *values: object) -> None:
         if len(values) != len(self.fields):
             raise TypeError(

@@ -237,7 +237,7 @@ def _decode(data: bytes, variants: dict[str, type[_Packet]]) -> _Packet:
         raise PacketDecodeError(f"not JSON: {exc}") from None
     if not isinstance(outer, dict) or len(outer) != 1:
         raise PacketDecodeError("expected an object with exactly one variant key")
-    (key, body), = outer.items()
+    ((key, body),) = outer.items()
     cls = variants.get(key)
     if cls is None:
         raise PacketDecodeError(f"unknown variant {key!r}")

@@ -1,0 +1,169 @@
+"""Messages of the per-user native staking proxy (P-52..P-60), and the module messages it
+emits that the contract model has no variant for yet (withdraw address, governance votes).
+"""
+
+from __future__ import annotations
+
+from chains._coin import Coin
+from chains._decimal import Decimal18
+from mesh_actors import Message
+
+__all__ = [
+    "GovVote",
+    "GovVoteWeighted",
+    "ProcessUnbondingQueue",
+    "ProxyBurn",
+    "ProxyConfigQuery",
+    "ProxyConfigResponse",
+    "ProxyInstantiate",
+    "ProxyStake",
+    "QueuedUnbond",
+    "QueuedUnbondsQuery",
+    "QueuedUnbondsResponse",
+    "ProxyReleaseUnbonded",
+    "ProxyRestake",
+    "SetWithdrawAddress",
+    "ProxyUnstake",
+    "ProxyVote",
+    "ProxyVoteWeighted",
+    "WeightedVoteOption",
+    "ProxyWithdrawRewards",
+]
+
+
+class ProxyInstantiate(Message):
+    """P-52: by native staking, with the first stake attached."""
+
+    type_name = "proxy.instantiate"
+    denom: str
+    owner: str
+    validator: str
+
+
+class ProxyStake(Message):
+    """P-53: parent only, funds in the denom."""
+
+    type_name = "proxy.stake"
+    validator: str
+
+
+class ProxyRestake(Message):
+    """P-54: owner only; redelegate ``amount`` from ``src_validator`` to ``dst_validator``."""
+
+    type_name = "proxy.restake"
+    src_validator: str
+    dst_validator: str
+    amount: Coin
+
+
+class ProxyVote(Message):
+    """P-55: owner only; vote with all the proxy's delegations."""
+
+    type_name = "proxy.vote"
+    proposal_id: int
+    option: str
+
+
+class WeightedVoteOption(Message):
+    type_name = "proxy.weighted_vote_option"
+    option: str
+    weight: Decimal18
+
+
+class ProxyVoteWeighted(Message):
+    """P-55: owner only."""
+
+    type_name = "proxy.vote_weighted"
+    proposal_id: int
+    options: tuple[WeightedVoteOption, ...]
+
+
+class ProxyWithdrawRewards(Message):
+    """P-56: owner only; rewards go to the owner (the withdraw address)."""
+
+    type_name = "proxy.withdraw_rewards"
+
+
+class ProxyUnstake(Message):
+    """P-57: owner only; undelegate, or queue when 7 entries are open (P-62)."""
+
+    type_name = "proxy.unstake"
+    validator: str
+    amount: Coin
+
+
+class ProxyBurn(Message):
+    """P-58: parent only; undelegate ``amount`` and never release it."""
+
+    type_name = "proxy.burn"
+    validator: str | None = None
+    amount: Coin
+
+
+class ProxyReleaseUnbonded(Message):
+    """P-59: owner only; send ``liquid - burned`` back through native staking to the vault."""
+
+    type_name = "proxy.release_unbonded"
+
+
+class ProcessUnbondingQueue(Message):
+    """P-62: anyone; submit queued unbondings of validators that have a free entry again.
+
+    Every other proxy entry point does the same first, so the queue also drains as the
+    owner uses the proxy; a chain host may send this when an unbonding entry matures.
+    """
+
+    type_name = "proxy.process_unbonding_queue"
+
+
+class ProxyConfigQuery(Message):
+    type_name = "proxy.query.config"
+
+
+class ProxyConfigResponse(Message):
+    """P-60, plus the ``burned`` counter of P-58."""
+
+    type_name = "proxy.config"
+    denom: str
+    owner: str
+    parent: str
+    burned: int
+
+
+class QueuedUnbondsQuery(Message):
+    type_name = "proxy.query.queued_unbonds"
+
+
+class QueuedUnbond(Message):
+    type_name = "proxy.queued_unbond"
+    validator: str
+    amount: int
+
+
+class QueuedUnbondsResponse(Message):
+    type_name = "proxy.queued_unbonds"
+    queued: tuple[QueuedUnbond, ...]
+
+
+class SetWithdrawAddress(Message):
+    """``CustomMsg(module="distribution")``: send this delegator's rewards to ``address``
+    (P-52). Stands in for a ``DistributionSetWithdrawAddress`` CosmosMsg variant."""
+
+    type_name = "distribution.set_withdraw_address"
+    address: str
+
+
+class GovVote(Message):
+    """``CustomMsg(module="gov")``: vote ``option`` on ``proposal_id`` (P-55)."""
+
+    type_name = "gov.vote"
+    proposal_id: int
+    option: str
+
+
+class GovVoteWeighted(Message):
+    """``CustomMsg(module="gov")``: a weighted vote (P-55)."""
+
+    type_name = "gov.vote_weighted"
+    proposal_id: int
+    options: tuple[WeightedVoteOption, ...]
