@@ -366,6 +366,12 @@ class Querier(Protocol):
 
     def bonded_denom(self) -> str: ...
 
+    def all_validators(self) -> tuple[Any, ...]:
+        """Currently bonded validators only (C-11), as staking ``Validator`` records."""
+
+    def validator(self, operator: str) -> Any:
+        """One validator's record, or ``None`` if unknown."""
+
     def custom(self, module: str, msg: Any) -> Any:
         """A chain-specific query (e.g. ``virtual_stake`` bond_status, C-11)."""
 
@@ -429,7 +435,11 @@ class Contract:
     def ibc_channel_connect(self, env: Env, msg: ChannelConnect) -> IbcBasicResponse:
         return IbcBasicResponse()
 
-    def ibc_channel_close(self, env: Env, channel: IbcChannel) -> IbcBasicResponse:
+    def ibc_channel_close(
+        self, env: Env, channel: IbcChannel, *, confirm: bool = False
+    ) -> IbcBasicResponse:
+        """CloseInit on this end (``confirm`` False) or CloseConfirm after the counterparty
+        closed (``confirm`` True, I-20); raise to refuse the step."""
         return IbcBasicResponse()
 
     def ibc_packet_receive(self, env: Env, packet: IbcPacket, relayer: str) -> IbcReceiveResponse:
