@@ -68,16 +68,21 @@ class RealClock:
 
 
 class _Timer:
-    __slots__ = ("callback", "cancelled", "deadline", "fired")
+    __slots__ = ("_clock", "callback", "cancelled", "deadline", "fired")
 
-    def __init__(self, deadline: float, callback: Callable[[], object]) -> None:
+    def __init__(
+        self, deadline: float, callback: Callable[[], object], clock: VirtualClock
+    ) -> None:
         self.deadline = deadline
         self.callback = callback
         self.cancelled = False
         self.fired = False
+        self._clock = clock
 
     def cancel(self) -> None:
-        self.cancelled = True
+        if not self.cancelled and not self.fired:
+            self.cancelled = True
+            self._clock._note_cancelled()
 
 
 class VirtualClock:
@@ -99,6 +104,7 @@ class VirtualClock:
         self._seq = itertools.count()
         self._timer_added: anyio.Event | None = None
         self._jumps = 0
+        self._cancelled = 0
 
     def now(self) -> float:
         return self._now
@@ -115,7 +121,7 @@ class VirtualClock:
 
     def call_at(self, deadline: float, callback: Callable[[], object]) -> _Timer:
         """Run ``callback`` (synchronous, must not block) when time reaches ``deadline``."""
-        timer = _Timer(deadline, callback)
+        timer = _Timer(deadline, callback, self)
         heapq.heappush(self._heap, (deadline, next(self._seq), timer))
         if self._timer_added is not None:
             self._timer_added.set()
@@ -154,10 +160,21 @@ class VirtualClock:
             finally:
                 timer.cancel()
 
+    def _note_cancelled(self) -> None:
+        # Cancelled timers stay in the heap until they reach the top; asks cancel almost
+        # every deadline they set, so rebuild the heap once most of it is dead.
+        self._cancelled += 1
+        heap = self._heap
+        if self._cancelled > 1024 and self._cancelled * 2 > len(heap):
+            self._heap = [entry for entry in heap if not entry[2].cancelled]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
     def _drop_cancelled(self) -> None:
         heap = self._heap
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
+            self._cancelled -= 1
 
     def _fire_next(self, limit: float) -> bool:
         """Fire every timer at the earliest deadline ``<= limit``; return False if none."""
@@ -169,9 +186,12 @@ class VirtualClock:
         if deadline > self._now:
             self._now = deadline
             self._jumps += 1
-        while heap and heap[0][0] == deadline:
-            timer = heapq.heappop(heap)[2]
-            if not timer.cancelled:
+        # A callback may compact the heap (cancelling timers): re-read it every time.
+        while self._heap and self._heap[0][0] == deadline:
+            timer = heapq.heappop(self._heap)[2]
+            if timer.cancelled:
+                self._cancelled -= 1
+            else:
                 timer.fired = True
                 timer.callback()
         return True
@@ -246,9 +266,28 @@ async def wait_all_tasks_blocked() -> None:
 # time when no other idle-waiter is left to act on the idleness first.
 _URGENT = 0
 _LAST = 1
-# trio orders its idle-waiters by `cushion` (real seconds of idleness required); a tiny
-# cushion for the driver puts it behind every cushion-0 waiter.
-_TRIO_LAST_CUSHION = 1e-6
+
+
+class _TrioUrgent:
+    """How many urgent idle-waiters a trio run has (trio wakes same-cushion waiters together,
+    so the driver defers to them by count; a cushion would cost a millisecond of epoll)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+_trio_urgent: RunVar[_TrioUrgent] = RunVar("mesh_actors_trio_urgent")
+
+
+def _trio_urgent_counter() -> _TrioUrgent:
+    try:
+        return _trio_urgent.get()
+    except LookupError:
+        counter = _TrioUrgent()
+        _trio_urgent.set(counter)
+        return counter
 
 
 def _nothing_runnable() -> bool:
@@ -256,6 +295,8 @@ def _nothing_runnable() -> bool:
     if sniffio.current_async_library() == "trio":
         import trio
 
+        if _trio_urgent_counter().count:
+            return False  # an urgent waiter woken with us has not run yet
         return bool(trio.lowlevel.current_statistics().tasks_runnable == 0)
     ready = getattr(asyncio.get_running_loop(), "_ready", None)
     return ready is not None and not ready
@@ -265,9 +306,15 @@ async def _wait_idle(priority: int) -> None:
     if sniffio.current_async_library() == "trio":
         import trio.testing
 
-        await trio.testing.wait_all_tasks_blocked(
-            _TRIO_LAST_CUSHION if priority == _LAST else 0.0
-        )
+        if priority == _LAST:
+            await trio.testing.wait_all_tasks_blocked()
+            return
+        urgent = _trio_urgent_counter()
+        urgent.count += 1
+        try:
+            await trio.testing.wait_all_tasks_blocked()
+        finally:
+            urgent.count -= 1
         return
     await _asyncio_wait_idle(priority)
 

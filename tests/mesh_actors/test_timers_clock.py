@@ -173,3 +173,36 @@ async def test_actor_system_time_is_the_clock_time() -> None:
     async with clock.autojump(), ActorSystem("t", clock=clock) as system:
         await system.clock.sleep(DAY * 21)
         assert system.clock.now() == 1_700_000_000.0 + DAY * 21
+
+
+async def test_cancelled_virtual_timers_do_not_pile_up() -> None:
+    """Asks cancel nearly every deadline they set: the heap must stay bounded."""
+    clock = VirtualClock()
+    for i in range(100_000):
+        clock.call_at(10.0 + i, lambda: None).cancel()
+    assert len(clock._heap) < 3_000
+    fired: list[float] = []
+    clock.call_at(5.0, lambda: fired.append(clock.now()))
+    await clock.advance(200_000.0)
+    assert fired == [5.0]
+    assert clock._heap == []
+
+
+async def test_scheduler_on_a_virtual_clock_runs_callbacks_without_a_task() -> None:
+    from mesh_actors import Scheduler
+
+    clock = VirtualClock()
+    errors: list[BaseException] = []
+    scheduler = Scheduler(clock, errors.append)
+    seen: list[tuple[float, str]] = []
+    scheduler.call_at(3.0, lambda: seen.append((clock.now(), "a")))
+    dropped = scheduler.call_at(2.0, lambda: seen.append((clock.now(), "dropped")))
+    scheduler.call_later(1.0, lambda: 1 / 0)
+    assert len(scheduler) == 3
+    dropped.cancel()
+    dropped.cancel()  # idempotent
+    assert len(scheduler) == 2
+    await clock.advance(5.0)  # no scheduler task is running: the clock fires them
+    assert seen == [(3.0, "a")]
+    assert [type(e) for e in errors] == [ZeroDivisionError]
+    assert len(scheduler) == 0
