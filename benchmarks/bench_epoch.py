@@ -78,6 +78,12 @@ class _Querier:
     def module(self, name: str) -> Any:
         return self._chain.staking
 
+    def all_validators(self) -> tuple[Any, ...]:
+        return tuple(self._chain.staking.bonded_validators())
+
+    def validator(self, operator: str) -> Any:
+        return self._chain.staking.validator(operator)
+
 
 class _Chain:
     """A consumer chain reduced to what the epoch touches."""
