@@ -40,6 +40,7 @@ __all__ = [
     "CosmosMsg",
     "CustomMsg",
     "Deps",
+    "DistributionSetWithdrawAddress",
     "DistributionWithdrawReward",
     "Env",
     "Event",
@@ -152,6 +153,13 @@ class DistributionWithdrawReward(_Frozen):
     validator: str
 
 
+class DistributionSetWithdrawAddress(_Frozen):
+    """Send the emitter's future delegation rewards to ``address`` (x/distribution
+    ``MsgSetWithdrawAddress``; the native staking proxy uses it, P-52, P-56)."""
+
+    address: str
+
+
 class IbcSendPacket(_Frozen):
     """Send ``data`` on a channel this contract's port owns (I-8)."""
 
@@ -189,6 +197,7 @@ CosmosMsg = (
     | StakingUndelegate
     | StakingRedelegate
     | DistributionWithdrawReward
+    | DistributionSetWithdrawAddress
     | IbcSendPacket
     | IbcTransfer
     | IbcCloseChannel

@@ -28,10 +28,15 @@ Rollback costs O(writes) (the store's journal), never a copy of the state.
 ``WasmExecute`` (funds move emitter → target first), ``WasmInstantiate`` (new address from
 the chain prefix, the code and a journaled counter; the address is the result data),
 ``BankSend``/``BankBurn`` (sender = emitter), ``StakingDelegate``/``StakingUndelegate``/
-``DistributionWithdrawReward`` (delegator = emitter), ``CustomMsg`` (the named module's
-``handle``), and ``IbcSendPacket``/``IbcTransfer``/``IbcCloseChannel`` (the module named
-``"ibc"``, else `NoIbcModule`). ``StakingRedelegate`` fails with `RedelegationUnsupported`
-(C-22). The native messages of ``_native_msgs.py`` are accepted as root messages only.
+``StakingRedelegate`` (C-22)/``DistributionWithdrawReward``/``DistributionSetWithdrawAddress``
+(delegator = emitter), ``CustomMsg`` (the named module's ``handle``), and
+``IbcSendPacket``/``IbcTransfer``/``IbcCloseChannel`` (the module named ``"ibc"``, else
+`NoIbcModule`). The native messages of ``_native_msgs.py`` are accepted as root messages
+only.
+
+Staking hooks may run contract code during the staking module's own block steps (the
+provider chain's ``jailing`` call before a begin-block downtime slash, P-51): events such code
+emits there are reported with the block's events.
 
 Modules may implement two optional methods beside the `ChainModule` protocol:
 ``check_message(sender, msg)`` runs before every routed message and may refuse it by raising
@@ -60,6 +65,7 @@ from chains._contract import (
     ContractStorage,
     CustomMsg,
     Deps,
+    DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
     Env,
     Event,
@@ -93,7 +99,6 @@ from chains._host_errors import (
     ModuleExists,
     ModulePanic,
     NoIbcModule,
-    RedelegationUnsupported,
     UnknownModule,
 )
 from chains._module import ChainModule, ModuleCall, SudoCall
@@ -230,6 +235,7 @@ class TxExecutor:
             StakingUndelegate: self._route_undelegate,
             StakingRedelegate: self._route_redelegate,
             DistributionWithdrawReward: self._route_withdraw_reward,
+            DistributionSetWithdrawAddress: self._route_set_withdraw_address,
             IbcSendPacket: self._route_ibc,
             IbcTransfer: self._route_ibc,
             IbcCloseChannel: self._route_ibc,
@@ -396,9 +402,9 @@ class TxExecutor:
         events: list[ChainEvent] = []
         failures: list[tuple[str, ChainError]] = []
         phase = BlockPhase.BEGIN_BLOCK
-        self._staking_step(failures, self._staking.begin_block, height, time_s)
+        self._staking_step(failures, self._staking.begin_block, height, time_s, events, phase)
         if not self._modules:
-            return BlockResult(height, time_s, (), tuple(failures))
+            return BlockResult(height, time_s, tuple(events), tuple(failures))
         block = self.block_env
         for name, module in self._modules.items():
             self._hook(
@@ -434,10 +440,10 @@ class TxExecutor:
         failures: list[tuple[str, ChainError]] = []
         sudo_results: list[TxResult] = []
         phase = BlockPhase.END_BLOCK
-        self._staking_step(failures, self._staking.end_block, height, time_s)
+        self._staking_step(failures, self._staking.end_block, height, time_s, events, phase)
         if not self._modules:
             self._open = False
-            return BlockResult(height, time_s, (), tuple(failures))
+            return BlockResult(height, time_s, tuple(events), tuple(failures))
         block = self.block_env
         for name, module in self._modules.items():
             calls: list[SudoCall] = []
@@ -489,16 +495,24 @@ class TxExecutor:
         step: Callable[[int, int], None],
         height: int,
         time_s: int,
+        events: list[ChainEvent],
+        phase: BlockPhase,
     ) -> None:
-        # the staking module's block steps are atomic themselves and emit no events, so
-        # they need no savepoint of ours: a failure (a bug, or a hook raising) has already
-        # been rolled back when it reaches us
+        # the staking module's block steps are atomic themselves, so they need no savepoint
+        # of ours: a failure (a bug, or a hook raising) has already been rolled back when it
+        # reaches us. They emit no events, but a hook may run contract code that does.
+        emitted = self._events
+        emitted.clear()
         try:
             step(height, time_s)
         except ChainError as exc:
             failures.append(("staking", exc))
         except Exception as exc:
             failures.append(("staking", InternalError(_describe(exc))))
+        else:
+            for raw in emitted:
+                events.append(self._stamp(raw, None, phase))
+        emitted.clear()
 
     def _hook(
         self,
@@ -1030,7 +1044,37 @@ class TxExecutor:
         )
 
     def _route_redelegate(self, sender: str, msg: StakingRedelegate) -> None:
-        raise RedelegationUnsupported()
+        amount = self._bond_amount(msg.amount)
+        entry = self._staking.redelegate(sender, msg.src_validator, msg.dst_validator, amount)
+        completion = self._time if entry is None else entry.completion_time
+        self._events.append(
+            (
+                "staking",
+                "redelegate",
+                (
+                    ("source_validator", msg.src_validator),
+                    ("destination_validator", msg.dst_validator),
+                    ("delegator", sender),
+                    ("amount", str(amount)),
+                    ("completion_time", str(completion)),
+                ),
+            )
+        )
+
+    def _route_set_withdraw_address(
+        self, sender: str, msg: DistributionSetWithdrawAddress
+    ) -> None:
+        address = msg.address
+        if address not in self._valid:
+            self.validate(address)
+        self._staking.set_withdraw_address(sender, address)
+        self._events.append(
+            (
+                "distribution",
+                "set_withdraw_address",
+                (("delegator", sender), ("withdraw_address", address)),
+            )
+        )
 
     def _route_withdraw_reward(self, sender: str, msg: DistributionWithdrawReward) -> int:
         amount = self._staking.withdraw_delegator_reward(sender, msg.validator)

@@ -21,6 +21,7 @@ __all__ = [
     "BaseStakingHooks",
     "DelegationHooks",
     "InfractionReason",
+    "PendingSlash",
     "SlashEvent",
     "StakingHooks",
 ]
@@ -57,13 +58,36 @@ class SlashEvent(BaseModel):
     tokens_after: int
 
 
+class PendingSlash(BaseModel):
+    """A slash the slashing or evidence module is about to apply (``before_validator_slashed``).
+
+    ``infraction_height`` is the height the slash primitive will use (C-28 step 2 slashes the
+    unbonding entries and redelegations created at or after it, when it is below ``height``).
+    Nothing has been burned yet: delegations still have their pre-slash value.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    validator: str
+    infraction_height: int
+    power: int
+    slash_fraction: SdkDec
+    reason: InfractionReason
+    height: int
+    time_s: int
+
+
 class StakingHooks(Protocol):
     """Validator events of the staking, slashing and evidence modules.
 
     The first three are the staking hooks of C-16 (they fire from end-block set changes,
-    commission changes and every slash); the last four are the capture points of C-30/C-39,
+    commission changes and every slash); the next four are the capture points of C-30/C-39,
     which fire only on the slashing/evidence/unjail code paths (not for the self-delegation
-    jail of C-23). Arguments are validator operator addresses.
+    jail of C-23). ``before_validator_slashed`` fires on the same path just before a slash is
+    applied (the SDK's ``BeforeValidatorSlashed``; the provider chain sends native staking's
+    ``jailing`` there, P-51), and ``after_unbonding_matured`` when staking end-block pays out
+    a matured unbonding entry (C-20; the provider chain drains proxies' queues there, P-62).
+    Arguments are validator operator addresses.
     """
 
     def after_validator_bonded(self, validator: str) -> None:
@@ -94,6 +118,15 @@ class StakingHooks(Protocol):
         """The validator was tombstoned for double signing (C-30, C-33, C-37)."""
         ...
 
+    def before_validator_slashed(self, slash: PendingSlash) -> None:
+        """A slash from the slashing or evidence module is about to be applied (P-51)."""
+        ...
+
+    def after_unbonding_matured(self, delegator: str, validator: str, amount: int) -> None:
+        """An unbonding entry matured and ``amount`` tokens were paid to ``delegator``
+        (staking end-block, C-20, C-27)."""
+        ...
+
 
 class BaseStakingHooks:
     """A ``StakingHooks`` implementation that ignores every event; subclass what you need."""
@@ -117,6 +150,12 @@ class BaseStakingHooks:
         """Ignored."""
 
     def after_validator_tombstoned(self, validator: str) -> None:
+        """Ignored."""
+
+    def before_validator_slashed(self, slash: PendingSlash) -> None:
+        """Ignored."""
+
+    def after_unbonding_matured(self, delegator: str, validator: str, amount: int) -> None:
         """Ignored."""
 
 

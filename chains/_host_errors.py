@@ -17,7 +17,6 @@ __all__ = [
     "ModulePanic",
     "NoIbcModule",
     "QueryWrite",
-    "RedelegationUnsupported",
     "UnknownModule",
 ]
 
@@ -115,7 +114,3 @@ class QueryWrite(ChainError):
 
     def __init__(self, target: str) -> None:
         super().__init__(target)
-
-
-class RedelegationUnsupported(ChainError):
-    """``StakingRedelegate`` was emitted; this chain does not implement redelegation (C-22)."""

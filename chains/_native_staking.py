@@ -244,8 +244,11 @@ class NativeStaking(Contract):
 
         Per P-51 [rec] a user's slash is ``floor(bonded * ratio)`` plus
         ``floor(initial_balance * ratio)`` of each of its proxy's unbonding entries towards
-        the validator created at or after the infraction height and not yet mature. An index
-        entry is dropped once the proxy has neither a delegation nor such entries there.
+        the validator created at or after the infraction height and not yet mature. The
+        proxy's redelegations *out of* the validator count the same way (the chain slashes
+        them too, C-22/C-28; an extension of P-51, since the reference has no restake-aware
+        slashing). An index entry is dropped once the proxy has neither a delegation nor
+        immature entries of either kind there.
         """
         config = self.config()
         staking: StakingReader = staking_reader(self.deps.querier)
@@ -293,21 +296,27 @@ class NativeStaking(Contract):
             entries = [
                 e for e in staking.unbonding_entries(proxy, validator) if e.completion_time > now
             ]
+            moved = [
+                e
+                for _, red in staking.redelegations_from(proxy, validator)
+                for e in red
+                if e.completion_time > now
+            ]
             qualifying = [e for e in entries if e.creation_height >= item.infraction_height]
-            if bonded == 0 and not entries:
+            moved_qualifying = [e for e in moved if e.creation_height >= item.infraction_height]
+            if bonded == 0 and not entries and not moved:
                 del self._delegators[key]
                 continue
-            if bonded == 0 and not qualifying:
+            if bonded == 0 and not qualifying and not moved_qualifying:
                 continue
             unbonding = sum(ratio.mul_floor(e.initial_balance) for e in qualifying)
-            slash = ratio.mul_floor(bonded) + unbonding
+            redelegated = sum(ratio.mul_floor(e.initial_balance) for e in moved_qualifying)
+            slash = ratio.mul_floor(bonded) + unbonding + redelegated
             slashes.append(SlashInfo(user=owner, slash=slash))
-            listed.append(
-                (
-                    f"{group}:{validator}:{owner}",
-                    f"bonded={ratio.mul_floor(bonded)},unbonding={unbonding}",
-                )
-            )
+            detail = f"bonded={ratio.mul_floor(bonded)},unbonding={unbonding}"
+            if redelegated:
+                detail += f",redelegated={redelegated}"
+            listed.append((f"{group}:{validator}:{owner}", detail))
         return slashes
 
     def _next_reply_id(self) -> int:

@@ -11,12 +11,12 @@ counter, P-58).
 delegator. An unstake (or burn) towards a validator with fewer open entries undelegates at
 once, keeping the reference timing; otherwise the amount joins a per-validator queue (no
 longer available to the user) and all queued amounts go out as **one** undelegation as soon
-as an entry has matured. The queue is processed at the start of every proxy entry point and
-by the permissionless ``ProcessUnbondingQueue`` message, which a chain host can send when an
-entry matures.
+as an entry has matured. The queue is processed at the start of every proxy entry point, by
+the permissionless ``ProcessUnbondingQueue`` execute message, and by the same message as a
+sudo call, which the provider chain module sends when one of the proxy's entries matures.
 
-Redelegation (``restake``) emits ``StakingRedelegate``; the chain's staking module does not
-implement redelegation yet (consumer.md C-22 is not built), so a restake fails there for now.
+Redelegation (``restake``) emits ``StakingRedelegate``; the chain's staking module applies
+the SDK rules (consumer.md C-22), including the 7-entry limit per (proxy, src, dst) (P-61).
 """
 
 from __future__ import annotations
@@ -29,25 +29,22 @@ from chains._contract import (
     Contract,
     CosmosMsg,
     CustomMsg,
+    DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
     Env,
     Event,
     MessageInfo,
-    Reply,
-    ReplyOn,
     Response,
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
-    SubMsg,
     WasmExecute,
 )
 from chains._errors import InvalidAmount, InvalidDenom, Unauthorized, UnsupportedMessage
+from chains._gov_msgs import GovVote, GovVoteWeighted
 from chains._native_staking_msgs import RecordDelegation, ReleaseProxyStake
 from chains._native_staking_proxy_errors import NotEnoughDelegation
 from chains._native_staking_proxy_msgs import (
-    GovVote,
-    GovVoteWeighted,
     ProcessUnbondingQueue,
     ProxyBurn,
     ProxyConfigQuery,
@@ -63,7 +60,6 @@ from chains._native_staking_proxy_msgs import (
     QueuedUnbond,
     QueuedUnbondsQuery,
     QueuedUnbondsResponse,
-    SetWithdrawAddress,
 )
 from chains._provider_errors import InsufficientDelegations
 from chains._staking_reader import StakingReader, staking_reader
@@ -72,16 +68,10 @@ from mesh_actors import Message
 
 __all__ = ["NativeStakingProxy", "set_withdraw_address_msg"]
 
-_WITHDRAW_ADDRESS_REPLY = 1
-
 
 def set_withdraw_address_msg(address: str) -> CosmosMsg:
-    """The message that points this delegator's reward payouts at ``address`` (P-52).
-
-    The contract model has no ``DistributionSetWithdrawAddress`` variant yet, so this is a
-    custom message to the ``distribution`` module.
-    """
-    return CustomMsg(module="distribution", msg=SetWithdrawAddress(address=address))
+    """The message that points the emitter's reward payouts at ``address`` (P-52)."""
+    return DistributionSetWithdrawAddress(address=address)
 
 
 class NativeStakingProxy(Contract):
@@ -114,27 +104,22 @@ class NativeStakingProxy(Contract):
             ProxyConfigResponse(denom=msg.denom, owner=msg.owner, parent=info.sender, burned=0)
         )
         self._burned.save(0)
-        # a host without a distribution route must not block the proxy's creation: the
-        # failure is caught and reported (rewards would then accrue to the proxy)
-        withdraw_address = SubMsg(
-            id=_WITHDRAW_ADDRESS_REPLY,
-            msg=set_withdraw_address_msg(msg.owner),
-            reply_on=ReplyOn.ERROR,
-        )
+        # a plain message: if the owner cannot receive the rewards the proxy must not exist,
+        # since rewards must never accrue to the proxy (P-56)
         return Response.of(
             StakingDelegate(validator=msg.validator, amount=Coin(denom=msg.denom, amount=amount)),
-            withdraw_address,
+            set_withdraw_address_msg(msg.owner),
             data={"owner": msg.owner},
         )
 
-    def reply(self, env: Env, reply: Reply) -> Response:
-        """The withdraw address could not be set (P-52): report it, never fail."""
-        if reply.id != _WITHDRAW_ADDRESS_REPLY:
-            raise UnsupportedMessage("reply", str(reply.id))
-        error = reply.error.name if reply.error is not None else "unknown"
-        return Response(
-            events=(Event(type="withdraw_address_not_set", attributes=(("error", error),)),)
-        )
+    def sudo(self, env: Env, msg: Message) -> Response:
+        """``ProcessUnbondingQueue`` from the chain when one of the proxy's unbonding entries
+        matured (P-62): submit the queued unbondings that fit now."""
+        if not isinstance(msg, ProcessUnbondingQueue):
+            raise UnsupportedMessage("sudo", type(msg).__name__)
+        config = self.config()
+        staking: StakingReader = staking_reader(self.deps.querier)
+        return Response.of(*self._flush_queue(env, staking, config.denom))
 
     def execute(self, env: Env, info: MessageInfo, msg: Message) -> Response:
         """Dispatch P-53..P-59 and ``ProcessUnbondingQueue``; queued unbondings whose

@@ -1,16 +1,18 @@
-"""Messages of the per-user native staking proxy (P-52..P-60), and the module messages it
-emits that the contract model has no variant for yet (withdraw address, governance votes).
+"""Messages of the per-user native staking proxy (P-52..P-60).
+
+Votes go out to the chain's ``gov`` module as ``_gov_msgs.GovVote`` / ``GovVoteWeighted``.
 """
 
 from __future__ import annotations
 
 from chains._coin import Coin
-from chains._decimal import Decimal18
+from chains._contract import DistributionSetWithdrawAddress
+from chains._gov_msgs import GovVote as GovVote
+from chains._gov_msgs import GovVoteWeighted as GovVoteWeighted
+from chains._gov_msgs import WeightedVoteOption as WeightedVoteOption
 from mesh_actors import Message
 
 __all__ = [
-    "GovVote",
-    "GovVoteWeighted",
     "ProcessUnbondingQueue",
     "ProxyBurn",
     "ProxyConfigQuery",
@@ -22,11 +24,9 @@ __all__ = [
     "QueuedUnbondsResponse",
     "ProxyReleaseUnbonded",
     "ProxyRestake",
-    "SetWithdrawAddress",
     "ProxyUnstake",
     "ProxyVote",
     "ProxyVoteWeighted",
-    "WeightedVoteOption",
     "ProxyWithdrawRewards",
 ]
 
@@ -62,12 +62,6 @@ class ProxyVote(Message):
     type_name = "proxy.vote"
     proposal_id: int
     option: str
-
-
-class WeightedVoteOption(Message):
-    type_name = "proxy.weighted_vote_option"
-    option: str
-    weight: Decimal18
 
 
 class ProxyVoteWeighted(Message):
@@ -107,10 +101,12 @@ class ProxyReleaseUnbonded(Message):
 
 
 class ProcessUnbondingQueue(Message):
-    """P-62: anyone; submit queued unbondings of validators that have a free entry again.
+    """P-62: anyone (execute) or the chain (sudo); submit queued unbondings of validators
+    that have a free entry again.
 
     Every other proxy entry point does the same first, so the queue also drains as the
-    owner uses the proxy; a chain host may send this when an unbonding entry matures.
+    owner uses the proxy; the provider chain module (``_provider_module``) sends it as a
+    sudo call when one of the proxy's unbonding entries matures.
     """
 
     type_name = "proxy.process_unbonding_queue"
@@ -145,25 +141,7 @@ class QueuedUnbondsResponse(Message):
     queued: tuple[QueuedUnbond, ...]
 
 
-class SetWithdrawAddress(Message):
-    """``CustomMsg(module="distribution")``: send this delegator's rewards to ``address``
-    (P-52). Stands in for a ``DistributionSetWithdrawAddress`` CosmosMsg variant."""
-
-    type_name = "distribution.set_withdraw_address"
-    address: str
-
-
-class GovVote(Message):
-    """``CustomMsg(module="gov")``: vote ``option`` on ``proposal_id`` (P-55)."""
-
-    type_name = "gov.vote"
-    proposal_id: int
-    option: str
-
-
-class GovVoteWeighted(Message):
-    """``CustomMsg(module="gov")``: a weighted vote (P-55)."""
-
-    type_name = "gov.vote_weighted"
-    proposal_id: int
-    options: tuple[WeightedVoteOption, ...]
+# Importable here (not exported) until ``chains/__init__.py`` is regenerated: the governance
+# messages moved to ``_gov_msgs`` and the withdraw-address custom message became the
+# ``DistributionSetWithdrawAddress`` CosmosMsg variant.
+SetWithdrawAddress = DistributionSetWithdrawAddress

@@ -27,7 +27,7 @@ from chains._errors import (
     SelfDelegationTooLow,
     Tombstoned,
 )
-from chains._hooks import BaseStakingHooks, InfractionReason, SlashEvent
+from chains._hooks import BaseStakingHooks, InfractionReason, PendingSlash, SlashEvent
 from chains._staking import BondStatus, Staking
 from chains._staking_params import DOUBLE_SIGN_JAIL_END
 from chains._store import JournaledMap, SortedJournaledMap, Store, atomic
@@ -112,9 +112,22 @@ class Slashing(BaseStakingHooks):
         fraction: SdkDec,
         reason: InfractionReason = InfractionReason.UNSPECIFIED,
     ) -> int:
-        """Slash through the capture path: C-28 then ``after_validator_slashed`` with the
-        burned amount. Returns the burned amount; raises what ``Staking.slash`` raises.
+        """Slash through the capture path: ``before_validator_slashed`` (P-51), C-28, then
+        ``after_validator_slashed`` with the burned amount. Returns the burned amount; raises
+        what ``Staking.slash`` raises.
         """
+        if self._staking.hooks:
+            pending = PendingSlash(
+                validator=validator,
+                infraction_height=infraction_height,
+                power=power,
+                slash_fraction=fraction,
+                reason=reason,
+                height=self._staking.height,
+                time_s=self._staking.time_s,
+            )
+            for hooks in self._staking.hooks:
+                hooks.before_validator_slashed(pending)
         before = self._staking.get_validator(validator).tokens
         burned = self._staking.slash(validator, infraction_height, power, fraction)
         event = SlashEvent(

@@ -1,13 +1,18 @@
 """The native staking module core: validators, delegations, unbonding (consumer.md §3).
 
-Implements C-14..C-21, C-23, C-27, C-28 and the jail/unjail primitives of C-29. Rewards live
+Implements C-14..C-23, C-27, C-28 and the jail/unjail primitives of C-29. Rewards live
 in ``_distribution.py``, liveness, evidence and the capture points in ``_slashing.py``, and
 ``_staking_module.py`` ties the three to the block lifecycle (C-10).
 
 Simplifications, deliberate:
 
-- **Redelegation (C-22) is not implemented**; the spec allows omitting it. (The provider's
-  proxy ``restake``, P-54, would need it.)
+- **Redelegation (C-22)** follows the SDK (v0.47 rules): entries with a completion time per
+  (delegator, src, dst), at most ``max_entries`` of them (P-61), none at all when the source
+  is ``Unbonded`` (the move completes at once), no redelegation *from* a validator the
+  delegator has an immature redelegation *into* (``TransitiveRedelegation``), and a slash of
+  the source validator (C-28 step 2) unbonds and burns ``fraction x shares_dst`` from the
+  destination delegation of every entry created at or after the infraction height. (SDK
+  v0.50's extra step, slashing an unbonding from the destination first, is not applied.)
 - All validator tokens sit in one bonded-pool module account whatever the validator's
   status, and unbonding entries in the not-bonded pool; the SDK moves tokens between the two
   pools on status changes, which changes no balance anyone can observe here.
@@ -56,6 +61,12 @@ from chains._errors import (
     ValidatorNotFound,
 )
 from chains._hooks import DelegationHooks, StakingHooks
+from chains._redelegation_errors import (
+    SelfRedelegation,
+    TinyRedelegationAmount,
+    TooManyRedelegationEntries,
+    TransitiveRedelegation,
+)
 from chains._shares import shares_from_tokens, token_value
 from chains._staking_params import StakingParams
 from chains._store import JournaledMap, SortedJournaledMap, Store, atomic
@@ -64,6 +75,7 @@ __all__ = [
     "ActiveSet",
     "BondStatus",
     "Delegation",
+    "RedelegationEntry",
     "Staking",
     "UnbondingEntry",
     "Validator",
@@ -127,6 +139,22 @@ class UnbondingEntry(BaseModel):
     completion_time: int
     initial_balance: int
     balance: int
+
+
+class RedelegationEntry(BaseModel):
+    """One redelegation entry of a (delegator, src, dst) triple (C-22, SDK x/staking).
+
+    ``initial_balance`` is the tokens moved; ``shares_dst`` the shares they bought at the
+    destination (a slash of the source unbonds ``fraction x shares_dst`` there).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    entry_id: int
+    creation_height: int
+    completion_time: int
+    initial_balance: int
+    shares_dst: SdkDec
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +257,22 @@ class Staking:
         # (completion_time, operator)
         self._validator_queue: SortedJournaledMap[tuple[int, str], bool] = SortedJournaledMap(
             store, "staking/validator_queue"
+        )
+        # redelegations (C-22): (delegator, src, dst) -> entries, oldest first
+        self._redelegations: JournaledMap[tuple[str, str, str], tuple[RedelegationEntry, ...]] = (
+            JournaledMap(store, "staking/redelegations")
+        )
+        # (src, delegator, dst) for slashing the source; (delegator, dst, src) for the
+        # transitive-redelegation check
+        self._red_by_src: SortedJournaledMap[tuple[str, str, str], bool] = SortedJournaledMap(
+            store, "staking/redelegations_by_src"
+        )
+        self._red_by_dst: SortedJournaledMap[tuple[str, str, str], bool] = SortedJournaledMap(
+            store, "staking/redelegations_by_dst"
+        )
+        # (completion_time, entry_id) -> (delegator, src, dst)
+        self._redelegation_queue: SortedJournaledMap[tuple[int, int], tuple[str, str, str]] = (
+            SortedJournaledMap(store, "staking/redelegation_queue")
         )
 
     # -- wiring --
@@ -382,6 +426,36 @@ class Staking:
         """``(delegator, validator, entries)`` for every pair with open entries."""
         return tuple((d, v, entries) for (d, v), entries in self._unbonding.raw_items())
 
+    def redelegation_entries(
+        self, delegator: str, src_validator: str, dst_validator: str
+    ) -> tuple[RedelegationEntry, ...]:
+        """The open redelegation entries of a triple, oldest first (C-22)."""
+        return self._redelegations.get((delegator, src_validator, dst_validator), ())
+
+    def redelegations_from(
+        self, delegator: str, src_validator: str
+    ) -> tuple[tuple[str, tuple[RedelegationEntry, ...]], ...]:
+        """``(dst, entries)`` of ``delegator``'s open redelegations out of ``src_validator``."""
+        keys = self._red_by_src.keys_between(
+            (src_validator, delegator), (src_validator, delegator + "\x00")
+        )
+        return tuple((dst, self._redelegations[(d, src, dst)]) for src, d, dst in keys)
+
+    def redelegations_of(
+        self, delegator: str
+    ) -> tuple[tuple[str, str, tuple[RedelegationEntry, ...]], ...]:
+        """``(src, dst, entries)`` of every open redelegation of ``delegator``."""
+        keys = self._red_by_dst.keys_between((delegator,), (delegator + "\x00",))
+        return tuple(
+            sorted((src, dst, self._redelegations[(d, src, dst)]) for d, dst, src in keys)
+        )
+
+    def has_receiving_redelegation(self, delegator: str, validator: str) -> bool:
+        """Whether ``delegator`` has an immature redelegation into ``validator``."""
+        return bool(
+            self._red_by_dst.keys_between((delegator, validator), (delegator, validator + "\x00"))
+        )
+
     # -- internal state changes --
 
     def _index_key(self, validator: Validator | None) -> tuple[int, str] | None:
@@ -520,6 +594,11 @@ class Staking:
         ``InsufficientFunds``.
         """
         check_amount(amount)
+        return self._add_tokens(delegator, validator, amount, transfer=True)
+
+    def _add_tokens(self, delegator: str, validator: str, amount: int, *, transfer: bool) -> SdkDec:
+        """Issue shares for ``amount`` tokens (C-17); ``transfer`` moves them from the
+        delegator's account first (a redelegation's tokens are in the pool already)."""
         record = self.get_validator(validator)
         try:
             shares = shares_from_tokens(amount, record.tokens, record.delegator_shares)
@@ -531,7 +610,8 @@ class Staking:
         if existing is not None:
             for dhooks in self._delegation_hooks:
                 dhooks.before_delegation_shares_modified(delegator, validator)
-        self._bank.transfer(delegator, self.bonded_pool, self._params.bond_denom, amount)
+        if transfer:
+            self._bank.transfer(delegator, self.bonded_pool, self._params.bond_denom, amount)
         record = self.get_validator(validator)
         self._put(
             record.model_copy(
@@ -558,7 +638,14 @@ class Staking:
         shares = shares_from_tokens(amount, record.tokens, record.delegator_shares)
         if shares > delegation.shares:
             raise InvalidSharesAmount()
-        removed = min(shares, delegation.shares)
+        return self._remove_shares(delegator, validator, min(shares, delegation.shares))
+
+    def _remove_shares(self, delegator: str, validator: str, removed: SdkDec) -> int:
+        """Remove ``removed`` (at most the delegation's) shares; return the tokens released.
+
+        The caller checked that the delegation exists. May jail the validator (C-23).
+        """
+        delegation = self._delegations[(delegator, validator)]
         for dhooks in self._delegation_hooks:
             dhooks.before_delegation_shares_modified(delegator, validator)
         remaining = delegation.shares - removed
@@ -631,6 +718,61 @@ class Staking:
         return released
 
     @atomic
+    def redelegate(
+        self, delegator: str, src_validator: str, dst_validator: str, amount: int
+    ) -> RedelegationEntry | None:
+        """Move the shares worth ``amount`` tokens from ``src_validator`` to ``dst_validator``
+        without unbonding (C-22, SDK ``BeginRedelegation``); return the new entry.
+
+        The tokens are delegated to the destination at once (they earn and vote there). The
+        entry completes ``unbonding_time`` from now if the source is ``Bonded``, at the
+        source's own unbonding completion if it is ``Unbonding``; if the source is
+        ``Unbonded`` no entry is created and ``None`` is returned. Until an entry completes
+        the delegator cannot redelegate out of ``dst_validator``, and a slash of the source
+        for an infraction at or before its creation height reaches the moved stake (C-28).
+        Pending rewards of both delegations are withdrawn first (C-26).
+
+        Raises ``InvalidAmount``, ``SelfRedelegation``, ``ValidatorNotFound``,
+        ``TransitiveRedelegation``, ``TooManyRedelegationEntries`` (``max_entries`` open for
+        the triple, P-61), ``NoDelegation``, ``InvalidSharesAmount``,
+        ``TinyRedelegationAmount`` or ``InvalidExchangeRate``.
+        """
+        check_amount(amount)
+        if src_validator == dst_validator:
+            raise SelfRedelegation(src_validator)
+        self.get_validator(dst_validator)
+        source = self.get_validator(src_validator)
+        if self.has_receiving_redelegation(delegator, src_validator):
+            raise TransitiveRedelegation(delegator, src_validator)
+        key = (delegator, src_validator, dst_validator)
+        entries = self._redelegations.get(key, ())
+        if len(entries) >= self._params.max_entries:
+            raise TooManyRedelegationEntries(delegator, src_validator, dst_validator)
+        moved = self._unbond(delegator, src_validator, amount)
+        if moved == 0:
+            raise TinyRedelegationAmount()
+        shares = self._add_tokens(delegator, dst_validator, moved, transfer=False)
+        if source.status is BondStatus.UNBONDED:
+            return None
+        if source.status is BondStatus.UNBONDING:
+            height, completion = source.unbonding_height, source.unbonding_completion_time
+        else:
+            height, completion = self.height, self.time_s + self._params.unbonding_time
+        entry = RedelegationEntry(
+            entry_id=self._next_entry_id(),
+            creation_height=height,
+            completion_time=completion,
+            initial_balance=moved,
+            shares_dst=shares,
+        )
+        if not entries:
+            self._red_by_src[(src_validator, delegator, dst_validator)] = True
+            self._red_by_dst[(delegator, dst_validator, src_validator)] = True
+        self._redelegations[key] = (*entries, entry)
+        self._redelegation_queue[(entry.completion_time, entry.entry_id)] = key
+        return entry
+
+    @atomic
     def slash(self, validator: str, infraction_height: int, power: int, fraction: SdkDec) -> int:
         """The slash primitive of C-28; returns the amount burned from the validator.
 
@@ -679,6 +821,8 @@ class Staking:
                     updated.append(entry)
                 if changed:
                     self._unbonding[key] = tuple(updated)
+            amount -= self._slash_redelegations(validator, infraction_height, fraction)
+            record = self.get_validator(validator)
 
         burn = min(max(amount, 0), record.tokens)
         if burn:
@@ -686,6 +830,31 @@ class Staking:
             self._put(record.model_copy(update={"tokens": record.tokens - burn}))
         self._fire_modified(validator)
         return burn
+
+    def _slash_redelegations(self, src: str, infraction_height: int, fraction: SdkDec) -> int:
+        """C-28 step 2 for redelegations out of ``src`` (SDK ``SlashRedelegation``).
+
+        Every entry created at or after ``infraction_height`` and not yet mature counts
+        ``truncate_int(initial_balance * fraction)`` (returned, nominal); the destination
+        delegation loses ``fraction * shares_dst`` shares (at most what it holds, nothing if
+        it is gone), whose tokens are burned.
+        """
+        now = self.time_s
+        denom = self._params.bond_denom
+        nominal_total = 0
+        for _, delegator, dst in self._red_by_src.keys_between((src,), (src + "\x00",)):
+            for entry in self._redelegations[(delegator, src, dst)]:
+                if entry.creation_height < infraction_height or entry.completion_time <= now:
+                    continue
+                nominal_total += fraction.mul(entry.initial_balance).truncate_int()
+                shares = fraction.mul(entry.shares_dst)
+                delegation = self._delegations.get((delegator, dst))
+                if shares.is_zero() or delegation is None:
+                    continue
+                burned = self._remove_shares(delegator, dst, min(shares, delegation.shares))
+                if burned:
+                    self._bank.burn(self.bonded_pool, denom, burned)
+        return nominal_total
 
     @atomic
     def jail(self, validator: str) -> None:
@@ -724,6 +893,7 @@ class Staking:
         if self._counters.get("set_dirty"):
             self._apply_set_changes()
         self._mature_unbonding_entries()
+        self._mature_redelegations()
         self._mature_validators()
 
     def _apply_set_changes(self) -> None:
@@ -782,6 +952,23 @@ class Staking:
             else:
                 del self._unbonding[key]
                 del self._unbonding_by_validator[(validator, delegator)]
+            for hooks in self._hooks:
+                hooks.after_unbonding_matured(delegator, validator, matured.balance)
+
+    def _mature_redelegations(self) -> None:
+        # the tokens moved at redelegation time: completing an entry only forgets it
+        now = self.time_s
+        queue = self._redelegation_queue
+        while (first := queue.first_key()) is not None and first[0] <= now:
+            delegator, src, dst = key = queue[first]
+            del queue[first]
+            remaining = tuple(e for e in self._redelegations[key] if e.entry_id != first[1])
+            if remaining:
+                self._redelegations[key] = remaining
+            else:
+                del self._redelegations[key]
+                del self._red_by_src[(src, delegator, dst)]
+                del self._red_by_dst[(delegator, dst, src)]
 
     def _mature_validators(self) -> None:
         now = self.time_s

@@ -3,7 +3,8 @@
 ``StakingModule`` owns ``Staking`` (x/staking), ``Distribution`` (x/distribution) and
 ``Slashing`` (x/slashing + x/evidence) over one ``Store`` and ``Bank``, runs their parts of
 the block lifecycle in the order of consumer.md C-10/C-31, and offers the test control
-surface of C-34 as plain synchronous methods. Redelegation (C-22) is not implemented.
+surface of C-34 as plain synchronous methods. Redelegation (C-22) follows the SDK (see
+``Staking.redelegate``).
 
 A chain host calls ``begin_block(h, t)``, then transactions, then ``end_block(h, t)`` (and
 then the mesh-security module's end-blocker, which is not part of this object).
@@ -17,7 +18,7 @@ from chains._distribution import Distribution
 from chains._errors import InvalidBlock
 from chains._hooks import StakingHooks
 from chains._slashing import SigningInfo, Slashing
-from chains._staking import Delegation, Staking, UnbondingEntry, Validator
+from chains._staking import Delegation, RedelegationEntry, Staking, UnbondingEntry, Validator
 from chains._staking_params import StakingParams
 from chains._store import Store, atomic
 
@@ -139,6 +140,12 @@ class StakingModule:
         """Start unbonding (C-19, C-20; see ``Staking.undelegate``)."""
         return self.staking.undelegate(delegator, validator, amount)
 
+    def redelegate(
+        self, delegator: str, src_validator: str, dst_validator: str, amount: int
+    ) -> RedelegationEntry | None:
+        """Move a delegation to another validator (C-22; see ``Staking.redelegate``)."""
+        return self.staking.redelegate(delegator, src_validator, dst_validator, amount)
+
     def instant_undelegate(self, delegator: str, validator: str, amount: int) -> int:
         """Undelegate with immediate payout (C-21; see ``Staking.instant_undelegate``)."""
         return self.staking.instant_undelegate(delegator, validator, amount)
@@ -208,6 +215,12 @@ class StakingModule:
     def unbonding_entries(self, delegator: str, validator: str) -> tuple[UnbondingEntry, ...]:
         """Open unbonding entries of a pair (C-20)."""
         return self.staking.unbonding_entries(delegator, validator)
+
+    def redelegation_entries(
+        self, delegator: str, src_validator: str, dst_validator: str
+    ) -> tuple[RedelegationEntry, ...]:
+        """Open redelegation entries of a triple (C-22)."""
+        return self.staking.redelegation_entries(delegator, src_validator, dst_validator)
 
     def signing_info(self, validator: str) -> SigningInfo:
         """Liveness and tombstone record of a validator (C-35, C-37)."""

@@ -56,6 +56,13 @@ class StakingReader(Protocol):
         """Open unbonding entries of the pair (C-20)."""
         ...
 
+    def redelegations_from(
+        self, delegator: str, src_validator: str
+    ) -> tuple[tuple[str, tuple[UnbondingEntryView, ...]], ...]:
+        """``(dst, entries)`` of the delegator's open redelegations out of ``src_validator``
+        (C-22); entries carry ``creation_height``, ``completion_time``, ``initial_balance``."""
+        ...
+
 
 def staking_reader(querier: Any) -> StakingReader:
     """The staking view of ``querier.module("staking")``.

@@ -36,9 +36,9 @@ from chains._host_errors import (
     ModulePanic,
     NoIbcModule,
     QueryWrite,
-    RedelegationUnsupported,
     UnknownModule,
 )
+from chains._redelegation_errors import SelfRedelegation
 from chains._testing_contracts import (
     BalanceQuery,
     CallModule,
@@ -286,7 +286,7 @@ def test_staking_message_errors(kit: HostKit) -> None:
         src_validator=validator, dst_validator=validator, amount=Coin(denom=DENOM, amount=1)
     )
     error = kit.ex.execute(ALICE, a, Emit(messages=(redelegate,))).error
-    assert error == RedelegationUnsupported()
+    assert error == SelfRedelegation(validator)
     withdraw = Emit(messages=(DistributionWithdrawReward(validator=validator),))
     assert kit.ex.execute(ALICE, a, withdraw).error == NoDelegation(a, validator)
 

@@ -38,6 +38,9 @@ class FakeStaking:
     params: FakeParams = field(default_factory=FakeParams)
     delegations: dict[tuple[str, str], int] = field(default_factory=dict)
     unbonding: dict[tuple[str, str], list[FakeUnbondingEntry]] = field(default_factory=dict)
+    redelegations: dict[tuple[str, str, str], list[FakeUnbondingEntry]] = field(
+        default_factory=dict
+    )
 
     def delegation_value(self, delegator: str, validator: str) -> int:
         return self.delegations.get((delegator, validator), 0)
@@ -49,6 +52,15 @@ class FakeStaking:
 
     def unbonding_entries(self, delegator: str, validator: str) -> tuple[FakeUnbondingEntry, ...]:
         return tuple(self.unbonding.get((delegator, validator), ()))
+
+    def redelegations_from(
+        self, delegator: str, src_validator: str
+    ) -> tuple[tuple[str, tuple[FakeUnbondingEntry, ...]], ...]:
+        return tuple(
+            (dst, tuple(entries))
+            for (d, src, dst), entries in sorted(self.redelegations.items())
+            if d == delegator and src == src_validator
+        )
 
 
 @dataclass

@@ -28,6 +28,7 @@ from chains._contract import (
     ContractStorage,
     CustomMsg,
     Deps,
+    DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
     Env,
     Event,
@@ -56,7 +57,6 @@ from chains._ibc_types import (
 )
 from chains._mesh_packets import ACK_SUCCESS_BYTES
 from chains._mesh_version import channel_version
-from chains._native_staking_proxy_msgs import SetWithdrawAddress
 from chains._staking_module import StakingModule
 from chains._staking_params import StakingParams
 from chains._store import Store
@@ -312,15 +312,17 @@ class MiniChain:
             case StakingUndelegate():
                 self.staking.undelegate(contract, msg.validator, msg.amount.amount)
             case StakingRedelegate():
-                raise UnsupportedMessage("staking", "redelegate")
+                self.staking.redelegate(
+                    contract, msg.src_validator, msg.dst_validator, msg.amount.amount
+                )
             case DistributionWithdrawReward():
                 self.staking.withdraw_delegator_reward(contract, msg.validator)
             case IbcSendPacket():
                 self._send_packet(contract, msg)
             case IbcCloseChannel():
                 self.close_requests.append(contract)
-            case CustomMsg(module="distribution", msg=SetWithdrawAddress() as inner):
-                self.staking.set_withdraw_address(contract, inner.address)
+            case DistributionSetWithdrawAddress():
+                self.staking.set_withdraw_address(contract, msg.address)
             case CustomMsg(module="gov"):
                 self.gov_votes.append((contract, msg.msg))
             case _:

@@ -6,6 +6,7 @@ import pytest
 
 from chains._contract import (
     CustomMsg,
+    DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
     Reply,
     ReplyOn,
@@ -17,6 +18,7 @@ from chains._contract import (
 )
 from chains._decimal import Decimal18
 from chains._errors import InvalidDenom, NoFunds, NonPayable, Unauthorized
+from chains._gov_msgs import GovVote, WeightedVoteOption
 from chains._lien_holder_api import BurnStake, MaxSlash, ReceiveStake, encode_stake_target
 from chains._native_staking import NativeStaking
 from chains._native_staking_errors import NoProxy
@@ -32,7 +34,6 @@ from chains._native_staking_msgs import (
 from chains._native_staking_proxy import NativeStakingProxy
 from chains._native_staking_proxy_errors import NotEnoughDelegation
 from chains._native_staking_proxy_msgs import (
-    GovVote,
     ProcessUnbondingQueue,
     ProxyBurn,
     ProxyConfigQuery,
@@ -45,8 +46,6 @@ from chains._native_staking_proxy_msgs import (
     ProxyVoteWeighted,
     ProxyWithdrawRewards,
     QueuedUnbondsQuery,
-    SetWithdrawAddress,
-    WeightedVoteOption,
 )
 from chains._provider_errors import (
     InsufficientDelegations,
@@ -309,7 +308,7 @@ def test_instantiate_delegates_and_sends_rewards_to_the_owner_P_52(pf: ProxyFixt
     msgs = [sub.msg for sub in pf.instantiated.messages]
     assert msgs == [
         StakingDelegate(validator="val1", amount=coin(100)),
-        CustomMsg(module="distribution", msg=SetWithdrawAddress(address="alice")),
+        DistributionSetWithdrawAddress(address="alice"),
     ]
     assert pf.instantiated.data == {"owner": "alice"}
     config = pf.proxy.query(pf.env, ProxyConfigQuery())
@@ -437,12 +436,13 @@ def test_eighth_unstake_is_queued_and_flushed_as_one_undelegation_P_61_P_62(
     assert pf.proxy.query(pf.env, QueuedUnbondsQuery()).queued == ()
 
 
-def test_withdraw_address_failure_does_not_block_the_proxy_P_52(pf: ProxyFixture) -> None:
+def test_proxy_sudo_process_unbonding_queue_flushes_and_nothing_else_P_62(
+    pf: ProxyFixture,
+) -> None:
+    """The chain's sudo ``ProcessUnbondingQueue`` submits the queue; other sudo messages
+    are refused."""
     from chains._errors import UnsupportedMessage
 
-    (_, sub) = pf.instantiated.messages
-    assert sub.reply_on is ReplyOn.ERROR
-    response = pf.proxy.reply(
-        pf.env, Reply(id=sub.id, ok=False, error=UnsupportedMessage("custom", "distribution"))
-    )
-    assert [e.type for e in response.events] == ["withdraw_address_not_set"]
+    assert pf.proxy.sudo(pf.env, ProcessUnbondingQueue()).messages == ()
+    with pytest.raises(UnsupportedMessage):
+        pf.proxy.sudo(pf.env, ProxyWithdrawRewards())
