@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PACKAGES := mesh_actors transport chains
 
-.PHONY: setup demo test check lint typecheck pytest bench clean
+.PHONY: setup demo demo-runtime test check lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install the venv module (Debian: apt-get install python3-venv)"; exit 1; }
@@ -17,6 +17,9 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/python -m examples.demo
+
+demo-runtime: setup
+	$(BIN)/python -m examples.runtime_demo
 
 test: setup lint typecheck pytest
 
