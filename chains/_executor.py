@@ -719,6 +719,28 @@ class TxExecutor:
         """Record an event of the running unit (kept only if the unit commits)."""
         self._events.append((source, event.type, event.attributes))
 
+    def emit_raw(self, source: str, type_: str, attributes: tuple[tuple[str, str], ...]) -> None:
+        """`emit` without building an `Event` (for per-packet paths)."""
+        self._events.append((source, type_, attributes))
+
+    def nested(self, body: Callable[[], T]) -> T:
+        """In a unit: run ``body()`` in a nested savepoint; if it raises anything, undo what
+        it changed, emitted and instantiated, and re-raise (unlike `attempt`, which catches).
+        """
+        store = self._store
+        point = store.savepoint()
+        mark = len(self._events)
+        created = len(self._created)
+        try:
+            result = body()
+        except BaseException:
+            store.rollback_to(point)
+            del self._events[mark:]
+            del self._created[created:]
+            raise
+        store.release(point)
+        return result
+
     def dispatch(self, sender: str, msg: Any) -> Any:
         """Route one emitted message (see the module docstring) and return its data.
 

@@ -166,33 +166,15 @@ class IbcConfig(BaseModel):
 
 
 # -- executor adapters ----------------------------------------------------------------------
-# The executor has no public way yet to undo a nested step's *events* with its state, nor to
-# record a raw event without building an `Event` model; these two adapters are the only
-# places that reach into it (see the report: `TxExecutor.attempt` / `emit_raw` proposed).
 
 
 def _attempt(executor: TxExecutor, body: Callable[[], R]) -> R:
-    """Run ``body`` in a nested savepoint: on a `ChainError` undo its state changes, its
-    events and its instantiations, then re-raise."""
-    store = executor.store
-    point = store.savepoint()
-    events: list[Any] = executor._events
-    created: list[str] = executor._created
-    mark = len(events)
-    made = len(created)
-    try:
-        result = body()
-    except BaseException:
-        store.rollback_to(point)
-        del events[mark:]
-        del created[made:]
-        raise
-    store.release(point)
-    return result
+    """Run ``body`` in a nested savepoint; on failure undo it all and re-raise."""
+    return executor.nested(body)
 
 
 def _emit(executor: TxExecutor, type_: str, attributes: tuple[tuple[str, str], ...]) -> None:
-    executor._events.append(("ibc", type_, attributes))
+    executor.emit_raw("ibc", type_, attributes)
 
 
 def _error_text(exc: ChainError) -> str:
