@@ -1,0 +1,304 @@
+"""The whole mesh at scale (issue 7's benchmark): the seed topology, many users, many days.
+
+The seed topology (examples/topologies/seed.toml: Osmosis → Juno, Osmosis → Stargaze,
+Akash → Juno, Juno → Osmosis), with every chain's validator set replaced by ``V``
+validators of 10,000,000 tokens and ``U`` users ``u0 .. u{U-1}`` spread round-robin over the
+four pairings (a user is an account of its pairing's provider). Each user bonds 1,000,000
+and cross-stakes 200,000 to a consumer validator (round-robin); then the mesh runs ``D``
+simulated days in virtual time (blocks every 6 s on four chains, epochs every 100 blocks,
+rewards distributed and relayed), with one double-sign of a Juno validator at mid-run whose
+slash propagates to both of Juno's providers. Relayers as in the seed file.
+
+Printed, for ``U`` and for ``2U`` users (each run in a fresh forked process, so that the
+peak RSS ``ru_maxrss`` is that run's own):
+
+- the **idle baseline**: the same topology with no users, ``D`` days — CPU seconds per
+  simulated day and blocks per CPU second (pure block production, epochs, relaying);
+- the **setup** (mesh entry: deployment, channel handshakes), and the **users' transactions**
+  (bond + cross-stake) as transactions per second;
+- the **run**: CPU seconds per simulated day against the idle baseline, and its inverse in
+  simulated days per second (target of issue 7: ≥ 1 day/s at 10,000 users and 100
+  validators);
+- **peak RSS** of each run, and the **growth** of run time and memory when users double
+  (linear growth would be 2.0x time of the user part; the idle part is constant).
+
+Rates use CPU time (``time.process_time``): the runs are single-threaded and never sleep in
+real time, and the machine is shared.
+
+Size knobs (environment variables)::
+
+    MESH_BENCH_USERS       users U (default 100; the 2U run doubles it)
+    MESH_BENCH_VALIDATORS  validators per chain V (default 10)
+    MESH_BENCH_DAYS        simulated days D (default 2)
+    MESH_BENCH_PROFILE     if set to a path, one more U run under cProfile (not in the figures),
+                           its stats saved there and the top 15 functions printed by cumulative
+                           and by internal time
+
+    .venv/bin/python -m benchmarks mesh                          # small: ~1-2 minutes
+    # issue 7's full configuration: idle, 10,000 and 20,000 users, each 30 days
+    # (about 40 minutes of CPU at the figures below):
+    MESH_BENCH_USERS=10000 MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=30 \\
+        .venv/bin/python -m benchmarks mesh
+
+Measured (Python 3.11, x86_64, shared 2-core machine; CPU seconds):
+
+- default (100/200 users, 10 validators, 2 days): idle mesh 10.0 s per simulated day
+  (0.10 days/s, about 5,800 blocks/s over the four chains; 1 day/s needs 57,600 blocks/s);
+  100 users 11.9 s/day, 200 users 12.3 s/day; 840 / 750 tx/s; peak RSS 44 / 46 / 48 MiB.
+- 1,000/2,000 users, 100 validators, 1 day: idle 15.2 s/day; 18.6 / 17.3 s/day (flat
+  in users: after the cross-stakes a day costs per block and per validator, not per user);
+  96 / 125 tx/s (O(validators) per transaction, see below); peak RSS 46 / 57 / 66 MiB
+  (about 9 KiB per user: linear).
+- the full configuration (10,000 users, 100 validators), run directly with the same steps:
+  setup 1.6 s; 20,000 transactions in 186.8 s (107 tx/s); then 636.5 s for the first 25
+  simulated days (stopped there: time limit), 25.5 s per day on average (17.8 to 34.3 s per
+  day; days 1-6 about 20 s, days 16-25 about 28 s: partly the machine's load, a slow
+  growth is not ruled out), i.e. 0.039 days/s; peak RSS 114 MiB after the transactions,
+  126 MiB flat from day 10 on. 30 days: about 3.1 min of transactions + 12.7 min of days
+  = about 16 minutes of CPU. The 20,000-user run was not finished (time limit).
+
+So the target (1 simulated day per second at 10,000 users and 100 validators) is missed by a
+factor of about 25 in the days phase, and an idle mesh alone is 10-15x too slow.
+
+Profile (``MESH_BENCH_PROFILE``, 100 users, 10 validators, 2 days: 158.7 s under cProfile,
+115,268 blocks), the three biggest costs and what to do about each:
+
+1. **Block production, 35%** (`Host.on_tick` 55.8 s cumulative): `begin_block` 28.4 s, of
+   which the staking step 16.4 s (the block provision allocated over the whole active set
+   every block: O(validators) per block) and `end_block` 24.7 s; 577,490 `_hook` calls
+   opening 849,350 store savepoints, i.e. every module's hook in its own savepoint on every
+   block, mostly with nothing to do. Suggestion: skip a hook (and its savepoint) when the
+   module has nothing due (a cheap "due at height" check); accumulate the block provision
+   and allocate it per epoch or lazily F1-style so an idle block is O(1); let
+   `Mesh.advance` use `Chain.produce_blocks`' fast path while nothing is in flight.
+2. **Relayer clearing, 28%** (`Relayer.on_clear_tick` 43.8 s): 115,375 clears in 2 days,
+   one per block per relayer although ``clear_interval`` is 30 s; each asks its chains
+   (184,600 query asks, 29.5 s in `ActorRef.ask`), and 80% of them (92,300) find nothing to
+   plan. Suggestion: find why a clear is scheduled every block (likely the notice path's
+   ``connections_changed``/``activity.changed`` → ``_schedule_clear(0.0)``, i.e. client
+   updates counted as changes) and clear only on real channel/packet changes; answer a
+   clear's queries in one batched ask instead of several.
+3. **Per-message actor overhead** (spread out; the top of the by-tottime list): 632,000
+   asyncio handle runs, 511,000 mailbox loop turns (`_cell._loop` 5.1 s self), 766,000
+   validated pydantic constructions (6.9 s, the largest self time) for ticks, notices and
+   queries. Suggestion: build internal messages with ``model_construct`` or reuse frozen
+   singleton ticks (as the relayer already does for ``RecvPackets``), and wake the four
+   chains' 6-second block timers with one clock event instead of four.
+
+Transactions at 100 validators: 85% of `Mesh.cross_stake` is `Mesh._operator`, which
+checks the validator name by re-deriving every validator's operator address (pure-Python
+bech32 `_polymod`): O(validators) bech32 encodings per transaction (8 times slower than at
+10 validators). Suggestion: compute the name → operator map once per chain at build time.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import multiprocessing
+import os
+import pstats
+import resource
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from benchmarks._report import Report
+from chains._mesh import Mesh
+from chains._topology import AccountSpec, Topology, ValidatorSpec, load_topology
+
+__all__ = ["MeshRun", "build_topology", "run", "run_mesh"]
+
+SEED = Path(__file__).resolve().parents[1] / "examples" / "topologies" / "seed.toml"
+_DAY = 86_400.0
+BOND = 1_000_000
+CROSS_STAKE = 200_000
+BALANCE = 10_000_000
+VALIDATOR_TOKENS = 10_000_000
+SLASHED_CHAIN = "juno"
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def build_topology(users: int, validators: int) -> Topology:
+    """The seed topology with ``validators`` per chain and ``users`` accounts spread
+    round-robin over the pairings' providers (user ``u{i}`` belongs to pairing ``i % 4``)."""
+    seed = load_topology(SEED)
+    accounts: dict[str, list[AccountSpec]] = {c.id: [] for c in seed.chains}
+    for i in range(users):
+        provider = seed.pairings[i % len(seed.pairings)].provider
+        accounts[provider].append(AccountSpec(name=f"u{i}", balance=BALANCE))
+    chains = tuple(
+        chain.model_copy(
+            update={
+                "validators": tuple(
+                    ValidatorSpec(
+                        name=f"{chain.id}-val{j}",
+                        tokens=VALIDATOR_TOKENS,
+                        commission=chain.validators[0].commission,
+                    )
+                    for j in range(validators)
+                ),
+                "accounts": chain.accounts + tuple(accounts[chain.id]),
+                "max_validators": max(chain.max_validators, validators),
+            }
+        )
+        for chain in seed.chains
+    )
+    return seed.model_copy(update={"chains": chains})
+
+
+@dataclass(frozen=True)
+class MeshRun:
+    """CPU seconds of each phase of one run, and the process's peak RSS (bytes)."""
+
+    users: int
+    validators: int
+    days: float
+    setup_s: float
+    txs: int
+    txs_s: float
+    run_s: float
+    peak_rss: int
+
+
+async def _drive(users: int, validators: int, days: float) -> MeshRun:
+    topology = build_topology(users, validators)
+    started = time.process_time()
+    async with Mesh(topology, seed=7) as mesh:
+        setup = time.process_time() - started
+        started = time.process_time()
+        txs = 0
+        for i in range(users):
+            pairing = topology.pairings[i % len(topology.pairings)]
+            user = f"u{i}"
+            assert (await mesh.bond(pairing.provider, user, BOND)).ok
+            target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
+            result = await mesh.cross_stake(
+                pairing.provider, pairing.consumer, user, target, CROSS_STAKE
+            )
+            assert result.ok, result
+            txs += 2
+        tx_time = time.process_time() - started
+        started = time.process_time()
+        await mesh.advance(days=days / 2)
+        if users:
+            # one slash, mid-run: Juno's validator 0 double-signs (C-36, I-88/I-89)
+            assert (await mesh.misbehave(SLASHED_CHAIN, f"{SLASHED_CHAIN}-val0")).ok
+        await mesh.advance(days=days / 2)
+        run_time = time.process_time() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak)
+
+
+def run_mesh(users: int, validators: int, days: float, profile: str | None = None) -> MeshRun:
+    """One run of the benchmark in this process (on asyncio); with ``profile`` a path,
+    under cProfile, the stats dumped there."""
+    if profile is None:
+        return anyio.run(_drive, users, validators, days)
+    profiler = cProfile.Profile()
+    result: MeshRun = profiler.runcall(anyio.run, _drive, users, validators, days)
+    profiler.dump_stats(profile)
+    return result
+
+
+def _in_child(users: int, validators: int, days: float, profile: str | None = None) -> MeshRun:
+    # a fresh forked process per run: ru_maxrss is then that run's own peak
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        result: MeshRun = pool.apply(run_mesh, (users, validators, days, profile))
+    return result
+
+
+def _print_profile(path: str) -> None:
+    for key in ("cumulative", "tottime"):
+        out = io.StringIO()
+        stats = pstats.Stats(path, stream=out)
+        stats.sort_stats(key).print_stats(15)
+        print(f"\n  -- profile, top 15 by {key} --")
+        body = out.getvalue().splitlines()
+        start = next((i for i, line in enumerate(body) if "ncalls" in line), 0)
+        for line in body[start:]:
+            if line.strip():
+                print("  " + line)
+
+
+def run(report: Report) -> None:
+    users = _env_int("MESH_BENCH_USERS", 100)
+    validators = _env_int("MESH_BENCH_VALIDATORS", 10)
+    days = float(os.environ.get("MESH_BENCH_DAYS") or 2)
+    profile = os.environ.get("MESH_BENCH_PROFILE") or None
+    print(f"  seed topology, {validators} validators per chain, {days:g} simulated days")
+
+    idle = _in_child(0, validators, days)
+    base = "idle mesh, 0 users: CPU s per simulated day"
+    report.baseline(base, idle.run_s / days, "s/day", note=f"{days / idle.run_s:.4f} days/s")
+    blocks_per_day = sum(_DAY / c.block_time for c in build_topology(0, 1).chains)
+    report.figure(
+        "idle mesh: blocks per CPU s (all four chains)",
+        blocks_per_day * days / idle.run_s,
+        "blocks/s",
+        note=f"1 day/s needs {blocks_per_day:,.0f} blocks/s",
+    )
+    report.figure("idle mesh: setup (deploy + handshakes)", idle.setup_s, "s")
+    report.figure("idle mesh: peak RSS", idle.peak_rss / 2**20, "MiB")
+
+    runs = [_in_child(users, validators, days), _in_child(2 * users, validators, days)]
+    for r in runs:
+        report.compare(
+            f"{r.users} users: CPU s per simulated day",
+            r.run_s / r.days,
+            "s/day",
+            base,
+            note=f"{r.days / r.run_s:.4f} days/s; target >= 1 day/s at 10,000 users",
+        )
+        report.figure(f"{r.users} users: bond + cross-stake txs per CPU s", r.txs / r.txs_s, "tx/s")
+        report.figure(f"{r.users} users: peak RSS", r.peak_rss / 2**20, "MiB")
+    small, large = runs
+    report.figure(
+        "growth when users double: run time (days phase)",
+        large.run_s / small.run_s,
+        "x",
+        note="linear = 2.0; idle part is constant",
+    )
+    report.figure(
+        "growth when users double: user-dependent run time",
+        (large.run_s - idle.run_s) / max(small.run_s - idle.run_s, 1e-9),
+        "x",
+        note="run minus idle run; linear = 2.0",
+    )
+    report.figure(
+        "growth when users double: tx phase time",
+        large.txs_s / small.txs_s,
+        "x",
+        note="linear = 2.0",
+    )
+    report.figure(
+        "growth when users double: peak RSS above idle",
+        (large.peak_rss - idle.peak_rss) / max(small.peak_rss - idle.peak_rss, 1),
+        "x",
+        note="linear = 2.0",
+    )
+    # extrapolate to issue 7's size (10,000 users, 30 days) at this validator count:
+    # transactions linearly in users from the 2U run; a simulated day at the 2U run's cost.
+    # The per-user slope of a day's cost is printed, not extrapolated: between two small
+    # runs it is mostly noise multiplied by 10,000 (a day costs per block and per validator;
+    # the direct 10,000-user run in the docstring costs 1.4x the 2,000-user one per day)
+    slope = (large.run_s - small.run_s) / (large.users - small.users) / days
+    per_day = large.run_s / days
+    txs = large.txs_s / large.users * 10_000
+    print(
+        f"  extrapolated to 10,000 users, {validators} validators, 30 days: "
+        f"{txs / 60:.1f} min of transactions + 30 x {per_day:.1f} s/day = "
+        f"{(txs + 30 * per_day) / 60:.1f} min of CPU ({1 / per_day:.3f} simulated days/s); "
+        f"measured slope {slope * 1e3:+.3f} ms per user per day"
+    )
+    if profile:
+        # a separate run: cProfile roughly doubles the cost, so it must not enter the figures
+        _in_child(users, validators, days, profile)
+        _print_profile(profile)
