@@ -458,7 +458,7 @@ class Mesh:
 
     def _operator(self, node: MeshChain, validator: str) -> str:
         operator = node.operator(validator)
-        names = {node.chain.operator(v.name) for v in node.spec.validators}
+        names = node.known_operators
         if operator not in names and not validator.startswith(f"{node.spec.prefix}valoper1"):
             raise UnknownValidator(node.chain_id, validator)
         return operator

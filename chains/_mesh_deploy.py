@@ -86,6 +86,16 @@ class MeshChain:
     native_staking: str | None = None
     price_host: str | None = None
     price_host_channels: list[str] = field(default_factory=list)
+    # The operator addresses of the topology's validators, derived once: a derivation is a
+    # pure-Python bech32 encoding, and user actions check names against this set.
+    _operators: frozenset[str] | None = field(default=None, repr=False)
+
+    @property
+    def known_operators(self) -> frozenset[str]:
+        """Operator addresses of every validator the topology declares on this chain."""
+        if self._operators is None:
+            self._operators = frozenset(self.chain.operator(v.name) for v in self.spec.validators)
+        return self._operators
 
     @property
     def chain_id(self) -> str:
