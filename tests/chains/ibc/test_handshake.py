@@ -38,7 +38,7 @@ def _init(a: Side, link: Link, app_a: str, app_b: str, **kw: object) -> str:
     return init.value
 
 
-def test_identifiers_and_ports_I_3(pair: tuple[Side, Side, Link]) -> None:
+def test_identifiers_and_contract_ports_I_3_C_12(pair: tuple[Side, Side, Link]) -> None:
     a, b, link = pair
     assert link.a_side.client_id == "07-tendermint-0"
     assert link.a_side.connection_id == "connection-0"

@@ -25,6 +25,8 @@ from chains._native_staking_errors import NoProxy
 from chains._native_staking_msgs import (
     JailedValidator,
     Jailing,
+    NativeStakingConfigQuery,
+    NativeStakingConfigResponse,
     NativeStakingInstantiate,
     OwnerByProxyQuery,
     ProxyByOwnerQuery,
@@ -107,6 +109,19 @@ def nf() -> NativeFixture:
 
 
 # -- native staking (P-43..P-51) --------------------------------------------------------------
+
+
+def test_config_query_returns_the_instantiation_settings_P_60(nf: NativeFixture) -> None:
+    before = nf.store.snapshot()
+    answer = nf.native.query(nf.env, NativeStakingConfigQuery())
+    assert answer == NativeStakingConfigResponse(
+        denom=DENOM,
+        proxy_code="proxy",
+        vault=VAULT,
+        slash_ratio_dsign=Decimal18.parse("0.1"),
+        slash_ratio_offline=Decimal18.parse("0.01"),
+    )
+    assert nf.store.snapshot() == before  # a query never writes (P-4)
 
 
 def test_instantiate_refuses_ratios_above_one_and_creator_is_vault_P_43_P_47(
