@@ -56,6 +56,7 @@ from chains._host_msgs import (
     ReadState,
     RegisterCode,
     RunUnit,
+    SpawnComponent,
     SubmitTx,
     SudoTx,
     TxBatch,
@@ -72,11 +73,20 @@ from chains._native_msgs import (
 )
 from chains._staking import Delegation, UnbondingEntry, Validator
 from chains._tx_result import QueryResult, TxResult
-from mesh_actors import ActorRef, ActorSystem, Clock, EventStream, Subscription
+from mesh_actors import (
+    Actor,
+    ActorRef,
+    ActorSystem,
+    Clock,
+    EventStream,
+    MailboxConfig,
+    Subscription,
+)
 
 __all__ = ["Chain"]
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 # ProduceBlocks is split into asks of this many blocks, so a long run neither blocks the
 # event loop for seconds nor risks an ask timeout under a real clock
@@ -104,6 +114,7 @@ class Chain:
         self._events: EventStream[ChainEvent] = EventStream()
         self._clock = BlockClock(config.first_block_time, config.block_time)
         self._host: ActorRef[HostMsg] | None = None
+        self._components: dict[str, SpawnComponent] = {}
 
     @classmethod
     @asynccontextmanager
@@ -122,7 +133,9 @@ class Chain:
             yield chain
 
     async def __aenter__(self) -> Chain:
-        factory = partial(ChainHost, self._executor, self._events, self._clock)
+        factory = partial(
+            ChainHost, self._executor, self._events, self._clock, self._components
+        )
         self._host = self.system.spawn(
             factory, name=self.config.chain_id, mailbox=ChainHost.mailbox
         )
@@ -207,6 +220,18 @@ class Chain:
         result = await self.host.ask(AddModule(factory=factory), expect=QueryResult)
         name: str = result.unwrap()
         return name
+
+    async def spawn_component(
+        self, name: str, factory: Callable[[], Actor[M]], mailbox: MailboxConfig | None = None
+    ) -> ActorRef[M]:
+        """Spawn ``factory()`` as a child of the chain's host, at ``<chain>/<name>``, respawned
+        whenever the host restarts (the IBC gateway lives there). Raises `InvalidComponent`
+        if ``name`` is taken or is not a valid actor name."""
+        result = await self.host.ask(
+            SpawnComponent(name=name, factory=factory, mailbox=mailbox), expect=QueryResult
+        )
+        ref: ActorRef[M] = result.unwrap()
+        return ref
 
     # -- transactions ---------------------------------------------------------------------
 

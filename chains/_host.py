@@ -39,7 +39,7 @@ from chains._chain_events import ChainEvent
 from chains._contract_actor import ContractActor
 from chains._errors import ChainError, UnsupportedMessage
 from chains._executor import TxExecutor
-from chains._host_errors import InternalError, ModulePanic
+from chains._host_errors import InternalError, InvalidComponent, ModulePanic
 from chains._host_msgs import (
     AddModule,
     BlockTick,
@@ -53,12 +53,13 @@ from chains._host_msgs import (
     ReadState,
     RegisterCode,
     RunUnit,
+    SpawnComponent,
     SubmitTx,
     SudoTx,
     TxBatch,
 )
 from chains._tx_result import BlockResult, QueryResult, TxResult
-from mesh_actors import Actor, EventStream, MailboxConfig, handler
+from mesh_actors import Actor, ActorRef, EventStream, MailboxConfig, NameTaken, handler
 
 __all__ = ["BlockClock", "ChainHost"]
 
@@ -101,11 +102,17 @@ class ChainHost(Actor[HostMsg]):
     mailbox = MailboxConfig(capacity=1_000_000)
 
     def __init__(
-        self, executor: TxExecutor, events: EventStream[ChainEvent], clock: BlockClock
+        self,
+        executor: TxExecutor,
+        events: EventStream[ChainEvent],
+        clock: BlockClock,
+        components: dict[str, SpawnComponent] | None = None,
     ) -> None:
         self._executor = executor
         self._events = events
         self._clock = clock
+        # owned by the `Chain`, like the clock, so it outlives restarts of this actor
+        self._components = components if components is not None else {}
         self._runners: dict[type[Any], Callable[[Any], TxResult]] = {
             SubmitTx: self._submit,
             ExecuteTx: self._execute,
@@ -126,6 +133,8 @@ class ChainHost(Actor[HostMsg]):
             self._after_block(executor.begin_block(clock.first_block_time))
         for info in executor.contracts():
             self._spawn_contract(info.address)
+        for component in self._components.values():
+            self._spawn_component(component)
         self._start_timer()
 
     def _start_timer(self) -> None:
@@ -258,6 +267,23 @@ class ChainHost(Actor[HostMsg]):
                 ok=False, error=ModulePanic("factory", f"{type(exc).__name__}: {exc}")
             )
         return QueryResult(ok=True, value=module.name)
+
+    @handler
+    def on_spawn_component(self, msg: SpawnComponent) -> QueryResult:
+        """Spawn a component child (`InvalidComponent` if a live child has the name or it is
+        not a valid actor name); it is respawned after every restart of the host."""
+        # a component that was stopped on purpose may be spawned again under its name
+        if any(child.address.name == msg.name for child in self.ctx.children):
+            return QueryResult(ok=False, error=InvalidComponent(msg.name, "name is taken"))
+        try:
+            ref = self._spawn_component(msg)
+        except (NameTaken, ValueError) as exc:
+            return QueryResult(ok=False, error=InvalidComponent(msg.name, str(exc)))
+        self._components[msg.name] = msg
+        return QueryResult(ok=True, value=ref)
+
+    def _spawn_component(self, msg: SpawnComponent) -> ActorRef[Any]:
+        return self.ctx.spawn(msg.factory, name=msg.name, mailbox=msg.mailbox)
 
     # -- contract actors ------------------------------------------------------------------
 

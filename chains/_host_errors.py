@@ -13,6 +13,7 @@ __all__ = [
     "CodeExists",
     "ContractPanic",
     "InternalError",
+    "InvalidComponent",
     "ModuleExists",
     "ModulePanic",
     "NoIbcModule",
@@ -90,6 +91,18 @@ class ModuleExists(ChainError):
 
     def __init__(self, module: str) -> None:
         super().__init__(module)
+
+
+class InvalidComponent(ChainError):
+    """A chain component could not be spawned under the host: its name is taken (by another
+    component or a contract) or is not a valid actor name, or its factory failed."""
+
+    fields = ("component", "reason")
+    component: str
+    reason: str
+
+    def __init__(self, component: str, reason: str) -> None:
+        super().__init__(component, reason)
 
 
 class CodeExists(ChainError):

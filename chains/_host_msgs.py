@@ -6,8 +6,8 @@ tuple of them); reads (`ReadState`) and administration (`RegisterCode`, `AddModu
 `QueryResult`; `ProduceBlocks` with the new height. Chain errors travel as values in those
 results, never as exceptions.
 
-`RunUnit`, `ReadState`, `RegisterCode` and `AddModule` carry Python callables or classes, so
-they only work inside one process; the others are plain data.
+`RunUnit`, `ReadState`, `RegisterCode`, `AddModule` and `SpawnComponent` carry Python
+callables or classes, so they only work inside one process; the others are plain data.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from chains._coin import Coin
 from chains._contract import Contract
 from chains._executor import TxExecutor
 from chains._module import ChainModule
-from mesh_actors import Message
+from mesh_actors import Actor, MailboxConfig, Message
 
 __all__ = [
     "AddModule",
@@ -36,6 +36,7 @@ __all__ = [
     "ReadState",
     "RegisterCode",
     "RunUnit",
+    "SpawnComponent",
     "SubmitTx",
     "SudoTx",
     "TxBatch",
@@ -141,6 +142,21 @@ class AddModule(Message):
     factory: Callable[[TxExecutor], ChainModule]
 
 
+class SpawnComponent(Message):
+    """Spawn ``factory()`` as a child actor of the host, named ``name`` (in-process).
+
+    Chain components that serve the chain from outside transactions (the IBC gateway and
+    its channel ends) live under the host this way, so the chain's actor tree is
+    ``<chain>/<component>/...``. The host respawns every component after it restarts.
+    Answered with a `QueryResult` whose value is the child's `ActorRef`.
+    """
+
+    type_name = "chains.host.spawn_component"
+    name: str
+    factory: Callable[[], Actor[Any]]
+    mailbox: MailboxConfig | None = None
+
+
 class ProduceBlocks(Message):
     """Produce ``count`` blocks now, one block time apart in chain time (a test fast path)."""
 
@@ -154,4 +170,13 @@ class BlockTick(Message):
     type_name = "chains.host.block_tick"
 
 
-HostMsg = HostTx | TxBatch | ReadState | RegisterCode | AddModule | ProduceBlocks | BlockTick
+HostMsg = (
+    HostTx
+    | TxBatch
+    | ReadState
+    | RegisterCode
+    | AddModule
+    | SpawnComponent
+    | ProduceBlocks
+    | BlockTick
+)

@@ -1,7 +1,9 @@
 """The IBC gateway actor of one chain, and how to put IBC on a running chain.
 
-`install_ibc(chain)` plugs an `IbcModule` into the chain and spawns its `IbcGateway`, named
-`gateway_name(chain_id)` in the chain's actor system. The gateway is what relayers talk to
+`install_ibc(chain)` plugs an `IbcModule` into the chain and spawns its `IbcGateway` as a
+component of the chain's host, at ``<chain>/ibc`` (`GATEWAY_NAME`), so the chain's actor
+tree is the host, its contracts, and ``<chain>/ibc/channel-N``; the host respawns the gateway
+if it restarts. The gateway is what relayers talk to
 for chain-level operations and queries:
 
 - `IbcBatch` of chain-level operations (client creation and updates, connection handshake,
@@ -13,7 +15,7 @@ for chain-level operations and queries:
 - `Subscribe`: after each block with IBC activity the gateway tells every subscriber an
   `IbcBlockNotice` (subscriptions are leases: a relayer that stops renewing is forgotten).
 
-It spawns one `ChannelActor` child per channel end (``<gateway>/channel-N``), at start for
+It spawns one `ChannelActor` child per channel end (``<chain>/ibc/channel-N``), at start for
 the ends already in the store and as ends are created. Holding no state of its own, it can be
 stopped and restarted at will; the chain's state is untouched (I-26).
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Final
 
 from chains._chain import Chain
 from chains._channel_actor import ChannelActor, run_ibc_batch, wrong_endpoint_result
@@ -52,7 +54,7 @@ from chains._ibc_msgs import (
 )
 from mesh_actors import Actor, ActorRef, MailboxConfig, Message, handler
 
-__all__ = ["GatewayMsg", "IbcGateway", "IbcHandle", "gateway_name", "install_ibc"]
+__all__ = ["GATEWAY_NAME", "GatewayMsg", "IbcGateway", "IbcHandle", "install_ibc"]
 
 _CHAIN_OPS = (
     CreateClient,
@@ -66,9 +68,8 @@ _CHAIN_OPS = (
 )
 
 
-def gateway_name(chain_id: str) -> str:
-    """The actor name of a chain's IBC gateway (a top-level actor of the chain's system)."""
-    return f"{chain_id}.ibc"
+GATEWAY_NAME: Final = "ibc"
+"""The gateway's name under the chain's host (``<chain>/ibc``)."""
 
 
 class _Committed(Message):
@@ -207,15 +208,12 @@ class IbcHandle:
 async def install_ibc(chain: Chain, config: IbcConfig | None = None) -> IbcHandle:
     """Plug an IBC module into the running ``chain`` and spawn its gateway.
 
-    Raises `ModuleExists` if the chain already has an ``"ibc"`` module, and what the actor
-    runtime raises for a name taken in the system (`NameTaken`).
+    Raises `ModuleExists` if the chain already has an ``"ibc"`` module.
     """
     await chain.add_module(partial(IbcModule, config=config))
     module = await chain.read(lambda ex: ex.module_object("ibc"))
     assert isinstance(module, IbcModule)
-    gateway = chain.system.spawn(
-        partial(IbcGateway, module, chain.host),
-        name=gateway_name(chain.chain_id),
-        mailbox=IbcGateway.mailbox,
+    gateway = await chain.spawn_component(
+        GATEWAY_NAME, partial(IbcGateway, module, chain.host), mailbox=IbcGateway.mailbox
     )
     return IbcHandle(chain=chain, module=module, gateway=gateway)

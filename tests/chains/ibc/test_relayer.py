@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chains._ibc_gateway import IbcGateway, gateway_name
+from chains._ibc_gateway import GATEWAY_NAME, IbcGateway
 from chains._ibc_msgs import QueryRelayState, RelayState
 from chains._ibc_test_app import IbcAppSend
 from chains._relayer_msgs import (
@@ -145,12 +145,11 @@ async def test_gateway_restart_keeps_state_I_26() -> None:
         await world.a.execute(IbcAppSend(channel_id=a_channel, count=2, timeout_seconds=600))
         await world.wait_until(lambda: resolved(world, a_channel, 2), 60)
         handle = world.a.ibc
-        system = handle.chain.system
-        await system.stop(handle.gateway)
+        await handle.chain.system.stop(handle.gateway)
         assert b"[ibc/channels]" in await handle.chain.dump_state()  # chain state (I-26)
-        system.spawn(
+        await handle.chain.spawn_component(
+            GATEWAY_NAME,
             partial(IbcGateway, handle.module, handle.chain.host),
-            name=gateway_name(handle.chain.chain_id),
             mailbox=IbcGateway.mailbox,
         )
         await world.a.execute(IbcAppSend(channel_id=a_channel, count=2, timeout_seconds=600))
