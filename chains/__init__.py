@@ -781,6 +781,7 @@ from chains._tx_result import (
     TxResult,
 )
 from chains._validator_crdt import (
+    Copied,
     History,
     ValidatorEntry,
     ValidatorSet,
@@ -976,6 +977,7 @@ __all__ = [
     "ConverterInternalUnstake",
     "ConverterState",
     "ConverterValsetUpdate",
+    "Copied",
     "CosmosMsg",
     "CreateClient",
     "CreateValidator",

@@ -84,7 +84,10 @@ from chains._mesh_packets import (
     encode_packet,
 )
 from chains._mesh_version import (
+    MESH_VERSION_MIN,
+    MESH_VERSION_SUPPORTED,
     InvalidChannelOrder,
+    SemVer,
     build_response,
     channel_version,
     parse_channel_version,
@@ -114,10 +117,16 @@ def _event(kind: str, *attributes: tuple[str, object]) -> Event:
 
 
 class ExternalStaking(Contract):
-    """The external staking contract core (provider §5). See the module docstring."""
+    """The external staking contract core (provider §5). See the module docstring.
+
+    ``SUPPORTED_VERSION`` / ``MIN_VERSION`` are the protocol versions of I-42, configurable
+    as on the converter (a subclass may change them).
+    """
 
     code: ClassVar[str] = "mesh-external-staking"
     ibc_order: ClassVar[IbcOrder | None] = IbcOrder.UNORDERED
+    SUPPORTED_VERSION: ClassVar[str] = MESH_VERSION_SUPPORTED
+    MIN_VERSION: ClassVar[str] = MESH_VERSION_MIN
 
     def __init__(self, deps: Any) -> None:
         super().__init__(deps)
@@ -424,13 +433,17 @@ class ExternalStaking(Contract):
         """OpenInit ⇒ ``IbcOpenInitDisallowed``; OpenTry: no stored channel
         (``IbcChannelAlreadyOpen``), UNORDERED (``InvalidChannelOrder``), the authorized
         connection and counterparty port (``Unauthorized``), and a mesh-security version
-        (version errors); answers ``min(proposed, 0.11.0)`` (I-43, I-44)."""
+        (version errors); answers ``min(proposed, SUPPORTED_VERSION)`` (I-43, I-44)."""
         if msg.counterparty_version is None:
             raise IbcOpenInitDisallowed()
         if self.state.channel() is not None:
             raise IbcChannelAlreadyOpen()
         self._check_counterparty(msg.channel)
-        answer = build_response(parse_channel_version(msg.counterparty_version))
+        answer = build_response(
+            parse_channel_version(msg.counterparty_version),
+            SemVer.parse(self.SUPPORTED_VERSION),
+            SemVer.parse(self.MIN_VERSION),
+        )
         return channel_version(answer.text)
 
     def ibc_channel_connect(self, env: Env, msg: ChannelConnect) -> IbcBasicResponse:

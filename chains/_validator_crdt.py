@@ -10,6 +10,20 @@ first entry with ``start_height <= h``; tombstone is terminal.
 first, and inserting an entry identical to a stored one changes nothing. **[ref-quirk]** the
 reference keeps the first-processed entry in front; this build does not.
 
+**Copied fields follow late history (P-87 [rec]; I-73 literally copies once).** I-73 has
+``update`` copy the *state*, and ``remove``/``jail`` the *pub key*, of the entry at their
+height when they are processed. Taken literally that breaks I-75's promise that these commute
+once the add they depend on has arrived: a jail at 110 delivered after a (still jailed)
+commission change reported at 120 would end below an ``Active@120`` copy, and the provider
+would take new stake on a jailed validator (I-77). Here such entries remember which field
+they copied (``copies``) and take it again from the entry below them after every insert, so
+any delivery order of the same reports gives the same history as in-order delivery. In order
+nothing changes: the entry below an entry is then the one it copied from.
+This is the optional **[rec]** of P-87 (pub keys and states never mask each other), built
+without splitting the history in two. What P-87 says still does not hold is kept: operations
+before the first ``add`` are dropped, and entries below a tombstone that arrive after it are
+dropped (``active_at`` below the tombstone height can then differ with order).
+
 The history operations are pure functions over tuples (``insert``, ``op_add`` ...); the
 ``ValidatorSet`` class applies them to a contract's storage.
 """
@@ -17,12 +31,13 @@ The history operations are pure functions over tuples (``insert``, ``op_add`` ..
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from chains._contract import ContractStorage
 from chains._store import SortedJournaledMap
 
 __all__ = [
+    "Copied",
     "History",
     "ValidatorEntry",
     "ValidatorSet",
@@ -50,12 +65,24 @@ class ValidatorState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+class Copied(enum.Enum):
+    """Which field an entry took from the entry below it (I-73), to be re-taken (I-75)."""
+
+    NOTHING = 0
+    STATE = 1  # update: a new key, the state of the entry below
+    PUB_KEY = 2  # remove / jail: a new state, the key of the entry below
+
+
 @dataclass(frozen=True, slots=True)
 class ValidatorEntry:
+    """One history entry (I-72). ``copies`` is bookkeeping, not part of the entry's value:
+    two entries that differ only there are the same entry."""
+
     pub_key: str
     start_height: int
     start_time: int
     state: ValidatorState
+    copies: Copied = field(default=Copied.NOTHING, compare=False)
 
 
 History = tuple[ValidatorEntry, ...]
@@ -69,8 +96,23 @@ def insert(history: History, entry: ValidatorEntry) -> History:
         return history
     for i, existing in enumerate(history):
         if existing.start_height <= entry.start_height:
-            return (*history[:i], entry, *history[i:])
-    return (*history, entry)
+            return _rederive((*history[:i], entry, *history[i:]), i)
+    return _rederive((*history, entry), len(history))
+
+
+def _rederive(history: History, index: int) -> History:
+    """Re-take the copied fields of the entries in front of ``history[index]`` (newest
+    first), each from the entry just below it (see the module docstring)."""
+    entries = list(history)
+    for i in range(index - 1, -1, -1):
+        entry, below = entries[i], entries[i + 1]
+        if entry.copies is Copied.NOTHING:
+            break  # an add or a tombstone sets both fields: nothing above depends on below
+        if entry.copies is Copied.STATE and entry.state is not below.state:
+            entries[i] = replace(entry, state=below.state)
+        elif entry.copies is Copied.PUB_KEY and entry.pub_key != below.pub_key:
+            entries[i] = replace(entry, pub_key=below.pub_key)
+    return tuple(entries)
 
 
 def current_state(history: History) -> ValidatorState:
@@ -112,7 +154,7 @@ def op_update(history: History, pub_key: str, height: int, time: int) -> History
     old = at_height(history, height)
     if old is None:
         return history
-    return insert(history, ValidatorEntry(pub_key, height, time, old.state))
+    return insert(history, ValidatorEntry(pub_key, height, time, old.state, Copied.STATE))
 
 
 def _change_state(history: History, height: int, time: int, state: ValidatorState) -> History:
@@ -121,7 +163,7 @@ def _change_state(history: History, height: int, time: int, state: ValidatorStat
     old = at_height(history, height)
     if old is None:
         return history
-    return insert(history, ValidatorEntry(old.pub_key, height, time, state))
+    return insert(history, ValidatorEntry(old.pub_key, height, time, state, Copied.PUB_KEY))
 
 
 def op_remove(history: History, height: int, time: int) -> History:

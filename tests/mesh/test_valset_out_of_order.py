@@ -229,17 +229,12 @@ async def test_valset_reports_in_any_order_converge_to_the_in_order_state_I_75_I
     assert result["lien"] == ValueRange(162_340, 162_340)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I-73 `update` copies the state at its height when it arrives: a commission change "
-    "of a jailed validator (`updated` only, C-57) delivered before the jail report records "
-    "Active above the jail, so the provider shows the jailed validator active (I-75, I-77)",
-)
 async def test_commission_change_report_before_the_jail_keeps_the_validator_jailed_I_75() -> None:
     """val2 is jailed for downtime (report at h1: removals, updated, jailed, slashed), then
     changes its commission while jailed (report at h2 > h1: ``updated=[val2]`` only). The
     relayer delivers the h2 report first. In order the provider ends with val2 jailed;
-    here it must too, and must refuse new stake on it (I-77)."""
+    here it must too, and must refuse new stake on it (I-77): P-87's optional [rec], which
+    this build takes (taken literally, I-73 would show val2 Active)."""
     async with Mesh(topology(SMALL), check_invariants=True) as mesh:
         assert (await mesh.bond(P, "alice", 1_000_000)).ok
         mesh.pause_relaying(P, C)

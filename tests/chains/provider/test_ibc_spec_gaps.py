@@ -137,11 +137,6 @@ class _ExternalStaking1(ExternalStaking):
     MIN_VERSION = "1.0.0"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I-42 'keep them configurable': the converter has SUPPORTED_VERSION/MIN_VERSION "
-    "class attributes, external staking calls build_response() with the module constants",
-)
 def test_provider_versions_are_configurable_like_the_converters_I_42() -> None:
     """A deployment of protocol 1.0.0 configures both ends the same way (the converter's
     ``SUPPORTED_VERSION`` / ``MIN_VERSION``): the provider must then accept 1.0.0."""

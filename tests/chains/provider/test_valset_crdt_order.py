@@ -11,15 +11,17 @@ compares with in-order delivery.
 Two documented limits of the spec's operations are shown too: a slash whose validator was
 re-activated by a packet that has not arrived yet is judged against the older state
 (I-75/I-76 say `remove`/`jail`/`update` only commute once what they depend on has arrived),
-and a standalone ``updated`` entry (a commission change of a jailed validator) does **not**
-commute with a state change below it (xfail: the spec's claim in I-75 fails for it).
+and a standalone ``updated`` entry (a commission change of a jailed validator) arriving
+before the state change below it: taken literally, I-73 copies the state once and the orders
+diverge (P-87's [ref-quirk]); this build takes P-87's optional [rec] instead (copied fields
+are re-taken when older history arrives, chains/_validator_crdt.py) and the tests below show
+the orders converge.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +30,16 @@ from chains._mesh_packets import (
     ValidatorSlashInfo,
     ValsetUpdatePacket,
 )
-from chains._validator_crdt import ValidatorState
+from chains._validator_crdt import (
+    History,
+    ValidatorEntry,
+    ValidatorState,
+    op_add,
+    op_jail,
+    op_remove,
+    op_tombstone,
+    op_update,
+)
 from chains._value_range import ValueRange
 from tests.chains.provider._ext_fixture import T0, ExtFixture
 from tests.chains.provider._fakes import coin
@@ -302,21 +313,70 @@ def test_slash_is_judged_by_what_has_arrived_I_75_I_76() -> None:
     assert late.ext.valset.state("v1") is ValidatorState.JAILED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I-73 `update` copies the state at its height when it arrives, so a standalone "
-    "`updated` report (commission change of a jailed validator, C-57) received before the "
-    "jail below it records Active for good: I-75's commutativity claim fails for update",
-)
 def test_standalone_update_before_an_older_jail_keeps_the_jail_I_75() -> None:
     """A jail at 110, then (in a later block, still jailed) a commission change reported as
     ``updated=[v1]`` at 120. In order: ``[Jailed@120, Jailed@110, Active@100]`` (Jailed).
     Update first: it copies the state at 120 known then (Active@100), so the later jail at
     110 ends below an ``Active@120`` entry and the provider believes the jailed validator
-    is Active (new stakes accepted, I-77)."""
+    is Active (new stakes accepted, I-77) — P-87's [ref-quirk]. This build takes P-87's
+    optional [rec]: the update entry takes the state again when the jail arrives below it."""
     jail = _report(110, (Change("v1", "jail", 108, 5_000),))
     update = ValsetUpdatePacket(height=120, time=_time(120), updated=(_info("v1"),))
     in_order, _ = _apply([jail, update])
     reordered, _ = _apply([update, jail])
     assert in_order.ext.valset.state("v1") is ValidatorState.JAILED
     assert reordered.ext.valset.state("v1") is ValidatorState.JAILED
+
+
+_OPS = ("add", "update", "jail", "remove")
+
+
+def _run_ops(ops: list[tuple[int, str, str]]) -> History:
+    history: History = op_add((), "pk0", INITIAL_HEIGHT, _time(INITIAL_HEIGHT))
+    for height, kind, key in ops:
+        time = _time(height)
+        if kind == "add":
+            history = op_add(history, key, height, time)
+        elif kind == "update":
+            history = op_update(history, key, height, time)
+        elif kind == "jail":
+            history = op_jail(history, height, time)
+        elif kind == "remove":
+            history = op_remove(history, height, time)
+        else:
+            history = op_tombstone(history, height, time)
+    return history
+
+
+@given(
+    data=st.data(),
+    ops=st.lists(
+        st.tuples(
+            st.integers(INITIAL_HEIGHT + 1, INITIAL_HEIGHT + 60),
+            st.sampled_from(_OPS),
+            st.sampled_from(("pk0", "pk1", "pk2")),
+        ),
+        max_size=8,
+        unique_by=lambda op: op[0],
+    ),
+)
+def test_copied_state_and_keys_follow_late_history_in_any_order_I_73_I_75(
+    data: st.DataObject, ops: list[tuple[int, str, str]]
+) -> None:
+    """P-87 [rec], as built: key rotations (add/update with a new key), jails and removals at
+    distinct heights above the initial add, delivered in any order, give exactly the
+    in-order history; entries that copied a field (update: the state; jail/remove: the key)
+    take it again when an older entry arrives below them. (Tombstones are left out: entries
+    below one that arrive after it are dropped, as P-87 says.)"""
+    in_order = _run_ops(sorted(ops))
+    shuffled = data.draw(st.permutations(ops), label="order")
+    assert _run_ops(list(shuffled)) == in_order
+
+
+def test_a_late_key_rotation_reaches_the_jail_above_it_I_73_I_75() -> None:
+    """In order: the key rotates to pk1 at 120, the jail at 130 copies pk1. Jail first: it
+    copies pk0 (all that is known), then the rotation arrives below it and the jail entry
+    takes pk1 (I-73 literally would keep pk0 for good)."""
+    jail_first = _run_ops([(130, "jail", ""), (120, "add", "pk1")])
+    assert jail_first[0] == ValidatorEntry("pk1", 130, _time(130), ValidatorState.JAILED)
+    assert jail_first == _run_ops([(120, "add", "pk1"), (130, "jail", "")])
