@@ -12,14 +12,19 @@ out.
 How it relays:
 
 - **Clearing** (every ``clear_interval``, at start, on resume, ``retry_delay`` after a
-  failure, and — for a relayer without notices — ``retry_delay`` after a round that found
-  work, so the acks of what it delivered follow): it asks both gateways for their pending
-  packets, then for the status on each chain of the other's pending packets, and submits
-  what `plan_path` decides: receives, acks, timeouts (by height/time, or on close),
-  handshake and close steps, each batch preceded by the client updates its proofs need
-  (light-client lag: a proof at height h needs the destination's client to hold the header
-  of h first). A relayer started late therefore clears everything pending on its first
-  round.
+  failure, at once after a block that changed a channel or connection end, and — for a
+  relayer without notices — ``retry_delay`` after a round that found work, so the acks of
+  what it delivered follow; never for client updates or plain packet traffic, which the
+  notices carry): it reads both gateways' pending packets and the status on each chain of
+  the other's pending packets, and submits what `plan_path` decides: receives, acks,
+  timeouts (by height/time, or on close), handshake and close steps, each batch preceded
+  by the client updates its proofs need (light-client lag: a proof at height h needs the
+  destination's client to hold the header of h first). A relayer started late therefore
+  clears everything pending on its first round.
+- **Queries of a clearing**: one ask per chain when the second chain asked has no pending
+  packet that the first answer could not foresee, else a third (`Relayer._read_path`): the
+  asks' round trips are most of what a clearing costs, and a mesh clears every relayer's
+  path every ``clear_interval`` whether or not anything is pending.
 - **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
   packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
   as receives and acks, with the block's header as the client update. Lost notices are
@@ -54,6 +59,7 @@ from chains._ibc_msgs import (
     IbcBatchResult,
     IbcBlockNotice,
     IbcHeader,
+    PacketKey,
     QueryHeader,
     QueryRelayState,
     RecvPackets,
@@ -77,7 +83,7 @@ from chains._relayer_msgs import (
     ResumeRelaying,
     SetupPath,
 )
-from mesh_actors import Actor, MailboxConfig, MeshActorsError, Message, handler
+from mesh_actors import Actor, ActorRef, MailboxConfig, MeshActorsError, Message, handler
 
 __all__ = ["Relayer", "RelayerMsg", "RelayerSetupError"]
 
@@ -87,6 +93,11 @@ _FLUSH = "flush"
 _UPDATE = "update"
 _POLL_SECONDS = 0.5
 _SETUP_POLLS = 1000
+# a subscription lasts this many clear intervals and is renewed every
+# _RENEW_INTERVALS of them: two renewals in a row may be lost before notices stop (and
+# clearing covers the gap even then); renewing at every clearing cost a tell per chain
+_LEASE_INTERVALS = 6
+_RENEW_INTERVALS = 2
 
 
 class RelayerSetupError(ChainError):
@@ -97,6 +108,10 @@ class RelayerSetupError(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+# what most clearings report (nothing found): one frozen instance, not one per round
+_NOTHING_CLEARED = ClearReport(ok=True)
 
 
 class _ClearTick(Message):
@@ -133,14 +148,24 @@ class Relayer(Actor[RelayerMsg]):
 
     def __init__(self, config: RelayerConfig) -> None:
         self.config = config
-        self._ends = {config.a.chain_id: config.a, config.b.chain_id: config.b}
-        self._a = config.a
-        self._b = config.b
+        self._set_ends(config.a, config.b)
+        # statuses to ask of a chain at the next clearing before its counterparty's pending
+        # packets are known: the counterparty's pending packets at the last clearing (they
+        # are usually still there, and asking for a resolved one costs nothing but a lookup)
+        self._foreseen: dict[str, tuple[PacketKey, ...]] = {}
+        self._subscription: Subscribe | None = None
+        # references by address: parsing an address per tell or ask showed in profiles (a
+        # remote reference routes by address; a stale local one falls back to routing too)
+        self._refs: dict[str, ActorRef[Any]] = {}
+        self._me = ""
+        self._renewed_at = float("-inf")
+        self._ask_b_first = False
         self._paused = False
         self._queue = RelayPlan()
         self._rng = random.Random(f"{config.seed}:{config.name}")
         self._clears = 0
         self._failed_clears = 0
+        self._queries = 0
         self._notices = 0
         self._batches = 0
         self._results = 0
@@ -150,9 +175,26 @@ class Relayer(Actor[RelayerMsg]):
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    def _set_ends(self, a: PathEnd, b: PathEnd) -> None:
+        self._a, self._b = a, b
+        self._ends = {a.chain_id: a, b.chain_id: b}
+        # the path's sides, fixed once the path is set up: built once, not per notice
+        self._path: dict[str, PathSide] | None = None
+        self._facing: dict[str, PathSide] = {}
+        if a.client_id and a.connection_id and b.client_id and b.connection_id:
+            side_a = PathSide(a.chain_id, a.client_id, a.connection_id)
+            side_b = PathSide(b.chain_id, b.client_id, b.connection_id)
+            self._path = {a.chain_id: side_a, b.chain_id: side_b}
+            self._facing = {a.chain_id: side_b, b.chain_id: side_a}
+
     async def on_start(self) -> None:
         """Subscribe to both gateways, clear at once, then periodically."""
         config = self.config
+        self._me = str(self.ctx.self_ref.address)
+        self._subscription = Subscribe.model_construct(
+            subscriber=self._me,
+            lease=config.clear_interval * _LEASE_INTERVALS,
+        )
         self._subscribe()
         timers = self.ctx.timers
         timers.send_periodic(_CLEAR, config.clear_interval, _ClearTick())
@@ -161,28 +203,31 @@ class Relayer(Actor[RelayerMsg]):
             timers.send_periodic(_UPDATE, config.client_update_interval, _UpdateTick())
 
     def _subscribe(self) -> None:
-        config = self.config
-        if not config.subscribe:
+        subscription = self._subscription
+        if not self.config.subscribe or subscription is None:
             return
-        me = str(self.ctx.self_ref.address)
-        lease = config.clear_interval * 3
+        self._renewed_at = self.ctx.clock.now()
         for end in (self._a, self._b):
-            self._tell(end.gateway, Subscribe(subscriber=me, lease=lease))
+            self._tell(end.gateway, subscription)
+
+    def _renew(self) -> None:
+        """Renew the subscriptions if `_RENEW_INTERVALS` clear intervals have passed."""
+        # a hair of slack: the periodic tick may land a float rounding early
+        due = self._renewed_at + self.config.clear_interval * (_RENEW_INTERVALS - 0.01)
+        if self.ctx.clock.now() >= due:
+            self._subscribe()
+
+    def _ref(self, address: str) -> ActorRef[Any]:
+        ref = self._refs.get(address)
+        if ref is None:
+            ref = self._refs[address] = self.ctx.system.ref(address)
+        return ref
 
     def _tell(self, address: str, message: Any) -> None:
         try:
-            self.ctx.system.ref(address).tell_nowait(message)
+            self._ref(address).tell_nowait(message)
         except Exception as exc:  # the transport may refuse (closed, unknown system)
             self.ctx.log.debug("not sent", to=address, error=repr(exc))
-
-    def _sides(self) -> dict[str, PathSide] | None:
-        a, b = self._a, self._b
-        if not (a.client_id and a.connection_id and b.client_id and b.connection_id):
-            return None
-        return {
-            a.chain_id: PathSide(a.chain_id, a.client_id, a.connection_id),
-            b.chain_id: PathSide(b.chain_id, b.client_id, b.connection_id),
-        }
 
     def _relay_filter(self, packet: IbcPacket) -> bool:
         drop = self.config.drop_packets
@@ -195,10 +240,10 @@ class Relayer(Actor[RelayerMsg]):
     # -- submitting -------------------------------------------------------------------------
 
     def _submit(self, plan: RelayPlan) -> tuple[int, int]:
-        sides = self._sides()
+        sides = self._path
         if sides is None or not plan:
             return 0, 0
-        me = str(self.ctx.self_ref.address)
+        me = self._me
         config = self.config
         batches = operations = 0
         for chain_id, actor, ops in plan.batches(sides, config.max_batch):
@@ -220,43 +265,74 @@ class Relayer(Actor[RelayerMsg]):
 
     # -- clearing ---------------------------------------------------------------------------
 
-    async def _query(self, end: PathEnd, query: QueryRelayState) -> RelayState:
-        ref = self.ctx.system.ref(end.gateway)
-        state: RelayState = await ref.ask(
+    async def _query(self, end: PathEnd, keys: tuple[PacketKey, ...], limit: int) -> RelayState:
+        self._queries += 1
+        # built unvalidated: every field is ours and already typed (keys come from
+        # validated answers), and this runs twice or thrice per clearing
+        query = QueryRelayState.model_construct(
+            connection_id=end.connection_id, limit=limit, keys=keys
+        )
+        state: RelayState = await self._ref(end.gateway).ask(
             query, expect=RelayState, timeout=self.config.query_timeout
         )
         return state
 
+    async def _read_path(
+        self, first: PathEnd, second: PathEnd
+    ) -> tuple[RelayState, RelayState, RelayState]:
+        """Both chains' pending packets and the status of each one's on the other chain:
+        ``(first_pending, first_status, second_answer)`` (the second chain's one answer is
+        both its pending and its status answer).
+
+        ``first`` is asked for its pending packets and, at once, for the status of the
+        packets pending on ``second`` at the last clearing (foreseen); ``second`` for its
+        pending packets and the status of those just read on ``first``. Only if ``second``
+        now has a pending packet that was not foreseen is ``first`` asked a third time, for
+        those statuses alone (``limit=0``: no pending list). Facts from different answers
+        may be proven at different heights: each is a fact at its answer's height, and each
+        operation built from it carries that height (a status read before the pending list
+        of the other chain is still true: a receipt, an ack and an expired timeout never
+        go away), so mixing them is safe.
+
+        Raises what the asks raise (`MeshActorsError`, `TimeoutError`).
+        """
+        limit = self.config.clear_limit
+        foreseen = self._foreseen.get(first.chain_id, ())
+        first_answer = await self._query(first, foreseen, limit)
+        second_answer = await self._query(second, destination_keys(first_answer), limit)
+        needed = destination_keys(second_answer)
+        first_status = first_answer
+        if needed and not set(needed) <= set(foreseen):
+            first_status = await self._query(first, needed, 0)
+        self._foreseen[first.chain_id] = needed
+        self._foreseen[second.chain_id] = destination_keys(first_answer)
+        return first_answer, first_status, second_answer
+
     async def _clear(self) -> ClearReport:
-        sides = self._sides()
+        sides = self._path
         if sides is None:
             return ClearReport(ok=False, error="path not set up")
         self._clears += 1
         a, b = self._a, self._b
-        limit = self.config.clear_limit
+        # a clearing that needed a third ask (the chain asked second had pending packets
+        # not foreseen) swaps the order: a chain that keeps having fresh pending packets
+        # ends up asked first, where its packets need no foresight
+        first, second = (b, a) if self._ask_b_first else (a, b)
+        queries = self._queries
         try:
-            a_pending = await self._query(
-                a, QueryRelayState(connection_id=a.connection_id, limit=limit)
-            )
-            b_pending = await self._query(
-                b, QueryRelayState(connection_id=b.connection_id, limit=limit)
-            )
-            a_status = await self._query(
-                a,
-                QueryRelayState(
-                    connection_id=a.connection_id, limit=limit, keys=destination_keys(b_pending)
-                ),
-            )
-            b_status = await self._query(
-                b,
-                QueryRelayState(
-                    connection_id=b.connection_id, limit=limit, keys=destination_keys(a_pending)
-                ),
-            )
+            first_pending, first_status, second_answer = await self._read_path(first, second)
         except (MeshActorsError, TimeoutError) as exc:
             self._failed_clears += 1
             self._schedule_clear(self.config.retry_delay)
             return ClearReport(ok=False, error=f"{type(exc).__name__}: {exc}")
+        if self._queries - queries > 2:
+            self._ask_b_first = not self._ask_b_first
+        if first is a:
+            a_pending, a_status = first_pending, first_status
+            b_pending = b_status = second_answer
+        else:
+            b_pending, b_status = first_pending, first_status
+            a_pending = a_status = second_answer
         plan = plan_path(
             sides[a.chain_id],
             a_pending,
@@ -266,19 +342,23 @@ class Relayer(Actor[RelayerMsg]):
             b_status,
             relay_filter=self._relay_filter,
         )
+        if not plan:
+            return _NOTHING_CLEARED
         batches, operations = self._submit(plan)
         if batches and not self.config.subscribe:
             # without notices, what this round started (receives whose acks will need
             # relaying back) is only seen by clearing again
             self._schedule_clear(self.config.retry_delay)
-        return ClearReport(ok=True, batches=batches, operations=operations)
+        return ClearReport.model_construct(
+            ok=True, batches=batches, operations=operations, error=""
+        )
 
     @handler
     async def on_clear_tick(self, _: _ClearTick) -> None:
         """Periodic (and retry) clearing; renews the subscriptions too."""
         if self._paused:
             return
-        self._subscribe()
+        self._renew()
         await self._clear()
 
     @handler
@@ -294,12 +374,15 @@ class Relayer(Actor[RelayerMsg]):
         self._notices += 1
         if self._paused:
             return
-        sides = self._sides()
+        sides = self._path
         if sides is None or notice.chain_id not in sides:
             return
         src = sides[notice.chain_id]
-        dst = next(side for chain_id, side in sides.items() if chain_id != notice.chain_id)
+        dst = self._facing[notice.chain_id]
         header = notice.header
+        # only a handshake or close step (a channel or connection end changed state) needs
+        # a clearing now: sent packets and written acks are forwarded below, and client
+        # updates are never in a notice; everything else waits for the periodic clearing
         changed = notice.connections_changed
         queue = self._queue
         for activity in notice.activity:
@@ -366,17 +449,18 @@ class Relayer(Actor[RelayerMsg]):
 
     @handler
     async def on_update_tick(self, _: _UpdateTick) -> None:
-        sides = self._sides()
-        if self._paused or sides is None:
+        if self._paused or self._path is None:
             return
+        me = self._me
+        signer = self.config.name
         for end, other in ((self._a, self._b), (self._b, self._a)):
             try:
                 header = await self._header(other)
             except (MeshActorsError, TimeoutError):
                 continue
             if header is not None:
-                update = UpdateClient(client_id=end.client_id, header=header)
-                batch = IbcBatch(ops=(update,), reply_to=str(self.ctx.self_ref.address))
+                update = UpdateClient.model_construct(client_id=end.client_id, header=header)
+                batch = IbcBatch.model_construct(ops=(update,), reply_to=me, signer=signer)
                 self._tell(end.gateway, batch)
 
     # -- control ----------------------------------------------------------------------------
@@ -398,6 +482,7 @@ class Relayer(Actor[RelayerMsg]):
             paused=self._paused,
             clears=self._clears,
             failed_clears=self._failed_clears,
+            queries=self._queries,
             notices=self._notices,
             batches_sent=self._batches,
             results=self._results,
@@ -434,11 +519,20 @@ class Relayer(Actor[RelayerMsg]):
             raise RelayerSetupError(f"{end.chain_id} refused {ops}: {result}")
         return result
 
+    async def _ask_state(self, end: PathEnd, connection_id: str) -> RelayState:
+        ref = self.ctx.system.ref(end.gateway)
+        state: RelayState = await ref.ask(
+            QueryRelayState(connection_id=connection_id, limit=0),
+            expect=RelayState,
+            timeout=self.config.query_timeout,
+        )
+        return state
+
     async def _wait_connection(
         self, end: PathEnd, connection_id: str, state: ConnectionState
     ) -> tuple[ConnectionView, IbcHeader]:
         for _ in range(_SETUP_POLLS):
-            answer = await self._query(end, QueryRelayState(connection_id=connection_id, limit=0))
+            answer = await self._ask_state(end, connection_id)
             view = answer.connection
             if view is not None and view.state is state and answer.header is not None:
                 return view, answer.header
@@ -479,9 +573,10 @@ class Relayer(Actor[RelayerMsg]):
             ),
         )
         await self._wait_connection(b, b_conn, ConnectionState.OPEN)
-        self._a = a.model_copy(update={"client_id": a_client, "connection_id": a_conn})
-        self._b = b.model_copy(update={"client_id": b_client, "connection_id": b_conn})
-        self._ends = {self._a.chain_id: self._a, self._b.chain_id: self._b}
+        self._set_ends(
+            a.model_copy(update={"client_id": a_client, "connection_id": a_conn}),
+            b.model_copy(update={"client_id": b_client, "connection_id": b_conn}),
+        )
         return PathReady(a=self._a, b=self._b)
 
     @handler

@@ -108,12 +108,14 @@ class RelayerStatus(Message):
 
 
 class RelayerStats(Message):
-    """Counters of one relayer incarnation."""
+    """Counters of one relayer incarnation (``queries``: the gateway queries its clearings
+    asked, two or three per clearing)."""
 
     type_name = "relayer.stats"
     paused: bool
     clears: int
     failed_clears: int
+    queries: int = 0
     notices: int
     batches_sent: int
     results: int
