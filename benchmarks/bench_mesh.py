@@ -40,55 +40,52 @@ Size knobs (environment variables)::
     MESH_BENCH_USERS=10000 MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=30 \\
         .venv/bin/python -m benchmarks mesh
 
-Measured (Python 3.11, x86_64, shared 2-core machine; CPU seconds):
+Measured (Python 3.11, x86_64, shared 2-core machine, loaded by other jobs: figures vary by
++-20% between runs; CPU seconds). With lazy block production (``_host.py``: the chains'
+idle blocks are produced in one step when the virtual clock moves past them, and the clock
+stops only at block boundaries with observable work):
 
-- default (100/200 users, 10 validators, 2 days): idle mesh 10.0 s per simulated day
-  (0.10 days/s, about 5,800 blocks/s over the four chains; 1 day/s needs 57,600 blocks/s);
-  100 users 11.9 s/day, 200 users 12.3 s/day; 840 / 750 tx/s; peak RSS 44 / 46 / 48 MiB.
-- 1,000/2,000 users, 100 validators, 1 day: idle 15.2 s/day; 18.6 / 17.3 s/day (flat
-  in users: after the cross-stakes a day costs per block and per validator, not per user);
-  96 / 125 tx/s (O(validators) per transaction, see below); peak RSS 46 / 57 / 66 MiB
-  (about 9 KiB per user: linear).
-- the full configuration (10,000 users, 100 validators), run directly with the same steps:
-  setup 1.6 s; 20,000 transactions in 186.8 s (107 tx/s); then 636.5 s for the first 25
-  simulated days (stopped there: time limit), 25.5 s per day on average (17.8 to 34.3 s per
-  day; days 1-6 about 20 s, days 16-25 about 28 s: partly the machine's load, a slow
-  growth is not ruled out), i.e. 0.039 days/s; peak RSS 114 MiB after the transactions,
-  126 MiB flat from day 10 on. 30 days: about 3.1 min of transactions + 12.7 min of days
-  = about 16 minutes of CPU. The 20,000-user run was not finished (time limit).
+- 100/200 users, 100 validators, 1 day (``MESH_BENCH_USERS=100 MESH_BENCH_VALIDATORS=100
+  MESH_BENCH_DAYS=1``): idle mesh 4.2 s per simulated day (0.24 days/s, 13,700 blocks/s over
+  the four chains); 100 users 5.8 s/day, 200 users 7.4 s/day; 1,500 / 1,860 tx/s; peak RSS
+  46 / 49 / 50 MiB. Before (same command, same machine, same hour): idle 20.5 s/day
+  (2,800 blocks/s), 100 users 24.6 s/day, 200 users 22.4 s/day.
+- default (100/200 users, 10 validators, 2 days): idle 4.9 s/day; 7.1 / 5.2 s/day (noise:
+  the user-dependent part is small at this size); 3,000 tx/s. Before: 10.0 / 11.9 / 12.3 s/day.
+- the full configuration (10,000 users, 100 validators), run directly with the same steps
+  (``run_mesh(10_000, 100, 6)``): setup 1.3 s; 20,000 transactions in 11.5 s (1,740 tx/s);
+  then 74.8 s for 6 simulated days = 12.5 s per day (0.080 days/s; the first hours include
+  relaying the 20,000 transactions' packets), 11.5 s for a steady-state day; peak RSS
+  125 MiB. Before: 186.8 s of transactions (107 tx/s) and 25.5 s per day (0.039 days/s).
 
-So the target (1 simulated day per second at 10,000 users and 100 validators) is missed by a
-factor of about 25 in the days phase, and an idle mesh alone is 10-15x too slow.
+So the target (1 simulated day per second at 10,000 users and 100 validators) is still
+missed, by a factor of about 12 at the full size; an idle mesh is about 4x too slow.
 
-Profile (``MESH_BENCH_PROFILE``, 100 users, 10 validators, 2 days: 158.7 s under cProfile,
-115,268 blocks), the three biggest costs and what to do about each:
+Profile of a steady-state half day at 10,000 users and 100 validators (28.0 s under
+cProfile, after the users' packets were relayed):
 
-1. **Block production, 35%** (`Host.on_tick` 55.8 s cumulative): `begin_block` 28.4 s, of
-   which the staking step 16.4 s (the block provision allocated over the whole active set
-   every block: O(validators) per block) and `end_block` 24.7 s; 577,490 `_hook` calls
-   opening 849,350 store savepoints, i.e. every module's hook in its own savepoint on every
-   block, mostly with nothing to do. Suggestion: skip a hook (and its savepoint) when the
-   module has nothing due (a cheap "due at height" check); accumulate the block provision
-   and allocate it per epoch or lazily F1-style so an idle block is O(1); let
-   `Mesh.advance` use `Chain.produce_blocks`' fast path while nothing is in flight.
-2. **Relayer clearing, 28%** (`Relayer.on_clear_tick` 43.8 s): 115,375 clears in 2 days,
-   one per block per relayer although ``clear_interval`` is 30 s; each asks its chains
-   (184,600 query asks, 29.5 s in `ActorRef.ask`), and 80% of them (92,300) find nothing to
-   plan. Suggestion: find why a clear is scheduled every block (likely the notice path's
-   ``connections_changed``/``activity.changed`` → ``_schedule_clear(0.0)``, i.e. client
-   updates counted as changes) and clear only on real channel/packet changes; answer a
-   clear's queries in one batched ask instead of several.
-3. **Per-message actor overhead** (spread out; the top of the by-tottime list): 632,000
-   asyncio handle runs, 511,000 mailbox loop turns (`_cell._loop` 5.1 s self), 766,000
-   validated pydantic constructions (6.9 s, the largest self time) for ticks, notices and
-   queries. Suggestion: build internal messages with ``model_construct`` or reuse frozen
-   singleton ticks (as the relayer already does for ``RecvPackets``), and wake the four
-   chains' 6-second block timers with one clock event instead of four.
+1. **Epochs, about 50%** (`TxExecutor.end_block` → the sudo ``HandleEpoch`` calls): four
+   virtual-staking contracts (Juno consumes twice) run an epoch every 100 blocks, and each
+   withdraws the rewards of every validator it delegates to, one ``SubMsg`` and reply per
+   validator (C-95, C-99): 4 x 144 x 100 = 57,600 withdrawal cascades per simulated day,
+   about 0.1 ms each (the executor's sub-message/reply machinery, the distribution's
+   settlement, the reply's bookkeeping, the ``DistributeRewards`` cascade). This is
+   O(validators) per epoch and independent of the number of users once every validator
+   has a delegation. Levers: a cheaper sub-message path in the executor (the pydantic
+   constructions of ``SubMsg``/``Reply``/``Response``), or a spec-level batched withdrawal.
+2. **Relayer clearing and its asks, about 20%** (`Relayer.on_clear_tick`, ~35,000 clears
+   per simulated day for four relayers whose ``clear_interval`` is 30 s, mostly finding
+   nothing): every clear is also a clock stop at which all four chains catch up.
+3. **Block production, about 5%** (was 35%): ~3,800 clock stops per simulated day (the
+   relayers' timers; an idle chain needs none of its own), at each of which every chain
+   fast-forwards its idle blocks in one step (`TxExecutor.fast_forward`: reward allocation
+   in closed form, the IBC module's begin-block replayed for the last two blocks only);
+   due boundaries (a transaction in the block, an epoch, a valset update, an active-set
+   change, a maturity, liveness work, IBC activity to announce) are produced one by one
+   on time, as the timer did, with the hooks of modules that have nothing due skipped.
+   The rest is actor messaging (mailboxes, asks, the network) around the relayers.
 
-Transactions at 100 validators: 85% of `Mesh.cross_stake` is `Mesh._operator`, which
-checks the validator name by re-deriving every validator's operator address (pure-Python
-bech32 `_polymod`): O(validators) bech32 encodings per transaction (8 times slower than at
-10 validators). Suggestion: compute the name → operator map once per chain at build time.
+Transactions: `Mesh` now derives each user's and validator's address once per chain.
 """
 
 from __future__ import annotations

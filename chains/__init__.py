@@ -516,8 +516,10 @@ from chains._mesh_version import (
     verify_compatibility,
 )
 from chains._module import (
+    BlockHint,
     ChainModule,
     ModuleCall,
+    ScheduledModule,
     SudoCall,
 )
 from chains._native_msgs import (
@@ -909,6 +911,7 @@ __all__ = [
     "BaseStakingHooks",
     "BlockClock",
     "BlockEnv",
+    "BlockHint",
     "BlockPhase",
     "BlockResult",
     "BlockTick",
@@ -1328,6 +1331,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "ScenarioStep",
+    "ScheduledModule",
     "ScheduledTaskResult",
     "SdkDec",
     "SelfDelegationTooLow",

@@ -104,15 +104,20 @@ class Chain:
     ``Chain(config, system)`` runs genesis at once (raising `ChainError` or pydantic's
     ``ValidationError`` for a bad genesis); entering it spawns the host actor, named
     ``config.chain_id``, in ``system``; leaving it stops the host and its contract actors
-    and ends every event subscription.
+    and ends every event subscription. ``lazy_blocks=True`` produces idle blocks lazily on
+    a `VirtualClock` (same states, far fewer clock stops; see ``_host.py``): then read
+    the executor directly only through the host (`read`), which sees every block up to
+    the clock's time.
     """
 
-    def __init__(self, config: ChainConfig, system: ActorSystem) -> None:
+    def __init__(
+        self, config: ChainConfig, system: ActorSystem, *, lazy_blocks: bool = False
+    ) -> None:
         self.config = config
         self.system = system
         self._executor = TxExecutor(config)
         self._events: EventStream[ChainEvent] = EventStream()
-        self._clock = BlockClock(config.first_block_time, config.block_time)
+        self._clock = BlockClock(config.first_block_time, config.block_time, lazy=lazy_blocks)
         self._host: ActorRef[HostMsg] | None = None
         self._components: dict[str, SpawnComponent] = {}
 

@@ -256,20 +256,25 @@ class Distribution(BaseStakingHooks):
     def _settle(self, delegator: str, validator: str) -> int:
         self._sync(validator)
         per_share = self._per_share.get(validator, _ZERO)
+        key = (delegator, validator)
         delegation = self._staking.delegation(delegator, validator)
+        # on atomics (the hot path of every epoch's withdrawals): pending = shares.mul_trunc(
+        # per_share - start); paid = pending.truncate_int(); rest = pending - paid
         pending = (
-            _ZERO
+            0
             if delegation is None
-            else delegation.shares.mul_trunc(
-                per_share - self._start.get((delegator, validator), _ZERO)
+            else div_trunc(
+                delegation.shares.atomics
+                * (per_share.atomics - self._start.get(key, _ZERO).atomics),
+                SCALE,
             )
         )
-        self._start[(delegator, validator)] = per_share
-        paid = pending.truncate_int()
-        rest = pending - SdkDec.from_int(paid)
-        if not rest.is_zero():
+        self._start[key] = per_share
+        paid = div_trunc(pending, SCALE)
+        rest = pending - paid * SCALE
+        if rest:
             # the stored part of the pool: adding to it is adding to the whole (exact sums)
-            self._pool["pool"] = self._pool.get("pool", _ZERO) + rest
+            self._pool["pool"] = SdkDec(self._pool.get("pool", _ZERO).atomics + rest)
         if paid:
             self._bank.transfer(
                 self.module_account,
@@ -340,6 +345,52 @@ class Distribution(BaseStakingHooks):
             self._reward_set["set"] = current
         if params.block_provision:
             self._bank.mint(self.fee_collector, params.bond_denom, params.block_provision)
+
+    def repeat_begin_block(self, count: int) -> bool:
+        """Apply ``count`` more begin-blocks in one step, exactly as ``count`` calls of
+        `begin_block` would with nothing else happening in between (idle blocks: no fee, no
+        change of the reward set or of a member's terms); return True.
+
+        That closed form holds in the steady state of lazy allocation: the fee pool is one
+        ``block_provision`` ``P``, the reward set is the active set, a segment is open on it
+        with no dirty member. Then each block moves ``P`` from the fee collector to the
+        module account, adds one block to the last ``(P, blocks)`` run (or opens it) and
+        mints ``P`` into the fee collector, which so holds ``P`` again: ``count`` blocks
+        leave the balances and the supply exactly as minting ``count * P`` straight into
+        the module account does. Outside the steady state nothing is done and False is
+        returned (produce a block the plain way first). Not atomic by itself: call it
+        inside a savepoint.
+        """
+        if count <= 0:
+            return True
+        params = self._staking.params
+        provision = params.block_provision
+        pool = self.fee_pool()
+        members = self._reward_set.get("set")
+        current = self._staking.active_set()
+        if members is not current:
+            return False
+        if pool == 0 and provision == 0:
+            return True  # nothing is allocated or minted
+        segment = self._segment.get("seg")
+        if (
+            pool != provision
+            or not self.lazy
+            or not current.members
+            or segment is None
+            or segment.members is not current
+            or self._dirty
+        ):
+            return False
+        self._bank.mint(self.module_account, params.bond_denom, provision * count)
+        last = segment.runs - 1
+        run = self._runs.get(last) if last >= 0 else None
+        if run is not None and run[0] == provision:
+            self._runs[last] = (provision, run[1] + count)
+        else:
+            self._runs[segment.runs] = (provision, count)
+            self._segment["seg"] = _Segment(segment.members, segment.total_power, segment.runs + 1)
+        return True
 
     def _allocate(self, pool: int, members: ActiveSet) -> None:
         params = self._staking.params
@@ -433,7 +484,8 @@ class Distribution(BaseStakingHooks):
         if terms[0]:
             return 0, 0, 0
         power = segment.members.power_of(operator)
-        keep = SdkDec.one() - self._staking.params.community_tax
+        # SdkDec.from_int(pool).mul_trunc(1 - tax) is exactly pool * (1 - tax) in atomics
+        keep = SCALE - self._staking.params.community_tax.atomics
         community = commission = per_share = 0
         for run in range(index, segment.runs):
             pool, blocks = self._runs[run]
@@ -441,7 +493,7 @@ class Distribution(BaseStakingHooks):
                 blocks -= done
             if blocks == 0:
                 continue
-            for_validators = SdkDec.from_int(pool).mul_trunc(keep).atomics
+            for_validators = pool * keep
             c, m, p = _member_share(for_validators, power, segment.total_power, terms)
             community += c * blocks
             commission += m * blocks

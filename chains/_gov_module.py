@@ -192,6 +192,10 @@ class GovModule:
 
     # -- blocks -------------------------------------------------------------------------------
 
+    def next_due_height(self, block: BlockEnv) -> int | None:
+        """`ScheduledModule`: never (its block hooks do nothing)."""
+        return None
+
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """Nothing: voting periods are checked when a vote arrives."""
         return []

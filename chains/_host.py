@@ -18,6 +18,19 @@ actors: the chain is serial, so a mailbox hop per step of a cascade would add la
 nothing else, and atomicity (roll back everything a failed unit touched, P-2) is the store's
 job, which only works if the whole cascade runs inside one synchronous unit.
 
+**Lazy blocks** (``BlockClock.lazy``, on a `VirtualClock`; the mesh uses them): instead of a
+timer message per block, the host registers a `ClockDriver` with the clock. Whenever virtual
+time moves, the driver first produces every block whose tick time has been reached, with
+exactly the times the timer would have given them, before anything else runs at the new time;
+and the clock stops at a tick only if that block boundary is *due* — it may do something
+another party could observe (`TxExecutor.block_due`: a transaction ran in the block, an epoch
+or valset task, an active-set change, a maturity, liveness work, IBC activity to announce,
+or a module that cannot tell). An idle block is thus produced only when time moves past it
+anyway, several in one go, without a message, a mailbox turn or a clock stop of its own;
+anything that reads the chain at some time (a relayer's query, a transaction) sees it with
+every block up to that time produced, as before. The state after every block is the same as
+with the timer (the tests compare state dumps).
+
 `ProduceBlocks` is an explicit fast path for tests and benchmarks: it produces blocks in one
 step without waiting on the clock, one block time apart in chain time, and shifts the
 chain's time mapping accordingly (chain time then runs ahead of the clock by that much; in a
@@ -31,7 +44,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -59,7 +72,15 @@ from chains._host_msgs import (
     TxBatch,
 )
 from chains._tx_result import BlockResult, QueryResult, TxResult
-from mesh_actors import Actor, ActorRef, EventStream, MailboxConfig, NameTaken, handler
+from mesh_actors import (
+    Actor,
+    ActorRef,
+    EventStream,
+    MailboxConfig,
+    NameTaken,
+    VirtualClock,
+    handler,
+)
 
 __all__ = ["BlockClock", "ChainHost"]
 
@@ -75,13 +96,17 @@ class BlockClock:
     """Maps the actor clock to block time; kept outside the actor so it survives restarts.
 
     ``origin`` is the clock reading when block 1 began (``None`` before the host started);
-    ``offset`` is the chain-time shift added by `ProduceBlocks`.
+    ``offset`` is the chain-time shift added by `ProduceBlocks`. ``lazy`` asks for lazy
+    block production on a `VirtualClock` (see the module docstring; ignored on other clocks);
+    ``driver`` is then the host's clock driver, kept here so that it survives restarts.
     """
 
     first_block_time: int
     block_time: float
     origin: float | None = None
     offset: int = 0
+    lazy: bool = False
+    driver: _BlockDriver | None = field(default=None, repr=False, compare=False)
 
     @property
     def step(self) -> int:
@@ -93,6 +118,115 @@ class BlockClock:
         assert self.origin is not None
         mapped = self.first_block_time + math.floor(now - self.origin) + self.offset
         return mapped if mapped > last else last + 1
+
+
+class _BlockDriver:
+    """Produces a host's blocks on a `VirtualClock` (lazy blocks, see the module docstring).
+
+    ``next_tick`` is the clock time of the next block boundary, advanced by ``block_time``
+    per tick exactly as the periodic timer advances its deadline.
+    """
+
+    __slots__ = ("_cache", "clock", "host", "next_tick")
+
+    def __init__(self, host: ChainHost, clock: VirtualClock, next_tick: float) -> None:
+        self.host = host
+        self.clock = clock
+        self.next_tick = next_tick
+        self._cache: tuple[tuple[int, int, int], bool, float | None] | None = None
+
+    def next_deadline(self) -> float | None:
+        """The next tick if it is due, else the earliest time worth looking again (a lower
+        bound of the next due tick, from the executor's schedule), else ``None``."""
+        return self._schedule()[1]
+
+    def _schedule(self) -> tuple[bool, float | None]:
+        # whether the next tick is due, and the deadline: cached on what they depend on,
+        # (height, units in the block, schedule version)
+        executor = self.host._executor
+        key = (executor.height, executor.tx_index, executor.schedule_version)
+        cache = self._cache
+        if cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        due = executor.next_due()
+        now_due = executor.is_due(due)
+        deadline = self.next_tick if now_due else self._look_again(due)
+        self._cache = (key, now_due, deadline)
+        return now_due, deadline
+
+    def _look_again(self, due: tuple[int | None, int | None]) -> float | None:
+        # the next tick is not due: a lower bound of the next due tick's time (``None``:
+        # nothing scheduled)
+        executor = self.host._executor
+        height, time_s = due
+        block = self.host._clock
+        interval = block.block_time
+        candidates: list[float] = []
+        if height is not None:
+            # the tick ending ``height``; stop half a block early, then look again
+            ticks = height - executor.height + 1
+            candidates.append(self.next_tick + (ticks - 1) * interval - interval / 2)
+        if time_s is not None and block.origin is not None:
+            # block time reaches ``time_s`` about there (margin: forced increments, rounding)
+            mapped = block.origin + (time_s - block.first_block_time - block.offset)
+            candidates.append(mapped - 2 * interval)
+        if not candidates:
+            return None
+        # the earliest a due tick can be is the one after the next
+        return max(min(candidates), self.next_tick + interval / 2)
+
+    def advance_to(self, now: float) -> None:
+        """Produce every block whose tick time is ``<= now``: a due boundary as the timer
+        would, a run of idle ones in one step (`TxExecutor.fast_forward`) where it can.
+
+        Never raises (it runs in the clock's task): an error is logged and the ticks up to
+        ``now`` are dropped, as a failing timer tick would be.
+        """
+        if self.next_tick > now:
+            return
+        try:
+            self._produce(now)
+        except Exception as exc:
+            self.host.ctx.log.error("block production failed", error=repr(exc))
+            interval = self.host._clock.block_time
+            while self.next_tick <= now:
+                self.next_tick += interval
+            self._cache = None
+
+    def _produce(self, now: float) -> None:
+        host = self.host
+        executor = host._executor
+        block = host._clock
+        interval = block.block_time
+        plain = False  # after a failed fast-forward: one plain tick first, then retry
+        while self.next_tick <= now:
+            due, bound = self._schedule()
+            if plain or due:
+                host._tick(self.next_tick)
+                self.next_tick += interval
+                plain = False
+                continue
+            # the idle ticks: up to ``now``, and before the next one that may be due
+            if bound is None:
+                bound = math.inf
+            tick = self.next_tick
+            last = executor.time_s
+            times: list[int] = []
+            while tick <= now and tick < bound:
+                last = block.time_at(tick, last)
+                times.append(last)
+                tick += interval
+            if len(times) > 1:
+                result = executor.fast_forward(times)
+                if result is not None:
+                    host._after_block(result)
+                    self.next_tick = tick
+                    continue
+            plain = True
+
+    def invalidate(self) -> None:
+        """Forget the cached deadline (the executor's schedule may have changed)."""
+        self._cache = None
 
 
 class ChainHost(Actor[HostMsg]):
@@ -137,8 +271,37 @@ class ChainHost(Actor[HostMsg]):
             self._spawn_component(component)
         self._start_timer()
 
+    async def on_stop(self) -> None:
+        """Stop producing blocks (lazy blocks: unregister the clock driver)."""
+        driver = self._clock.driver
+        if driver is not None and driver.host is self:
+            driver.clock.remove_driver(driver)
+            self._clock.driver = None
+
     def _start_timer(self) -> None:
-        self.ctx.timers.send_periodic(_BLOCK_TIMER, self._clock.block_time, BlockTick())
+        """Start (or re-anchor) block production: the next tick one block time from now."""
+        clock = self._clock
+        system_clock = self.ctx.clock
+        if clock.lazy and isinstance(system_clock, VirtualClock):
+            next_tick = system_clock.now() + clock.block_time
+            driver = clock.driver
+            if driver is None:
+                driver = clock.driver = _BlockDriver(self, system_clock, next_tick)
+                system_clock.add_driver(driver)
+            else:
+                # a restarted host takes over its predecessor's driver
+                driver.host = self
+                driver.next_tick = next_tick
+                driver.invalidate()
+                system_clock.driver_changed()
+            return
+        self.ctx.timers.send_periodic(_BLOCK_TIMER, clock.block_time, BlockTick())
+
+    def _tick(self, now: float) -> None:
+        # one block boundary at clock time ``now``: what a timer tick does (lazy blocks)
+        executor = self._executor
+        self._after_block(executor.end_block())
+        self._after_block(executor.begin_block(self._clock.time_at(now, executor.time_s)))
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -183,7 +346,15 @@ class ChainHost(Actor[HostMsg]):
 
     # -- transactions ---------------------------------------------------------------------
 
+    def _schedule_changed(self) -> None:
+        # lazy blocks: a unit ran (this block's end is due now) or a module came: the
+        # driver's cache sees it, the clock must look again if it waits for a deadline
+        driver = self._clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()
+
     def _after_tx(self, result: TxResult) -> TxResult:
+        self._schedule_changed()
         if result.contracts:
             self._spawn_contracts(result.contracts)
         events = self._events
@@ -266,6 +437,7 @@ class ChainHost(Actor[HostMsg]):
             return QueryResult(
                 ok=False, error=ModulePanic("factory", f"{type(exc).__name__}: {exc}")
             )
+        self._schedule_changed()
         return QueryResult(ok=True, value=module.name)
 
     @handler

@@ -54,6 +54,7 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -149,6 +150,9 @@ class TaskType(enum.StrEnum):
 
     VALSET_UPDATE = "valset_update"
     HANDLE_EPOCH = "handle_epoch"
+
+
+_TASK_KINDS = tuple(kind.value for kind in TaskType)
 
 
 class ValsetOperation(enum.IntEnum):
@@ -625,6 +629,18 @@ class MeshSecurityModule(BaseStakingHooks):
         _log.warning("failed to execute scheduled task", **record.model_dump(mode="json"))
 
     # -- ChainModule: block hooks --
+
+    def next_due_height(self, block: BlockEnv) -> int | None:
+        """`ScheduledModule`: now if captures wait for a report, else the height of the
+        earliest scheduled task (C-51), else ``None``."""
+        if self._captures:
+            return block.height
+        due: int | None = None
+        for kind in _TASK_KINDS:
+            first = self._tasks.keys_between((kind,), (kind, math.inf))[:1]
+            if first and (due is None or first[0][1] < due):
+                due = first[0][1]
+        return due
 
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """Nothing happens in begin-block (captures arrive through the staking hooks)."""

@@ -108,6 +108,10 @@ class ProviderModule(BaseStakingHooks):
 
     # -- blocks -------------------------------------------------------------------------------
 
+    def next_due_height(self, block: BlockEnv) -> int | None:
+        """`ScheduledModule`: now if a proxy's unbonding matured, else ``None``."""
+        return block.height if self._matured else None
+
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """Nothing."""
         return []

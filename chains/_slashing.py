@@ -210,6 +210,12 @@ class Slashing(BaseStakingHooks):
         else:
             self._votes[validator] = True
 
+    @property
+    def idle(self) -> bool:
+        """Whether the next begin-block has nothing to process (no vote recorded, nobody
+        watched)."""
+        return not self._votes and not self._watch
+
     def begin_block(self) -> None:
         """Process the liveness votes of the previous block (C-35).
 

@@ -882,6 +882,21 @@ class Staking:
 
     # -- end block --
 
+    @property
+    def set_dirty(self) -> bool:
+        """Whether the next end-block recomputes the active set (C-15)."""
+        return bool(self._counters.get("set_dirty"))
+
+    def next_maturity(self) -> int | None:
+        """The earliest completion time among unbonding entries, redelegation entries and
+        unbonding validators (what an end-block at or after that time matures), or ``None``."""
+        earliest: int | None = None
+        for queue in (self._unbonding_queue, self._redelegation_queue, self._validator_queue):
+            first = queue.first_key()
+            if first is not None and (earliest is None or first[0] < earliest):
+                earliest = first[0]
+        return earliest
+
     def end_block(self) -> None:
         """Staking end-block (C-27): apply the active-set change (C-15, C-16) and fire its
         hooks, then pay out matured unbonding entries, then complete matured validator

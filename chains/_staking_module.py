@@ -106,6 +106,32 @@ class StakingModule:
             )
         self.staking.end_block()
 
+    def next_due_time(self) -> int | None:
+        """When the staking modules next do something others can observe at a block
+        boundary, as a block time: the end-block of the first block at or after it (``0``:
+        the current block's end or the next begin-block already has work — an active-set
+        change, liveness votes or a watched validator); ``None`` if nothing is scheduled.
+
+        Reward allocation is not counted: it only accumulates (lazily, see
+        ``Distribution``) and nobody sees it until they read or transact.
+        """
+        if self.staking.set_dirty or not self.slashing.idle:
+            return 0
+        return self.staking.next_maturity()
+
+    @atomic
+    def fast_forward(self, height: int, time_s: int, count: int) -> bool:
+        """The staking modules' part of ``count`` idle blocks in one step, the last being
+        ``height`` at ``time_s`` (see `TxExecutor.fast_forward`): reward allocation in
+        closed form (`Distribution.repeat_begin_block`), then the block is set. Idle means
+        `next_due_time` is after every block of the run; the caller checks that. Returns
+        False, changing nothing, when the distribution is not in its steady state.
+        """
+        if not self.distribution.repeat_begin_block(count):
+            return False
+        self.staking.set_block(height, time_s)
+        return True
+
     # -- test control surface (C-34) and transactions --
 
     def create_validator(

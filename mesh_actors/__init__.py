@@ -7,7 +7,7 @@ It knows nothing of chains or sockets; transports plug in through `Network`.
 
 from ._actor import Actor, handler
 from ._address import Address
-from ._clock import Clock, RealClock, VirtualClock, wait_all_tasks_blocked
+from ._clock import Clock, ClockDriver, RealClock, VirtualClock, wait_all_tasks_blocked
 from ._context import ActorContext
 from ._envelope import Envelope, EnvelopeKind
 from ._errors import (
@@ -62,6 +62,7 @@ __all__ = [
     "AskTimeout",
     "Backoff",
     "Clock",
+    "ClockDriver",
     "DeadLetter",
     "Directive",
     "Endpoint",

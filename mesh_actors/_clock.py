@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Protocol, runtime_checkable
@@ -18,7 +19,7 @@ import anyio.lowlevel
 import sniffio
 from anyio.lowlevel import RunVar
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "wait_all_tasks_blocked"]
+__all__ = ["Clock", "ClockDriver", "RealClock", "VirtualClock", "wait_all_tasks_blocked"]
 
 
 @runtime_checkable
@@ -67,6 +68,23 @@ class RealClock:
         return "RealClock()"
 
 
+@runtime_checkable
+class ClockDriver(Protocol):
+    """Work that runs *on* virtual time instead of by a timer per step (see
+    `VirtualClock.add_driver`): e.g. a chain producing its blocks.
+
+    Both methods are called by the clock, synchronously, while every task is blocked (or
+    from the task calling `VirtualClock.advance`); they must not block or raise.
+    """
+
+    def next_deadline(self) -> float | None:
+        """The next clock time the driver must be woken at *exactly* (its next step with
+        effects others could observe), or ``None`` for none; it may lie in the past."""
+
+    def advance_to(self, now: float) -> None:
+        """Catch up: do every step due at or before ``now`` (the clock's new time)."""
+
+
 class _Timer:
     __slots__ = ("_clock", "callback", "cancelled", "deadline", "fired")
 
@@ -96,6 +114,14 @@ class VirtualClock:
     Works on asyncio and trio. Under autojump every task must be waiting on something
     in-process (another task, this clock): a task blocked on real I/O looks idle and time would
     run ahead of it.
+
+    **Drivers** (`add_driver`) are periodic work that would otherwise need one timer event
+    per period, most of them doing nothing anyone observes (an idle chain's blocks): the
+    clock stops at a driver's `ClockDriver.next_deadline` like at a timer, and whenever time
+    moves, every driver first catches up to the new time (`ClockDriver.advance_to`), before
+    the timers due then fire. So a driver can skip the steps in between and do them later,
+    in one go, when time moves past them: nothing could have observed them meanwhile, as
+    every task was blocked.
     """
 
     def __init__(self, start: float = 0.0) -> None:
@@ -105,6 +131,7 @@ class VirtualClock:
         self._timer_added: anyio.Event | None = None
         self._jumps = 0
         self._cancelled = 0
+        self._drivers: list[ClockDriver] = []
 
     def now(self) -> float:
         return self._now
@@ -115,9 +142,31 @@ class VirtualClock:
         return self._jumps
 
     def next_deadline(self) -> float | None:
-        """The earliest pending deadline, or ``None``."""
+        """The earliest pending deadline (timers and drivers), or ``None``."""
         self._drop_cancelled()
-        return self._heap[0][0] if self._heap else None
+        deadline = self._heap[0][0] if self._heap else None
+        for driver in self._drivers:
+            due = driver.next_deadline()
+            if due is not None and (deadline is None or due < deadline):
+                deadline = due
+        return deadline
+
+    def add_driver(self, driver: ClockDriver) -> None:
+        """Register ``driver`` (see the class docstring); it is caught up to now at once."""
+        self._drivers.append(driver)
+        driver.advance_to(self._now)
+        self.driver_changed()
+
+    def remove_driver(self, driver: ClockDriver) -> None:
+        """Forget ``driver`` (no error if it is not registered)."""
+        if driver in self._drivers:
+            self._drivers.remove(driver)
+
+    def driver_changed(self) -> None:
+        """Tell the clock a driver's deadline may have moved earlier (autojump, if it was
+        waiting for a first deadline, looks again)."""
+        if self._timer_added is not None:
+            self._timer_added.set()
 
     def call_at(self, deadline: float, callback: Callable[[], object]) -> _Timer:
         """Run ``callback`` (synchronous, must not block) when time reaches ``deadline``."""
@@ -177,15 +226,32 @@ class VirtualClock:
             self._cancelled -= 1
 
     def _fire_next(self, limit: float) -> bool:
-        """Fire every timer at the earliest deadline ``<= limit``; return False if none."""
+        """Catch the drivers up to the earliest deadline ``<= limit`` and fire every timer
+        due then; return False if there is none."""
         self._drop_cancelled()
         heap = self._heap
-        if not heap or heap[0][0] > limit:
-            return False
-        deadline = heap[0][0]
-        if deadline > self._now:
-            self._now = deadline
-            self._jumps += 1
+        drivers = self._drivers
+        if drivers:
+            deadline = heap[0][0] if heap else math.inf
+            for driver in drivers:
+                due = driver.next_deadline()
+                if due is not None and due < deadline:
+                    deadline = due
+            if deadline > limit or deadline == math.inf:
+                return False
+            if deadline > self._now:
+                self._now = deadline
+                self._jumps += 1
+            now = self._now
+            for driver in tuple(drivers):
+                driver.advance_to(now)
+        else:
+            if not heap or heap[0][0] > limit:
+                return False
+            deadline = heap[0][0]
+            if deadline > self._now:
+                self._now = deadline
+                self._jumps += 1
         # A callback may compact the heap (cancelling timers): re-read it every time.
         while self._heap and self._heap[0][0] == deadline:
             timer = heapq.heappop(self._heap)[2]
@@ -211,6 +277,8 @@ class VirtualClock:
         if target > self._now:
             self._now = target
             self._jumps += 1
+            for driver in tuple(self._drivers):
+                driver.advance_to(target)
 
     async def run_until_idle(self) -> None:
         """Wait until every task is blocked, without moving time."""
