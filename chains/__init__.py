@@ -286,6 +286,15 @@ from chains._host_msgs import (
     SudoTx,
     TxBatch,
 )
+from chains._ibc_bench_app import (
+    BENCH_APP_CODE,
+    BENCH_PAYLOAD,
+    BenchAppInit,
+    BenchAppQuery,
+    BenchAppState,
+    BenchStart,
+    IbcBenchApp,
+)
 from chains._ibc_errors import (
     IbcBadChannelState,
     IbcBadConnectionState,
@@ -362,6 +371,7 @@ from chains._ibc_msgs import (
     UpdateClient,
     WrittenAck,
     packet_key,
+    written_ack,
 )
 from chains._ibc_state import (
     ACKED,
@@ -393,6 +403,7 @@ from chains._ibc_types import (
     IbcOrder,
     IbcPacket,
     IbcTimeout,
+    trusted_packet,
 )
 from chains._lien_holder_api import (
     BurnStake,
@@ -905,10 +916,16 @@ __all__ = [
     "AlreadyJailed",
     "AuthorizedEndpoint",
     "AuthorizedEndpointQuery",
+    "BENCH_APP_CODE",
+    "BENCH_PAYLOAD",
     "Bank",
     "BankBurn",
     "BankSend",
     "BaseStakingHooks",
+    "BenchAppInit",
+    "BenchAppQuery",
+    "BenchAppState",
+    "BenchStart",
     "BlockClock",
     "BlockEnv",
     "BlockHint",
@@ -1065,6 +1082,7 @@ __all__ = [
     "IbcBasicResponse",
     "IbcBatch",
     "IbcBatchResult",
+    "IbcBenchApp",
     "IbcBlockNotice",
     "IbcChannel",
     "IbcChannelAlreadyOpen",
@@ -1573,7 +1591,9 @@ __all__ = [
     "staking_reader",
     "token_value",
     "tokens_from_shares",
+    "trusted_packet",
     "validate_address",
     "verify_compatibility",
+    "written_ack",
     "wrong_endpoint_result",
 ]

@@ -9,9 +9,11 @@ contract's ``IbcSendPacket`` / ``IbcCloseChannel`` / ``IbcTransfer`` here (`hand
 assigns the next sequence, stores the commitment, and is undone with the transaction.
 
 **Relayer operations** (`run_ops`) run inside one atomic unit of the chain (the chain host
-runs them for the IBC actors): each operation, and each packet of a packet operation, runs in
-a savepoint of its own, so a failing one is rolled back alone and reported, as a relayer's
-multi-message transaction with ibc-go's "redundant message = no-op" rule behaves. Proofs:
+runs them for the IBC actors): each operation, and each packet of a packet operation, is
+atomic by itself, so a failing one is rolled back alone and reported, as a relayer's
+multi-message transaction with ibc-go's "redundant message = no-op" rule behaves (acks and
+timeouts run each packet in a savepoint; a receive checks everything before it changes
+anything, so only its app callback needs one). Proofs:
 the simulation reads the counterparty's committed state through the counterparty's IBC
 actors (I-2), and an operation that depends on such a fact says at which counterparty height
 it was read (``proof_height``); it is accepted only if this chain's light client holds the
@@ -38,8 +40,7 @@ use it (I-33), and modelling escrow and vouchers would be dead weight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -109,6 +110,7 @@ from chains._ibc_msgs import (
     TimeoutPackets,
     UpdateClient,
     WrittenAck,
+    written_ack,
 )
 from chains._ibc_state import (
     ACKED,
@@ -121,7 +123,13 @@ from chains._ibc_state import (
     ack_commitment,
     packet_commitment,
 )
-from chains._ibc_types import IbcAcknowledgement, IbcOrder, IbcPacket
+from chains._ibc_types import (
+    IbcAcknowledgement,
+    IbcEndpoint,
+    IbcOrder,
+    IbcPacket,
+    trusted_packet,
+)
 from chains._mesh_packets import MAX_PACKET_SIZE, PacketTooLarge
 from chains._module import ModuleCall, SudoCall
 
@@ -130,8 +138,6 @@ if TYPE_CHECKING:
     from chains._executor import TxExecutor
 
 __all__ = ["IbcConfig", "IbcModule", "NoticeListener"]
-
-R = TypeVar("R")
 
 NoticeListener = Callable[[IbcBlockNotice], None]
 
@@ -149,6 +155,10 @@ _WRITE_ACK_EVENT: Final = IbcEventType.WRITE_ACKNOWLEDGEMENT.value
 _SEND_EVENT: Final = IbcEventType.SEND_PACKET.value
 _ACK_EVENT: Final = IbcEventType.ACKNOWLEDGE_PACKET.value
 _TIMEOUT_EVENT: Final = IbcEventType.TIMEOUT_PACKET.value
+_CACHE_ENTRIES: Final = 256
+_CACHED_DATA_SIZE: Final = 1024
+_SUCCESS_TRUE: Final = ("success", "true")
+_SUCCESS_FALSE: Final = ("success", "false")
 
 
 class IbcConfig(BaseModel):
@@ -166,11 +176,6 @@ class IbcConfig(BaseModel):
 
 
 # -- executor adapters ----------------------------------------------------------------------
-
-
-def _attempt(executor: TxExecutor, body: Callable[[], R]) -> R:
-    """Run ``body`` in a nested savepoint; on failure undo it all and re-raise."""
-    return executor.nested(body)
 
 
 def _emit(executor: TxExecutor, type_: str, attributes: tuple[tuple[str, str], ...]) -> None:
@@ -198,6 +203,9 @@ class IbcModule:
         self._listeners: list[NoticeListener] = []
         self._header_cache: IbcHeader | None = None
         self._ack_hashes: dict[bytes, tuple[bytes, bool]] = {}
+        self._ack_objects: dict[bytes, IbcAcknowledgement] = {}
+        self._commitments: dict[tuple[int, int, int, bytes], bytes] = {}
+        self._attribute_tails: dict[tuple[str, str, str, str, int, int, int], Any] = {}
         self._ops: dict[type[Any], Callable[[Any, str], OpResult]] = {
             CreateClient: self._create_client,
             UpdateClient: self._update_client,
@@ -260,7 +268,7 @@ class IbcModule:
         headers["current"] = (block.height, block.time_ns)
         log = self.state.block_log
         if log:
-            items = [item for _, item in sorted(log.items())]
+            items = [item for _, item in sorted(log.raw_items())]
             log.clear()
             header = self.committed_header()
             if header is not None and self._listeners:
@@ -306,8 +314,8 @@ class IbcModule:
                 order.append(channel_id)
             if kind == "sent":
                 sent[channel_id].append(item[2])  # type: ignore[arg-type]
-            elif kind == "ack":
-                acks[channel_id].append(item[2])  # type: ignore[arg-type]
+            elif kind == "acks":  # one relayer operation's acks on this channel
+                acks[channel_id].extend(item[2])  # type: ignore[arg-type]
             else:
                 changed.add(channel_id)
         activity = []
@@ -380,7 +388,14 @@ class IbcModule:
         state = self.state
         channel_id = msg.channel_id
         end = state.channels.get(channel_id)
-        if end is None or self._port_owner(end.port_id) != sender:
+        if end is None:
+            raise IbcUnknownChannel(f"wasm.{sender}", channel_id)
+        port_id = end.port_id
+        # _port_owner, inlined on the per-packet path
+        owner = state.ports.get(port_id)
+        if owner is None and port_id.startswith("wasm."):
+            owner = port_id[5:]
+        if owner != sender:
             raise IbcUnknownChannel(f"wasm.{sender}", channel_id)
         if end.state is _CLOSED:
             raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "not CLOSED")
@@ -398,15 +413,57 @@ class IbcModule:
             )
         sequence = state.next_send.get(channel_id, 1)
         state.next_send[channel_id] = sequence + 1
-        packet = IbcPacket(
-            sequence=sequence, src=end.endpoint, dest=end.counterparty, data=data, timeout=timeout
-        )
+        packet = trusted_packet(sequence, end.endpoint, end.counterparty, data, timeout)
         ref = (channel_id, sequence)
-        state.commitments[ref] = (packet_commitment(packet), block.height)
+        state.commitments[ref] = (self._commitment(packet), block.height)
         state.packets[ref] = packet
         if self._listeners:
             self._log(("sent", channel_id, packet))
-        _emit(self._executor, _SEND_EVENT, packet_attributes(packet))
+        self._executor.emit_raw("ibc", _SEND_EVENT, self._packet_attributes(packet))
+
+    # -- per-packet caches ------------------------------------------------------------------
+    # Pure functions of a packet's data, timeout and endpoints, which an application repeats
+    # from packet to packet (the same payload shape, the same channel, often the same
+    # timeout). Small, and emptied when full, so an app that never repeats costs one failed
+    # lookup per packet.
+
+    def _commitment(self, packet: IbcPacket) -> bytes:
+        """`packet_commitment` (I-8): it covers the data and the timeout, not the sequence."""
+        data = packet.data
+        if len(data) > _CACHED_DATA_SIZE:
+            return packet_commitment(packet)
+        timeout = packet.timeout
+        key = (timeout.timestamp_ns, timeout.revision, timeout.height, data)
+        cache = self._commitments
+        commitment = cache.get(key)
+        if commitment is None:
+            if len(cache) >= _CACHE_ENTRIES:
+                cache.clear()
+            commitment = cache[key] = packet_commitment(packet)
+        return commitment
+
+    def _packet_attributes(self, packet: IbcPacket) -> tuple[tuple[str, str], ...]:
+        """`packet_attributes`: all but the ``seq`` attribute are shared by the packets of a
+        channel with the same timeout."""
+        src = packet.src
+        dest = packet.dest
+        timeout = packet.timeout
+        key = (
+            src.port_id,
+            src.channel_id,
+            dest.port_id,
+            dest.channel_id,
+            timeout.revision,
+            timeout.height,
+            timeout.timestamp_ns,
+        )
+        cache = self._attribute_tails
+        tail = cache.get(key)
+        if tail is None:
+            if len(cache) >= _CACHE_ENTRIES:
+                cache.clear()
+            tail = cache[key] = packet_attributes(packet)[1:]
+        return (("seq", str(packet.sequence)), *tail)
 
     # -- relayer operations -----------------------------------------------------------------
 
@@ -427,7 +484,7 @@ class IbcModule:
                 )
                 continue
             try:
-                results.append(_attempt(executor, partial(handler, op, signer)))
+                results.append(executor.nested(handler, op, signer))
             except ChainError as exc:
                 results.append(OpResult(status="error", error=exc.name, detail=_error_text(exc)))
         return tuple(results)
@@ -874,14 +931,16 @@ class IbcModule:
 
     # -- packets ----------------------------------------------------------------------------
 
-    def _per_packet(self, items: tuple[Any, ...], step: Callable[[Any], str]) -> OpResult:
-        executor = self._executor
+    def _per_packet(self, items: tuple[Any, ...], step: Callable[..., str], *args: Any) -> OpResult:
+        """``step(item, *args)`` for each item, each in a savepoint of its own: a failing
+        one is rolled back alone and reported in the result's ``items``."""
+        nested = self._executor.nested
         statuses: list[str] = []
         details: list[str] = []
         failed = False
         for item in items:
             try:
-                statuses.append(_attempt(executor, partial(step, item)))
+                statuses.append(nested(step, item, *args))
                 details.append("")
             except ChainError as exc:
                 failed = True
@@ -897,13 +956,47 @@ class IbcModule:
         )
 
     def _recv_packets(self, op: RecvPackets, signer: str) -> OpResult:
-        proof_height = op.proof_height
         block = self._executor.block_env
-        return self._per_packet(
-            op.packets, lambda packet: self._recv(packet, proof_height, signer, block)
+        proof_height = op.proof_height
+        statuses: list[str] = []
+        details: list[str] = []
+        failed = False
+        # the acks written, by channel, logged once for the whole operation (the operation
+        # is atomic: if it fails, the log entry goes with it)
+        written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
+        for packet in op.packets:
+            # no savepoint per packet: `_recv` changes nothing before its last possible
+            # failure (the app callback runs in a savepoint of its own)
+            try:
+                statuses.append(self._recv(packet, proof_height, signer, block, written))
+                details.append("")
+            except ChainError as exc:
+                failed = True
+                statuses.append(exc.name)
+                details.append(_error_text(exc))
+        if written:
+            for channel_id, channel_acks in written.items():
+                self._log(("acks", channel_id, tuple(channel_acks)))
+        return OpResult.model_construct(
+            status="error" if failed else "ok",
+            value="",
+            error="",
+            detail="",
+            items=tuple(statuses),
+            item_details=tuple(details),
         )
 
-    def _recv(self, packet: IbcPacket, proof_height: int, signer: str, block: BlockEnv) -> str:
+    def _recv(
+        self,
+        packet: IbcPacket,
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+    ) -> str:
+        """Receive one packet (I-10). Every check comes before the first change, and the app
+        callback (which may fail, I-19) undoes its own changes, so a failure leaves no trace
+        without a savepoint around the whole step."""
         state = self.state
         dest = packet.dest
         channel_id = dest.channel_id
@@ -912,25 +1005,33 @@ class IbcModule:
             raise IbcUnknownChannel(dest.port_id, channel_id)
         if end.state is not _OPEN:
             raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
-        if packet.src != end.counterparty:
+        if not _same_endpoint(packet.src, end.counterparty):
             raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
         sequence = packet.sequence
         height = block.height
-        if packet.timeout.expired(height, block.time_ns):
-            raise IbcPacketTimedOut(sequence, height, block.time_ns)
+        time_ns = block.time_s * 1_000_000_000
+        if packet.timeout.expired(height, time_ns):
+            raise IbcPacketTimedOut(sequence, height, time_ns)
         self._proof_time(end, proof_height)
         ref = (channel_id, sequence)
-        if end.ordering is _ORDERED:
+        receipts = state.receipts
+        ordered = end.ordering is _ORDERED
+        expected = 0
+        if ordered:
             expected = state.next_recv.get(channel_id, 1)
             if sequence < expected:
                 return _NOOP
             if sequence > expected:
                 raise IbcPacketOutOfOrder(sequence, expected)
-            state.next_recv[channel_id] = expected + 1
-        elif ref in state.receipts:
+        elif receipts.get(ref) is not None:  # (heights are never None; get is a C call)
             return _NOOP
-        state.receipts[ref] = height
+        # the app runs before the receipt is written: nothing it can see depends on it (the
+        # module answers queries as of the last ended block), and an aborted receive
+        # (IbcExecutionAborted, I-19) then has nothing of the module's to undo
         ack = self._app_receive(end, packet, signer)
+        if ordered:
+            state.next_recv[channel_id] = expected + 1
+        receipts[ref] = height
         known = self._ack_hashes.get(ack)
         if known is None:
             known = (ack_commitment(ack), IbcAcknowledgement(data=ack).error_text() is None)
@@ -938,34 +1039,35 @@ class IbcModule:
                 self._ack_hashes[ack] = known
         ack_hash, succeeded = known
         state.acks[ref] = AckRecord(ack_hash, ack, height)
-        if self._listeners:
-            self._log(("ack", channel_id, WrittenAck.model_construct(packet=packet, ack=ack)))
-        executor = self._executor
-        _emit(executor, _RECV_EVENT, packet_attributes(packet))
-        success = "true" if succeeded else "false"
-        _emit(
-            executor,
+        if written is not None:
+            channel_acks = written.get(channel_id)
+            if channel_acks is None:
+                channel_acks = written[channel_id] = []
+            channel_acks.append(written_ack(packet, ack))
+        emit = self._executor.emit_raw
+        attributes = self._packet_attributes(packet)
+        emit("ibc", _RECV_EVENT, attributes)
+        emit(
+            "ibc",
             _WRITE_ACK_EVENT,
             (
-                ("seq", str(sequence)),
+                attributes[0],  # ("seq", str(sequence))
                 ("dst_port", dest.port_id),
                 ("dst_channel", channel_id),
-                ("success", success),
+                _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
             ),
         )
         return _OK
 
     def _app_receive(self, end: ChannelEnd, packet: IbcPacket, signer: str) -> bytes:
-        """I-10.4, I-10.5, I-19: the app's ack, or an error ack with its changes discarded."""
+        """I-10.4, I-10.5, I-19: the app's ack, or an error ack with its changes discarded.
+
+        Raises `IbcExecutionAborted` (with the app's changes discarded) and nothing else."""
         executor = self._executor
         try:
-            response = _attempt(
-                executor,
-                lambda: self._callback(
-                    end.port_id,
-                    "ibc_packet_receive",
-                    lambda core, env: _receive(core, env, packet, signer),
-                ),
+            contract = self.port_contract(end.port_id)
+            response, _ = executor.nested(
+                executor.call_contract, contract, "ibc_packet_receive", _receive, packet, signer
             )
         except IbcExecutionAborted:
             raise
@@ -975,15 +1077,14 @@ class IbcModule:
         return ack.data
 
     def _acknowledge_packets(self, op: AcknowledgePackets, signer: str) -> OpResult:
-        proof_height = op.proof_height
-        return self._per_packet(op.acks, lambda written: self._ack(written, proof_height, signer))
+        return self._per_packet(op.acks, self._ack, op.proof_height, signer)
 
     def _source_end(self, packet: IbcPacket) -> ChannelEnd:
         src = packet.src
         end = self.state.channels.get(src.channel_id)
         if end is None or end.port_id != src.port_id:
             raise IbcUnknownChannel(src.port_id, src.channel_id)
-        if packet.dest != end.counterparty:
+        if not _same_endpoint(packet.dest, end.counterparty):
             raise IbcCounterpartyMismatch("packet destination is not this channel's counterparty")
         return end
 
@@ -995,7 +1096,7 @@ class IbcModule:
         if stored is None:
             return False
         # in memory the relayer hands back the very object we stored: skip the hash
-        if state.packets.get(ref) is not packet and stored[0] != packet_commitment(packet):
+        if state.packets.get(ref) is not packet and stored[0] != self._commitment(packet):
             raise IbcCommitmentMismatch(packet.sequence)
         return True
 
@@ -1003,9 +1104,20 @@ class IbcModule:
         state = self.state
         del state.commitments[ref]
         state.packets.pop(ref, None)
-        if ref in state.outcomes:  # impossible by construction; I-29 would be broken
+        outcomes = state.outcomes
+        if outcomes.get(ref) is not None:  # impossible by construction; I-29 would be broken
             raise InternalError(f"packet {ref} resolved twice")
-        state.outcomes[ref] = outcome
+        outcomes[ref] = outcome
+
+    def _acknowledgement(self, data: bytes) -> IbcAcknowledgement:
+        """``IbcAcknowledgement(data=data)``, shared for the few acks apps repeat (the value
+        is frozen, so sharing it is safe)."""
+        ack = self._ack_objects.get(data)
+        if ack is None:
+            ack = IbcAcknowledgement(data=data)
+            if len(self._ack_objects) < 64:
+                self._ack_objects[data] = ack
+        return ack
 
     def _ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
         packet = written.packet
@@ -1014,31 +1126,31 @@ class IbcModule:
         if end.state is not _OPEN:
             raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
         self._proof_time(end, proof_height)
-        ref = (channel_id, packet.sequence)
+        sequence = packet.sequence
+        ref = (channel_id, sequence)
         if not self._committed(ref, packet):
             return _NOOP
-        state = self.state
         if end.ordering is _ORDERED:
-            expected = state.next_ack.get(channel_id, 1)
-            if packet.sequence != expected:
-                raise IbcPacketOutOfOrder(packet.sequence, expected)
-            state.next_ack[channel_id] = expected + 1
+            next_ack = self.state.next_ack
+            expected = next_ack.get(channel_id, 1)
+            if sequence != expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+            next_ack[channel_id] = expected + 1
         self._resolve(ref, ACKED)
-        ack = IbcAcknowledgement(data=written.ack)
-        self._callback(
-            end.port_id,
+        executor = self._executor
+        executor.call_contract(
+            self.port_contract(end.port_id),
             "ibc_packet_ack",
-            lambda core, env: core.ibc_packet_ack(env, ack, packet, signer),
+            _on_ack,
+            self._acknowledgement(written.ack),
+            packet,
+            signer,
         )
-        _emit(self._executor, _ACK_EVENT, packet_attributes(packet))
+        executor.emit_raw("ibc", _ACK_EVENT, self._packet_attributes(packet))
         return _OK
 
     def _timeout_packets(self, op: TimeoutPackets, signer: str) -> OpResult:
-        proof_height = op.proof_height
-        on_close = op.on_close
-        return self._per_packet(
-            op.packets, lambda packet: self._timeout(packet, proof_height, on_close, signer)
-        )
+        return self._per_packet(op.packets, self._timeout, op.proof_height, op.on_close, signer)
 
     def _timeout(self, packet: IbcPacket, proof_height: int, on_close: bool, signer: str) -> str:
         end = self._source_end(packet)
@@ -1248,6 +1360,17 @@ def _close(core: Contract, env: Env, channel: Any, confirm: bool) -> IbcBasicRes
         response: IbcBasicResponse = specific(env, channel)
         return response
     return core.ibc_channel_close(env, channel, confirm=confirm)
+
+
+def _same_endpoint(a: IbcEndpoint, b: IbcEndpoint) -> bool:
+    # field by field: pydantic's __eq__ costs several times more on the per-packet path
+    return a is b or (a.channel_id == b.channel_id and a.port_id == b.port_id)
+
+
+def _on_ack(
+    core: Contract, env: Env, ack: IbcAcknowledgement, packet: IbcPacket, relayer: str
+) -> IbcBasicResponse:
+    return core.ibc_packet_ack(env, ack, packet, relayer)
 
 
 def _receive(core: Contract, env: Env, packet: IbcPacket, relayer: str) -> IbcReceiveResponse:

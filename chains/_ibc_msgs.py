@@ -19,9 +19,9 @@ travel as base64).
 
 from __future__ import annotations
 
-import base64
+import binascii
 import enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -67,6 +67,7 @@ __all__ = [
     "UpdateClient",
     "WrittenAck",
     "packet_key",
+    "written_ack",
 ]
 
 
@@ -76,25 +77,51 @@ __all__ = [
 # construction (in-process, no codec) passes the values through untouched.
 
 
+# binascii straight (what base64.b64encode / b64decode(validate=True) do, without their
+# Python-level wrappers): these run once per packet and ack when the codec is on
+
+
 def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        # base64.b64decode's own message for this case
+        raise ValueError("string argument should contain only ASCII characters") from None
+    return binascii.a2b_base64(raw, strict_mode=True)
 
 
 def _unb64(value: Any) -> Any:
     if isinstance(value, str):
-        return base64.b64decode(value, validate=True)
+        return _b64decode(value)
     return value
 
 
 def _packet_json(packet: IbcPacket) -> dict[str, Any]:
-    body = packet.model_dump(mode="json", exclude={"data"})
-    body["data"] = _b64(packet.data)
-    return body
+    # packet.model_dump(mode="json") with the data in base64, built directly (same keys,
+    # same order: the data last)
+    src = packet.src
+    dest = packet.dest
+    timeout = packet.timeout
+    return {
+        "sequence": packet.sequence,
+        "src": {"port_id": src.port_id, "channel_id": src.channel_id},
+        "dest": {"port_id": dest.port_id, "channel_id": dest.channel_id},
+        "timeout": {
+            "revision": timeout.revision,
+            "height": timeout.height,
+            "timestamp_ns": timeout.timestamp_ns,
+        },
+        "data": _b64(packet.data),
+    }
 
 
 def _packet_in(value: Any) -> Any:
     if isinstance(value, dict) and isinstance(value.get("data"), str):
-        return {**value, "data": base64.b64decode(value["data"], validate=True)}
+        return {**value, "data": _b64decode(value["data"])}
     return value
 
 
@@ -197,6 +224,25 @@ class WrittenAck(_Wire):
     @classmethod
     def _ack_back(cls, value: Any) -> Any:
         return _unb64(value)
+
+
+_WRITTEN_ACK_FIELDS: Final = frozenset(WrittenAck.model_fields)
+_set_attribute = object.__setattr__
+
+
+def written_ack(packet: IbcPacket, ack: bytes) -> WrittenAck:
+    """``WrittenAck(packet=packet, ack=ack)`` without running validation when the values are
+    of their fields' exact types (the receiving chain builds one per packet it acks; see
+    `trusted_packet` for how); otherwise the validating constructor, so the result is
+    always what that gives. Raises only what that raises."""
+    if type(packet) is not IbcPacket or type(ack) is not bytes:
+        return WrittenAck(packet=packet, ack=ack)
+    written = WrittenAck.__new__(WrittenAck)
+    _set_attribute(written, "__dict__", {"packet": packet, "ack": ack})
+    _set_attribute(written, "__pydantic_fields_set__", set(_WRITTEN_ACK_FIELDS))
+    _set_attribute(written, "__pydantic_extra__", None)
+    _set_attribute(written, "__pydantic_private__", None)
+    return written
 
 
 # -- operations -----------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 
 Everything lives in journaled maps of the chain's store, so a failing transaction rolls the
 IBC state back with everything else, and it is part of the chain's state dump (I-26). Records
-are frozen dataclasses (the store needs immutable values); each channel and connection end
-keeps the short history of its state changes, so what was *provable* at a past height (the
-state committed at the end of that block, I-2) can be answered exactly even after later
-changes in the current, uncommitted block.
+are frozen dataclasses or named tuples (the store needs immutable values); each channel and
+connection end keeps the short history of its state changes, so what was *provable* at a
+past height (the state committed at the end of that block, I-2) can be answered exactly even
+after later changes in the current, uncommitted block.
 
 Packet state is keyed by ``(channel_id, sequence)``: channel ids are unique per chain (I-3),
 so the port is implied (and checked against the channel end wherever a packet names it).
@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, NamedTuple
 
 from chains._ibc_msgs import ChannelState, ChannelView, ConnectionState, ConnectionView
 from chains._ibc_types import IbcChannel, IbcEndpoint, IbcOrder, IbcPacket
@@ -232,10 +232,12 @@ class ClientState:
     count: int
 
 
-@dataclass(frozen=True, slots=True)
-class AckRecord:
+class AckRecord(NamedTuple):
     """An acknowledgement written on this chain: its commitment, its bytes (what a relayer
-    reads from the chain's events) and the height it was written at."""
+    reads from the chain's events) and the height it was written at.
+
+    A named tuple rather than a frozen dataclass like the other records: one is written per
+    packet received, and a tuple is the cheapest immutable record to build."""
 
     commitment: bytes
     ack: bytes

@@ -131,7 +131,8 @@ class Store:
         """
         index = self._index(point)
         journal = self._journal
-        while len(journal) > point.mark:
+        mark = point.mark
+        while len(journal) > mark:
             journaled, key, old = journal.pop()
             journaled._restore(key, old)
         del self._open[index:]
@@ -142,9 +143,13 @@ class Store:
         Savepoints opened after ``point`` are released too. Raises ``ValueError`` if ``point``
         is not open in this store.
         """
-        index = self._index(point)
-        del self._open[index:]
-        if not self._open:
+        opened = self._open
+        if opened and opened[-1] is point:
+            # the usual case (savepoints close in order): no search
+            opened.pop()
+        else:
+            del opened[self._index(point) :]
+        if not opened:
             # nobody can roll back any more: drop the undo records
             self._journal.clear()
 
@@ -171,10 +176,9 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         self._data: dict[K, V] = {}
         self.name = name
         store._register(name, self)
-
-    def _journal(self, key: K) -> None:
-        if self._store._open:
-            self._store._journal.append((self, key, self._data.get(key, _MISSING)))
+        # reads need no journaling: bind the dict's own get (a C call) over the method below,
+        # which stays as the documented signature (``_data`` is never replaced)
+        self.get = self._data.get  # type: ignore[method-assign,assignment]
 
     def _restore(self, key: K, old: V | _Missing) -> None:
         if old is _MISSING:
@@ -201,23 +205,50 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         return key in self._data
 
     def __setitem__(self, key: K, value: V) -> None:
-        self._journal(key)
-        self._data[key] = value
+        # the hottest write path of every chain: journal inline
+        data = self._data
+        store = self._store
+        if store._open:
+            store._journal.append((self, key, data.get(key, _MISSING)))
+        data[key] = value
 
     def __delitem__(self, key: K) -> None:
-        if key not in self._data:
+        data = self._data
+        if key not in data:
             raise KeyError(key)
-        self._journal(key)
-        del self._data[key]
+        store = self._store
+        if store._open:
+            store._journal.append((self, key, data[key]))
+        del data[key]
+
+    @overload
+    def pop(self, key: K, /) -> V: ...
+    @overload
+    def pop(self, key: K, /, default: V | T) -> V | T: ...
+    def pop(self, key: K, /, default: object = _MISSING) -> object:
+        # overridden because MutableMapping.pop goes through __getitem__ and __delitem__
+        data = self._data
+        if key not in data:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        value = data[key]
+        store = self._store
+        if store._open:
+            store._journal.append((self, key, value))
+        del data[key]
+        return value
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._data)
 
     def clear(self) -> None:
         # MutableMapping.clear pops one item at a time through iteration
-        for key in list(self._data):
-            self._journal(key)
-        self._data.clear()
+        data = self._data
+        store = self._store
+        if store._open:
+            store._journal.extend([(self, key, value) for key, value in data.items()])
+        data.clear()
 
     def __len__(self) -> int:
         return len(self._data)
@@ -247,13 +278,48 @@ class SortedJournaledMap(JournaledMap[K, V]):
             bisect.insort(self._keys, key)
 
     def __setitem__(self, key: K, value: V) -> None:
-        if key not in self._data:
-            bisect.insort(self._keys, key)
-        super().__setitem__(key, value)
+        data = self._data
+        store = self._store
+        if key in data:
+            if store._open:
+                store._journal.append((self, key, data[key]))
+        else:
+            keys = self._keys
+            # appending in order (new sequences, heights) is the common case: no search
+            if not keys or keys[-1] < key:
+                keys.append(key)
+            else:
+                bisect.insort(keys, key)
+            if store._open:
+                store._journal.append((self, key, _MISSING))
+        data[key] = value
 
     def __delitem__(self, key: K) -> None:
-        super().__delitem__(key)
-        del self._keys[bisect.bisect_left(self._keys, key)]
+        data = self._data
+        if key not in data:
+            raise KeyError(key)
+        store = self._store
+        if store._open:
+            store._journal.append((self, key, data[key]))
+        del data[key]
+        keys = self._keys
+        # removing the oldest key (acked/pruned in order) is the common case
+        if keys[0] == key:
+            del keys[0]
+        else:
+            del keys[bisect.bisect_left(keys, key)]
+
+    @overload
+    def pop(self, key: K, /) -> V: ...
+    @overload
+    def pop(self, key: K, /, default: V | T) -> V | T: ...
+    def pop(self, key: K, /, default: object = _MISSING) -> object:
+        # through __delitem__, which keeps the sorted keys
+        if key not in self._data:
+            return super().pop(key, default)
+        value = self._data[key]
+        del self[key]
+        return value
 
     def clear(self) -> None:
         super().clear()
