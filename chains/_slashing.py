@@ -264,9 +264,11 @@ class Slashing(BaseStakingHooks):
         if record.jailed:
             raise AlreadyJailed(operator)
         power = staking.last_power(operator) or record.power(params.power_reduction)
+        # early in a chain's life the delayed height would be negative: clamp it at genesis
+        infraction_height = max(0, staking.height - params.validator_update_delay - 1)
         burned = self.slash(
             operator,
-            staking.height - params.validator_update_delay - 1,
+            infraction_height,
             power,
             params.slash_fraction_downtime,
             InfractionReason.DOWNTIME,
@@ -287,7 +289,7 @@ class Slashing(BaseStakingHooks):
         """Apply the downtime slash and jail of C-35 now; return the amount burned.
 
         Uses the validator's power in the active set (its current power if not a member)
-        and infraction height ``height - validator_update_delay - 1``. Raises
+        and infraction height ``height - validator_update_delay - 1`` (at least 0). Raises
         ``ValidatorNotFound`` or ``AlreadyJailed``.
         """
         return self._downtime(validator)

@@ -377,3 +377,15 @@ def test_slash_event_gives_the_delegation_value_drop_C_13_C_56(make_chain) -> No
     assert (event.tokens_before, event.total_slash_amount) == (46 * M, 4_600_000)
     assert before - after == 4_500_000
     assert chain.module.delegation_value(contract, op) == 40_500_000
+
+
+def test_force_downtime_in_the_first_block_clamps_the_infraction_height_C_35(make_chain) -> None:
+    """At height 1 the delayed infraction height (height - delay - 1) would be -1, which no
+    consumer accepts (the converter refuses negative heights): it is clamped at 0."""
+    chain = make_chain(StakingParams(slash_fraction_downtime=S("0.1")))
+    op = chain.add_validator("v", 10 * M)
+    chain.begin()
+    assert chain.height <= 1
+    chain.hooks.clear()
+    assert chain.module.force_downtime(op) == 1_000_000
+    assert _events(chain, "slashed")[0].infraction_height == 0
