@@ -24,25 +24,34 @@ everything runs in virtual time, so the work is all there is. Each figure is the
 three runs, the baseline measured just before.
 
 Measured (issue 4; 2-core shared VM, Python 3.11, medians of three, 20,000 packets;
-``python -m benchmarks ibc``): baseline 185k-235k acks/s; IBC 13.4k-15.7k packets/s, i.e.
-**0.07x**; codec forced on 4.9k-5.3k packets/s, **0.024x-0.03x**. Before this work, on the
-same machine in the same hour: 9.1k packets/s (0.039x) and, codec on, 3.2k (0.015x) with
-the test app, 9.1k / 3.7k with the benchmark app (the 0.02-0.03x of the issue was measured
-on a busier machine). The goal of 0.25x is not reached.
+``python -m benchmarks ibc``), round 2 (four runs): baseline 221k-233k acks/s; IBC
+17.9k-19.1k packets/s, i.e. **0.08x** (0.079x-0.083x); codec forced on 7.6k-8.5k
+packets/s, **0.034x-0.037x**. Round 1 on the same machine: 13.4k-15.7k (0.07x), codec on 4.9k-5.3k
+(0.024x-0.03x); before issue 4: 9.1k (0.039x), codec on 3.2k-3.7k (0.015x). (The machine
+was shared with other benchmarks at a load of 2.5-3 on 2 cores: single runs spread by
++-20%.) The goal of 0.25x is not reached.
 
-Where the time goes now (cProfile, and ``time.process_time`` around the units; 65-85 µs
-per packet in all): about three quarters inside the chains' units — the ack path with its
-refill send is
-the larger half (per packet: one savepoint, commitment check and delete, the app callback
-through ``call_contract``, the send routed ``dispatch`` → ``_module_handle`` (a validated
-``ModuleCall`` per message) → ``IbcModule._send`` (packet, commitment, three journaled
-writes, block-log entry, event)), the receive about a third (receipt, app callback in a
-savepoint, ack record, two events); block production 5-7%; the actor runtime, the relayer
-and the channel actors (notices, batches, asks, replies, the virtual clock) about 15%. The
-cyclic GC takes 10-14% spread over all of these, mostly two full collections per 20,000
-packets over every live object of the three actor systems. With the codec on, decoding
-(pydantic validation of every packet inside batches and notices, the packets'
-before-validators) and encoding triple the per-packet cost.
+Round 2 changes: a contract's ``IbcSendPacket`` goes from ``dispatch`` straight to
+``IbcModule.send_packet`` (no validated ``ModuleCall``, no empty response to run); a packet
+callback whose response has nothing to run returns at once; the light-client proof check
+is done once per (channel end, proof height) in a packet operation rather than per packet;
+per-packet error details are built only for failed items; and an ask's timeout no longer
+keeps the asked message (a whole batch) alive after the reply. (A hand-written JSON path for
+batches and notices that skipped pydantic for bodies of the exact expected shape reached
+0.036x with the codec on; it was left out: several hundred lines re-implementing what
+pydantic validates, for a figure that matters less than the in-memory one.)
+
+Where the time goes now (``time.process_time`` around the units, cProfile; about 50 µs
+per packet in all): three quarters inside the chains' units — per packet about 130 Python
+calls: two app callbacks through ``call_contract`` (one in a savepoint on each side),
+nine journaled writes, four events, two packet values (the sent packet and the written
+ack), the commitment check and delete, the send (``send_packet``: packet, commitment, three
+journaled writes, block-log entry, event); block production about 5%; the cyclic GC
+about 8% (one full collection per 20,000 packets); the actor runtime, relayer and
+channel actors the rest. With the codec on, pydantic's validation of the packets in
+batches and notices, ``to_json``/``from_json`` and the lost identity shortcuts (a decoded
+packet is a new object: its commitment is re-hashed, its event attributes looked up by
+key) make each packet cost about three times as much.
 """
 
 from __future__ import annotations

@@ -68,11 +68,21 @@ cProfile, after the users' packets were relayed):
    virtual-staking contracts (Juno consumes twice) run an epoch every 100 blocks, and each
    withdraws the rewards of every validator it delegates to, one ``SubMsg`` and reply per
    validator (C-95, C-99): 4 x 144 x 100 = 57,600 withdrawal cascades per simulated day,
-   about 0.1 ms each (the executor's sub-message/reply machinery, the distribution's
-   settlement, the reply's bookkeeping, the ``DistributeRewards`` cascade). This is
-   O(validators) per epoch and independent of the number of users once every validator
-   has a delegation. Levers: a cheaper sub-message path in the executor (the pydantic
-   constructions of ``SubMsg``/``Reply``/``Response``), or a spec-level batched withdrawal.
+   about 0.1 ms each under cProfile (the executor's sub-message/reply machinery, the
+   distribution's settlement, the reply's bookkeeping, the ``DistributeRewards`` cascade).
+   This is O(validators) per epoch and independent of the number of users once every
+   validator has a delegation. Since made cheaper, with the same state and events: the
+   withdrawal ``SubMsg`` built once per validator, ``Reply``/its events and the reward
+   payments built without validation (``Reply.trusted``, ``Event.trusted``,
+   ``SubMsg.trusted``), one community-pool write per withdrawal, a memo of the members'
+   per-block shares, the bank's denom check memoised. Measured without a profiler on a
+   consumer chain with 100 validators and one virtual-staking contract bonded on all of
+   them (an epoch = 100 cascades + the rebalance): 5.3 ms -> 3.4 ms CPU per epoch
+   (53 -> 34 us per cascade, median of 3); ``MESH_BENCH_USERS=1000
+   MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=1``: 1,000 users 10.3 -> 9.25 s/day (median of
+   2 runs each, idle 3.5 s/day; about 2 s/day of the rest is now the epochs). A
+   spec-level batched withdrawal would be the next lever: what is left is ~10 journaled
+   writes and ~15 Python calls per cascade.
 2. **Relayer clearing and its asks, about 20%** (`Relayer.on_clear_tick`, ~35,000 clears
    per simulated day for four relayers whose ``clear_interval`` is 30 s, mostly finding
    nothing): every clear is also a clock stop at which all four chains catch up.

@@ -111,12 +111,14 @@ class ChannelActor(Actor[IbcBatch]):
 
     def _owns(self, op: Any) -> bool:
         channel_id = self.channel_id
+        # set comprehensions rather than all(generator): one check per packet, no generator
+        # frame switch per packet
         if isinstance(op, RecvPackets):
-            return all(p.dest.channel_id == channel_id for p in op.packets)
+            return {p.dest.channel_id for p in op.packets} <= {channel_id}
         if isinstance(op, TimeoutPackets):
-            return all(p.src.channel_id == channel_id for p in op.packets)
+            return {p.src.channel_id for p in op.packets} <= {channel_id}
         if isinstance(op, AcknowledgePackets):
-            return all(a.packet.src.channel_id == channel_id for a in op.acks)
+            return {a.packet.src.channel_id for a in op.acks} <= {channel_id}
         if isinstance(op, ChanOpenAck | ChanOpenConfirm | ChanCloseInit | ChanCloseConfirm):
             return op.channel_id == channel_id
         return isinstance(op, UpdateClient)

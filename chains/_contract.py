@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,7 @@ from chains._coin import Coin
 from chains._errors import ChainError
 from chains._ibc_types import IbcAcknowledgement, IbcChannel, IbcOrder, IbcPacket, IbcTimeout
 from chains._store import JournaledMap, SortedJournaledMap, Store
+from mesh_actors import construct_trusted
 
 if TYPE_CHECKING:
     from mesh_actors import Message
@@ -205,6 +206,10 @@ CosmosMsg = (
 )
 
 
+# the exact classes a `SubMsg.trusted` message may have (the members of `CosmosMsg`)
+_COSMOS_TYPES: frozenset[type] = frozenset(get_args(CosmosMsg))
+
+
 class ReplyOn(enum.Enum):
     """When the emitter's ``reply`` runs for a sub-message (C-9)."""
 
@@ -221,12 +226,46 @@ class SubMsg(_Frozen):
     msg: CosmosMsg
     reply_on: ReplyOn = ReplyOn.NEVER
 
+    @classmethod
+    def trusted(cls, id: int, msg: CosmosMsg, reply_on: ReplyOn) -> SubMsg:
+        """``SubMsg(id=..., msg=..., reply_on=...)`` without validation when the values are
+        of their fields' exact types (an ``int``, an instance of one of the `CosmosMsg`
+        classes, a `ReplyOn`): validating the message union costs more than the rest of a
+        sub-message's routing. Any other value takes the validating constructor, so the
+        result always equals ``SubMsg(...)``; raises only what that raises."""
+        if type(id) is not int or type(msg) not in _COSMOS_TYPES or type(reply_on) is not ReplyOn:
+            return cls(id=id, msg=msg, reply_on=reply_on)
+        return construct_trusted(
+            cls, {"id": id, "msg": msg, "reply_on": reply_on}, {"id", "msg", "reply_on"}
+        )
+
 
 class Event(_Frozen):
     """A typed event with string attributes, as emitted by a transaction."""
 
     type: str
     attributes: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def trusted(cls, type_: str, attributes: tuple[tuple[str, str], ...]) -> Event:
+        """``Event(type=..., attributes=...)`` without validation when the values are of
+        their fields' exact types (a ``str``; a tuple of ``(str, str)`` tuples), as the
+        executor's recorded events are (a reply carries its sub-message's events, C-9).
+        Any other value takes the validating constructor, so the result always equals
+        ``Event(...)``; raises only what that raises."""
+        if type(type_) is not str or type(attributes) is not tuple:
+            return cls(type=type_, attributes=attributes)
+        for pair in attributes:
+            if (
+                type(pair) is not tuple
+                or len(pair) != 2
+                or type(pair[0]) is not str
+                or type(pair[1]) is not str
+            ):
+                return cls(type=type_, attributes=attributes)
+        return construct_trusted(
+            cls, {"type": type_, "attributes": attributes}, {"type", "attributes"}
+        )
 
     def get(self, key: str) -> str | None:
         for k, v in self.attributes:
@@ -265,6 +304,30 @@ class Reply(_Frozen):
     data: Any = None
     events: tuple[Event, ...] = ()
     error: ChainError | None = None
+
+    @classmethod
+    def trusted(
+        cls, id: int, ok: bool, data: Any, events: tuple[Event, ...], error: ChainError | None
+    ) -> Reply:
+        """``Reply(id=..., ok=..., data=..., events=..., error=...)`` without validation
+        when the values are of their fields' exact types (the executor builds one per
+        replied sub-message, C-9). Any other value takes the validating constructor, so the
+        result always equals ``Reply(...)``; raises only what that raises."""
+        if (
+            type(id) is not int
+            or type(ok) is not bool
+            or type(events) is not tuple
+            or not (error is None or isinstance(error, ChainError))
+        ):
+            return cls(id=id, ok=ok, data=data, events=events, error=error)
+        for event in events:
+            if type(event) is not Event:
+                return cls(id=id, ok=ok, data=data, events=events, error=error)
+        return construct_trusted(
+            cls,
+            {"id": id, "ok": ok, "data": data, "events": events, "error": error},
+            {"id", "ok", "data", "events", "error"},
+        )
 
 
 class IbcBasicResponse(_Frozen):

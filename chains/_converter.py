@@ -117,7 +117,7 @@ from chains._virtual_staking_msgs import (
     VirtualStakingInstantiate,
     VirtualStakingUnbond,
 )
-from mesh_actors import Message
+from mesh_actors import Message, construct_trusted
 
 __all__ = ["Converter", "ConverterState", "invert_amount", "normalize_amount"]
 
@@ -153,6 +153,17 @@ def invert_amount(amount: int, price: Decimal18, adjustment: Decimal18) -> int:
 
 
 # -- the contract ------------------------------------------------------------------------------
+
+
+def _reward_info(validator: str, reward: int) -> RewardInfo:
+    """``RewardInfo(validator=..., reward=...)``, unvalidated when the values are already a
+    ``str`` and an ``int`` (one per validator of every epoch's reward batch, C-78; its
+    Python-level field validator makes the validated construction slow)."""
+    if type(validator) is not str or type(reward) is not int:
+        return RewardInfo(validator=validator, reward=reward)
+    return construct_trusted(
+        RewardInfo, {"validator": validator, "reward": reward}, {"validator", "reward"}
+    )
 
 
 class ConverterState(BaseModel):
@@ -376,7 +387,7 @@ class Converter(Contract):
         if total != paid:
             raise DistributeRewardsInvalidAmount(total, paid)
         packet = DistributeBatchPacket(
-            rewards=tuple(RewardInfo(validator=p.validator, reward=p.reward) for p in msg.payments),
+            rewards=tuple([_reward_info(p.validator, p.reward) for p in msg.payments]),
             denom=denom,
         )
         events = tuple(

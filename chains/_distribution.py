@@ -51,7 +51,7 @@ from chains._bank import Bank
 from chains._decimal import SCALE, SdkDec, div_half_even, div_trunc
 from chains._errors import NoDelegation, NoValidatorCommission, ValidatorNotFound
 from chains._hooks import BaseStakingHooks
-from chains._staking import ActiveSet, Staking, Validator
+from chains._staking import ActiveSet, Delegation, Staking, Validator
 from chains._store import JournaledMap, Store, atomic
 
 __all__ = ["Distribution"]
@@ -61,6 +61,8 @@ _ZERO = SdkDec.zero()
 # (excluded: jailed or unknown, commission rate atomics, delegator shares atomics)
 _Terms = tuple[bool, int, int]
 _EXCLUDED: _Terms = (True, 0, 0)
+# entries of the `_member_share` memo before it starts over (one per member and pool)
+_SHARE_CACHE_LIMIT = 4096
 
 
 def _terms(record: Validator | None) -> _Terms:
@@ -146,6 +148,9 @@ class Distribution(BaseStakingHooks):
         )
         self._snapshot: JournaledMap[str, _Terms] = JournaledMap(store, "distribution/snapshot")
         self._dirty: JournaledMap[str, bool] = JournaledMap(store, "distribution/dirty")
+        # a memo of `_member_share` (a pure function), not state: every withdrawal of an
+        # epoch settles one run of the same pool and terms, and each member asks again
+        self._shares: dict[tuple[int, int, int, _Terms], tuple[int, int, int]] = {}
         staking.add_delegation_hooks(self)
         staking.add_hooks(self)
 
@@ -225,9 +230,10 @@ class Distribution(BaseStakingHooks):
         ``truncate_int(pending)`` goes to the withdraw address, the fractional rest to the
         community pool, and the delegation's start is reset. Raises ``NoDelegation``.
         """
-        if self._staking.delegation(delegator, validator) is None:
+        delegation = self._staking.delegation(delegator, validator)
+        if delegation is None:
             raise NoDelegation(delegator, validator)
-        return self._settle(delegator, validator)
+        return self._pay(delegator, validator, delegation)
 
     @atomic
     def withdraw_validator_commission(self, validator: str) -> int:
@@ -254,27 +260,34 @@ class Distribution(BaseStakingHooks):
         return paid
 
     def _settle(self, delegator: str, validator: str) -> int:
-        self._sync(validator)
+        return self._pay(delegator, validator, self._staking.delegation(delegator, validator))
+
+    def _pay(self, delegator: str, validator: str, delegation: Delegation | None) -> int:
+        """Settle ``validator`` and pay the delegation's pending rewards (``delegation``:
+        its current record, or ``None``)."""
+        # the validator's community-pool change joins the delegation's rest below: one
+        # write of the pool (the hot path of every epoch's withdrawals, C-95)
+        community = self._sync_amounts(validator)
         per_share = self._per_share.get(validator, _ZERO)
         key = (delegator, validator)
-        delegation = self._staking.delegation(delegator, validator)
-        # on atomics (the hot path of every epoch's withdrawals): pending = shares.mul_trunc(
-        # per_share - start); paid = pending.truncate_int(); rest = pending - paid
-        pending = (
-            0
-            if delegation is None
-            else div_trunc(
+        # on atomics: pending = shares.mul_trunc(per_share - start);
+        # paid = pending.truncate_int(); rest = pending - paid
+        if delegation is None:
+            pending = 0
+        else:
+            start = self._start.get(key)
+            pending = div_trunc(
                 delegation.shares.atomics
-                * (per_share.atomics - self._start.get(key, _ZERO).atomics),
+                * (per_share.atomics - (0 if start is None else start.atomics)),
                 SCALE,
             )
-        )
         self._start[key] = per_share
         paid = div_trunc(pending, SCALE)
         rest = pending - paid * SCALE
-        if rest:
+        if community or rest:
+            community += rest
             # the stored part of the pool: adding to it is adding to the whole (exact sums)
-            self._pool["pool"] = SdkDec(self._pool.get("pool", _ZERO).atomics + rest)
+            self._pool["pool"] = SdkDec(self._pool.get("pool", _ZERO).atomics + community)
         if paid:
             self._bank.transfer(
                 self.module_account,
@@ -486,6 +499,7 @@ class Distribution(BaseStakingHooks):
         power = segment.members.power_of(operator)
         # SdkDec.from_int(pool).mul_trunc(1 - tax) is exactly pool * (1 - tax) in atomics
         keep = SCALE - self._staking.params.community_tax.atomics
+        shares = self._shares
         community = commission = per_share = 0
         for run in range(index, segment.runs):
             pool, blocks = self._runs[run]
@@ -493,8 +507,14 @@ class Distribution(BaseStakingHooks):
                 blocks -= done
             if blocks == 0:
                 continue
-            for_validators = pool * keep
-            c, m, p = _member_share(for_validators, power, segment.total_power, terms)
+            key = (pool * keep, power, segment.total_power, terms)
+            share = shares.get(key)
+            if share is None:
+                share = _member_share(*key)
+                if len(shares) >= _SHARE_CACHE_LIMIT:
+                    shares.clear()
+                shares[key] = share
+            c, m, p = share
             community += c * blocks
             commission += m * blocks
             per_share += p * blocks
@@ -502,17 +522,22 @@ class Distribution(BaseStakingHooks):
 
     def _sync(self, operator: str) -> None:
         """Settle ``operator``'s unsettled blocks into the stored amounts."""
+        community = self._sync_amounts(operator)
+        if community:
+            self._pool["pool"] = SdkDec(self._pool.get("pool", _ZERO).atomics + community)
+
+    def _sync_amounts(self, operator: str) -> int:
+        """`_sync` except the community pool: return its change (atomics) for the caller
+        to add."""
         segment = self._segment.get("seg")
         if segment is None or segment.runs == 0 or operator not in segment.members:
-            return
+            return 0
         last = segment.runs - 1
         position = (last, self._runs[last][1])
         if self._settled.get(operator) == position:
-            return
+            return 0
         community, commission, per_share = self._unsettled(segment, operator)
         self._settled[operator] = position
-        if community:
-            self._pool["pool"] = SdkDec(self._pool.get("pool", _ZERO).atomics + community)
         if commission:
             self._commission[operator] = SdkDec(
                 self._commission.get(operator, _ZERO).atomics + commission
@@ -521,3 +546,4 @@ class Distribution(BaseStakingHooks):
             self._per_share[operator] = SdkDec(
                 self._per_share.get(operator, _ZERO).atomics + per_share
             )
+        return community

@@ -128,6 +128,7 @@ from chains._ibc_types import (
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
+    IbcTimeout,
     trusted_packet,
 )
 from chains._mesh_packets import MAX_PACKET_SIZE, PacketTooLarge
@@ -206,6 +207,14 @@ class IbcModule:
         self._ack_objects: dict[bytes, IbcAcknowledgement] = {}
         self._commitments: dict[tuple[int, int, int, bytes], bytes] = {}
         self._attribute_tails: dict[tuple[str, str, str, str, int, int, int], Any] = {}
+        # the last packet's (src, dest, timeout) objects and their attribute tail: in memory
+        # the packets of a channel share these objects, so an identity check finds the tail
+        self._last_tail: tuple[IbcEndpoint, IbcEndpoint, IbcTimeout, Any] | None = None
+        # during one packet operation: the channel end and proof height already checked
+        # against the light client (ends are immutable, replaced on change, so identity
+        # means the same end; reset around every operation, as an update may come between)
+        self._proved_end: ChannelEnd | None = None
+        self._proved_height = -1
         self._ops: dict[type[Any], Callable[[Any, str], OpResult]] = {
             CreateClient: self._create_client,
             UpdateClient: self._update_client,
@@ -238,7 +247,7 @@ class IbcModule:
         `IbcTransferUnsupported`, `UnsupportedMessage`, or the close callback's error.
         """
         if type(msg) is IbcSendPacket:
-            self._send(call.sender, msg, call.block)
+            self.send_packet(call.sender, msg, call.block.height)
             return _EMPTY_RESPONSE
         if isinstance(msg, IbcCloseChannel):
             end = self._owned_channel(call.sender, msg.channel_id)
@@ -384,7 +393,15 @@ class IbcModule:
 
     # -- sending (I-8) ----------------------------------------------------------------------
 
-    def _send(self, sender: str, msg: IbcSendPacket, block: BlockEnv) -> None:
+    def send_packet(self, sender: str, msg: IbcSendPacket, height: int) -> None:
+        """(In a unit.) Contract ``sender`` sends ``msg`` at block ``height`` (I-8): the
+        packet's commitment, its event and its block-log entry. What ``handle`` does with an
+        ``IbcSendPacket``, without a `ModuleCall` or a response: the executor routes sends
+        here directly (the per-packet path).
+
+        Raises `IbcUnknownChannel` (no such channel on the sender's port),
+        `IbcBadChannelState`, `IbcNoTimeout`, `PacketTooLarge` or `IbcPacketExpired`.
+        """
         state = self.state
         channel_id = msg.channel_id
         end = state.channels.get(channel_id)
@@ -415,7 +432,7 @@ class IbcModule:
         state.next_send[channel_id] = sequence + 1
         packet = trusted_packet(sequence, end.endpoint, end.counterparty, data, timeout)
         ref = (channel_id, sequence)
-        state.commitments[ref] = (self._commitment(packet), block.height)
+        state.commitments[ref] = (self._commitment(packet), height)
         state.packets[ref] = packet
         if self._listeners:
             self._log(("sent", channel_id, packet))
@@ -448,6 +465,9 @@ class IbcModule:
         src = packet.src
         dest = packet.dest
         timeout = packet.timeout
+        last = self._last_tail
+        if last is not None and last[0] is src and last[1] is dest and last[2] is timeout:
+            return (("seq", str(packet.sequence)), *last[3])
         key = (
             src.port_id,
             src.channel_id,
@@ -463,6 +483,7 @@ class IbcModule:
             if len(cache) >= _CACHE_ENTRIES:
                 cache.clear()
             tail = cache[key] = packet_attributes(packet)[1:]
+        self._last_tail = (src, dest, timeout, tail)
         return (("seq", str(packet.sequence)), *tail)
 
     # -- relayer operations -----------------------------------------------------------------
@@ -936,31 +957,22 @@ class IbcModule:
         one is rolled back alone and reported in the result's ``items``."""
         nested = self._executor.nested
         statuses: list[str] = []
-        details: list[str] = []
-        failed = False
+        # the failures' details by index: an all-ok batch builds no per-item list for them
+        failures: dict[int, str] = {}
         for item in items:
             try:
                 statuses.append(nested(step, item, *args))
-                details.append("")
             except ChainError as exc:
-                failed = True
+                failures[len(statuses)] = _error_text(exc)
                 statuses.append(exc.name)
-                details.append(_error_text(exc))
-        return OpResult.model_construct(
-            status="error" if failed else "ok",
-            value="",
-            error="",
-            detail="",
-            items=tuple(statuses),
-            item_details=tuple(details),
-        )
+        return _items_result(statuses, failures)
 
     def _recv_packets(self, op: RecvPackets, signer: str) -> OpResult:
         block = self._executor.block_env
         proof_height = op.proof_height
         statuses: list[str] = []
-        details: list[str] = []
-        failed = False
+        failures: dict[int, str] = {}
+        self._proved_end = None
         # the acks written, by channel, logged once for the whole operation (the operation
         # is atomic: if it fails, the log entry goes with it)
         written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
@@ -969,22 +981,17 @@ class IbcModule:
             # failure (the app callback runs in a savepoint of its own)
             try:
                 statuses.append(self._recv(packet, proof_height, signer, block, written))
-                details.append("")
             except ChainError as exc:
-                failed = True
+                failures[len(statuses)] = _error_text(exc)
                 statuses.append(exc.name)
-                details.append(_error_text(exc))
+            except BaseException:
+                self._proved_end = None
+                raise
+        self._proved_end = None
         if written:
             for channel_id, channel_acks in written.items():
                 self._log(("acks", channel_id, tuple(channel_acks)))
-        return OpResult.model_construct(
-            status="error" if failed else "ok",
-            value="",
-            error="",
-            detail="",
-            items=tuple(statuses),
-            item_details=tuple(details),
-        )
+        return _items_result(statuses, failures)
 
     def _recv(
         self,
@@ -1012,7 +1019,9 @@ class IbcModule:
         time_ns = block.time_s * 1_000_000_000
         if packet.timeout.expired(height, time_ns):
             raise IbcPacketTimedOut(sequence, height, time_ns)
-        self._proof_time(end, proof_height)
+        if end is not self._proved_end or proof_height != self._proved_height:
+            self._proof_time(end, proof_height)
+            self._proved_end, self._proved_height = end, proof_height
         ref = (channel_id, sequence)
         receipts = state.receipts
         ordered = end.ordering is _ORDERED
@@ -1038,7 +1047,8 @@ class IbcModule:
             if len(self._ack_hashes) < 64:  # the few acks apps repeat (success shapes)
                 self._ack_hashes[ack] = known
         ack_hash, succeeded = known
-        state.acks[ref] = AckRecord(ack_hash, ack, height)
+        # tuple.__new__ straight: a NamedTuple's generated __new__ costs twice as much
+        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
         if written is not None:
             channel_acks = written.get(channel_id)
             if channel_acks is None:
@@ -1077,7 +1087,11 @@ class IbcModule:
         return ack.data
 
     def _acknowledge_packets(self, op: AcknowledgePackets, signer: str) -> OpResult:
-        return self._per_packet(op.acks, self._ack, op.proof_height, signer)
+        self._proved_end = None
+        try:
+            return self._per_packet(op.acks, self._ack, op.proof_height, signer)
+        finally:
+            self._proved_end = None
 
     def _source_end(self, packet: IbcPacket) -> ChannelEnd:
         src = packet.src
@@ -1125,7 +1139,9 @@ class IbcModule:
         channel_id = end.channel_id
         if end.state is not _OPEN:
             raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
-        self._proof_time(end, proof_height)
+        if end is not self._proved_end or proof_height != self._proved_height:
+            self._proof_time(end, proof_height)
+            self._proved_end, self._proved_height = end, proof_height
         sequence = packet.sequence
         ref = (channel_id, sequence)
         if not self._committed(ref, packet):
@@ -1360,6 +1376,27 @@ def _close(core: Contract, env: Env, channel: Any, confirm: bool) -> IbcBasicRes
         response: IbcBasicResponse = specific(env, channel)
         return response
     return core.ibc_channel_close(env, channel, confirm=confirm)
+
+
+_new_tuple: Final = tuple.__new__
+
+
+def _items_result(statuses: list[str], failures: dict[int, str]) -> OpResult:
+    """The result of a per-packet operation: one status per item, and the details of the
+    failed ones (``""`` for the others)."""
+    count = len(statuses)
+    if failures:
+        details = tuple([failures.get(index, "") for index in range(count)])
+    else:
+        details = ("",) * count
+    return OpResult.model_construct(
+        status="error" if failures else "ok",
+        value="",
+        error="",
+        detail="",
+        items=tuple(statuses),
+        item_details=details,
+    )
 
 
 def _same_endpoint(a: IbcEndpoint, b: IbcEndpoint) -> bool:

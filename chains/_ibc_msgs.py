@@ -26,7 +26,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from chains._ibc_types import IbcOrder, IbcPacket
-from mesh_actors import Message
+from mesh_actors import Message, construct_trusted
 
 __all__ = [
     "AcknowledgePackets",
@@ -227,7 +227,6 @@ class WrittenAck(_Wire):
 
 
 _WRITTEN_ACK_FIELDS: Final = frozenset(WrittenAck.model_fields)
-_set_attribute = object.__setattr__
 
 
 def written_ack(packet: IbcPacket, ack: bytes) -> WrittenAck:
@@ -237,12 +236,7 @@ def written_ack(packet: IbcPacket, ack: bytes) -> WrittenAck:
     always what that gives. Raises only what that raises."""
     if type(packet) is not IbcPacket or type(ack) is not bytes:
         return WrittenAck(packet=packet, ack=ack)
-    written = WrittenAck.__new__(WrittenAck)
-    _set_attribute(written, "__dict__", {"packet": packet, "ack": ack})
-    _set_attribute(written, "__pydantic_fields_set__", set(_WRITTEN_ACK_FIELDS))
-    _set_attribute(written, "__pydantic_extra__", None)
-    _set_attribute(written, "__pydantic_private__", None)
-    return written
+    return construct_trusted(WrittenAck, {"packet": packet, "ack": ack}, set(_WRITTEN_ACK_FIELDS))
 
 
 # -- operations -----------------------------------------------------------------------------

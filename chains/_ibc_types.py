@@ -14,6 +14,8 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from mesh_actors import construct_trusted
+
 __all__ = [
     "IbcAcknowledgement",
     "IbcChannel",
@@ -81,7 +83,6 @@ class IbcPacket(BaseModel):
 
 
 _PACKET_FIELDS: Final = frozenset(IbcPacket.model_fields)
-_set_attribute = object.__setattr__
 
 
 def trusted_packet(
@@ -100,17 +101,11 @@ def trusted_packet(
         or type(timeout) is not IbcTimeout
     ):
         return IbcPacket(sequence=sequence, src=src, dest=dest, data=data, timeout=timeout)
-    packet = IbcPacket.__new__(IbcPacket)
-    # the four slots every pydantic model instance has (as set by model_construct)
-    _set_attribute(
-        packet,
-        "__dict__",
+    return construct_trusted(
+        IbcPacket,
         {"sequence": sequence, "src": src, "dest": dest, "data": data, "timeout": timeout},
+        set(_PACKET_FIELDS),
     )
-    _set_attribute(packet, "__pydantic_fields_set__", set(_PACKET_FIELDS))
-    _set_attribute(packet, "__pydantic_extra__", None)
-    _set_attribute(packet, "__pydantic_private__", None)
-    return packet
 
 
 class IbcAcknowledgement(BaseModel):

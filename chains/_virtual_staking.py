@@ -113,7 +113,7 @@ from chains._virtual_staking_msgs import (
     VirtualStakingInstantiate,
     VirtualStakingUnbond,
 )
-from mesh_actors import Message
+from mesh_actors import Message, construct_trusted
 
 __all__ = ["VirtualStaking", "VirtualStakingState"]
 
@@ -121,6 +121,18 @@ MESH_MODULE = "virtual_stake"
 REPLY_WITHDRAW_REWARDS = 1
 # C-93: "all" delegation records
 _ALL_RECORDS = 2**32 - 1
+# the reply's usual answer (immutable, so shared rather than built per reply)
+_NO_MESSAGES = Response()
+
+
+def _payment(validator: str, reward: int) -> RewardPayment:
+    """``RewardPayment(validator=..., reward=...)``, unvalidated when the values are already
+    a ``str`` and an ``int`` (one per target of every epoch, C-99)."""
+    if type(validator) is not str or type(reward) is not int:
+        return RewardPayment(validator=validator, reward=reward)
+    return construct_trusted(
+        RewardPayment, {"validator": validator, "reward": reward}, {"validator", "reward"}
+    )
 
 
 class VirtualStakingState(BaseModel):
@@ -161,6 +173,8 @@ class VirtualStaking(Contract):
         self._cursor = storage.item("reward_cursor")
         self._batch = storage.sorted_map("rewards_batch")
         self._batch_total = storage.item("batch_total")
+        # a cache of immutable messages, not state (rebuilt identically after a restart)
+        self._withdrawals: dict[str, SubMsg] = {}
 
     # -- state accessors (for queries and tests) --
 
@@ -409,14 +423,7 @@ class VirtualStaking(Contract):
         targets = tuple(v for v, a in bonded if a > 0 and v not in inactive)
         self._targets.save(targets)
         self._cursor.save(0)
-        messages: list[CosmosMsg | SubMsg] = [
-            SubMsg(
-                id=REPLY_WITHDRAW_REWARDS,
-                msg=DistributionWithdrawReward(validator=v),
-                reply_on=ReplyOn.ALWAYS,
-            )
-            for v in targets
-        ]
+        messages: list[CosmosMsg | SubMsg] = [self._withdrawal(v) for v in targets]
 
         # B: max cap (C-96)
         status = self.deps.querier.custom(
@@ -506,6 +513,19 @@ class VirtualStaking(Contract):
             messages.append(CustomMsg(module=MESH_MODULE, msg=bond))
         return Response.of(*messages)
 
+    def _withdrawal(self, validator: str) -> SubMsg:
+        """The C-95 withdrawal sub-message for ``validator`` (immutable, so built once per
+        validator: validating the message union is most of a withdrawal's cost)."""
+        built = self._withdrawals.get(validator)
+        if built is None:
+            built = SubMsg.trusted(
+                REPLY_WITHDRAW_REWARDS,
+                DistributionWithdrawReward(validator=validator),
+                ReplyOn.ALWAYS,
+            )
+            self._withdrawals[validator] = built
+        return built
+
     # -- reward replies (C-99) --
 
     def reply(self, env: Env, reply: Reply) -> Response:
@@ -524,7 +544,7 @@ class VirtualStaking(Contract):
         config = self.config()
         total = self.deps.querier.balance(env.contract_address, config.denom)
         if total == 0:
-            return Response()
+            return _NO_MESSAGES
         delta = total - (self._batch_total.may_load() or 0)
         if finished:
             entries = self.rewards_batch()
@@ -532,7 +552,7 @@ class VirtualStaking(Contract):
                 entries = (*entries, (target, delta))
             self._batch.clear()
             self._batch_total.save(0)
-            payments = tuple(RewardPayment(validator=v, reward=a) for v, a in entries)
+            payments = tuple([_payment(v, a) for v, a in entries])
             return Response.of(
                 WasmExecute(
                     contract_addr=config.converter,
@@ -543,7 +563,7 @@ class VirtualStaking(Contract):
         if delta > 0:
             self._batch[len(self._batch)] = (target, delta)
             self._batch_total.save(total)
-        return Response()
+        return _NO_MESSAGES
 
     # -- queries (C-101) --
 

@@ -37,7 +37,7 @@ from ._events import (
 )
 from ._failure import Failure
 from ._mailbox import Mailbox, MailboxConfig, MailboxStatistics, OverflowPolicy
-from ._message import Message, MessageRegistry, Terminated
+from ._message import Message, MessageRegistry, Terminated, construct_trusted
 from ._ref import ActorRef
 from ._remote import Endpoint, Inbound, Network
 from ._scheduler import ScheduledCall, Scheduler
@@ -98,6 +98,7 @@ __all__ = [
     "UnhandledMessage",
     "Unwatch",
     "VirtualClock",
+    "construct_trusted",
     "Watch",
     "handler",
     "wait_all_tasks_blocked",

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Message", "MessageRegistry", "Terminated"]
+__all__ = ["Message", "MessageRegistry", "Terminated", "construct_trusted"]
+
+M = TypeVar("M", bound=BaseModel)
+_set_attribute = object.__setattr__
+
+
+def construct_trusted(cls: type[M], values: dict[str, Any], fields: set[str]) -> M:
+    """``cls(**values)`` without validation, for hot paths whose values are already of their
+    fields' exact types (what pydantic's ``model_construct`` does, at a fraction of its cost,
+    and without copying). ``values`` must name every field and ``fields`` be a fresh set of
+    their names: the result then equals the validated construction, fields set included.
+    Callers check the types first and take the validating constructor otherwise."""
+    model = cls.__new__(cls)
+    _set_attribute(model, "__dict__", values)
+    _set_attribute(model, "__pydantic_fields_set__", fields)
+    _set_attribute(model, "__pydantic_extra__", None)
+    _set_attribute(model, "__pydantic_private__", None)
+    return model
 
 
 class Message(BaseModel):

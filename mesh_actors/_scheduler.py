@@ -18,6 +18,10 @@ class _ClockTimer(Protocol):
     def cancel(self) -> None: ...
 
 
+def _released() -> None:
+    """The callback of a cancelled call (never run: cancelled calls are skipped)."""
+
+
 class ScheduledCall:
     """A handle on a scheduled callback; `cancel` is idempotent."""
 
@@ -35,6 +39,10 @@ class ScheduledCall:
     def cancel(self) -> None:
         if not self.cancelled:
             self.cancelled = True
+            # a cancelled call may sit in a heap until its deadline: drop the callback now,
+            # with whatever it holds (an ask's timeout holds the asked message, e.g. a whole
+            # batch of packets, for the full ask timeout otherwise)
+            self.callback = _released
             timer = self._timer
             if timer is not None:
                 timer.cancel()

@@ -206,3 +206,30 @@ async def test_scheduler_on_a_virtual_clock_runs_callbacks_without_a_task() -> N
     assert seen == [(3.0, "a")]
     assert [type(e) for e in errors] == [ZeroDivisionError]
     assert len(scheduler) == 0
+
+
+async def test_a_cancelled_call_releases_what_its_callback_holds() -> None:
+    """An ask's timeout callback holds the asked message (a relayer's batch of packets):
+    once the ask is answered and the call cancelled, nothing may keep it alive until the
+    deadline."""
+    import gc
+    import weakref
+
+    from mesh_actors import Scheduler
+
+    class Payload:
+        pass
+
+    clock = VirtualClock()
+    scheduler = Scheduler(clock, lambda error: None)
+    payload = Payload()
+    alive = weakref.ref(payload)
+    call = scheduler.call_later(30.0, lambda held=payload: held)
+    del payload
+    gc.collect()
+    assert alive() is not None  # pending: the callback holds it
+    call.cancel()
+    gc.collect()
+    assert alive() is None  # released at once, 30 s before the deadline
+    await clock.advance(60.0)
+    assert len(scheduler) == 0
