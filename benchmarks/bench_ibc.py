@@ -24,12 +24,12 @@ everything runs in virtual time, so the work is all there is. Each figure is the
 three runs, the baseline measured just before.
 
 Measured (issue 4; 2-core shared VM, Python 3.11, medians of three, 20,000 packets;
-``python -m benchmarks ibc``), round 2 (four runs): baseline 221k-233k acks/s; IBC
-17.9k-19.1k packets/s, i.e. **0.08x** (0.079x-0.083x); codec forced on 7.6k-8.5k
-packets/s, **0.034x-0.037x**. Round 1 on the same machine: 13.4k-15.7k (0.07x), codec on 4.9k-5.3k
-(0.024x-0.03x); before issue 4: 9.1k (0.039x), codec on 3.2k-3.7k (0.015x). (The machine
-was shared with other benchmarks at a load of 2.5-3 on 2 cores: single runs spread by
-+-20%.) The goal of 0.25x is not reached.
+``python -m benchmarks ibc``), round 2 as committed: baseline 218k acks/s; IBC 20.3k
+packets/s, i.e. **0.09x** (four earlier runs of round 2: 0.079x-0.083x); codec forced on
+5.6k packets/s, **0.03x**. Round 1 on the same machine: 13.4k-15.7k (0.07x), codec on
+4.9k-5.3k (0.024x-0.03x); before issue 4: 9.1k (0.039x), codec on 3.2k-3.7k (0.015x). (The
+machine was shared with other benchmarks at a load of 2.5-3 on 2 cores: single runs spread
+by +-20%.) The goal of 0.25x is not reached.
 
 Round 2 changes: a contract's ``IbcSendPacket`` goes from ``dispatch`` straight to
 ``IbcModule.send_packet`` (no validated ``ModuleCall``, no empty response to run); a packet
