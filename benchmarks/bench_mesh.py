@@ -30,6 +30,8 @@ Size knobs (environment variables)::
     MESH_BENCH_USERS       users U (default 100; the 2U run doubles it)
     MESH_BENCH_VALIDATORS  validators per chain V (default 10)
     MESH_BENCH_DAYS        simulated days D (default 2)
+    MESH_BENCH_CLEAR       if set, every relayer's clear interval in seconds instead of the seed
+                           file's 30 (e.g. 600: Hermes' default of 100 blocks at 6 s blocks)
     MESH_BENCH_PROFILE     if set to a path, one more U run under cProfile (not in the figures),
                            its stats saved there and the top 15 functions printed by cumulative
                            and by internal time
@@ -157,7 +159,14 @@ def build_topology(users: int, validators: int) -> Topology:
         )
         for chain in seed.chains
     )
-    return seed.model_copy(update={"chains": chains})
+    update: dict[str, object] = {"chains": chains}
+    clear = os.environ.get("MESH_BENCH_CLEAR")
+    if clear:
+        update["relayers"] = tuple(
+            relayer.model_copy(update={"clear_interval": float(clear)})
+            for relayer in seed.relayers
+        )
+    return seed.model_copy(update=update)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ from chains._ibc_types import (
 )
 from chains._mesh_packets import MAX_PACKET_SIZE, PacketTooLarge
 from chains._module import ModuleCall, SudoCall
+from mesh_actors import construct_trusted
 
 if TYPE_CHECKING:
     from chains._contract import Contract, Env
@@ -1258,15 +1259,24 @@ class IbcModule:
             received_at = state.receipts.get(ref)
             received = received_at is not None and received_at <= height
             ack = state.acks.get(ref) if received else None
+            # typed store values throughout: no validation (every relayer clear asks this)
             statuses.append(
-                PacketStatus(key=key, received=received, ack=None if ack is None else ack.ack)
+                construct_trusted(
+                    PacketStatus,
+                    {"key": key, "received": received, "ack": None if ack is None else ack.ack},
+                    {"key", "received", "ack"},
+                )
             )
-        return RelayState(
-            header=header,
-            connection=connection,
-            channels=tuple(channels),
-            pending=tuple(pending),
-            statuses=tuple(statuses),
+        return construct_trusted(
+            RelayState,
+            {
+                "header": header,
+                "connection": connection,
+                "channels": tuple(channels),
+                "pending": tuple(pending),
+                "statuses": tuple(statuses),
+            },
+            {"header", "connection", "channels", "pending", "statuses"},
         )
 
     # -- inspection (tests, invariants) -----------------------------------------------------

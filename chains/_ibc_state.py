@@ -21,6 +21,7 @@ from typing import Final, NamedTuple
 from chains._ibc_msgs import ChannelState, ChannelView, ConnectionState, ConnectionView
 from chains._ibc_types import IbcChannel, IbcEndpoint, IbcOrder, IbcPacket
 from chains._store import JournaledMap, SortedJournaledMap, Store
+from mesh_actors import construct_trusted
 
 __all__ = [
     "ACKED",
@@ -39,6 +40,8 @@ TIMED_OUT: Final = "timed_out"
 
 _PACK = struct.Struct(">QQQ").pack
 _sha256 = hashlib.sha256
+_CHANNEL_VIEW_FIELDS = frozenset(ChannelView.model_fields)
+_CONNECTION_VIEW_FIELDS = frozenset(ConnectionView.model_fields)
 
 
 def packet_commitment(packet: IbcPacket) -> bytes:
@@ -160,15 +163,20 @@ class ChannelEnd:
         return None
 
     def _view(self, state: ChannelState, cp_channel: str, version: str) -> ChannelView:
-        return ChannelView(
-            port_id=self.port_id,
-            channel_id=self.channel_id,
-            state=state,
-            ordering=self.ordering,
-            counterparty_port_id=self.counterparty_port_id,
-            counterparty_channel_id=cp_channel,
-            connection_id=self.connection_id,
-            version=version,
+        # every value is a stored, typed field: no validation (a relayer's every clear asks)
+        return construct_trusted(
+            ChannelView,
+            {
+                "port_id": self.port_id,
+                "channel_id": self.channel_id,
+                "state": state,
+                "ordering": self.ordering,
+                "counterparty_port_id": self.counterparty_port_id,
+                "counterparty_channel_id": cp_channel,
+                "connection_id": self.connection_id,
+                "version": version,
+            },
+            set(_CHANNEL_VIEW_FIELDS),
         )
 
 
@@ -210,13 +218,17 @@ class ConnectionEnd:
         return None
 
     def _view(self, state: ConnectionState, cp_connection: str) -> ConnectionView:
-        return ConnectionView(
-            connection_id=self.connection_id,
-            state=state,
-            client_id=self.client_id,
-            counterparty_chain_id=self.counterparty_chain_id,
-            counterparty_client_id=self.counterparty_client_id,
-            counterparty_connection_id=cp_connection,
+        return construct_trusted(
+            ConnectionView,
+            {
+                "connection_id": self.connection_id,
+                "state": state,
+                "client_id": self.client_id,
+                "counterparty_chain_id": self.counterparty_chain_id,
+                "counterparty_client_id": self.counterparty_client_id,
+                "counterparty_connection_id": cp_connection,
+            },
+            set(_CONNECTION_VIEW_FIELDS),
         )
 
 
