@@ -12,6 +12,7 @@ from chains._converter_msgs import DistributeReward, DistributeRewards, RewardPa
 from chains._ibc_types import IbcAcknowledgement
 from chains._mesh_packets import DistributeBatchPacket, DistributePacket, decode_consumer_packet
 from chains._topology import parse_topology
+from chains._topology_errors import TopologyError
 from tests.chains.consumer._harness import DENOM, Consumer, Harness, deploy_consumer
 
 SUCCESS = IbcAcknowledgement.success(b"{}")
@@ -105,14 +106,12 @@ price_feed = { kind = "band", host = "osmosis", base = "OSMO", quote = "JUNO" }
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="I-97 / C-64: the Band oracle feed (bandchain-1) is not built (chains/_price_feeds.py "
-    "'Not built: the Band oracle feed'); no feed, host or topology kind exists",
-)
-def test_band_oracle_feed_can_be_configured_I_97() -> None:
-    """I-97: a consumer price feed over a ``bandchain-1`` UNORDERED channel to the oracle's
-    ``oracle`` port (request timeout +60 s, result as a packet from the oracle). Not built:
-    the topology cannot even name it."""
-    topology = parse_topology(_BAND_TOPOLOGY, "band.toml")
-    assert str(topology.pairings[0].price_feed.kind) == "band"
+def test_band_oracle_feed_is_refused_with_the_line_and_field_I_97() -> None:
+    """I-97 / C-64: the Band oracle feed (``bandchain-1``) is not built. A topology that asks
+    for it is refused up front with a named error pointing at the file, line and field, and
+    listing the feeds that exist, rather than failing later or silently using another."""
+    with pytest.raises(TopologyError) as refused:
+        parse_topology(_BAND_TOPOLOGY, "band.toml")
+    text = str(refused.value)
+    assert text.startswith("band.toml:19: pairings[0].price_feed:")
+    assert "'band'" in text and "'simple', 'remote'" in text
