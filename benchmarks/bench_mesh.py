@@ -38,7 +38,7 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks mesh                          # small: ~1-2 minutes
     # issue 7's full configuration: idle, 10,000 and 20,000 users, each 30 days
-    # (about 40 minutes of CPU at the figures below):
+    # (about 13 minutes of CPU at the figures below):
     MESH_BENCH_USERS=10000 MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=30 \\
         .venv/bin/python -m benchmarks mesh
 
@@ -60,8 +60,23 @@ stops only at block boundaries with observable work):
   relaying the 20,000 transactions' packets), 11.5 s for a steady-state day; peak RSS
   125 MiB. Before: 186.8 s of transactions (107 tx/s) and 25.5 s per day (0.039 days/s).
 
+- **the full configuration through this benchmark, 30 days each** (commit d2c4498,
+  ``MESH_BENCH_USERS=10000 MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=30``, 794 s in all):
+  idle 3.6 s/day (0.28 days/s, 16,200 blocks/s, 45.7 MiB); **10,000 users 9.3 s/day
+  (0.108 days/s)**, 2,977 tx/s, peak RSS 114 MiB; **20,000 users 11.0 s/day (0.091
+  days/s)**, 2,005 tx/s, peak RSS 178 MiB. Doubling the users: days phase 1.2x (the
+  user-dependent part 1.3x: sublinear, a day costs per validator and per epoch once every
+  validator has delegations), RSS above idle 1.9x (linear), transactions phase 3.0x (the
+  tx rate falls by a third at 20,000 users: not profiled; sorted-index inserts and the GC
+  suspected).
+- **the relayers' clear interval** is the seed file's 30 s. With Hermes' default of 100
+  blocks (600 s at 6 s blocks; ``MESH_BENCH_CLEAR=600``, 1,000/2,000 users, 1 day): idle
+  0.3 s/day (3.6 days/s), 1,000 users 5.0 s/day, 2,000 users 5.6 s/day: nearly all of an
+  idle day is the periodic clears (2 asks each to the chains, 11,520 clears a day).
+
 So the target (1 simulated day per second at 10,000 users and 100 validators) is still
-missed, by a factor of about 12 at the full size; an idle mesh is about 4x too slow.
+missed, by a factor of about 9 at the full size (about 5 with a 100-block clear interval);
+an idle mesh is about 3.6x too slow with 30-second clears and meets it with 100-block ones.
 
 Profile of a steady-state half day at 10,000 users and 100 validators (28.0 s under
 cProfile, after the users' packets were relayed):
