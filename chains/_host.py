@@ -29,7 +29,11 @@ or a module that cannot tell). An idle block is thus produced only when time mov
 anyway, several in one go, without a message, a mailbox turn or a clock stop of its own;
 anything that reads the chain at some time (a relayer's query, a transaction) sees it with
 every block up to that time produced, as before. The state after every block is the same as
-with the timer (the tests compare state dumps).
+with the timer (the tests compare state dumps). One ordering differs: a block boundary and a
+message that reach the chain at exactly the same virtual instant now always run block first
+(with the timer, a message whose own timer was set earlier, a network delay say, came
+first). If a host dies without stopping (so without unregistering its driver), its chain's
+blocks go on being produced on the clock.
 
 `ProduceBlocks` is an explicit fast path for tests and benchmarks: it produces blocks in one
 step without waiting on the clock, one block time apart in chain time, and shifts the
