@@ -32,9 +32,7 @@ class Report:
         self.figures.append(Figure(name, value, unit, note=note or "baseline"))
         self._print(self.figures[-1])
 
-    def compare(
-        self, name: str, value: float, unit: str, baseline: str, note: str = ""
-    ) -> None:
+    def compare(self, name: str, value: float, unit: str, baseline: str, note: str = "") -> None:
         base = self._baselines[baseline]
         ratio = value / base if base else None
         self.figures.append(Figure(name, value, unit, baseline, ratio, note))

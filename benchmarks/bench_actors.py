@@ -160,24 +160,52 @@ def _trio_actor(fn: Any) -> float:
 
 
 def run(report: Report) -> None:
-    report.baseline("bare asyncio.Queue producer/consumer", measure(lambda: _run(_bare_queue)),
-                    "msgs/s")
-    report.compare("actor tell (one producer, one actor)", measure(lambda: _run(_actor_tell)),
-                   "msgs/s", "bare asyncio.Queue producer/consumer", "target >= 0.5x")
+    report.baseline(
+        "bare asyncio.Queue producer/consumer", measure(lambda: _run(_bare_queue)), "msgs/s"
+    )
+    report.compare(
+        "actor tell (one producer, one actor)",
+        measure(lambda: _run(_actor_tell)),
+        "msgs/s",
+        "bare asyncio.Queue producer/consumer",
+        "target >= 0.5x",
+    )
     report.baseline("bare future ping-pong", measure(lambda: _run(_bare_ping_pong)), "trips/s")
-    report.compare("actor ask round trip", measure(lambda: _run(_actor_ask)), "trips/s",
-                   "bare future ping-pong", "target >= 0.5x")
+    report.compare(
+        "actor ask round trip",
+        measure(lambda: _run(_actor_ask)),
+        "trips/s",
+        "bare future ping-pong",
+        "target >= 0.5x",
+    )
     try:
         import transport  # noqa: F401
     except ImportError:
-        report.figure("ask across systems (in-memory transport)", 0.0, "trips/s",
-                      "transport package missing")
+        report.figure(
+            "ask across systems (in-memory transport)", 0.0, "trips/s", "transport package missing"
+        )
     else:
-        report.compare("ask across two systems, in-memory transport",
-                       measure(lambda: _remote_ask(False)), "trips/s", "bare future ping-pong")
-        report.compare("ask across two systems, in-memory + JSON codec",
-                       measure(lambda: _remote_ask(True)), "trips/s", "bare future ping-pong")
-    report.figure("actor tell on trio", measure(lambda: _trio_actor(_actor_tell), 3), "msgs/s",
-                  "for information")
-    report.figure("actor ask on trio", measure(lambda: _trio_actor(_actor_ask), 3), "trips/s",
-                  "for information")
+        report.compare(
+            "ask across two systems, in-memory transport",
+            measure(lambda: _remote_ask(False)),
+            "trips/s",
+            "bare future ping-pong",
+        )
+        report.compare(
+            "ask across two systems, in-memory + JSON codec",
+            measure(lambda: _remote_ask(True)),
+            "trips/s",
+            "bare future ping-pong",
+        )
+    report.figure(
+        "actor tell on trio",
+        measure(lambda: _trio_actor(_actor_tell), 3),
+        "msgs/s",
+        "for information",
+    )
+    report.figure(
+        "actor ask on trio",
+        measure(lambda: _trio_actor(_actor_ask), 3),
+        "trips/s",
+        "for information",
+    )

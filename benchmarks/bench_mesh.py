@@ -179,8 +179,7 @@ def build_topology(users: int, validators: int) -> Topology:
     clear = os.environ.get("MESH_BENCH_CLEAR")
     if clear:
         update["relayers"] = tuple(
-            relayer.model_copy(update={"clear_interval": float(clear)})
-            for relayer in seed.relayers
+            relayer.model_copy(update={"clear_interval": float(clear)}) for relayer in seed.relayers
         )
     return seed.model_copy(update=update)
 

@@ -138,9 +138,7 @@ class Chain:
             yield chain
 
     async def __aenter__(self) -> Chain:
-        factory = partial(
-            ChainHost, self._executor, self._events, self._clock, self._components
-        )
+        factory = partial(ChainHost, self._executor, self._events, self._clock, self._components)
         self._host = self.system.spawn(
             factory, name=self.config.chain_id, mailbox=ChainHost.mailbox
         )

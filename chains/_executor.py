@@ -1283,9 +1283,7 @@ class TxExecutor:
             )
         )
 
-    def _route_set_withdraw_address(
-        self, sender: str, msg: DistributionSetWithdrawAddress
-    ) -> None:
+    def _route_set_withdraw_address(self, sender: str, msg: DistributionSetWithdrawAddress) -> None:
         address = msg.address
         if address not in self._valid:
             self.validate(address)

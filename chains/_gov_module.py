@@ -94,9 +94,7 @@ class GovModule:
         match msg:
             case SubmitProposal():
                 proposal = self.create_proposal(msg.title, call.block.time_s, msg.voting_period)
-                event = Event(
-                    type="submit_proposal", attributes=(("proposal_id", str(proposal)),)
-                )
+                event = Event(type="submit_proposal", attributes=(("proposal_id", str(proposal)),))
                 return Response(events=(event,), data=proposal)
             case GovVote():
                 if msg.option not in VOTE_OPTIONS:

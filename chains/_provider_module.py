@@ -73,9 +73,7 @@ class ProviderModule(BaseStakingHooks):
         store = executor.store
         self._config: JournaledMap[str, str] = JournaledMap(store, "provider/config")
         # proxies with an entry matured in this block's staking end-block
-        self._matured: SortedJournaledMap[str, bool] = SortedJournaledMap(
-            store, "provider/matured"
-        )
+        self._matured: SortedJournaledMap[str, bool] = SortedJournaledMap(store, "provider/matured")
         if native_staking is not None:
             self._config["native_staking"] = native_staking
         executor.staking.add_hooks(self)

@@ -446,9 +446,7 @@ class Staking:
     ) -> tuple[tuple[str, str, tuple[RedelegationEntry, ...]], ...]:
         """``(src, dst, entries)`` of every open redelegation of ``delegator``."""
         keys = self._red_by_dst.keys_between((delegator,), (delegator + "\x00",))
-        return tuple(
-            sorted((src, dst, self._redelegations[(d, src, dst)]) for d, dst, src in keys)
-        )
+        return tuple(sorted((src, dst, self._redelegations[(d, src, dst)]) for d, dst, src in keys))
 
     def has_receiving_redelegation(self, delegator: str, validator: str) -> bool:
         """Whether ``delegator`` has an immature redelegation into ``validator``."""

@@ -108,9 +108,7 @@ def chains_table(snapshot: MeshSnapshot) -> str:
                 sum(p.rewards_reserve for p in incoming) if incoming else "-",
             )
         )
-    return table(
-        ("chain", "denom", "stake", "collateral", "virtual stake", "cap", "rewards"), rows
-    )
+    return table(("chain", "denom", "stake", "collateral", "virtual stake", "cap", "rewards"), rows)
 
 
 def pairings_table(snapshot: MeshSnapshot) -> str:
@@ -249,16 +247,11 @@ async def main(seed: int = 7, *, echo: Echo = print) -> DemoFigures:
         say(f"{clock()} ten epochs later alice may withdraw {rewards['stars-val1']:_} ustars")
         echo(pairings_table(await mesh.snapshot()))
         before = await mesh.balance(STARGAZE, "alice")
-        _check(
-            await mesh.claim_rewards(OSMOSIS, STARGAZE, "alice", "stars-val1"), "alice claims"
-        )
+        _check(await mesh.claim_rewards(OSMOSIS, STARGAZE, "alice", "stars-val1"), "alice claims")
         await mesh.settle()
         figures.claimed_ustars = await mesh.balance(STARGAZE, "alice") - before
-        say(
-            f"{clock()} she claims them: a transfer packet later her Stargaze address holds"
-        )
-        say(f"  {figures.claimed_ustars:_} ustars (I-54)"
-        )
+        say(f"{clock()} she claims them: a transfer packet later her Stargaze address holds")
+        say(f"  {figures.claimed_ustars:_} ustars (I-54)")
 
         step(f"4. {clock()} juno-val1 double-signs on Juno")
         events.drain()
@@ -278,9 +271,7 @@ async def main(seed: int = 7, *, echo: Echo = print) -> DemoFigures:
         for event in seen:
             if event.type == "mesh-burn" and event.chain_id == STARGAZE:
                 figures.stargaze_burn += int(_attr(event, "amount") or 0)
-        say(
-            f"{clock()} valset updates carry the slash to both providers (I-88, I-89):"
-        )
+        say(f"{clock()} valset updates carry the slash to both providers (I-88, I-89):")
         account = await mesh.collateral(OSMOSIS, "alice")
         figures.alice_collateral_after_slash = account.bonded
         for provider, user in ((OSMOSIS, "alice"), (AKASH, "dave")):
@@ -293,12 +284,8 @@ async def main(seed: int = 7, *, echo: Echo = print) -> DemoFigures:
                 f" {denoms[provider]} (stake now {info.stake.low:_}); juno-val1 is {view} (I-73)"
             )
         other = await mesh.stake(OSMOSIS, STARGAZE, "alice", "stars-val1")
-        say(
-            f"  alice's collateral fell to {account.bonded:_} uosmo, below her Stargaze lien:"
-        )
-        say(
-            "  the vault burns the excess (I-91)"
-        )
+        say(f"  alice's collateral fell to {account.bonded:_} uosmo, below her Stargaze lien:")
+        say("  the vault burns the excess (I-91)")
         say(
             f"  and Stargaze burns {figures.stargaze_burn:_} ustars of virtual stake (I-92);"
             f" her stake there: {other.stake.low:_}"
@@ -319,11 +306,8 @@ async def main(seed: int = 7, *, echo: Echo = print) -> DemoFigures:
         bob = await mesh.virtual_delegation(OSMOSIS, STARGAZE, "stars-val2")
         alice = await mesh.virtual_delegation(OSMOSIS, STARGAZE, "stars-val1")
         say("bob bonds and cross-stakes 2_000_000 uosmo to stars-val2")
-        say(
-            f"{clock()} his virtual stake: {bob:_} ustars (2_000_000 x 2 x 0.8); alice's"
-        )
-        say(f"  keeps its value, {alice:_} ustars (C-70)"
-        )
+        say(f"{clock()} his virtual stake: {bob:_} ustars (2_000_000 x 2 x 0.8); alice's")
+        say(f"  keeps its value, {alice:_} ustars (C-70)")
         echo(pairings_table(await mesh.snapshot()))
 
         step(f"6. {clock()} carol unstakes from osmo-val1; unbonding takes an hour (I-52)")
@@ -380,9 +364,7 @@ def run() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     # The demo narrates on its own; the chains' and relayers' logs would drown it.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
-    )
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     anyio.run(main, args.seed)
 
 

@@ -183,9 +183,7 @@ async def main(seed: int) -> None:
         print("1. exactly-once transfers over a lossy, reordering link")
         ledger = juno.spawn(Ledger, name="ledger")
         finished = anyio.Event()
-        sender = osmosis.spawn(
-            lambda: Sender(osmosis.ref(ledger.address), finished), name="sender"
-        )
+        sender = osmosis.spawn(lambda: Sender(osmosis.ref(ledger.address), finished), name="sender")
         await finished.wait()
         balance, applied, duplicates = await ledger.ask(Balance())
         sends = await sender.ask(Sends(), expect=int)
@@ -221,9 +219,7 @@ def run() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     # The demo narrates on its own; the runtime's error logs (each crash) would repeat it.
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL)
-    )
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
     anyio.run(main, args.seed)
 
 

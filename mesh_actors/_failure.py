@@ -28,18 +28,30 @@ class Failure(Message):
     @classmethod
     def from_exception(cls, error: BaseException) -> Failure:
         if isinstance(error, HandlerError):
-            return cls(kind="handler", actor=error.actor, error_type=error.error_type,
-                       message=error.message)
+            return cls(
+                kind="handler",
+                actor=error.actor,
+                error_type=error.error_type,
+                message=error.message,
+            )
         if isinstance(error, UnhandledMessage):
-            return cls(kind="unhandled", actor=error.actor, error_type=error.message_type,
-                       message=str(error))
+            return cls(
+                kind="unhandled",
+                actor=error.actor,
+                error_type=error.message_type,
+                message=str(error),
+            )
         if isinstance(error, ActorTerminated):
             return cls(kind="terminated", actor=error.address, error_type="", message=str(error))
         if isinstance(error, ActorNotFound):
             return cls(kind="not-found", actor=error.address, error_type="", message=str(error))
         if isinstance(error, MailboxFull):
-            return cls(kind="mailbox-full", actor=error.address, error_type=str(error.capacity),
-                       message=str(error))
+            return cls(
+                kind="mailbox-full",
+                actor=error.address,
+                error_type=str(error.capacity),
+                message=str(error),
+            )
         if isinstance(error, NoRoute):
             return cls(kind="no-route", actor="", error_type="", message=str(error))
         return cls(kind="handler", actor="", error_type=type(error).__name__, message=str(error))

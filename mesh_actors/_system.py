@@ -238,9 +238,7 @@ class ActorSystem:
             mailbox = getattr(factory, "mailbox", None)
             if not isinstance(mailbox, MailboxConfig):
                 mailbox = MailboxConfig()
-        cell = _Cell(
-            self, parent, address, factory, strategy or self._default_strategy, mailbox
-        )
+        cell = _Cell(self, parent, address, factory, strategy or self._default_strategy, mailbox)
         siblings[name] = cell
         self._cells[path] = cell
         assert self._task_group is not None
@@ -542,9 +540,9 @@ class ActorSystem:
             return
         if env.kind is _FAILURE:
             pending.error = (
-                message.to_exception() if isinstance(message, Failure) else HandlerError(
-                    str(env.sender), "Failure", repr(message)
-                )
+                message.to_exception()
+                if isinstance(message, Failure)
+                else HandlerError(str(env.sender), "Failure", repr(message))
             )
         else:
             pending.result = message

@@ -446,9 +446,7 @@ class FaultyNetwork:
     def is_cut(self, source: str, target: str) -> bool:
         """Whether envelopes from ``source`` to ``target`` are currently lost to a partition."""
         return (
-            (source, target) in self._cuts
-            or source in self._isolated
-            or target in self._isolated
+            (source, target) in self._cuts or source in self._isolated or target in self._isolated
         )
 
     def statistics(self) -> dict[tuple[str, str], FaultStatistics]:
@@ -466,8 +464,13 @@ class FaultyNetwork:
         return link
 
     def _schedule(
-        self, link: _Link, endpoint: _FaultyEndpoint, envelope: Envelope, copies: int,
-        delay: float, in_order: bool,
+        self,
+        link: _Link,
+        endpoint: _FaultyEndpoint,
+        envelope: Envelope,
+        copies: int,
+        delay: float,
+        in_order: bool,
     ) -> None:
         scheduler = self._scheduler
         assert scheduler is not None
@@ -503,8 +506,10 @@ class FaultyNetwork:
                 except (TransportError, LookupError) as exc:
                     link.failed += 1
                     self._log.warning(
-                        "delayed envelope not delivered", source=link.source,
-                        target=link.target, error=repr(exc),
+                        "delayed envelope not delivered",
+                        source=link.source,
+                        target=link.target,
+                        error=repr(exc),
                     )
                 finally:
                     link.in_flight -= 1

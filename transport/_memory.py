@@ -133,9 +133,9 @@ class InMemoryNetwork:
 
     # -- frames ----------------------------------------------------------------------------
 
-    def _receive_frame(self, source: str, target: str, frame: bytes, link: _Counters) -> (
-        Envelope | None
-    ):
+    def _receive_frame(
+        self, source: str, target: str, frame: bytes, link: _Counters
+    ) -> Envelope | None:
         """Decode a frame for ``target``; on refusal count, log and return ``None``."""
         assert self._codec is not None
         try:
@@ -147,8 +147,12 @@ class InMemoryNetwork:
         except CodecError as exc:
             link.refused += 1
             self._log.warning(
-                "frame refused", source=source, target=target, size=len(frame),
-                error_type=type(exc).__name__, error=str(exc),
+                "frame refused",
+                source=source,
+                target=target,
+                size=len(frame),
+                error_type=type(exc).__name__,
+                error=str(exc),
             )
             return None
         return envelope
@@ -184,7 +188,9 @@ class InMemoryNetwork:
         # runtime's bug and must not surface in the sender's task as if the send had failed.
         link.failed += 1
         self._log.error(
-            "delivery raised", source=source, recipient=str(envelope.recipient),
+            "delivery raised",
+            source=source,
+            recipient=str(envelope.recipient),
             error=repr(error),
         )
 

@@ -148,8 +148,20 @@ class Unregistered(Message):
 
 
 SUITE_MESSAGES: tuple[type[Message], ...] = (
-    Ping, Pong, Quiet, Explode, Nobody, Seq, Burst, Relay, Increment, GetCount, Count,
-    WatchTarget, Item, Blob,
+    Ping,
+    Pong,
+    Quiet,
+    Explode,
+    Nobody,
+    Seq,
+    Burst,
+    Relay,
+    Increment,
+    GetCount,
+    Count,
+    WatchTarget,
+    Item,
+    Blob,
 )
 """Every message the suite sends across transports (`Unregistered` excepted)."""
 
@@ -369,7 +381,8 @@ class TransportConformance:
         received: list[tuple[str, int]] = []
         async with self.mesh("a", "b", "c") as mesh:
             mesh["c"].spawn(
-                lambda: _Collector(received), name="collector",
+                lambda: _Collector(received),
+                name="collector",
                 mailbox=MailboxConfig(capacity=4 * count),
             )
             senders = [mesh[name].spawn(_Burster, name="burster") for name in ("a", "b")]
@@ -626,9 +639,7 @@ class TransportConformance:
         handled: list[int] = []
         sent = 0
         async with self.mesh("a", "b") as mesh:
-            mesh["b"].spawn(
-                lambda: _Gated(gate, handled), name="gated", mailbox=_Gated.mailbox
-            )
+            mesh["b"].spawn(lambda: _Gated(gate, handled), name="gated", mailbox=_Gated.mailbox)
             target = mesh["a"].ref("b/gated")
             done = anyio.Event()
 
@@ -651,4 +662,3 @@ class TransportConformance:
             assert handled == list(range(total))
             assert mesh["a"].dead_letter_count == 0
             assert mesh["b"].dead_letter_count == 0
-

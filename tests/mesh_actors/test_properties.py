@@ -68,9 +68,7 @@ async def test_backpressure_delivers_everything_once_in_per_sender_order(
     """Concurrent senders into a tiny backpressured mailbox: nothing lost, nothing doubled,
     each sender's messages in the order it sent them."""
     async with virtual_system() as system:
-        ref = system.spawn(
-            Collector, mailbox=MailboxConfig(capacity, OverflowPolicy.BACKPRESSURE)
-        )
+        ref = system.spawn(Collector, mailbox=MailboxConfig(capacity, OverflowPolicy.BACKPRESSURE))
 
         async def sender(index: int, count: int) -> None:
             for seq in range(count):

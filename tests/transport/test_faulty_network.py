@@ -95,14 +95,17 @@ class Nodes:
 
 @asynccontextmanager
 async def nodes(
-    *names: str, seed: int = 1, default: LinkFaults | None = None,
+    *names: str,
+    seed: int = 1,
+    default: LinkFaults | None = None,
     links: dict[tuple[str, str], LinkFaults] | None = None,
 ) -> AsyncIterator[Nodes]:
     clock = VirtualClock()
     async with (
         clock.autojump(),
-        FaultyNetwork(InMemoryNetwork(), clock=clock, seed=seed,
-                      default=default or LinkFaults(), links=links) as net,
+        FaultyNetwork(
+            InMemoryNetwork(), clock=clock, seed=seed, default=default or LinkFaults(), links=links
+        ) as net,
     ):
         found = Nodes(clock, net)
         for name in names:
@@ -194,8 +197,9 @@ async def test_is_a_transport_and_must_be_entered() -> None:
 
 async def test_statistics_match_the_configured_rates() -> None:
     count = 20_000
-    faults = LinkFaults(drop=0.1, duplicate=0.05, reorder=0.02, reorder_delay=0.5,
-                        delay=Uniform(0.0, 0.01))
+    faults = LinkFaults(
+        drop=0.1, duplicate=0.05, reorder=0.02, reorder_delay=0.5, delay=Uniform(0.0, 0.01)
+    )
     async with nodes("a", "b", default=faults) as mesh:
         for n in range(count):
             await mesh.send("a", "b", n)
@@ -287,8 +291,9 @@ async def test_a_delayed_ask_is_answered_after_both_delays(anyio_backend: str) -
     seen: list[tuple[int, float]] = []
     async with (
         clock.autojump(),
-        FaultyNetwork(InMemoryNetwork(), clock=clock, seed=3,
-                      default=LinkFaults(delay=Fixed(1.5))) as net,
+        FaultyNetwork(
+            InMemoryNetwork(), clock=clock, seed=3, default=LinkFaults(delay=Fixed(1.5))
+        ) as net,
         ActorSystem("a", clock=clock, transport=net) as a,
         ActorSystem("b", clock=clock, transport=net) as b,
     ):
@@ -303,8 +308,9 @@ async def test_an_ask_whose_reply_is_dropped_times_out(anyio_backend: str) -> No
     seen: list[tuple[int, float]] = []
     async with (
         clock.autojump(),
-        FaultyNetwork(InMemoryNetwork(), clock=clock, seed=3,
-                      links={("b", "a"): LinkFaults(drop=1.0)}) as net,
+        FaultyNetwork(
+            InMemoryNetwork(), clock=clock, seed=3, links={("b", "a"): LinkFaults(drop=1.0)}
+        ) as net,
         ActorSystem("a", clock=clock, transport=net) as a,
         ActorSystem("b", clock=clock, transport=net) as b,
     ):
@@ -439,8 +445,7 @@ async def test_codec_refusals_of_the_inner_transport_reach_the_sender() -> None:
 
 # -- replay --------------------------------------------------------------------------------
 
-LOSSY = LinkFaults(drop=0.2, duplicate=0.1, delay=Uniform(0.0, 0.5), reorder=0.1,
-                   reorder_delay=0.3)
+LOSSY = LinkFaults(drop=0.2, duplicate=0.1, delay=Uniform(0.0, 0.5), reorder=0.1, reorder_delay=0.3)
 
 
 async def lossy_run(seed: int, extra_traffic: bool = False) -> tuple[list[Any], Any]:

@@ -138,8 +138,17 @@ def codec() -> JsonCodec:
         Envelope(Address("beta", "$watch"), Watch(watcher=str(A), target=str(B)), A),
         Envelope(Address("beta", "$watch"), Unwatch(watcher=str(A), target=str(B)), A),
     ],
-    ids=["tell", "tell-rich", "ask", "reply", "reply-none", "failure", "terminated",
-         "watch", "unwatch"],
+    ids=[
+        "tell",
+        "tell-rich",
+        "ask",
+        "reply",
+        "reply-none",
+        "failure",
+        "terminated",
+        "watch",
+        "unwatch",
+    ],
 )
 def test_every_envelope_kind_round_trips_equal(codec: JsonCodec, envelope: Envelope) -> None:
     decoded = codec.decode(codec.encode(envelope))
@@ -161,8 +170,9 @@ def test_runtime_messages_decode_without_being_registered() -> None:
 
 
 def test_wire_form_is_one_readable_json_object(codec: JsonCodec) -> None:
-    frame = codec.encode(Envelope(B, Ping(text="hi"), Address("alpha", "$ask"), 3,
-                                  EnvelopeKind.ASK))
+    frame = codec.encode(
+        Envelope(B, Ping(text="hi"), Address("alpha", "$ask"), 3, EnvelopeKind.ASK)
+    )
     assert frame == (
         b'{"version":1,"kind":"ask","recipient":"beta/chain/staking","sender":"alpha/$ask",'
         b'"correlation_id":3,"type":"codec-test.ping","body":{"text":"hi"}}'
@@ -260,8 +270,9 @@ def frame(**overrides: Any) -> bytes:
 
 
 def test_the_frame_helper_makes_valid_frames(codec: JsonCodec) -> None:
-    assert codec.decode(frame()) == Envelope(Address("beta", "echo"), Ping(text="hi"),
-                                             Address("alpha", "x"))
+    assert codec.decode(frame()) == Envelope(
+        Address("beta", "echo"), Ping(text="hi"), Address("alpha", "x")
+    )
 
 
 @pytest.mark.parametrize(
@@ -418,8 +429,10 @@ json_values = st.recursive(
             "correlation_id": st.integers() | json_values,
             "type": st.sampled_from([c.type_name for c in (Ping, Rich, Inner, Failure)])
             | json_values,
-            "body": st.dictionaries(st.sampled_from(["text", "label", "weight", "kind"]),
-                                    json_values) | json_values,
+            "body": st.dictionaries(
+                st.sampled_from(["text", "label", "weight", "kind"]), json_values
+            )
+            | json_values,
         },
     )
 )

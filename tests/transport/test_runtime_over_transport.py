@@ -83,8 +83,13 @@ async def test_ask_frame_without_sender_is_refused_and_the_system_keeps_running(
         b.spawn(Replier, name="r")
         dead = b.dead_letters()
         frame = {
-            "version": 1, "kind": "ask", "recipient": "b/r", "sender": None,
-            "correlation_id": 5, "type": "rt.ping", "body": {},
+            "version": 1,
+            "kind": "ask",
+            "recipient": "b/r",
+            "sender": None,
+            "correlation_id": 5,
+            "type": "rt.ping",
+            "body": {},
         }
         await net.deliver_frame("a", "b", json.dumps(frame).encode())
         letters = dead.drain()
@@ -144,4 +149,3 @@ async def test_stopping_a_watcher_unwatches_its_remote_target() -> None:
         await a.stop(watcher)
         await clock.run_until_idle()
         assert len(target._cell.watchers) == 0
-
