@@ -498,12 +498,14 @@ class VirtualStaking(Contract):
                 bonds.append((v, nxt))
         bonds.sort()
         for v, amount in unbonds:
-            if v not in tomb:
-                # never ask for more than the delegation is worth (as C-93 does): after a
-                # slash the view can exceed the live value by rounding dust
-                amount = min(amount, self._total_delegation(env, v))
-                if amount == 0:
-                    continue
+            # never ask for more than the delegation is worth (as C-93 does): after a slash
+            # the view can exceed the live value by rounding dust. This holds for a
+            # tombstoned validator too when the cap scales its request to 0 (it then takes
+            # the plain ``next < prev`` branch with the slashed view, not ``tomb[v]``)
+            live = tomb[v] if v in tomb else self._total_delegation(env, v)
+            amount = min(amount, live)
+            if amount == 0:
+                continue
             coin = Coin(denom=config.denom, amount=amount)
             unbond = VirtualStakeUnbond(validator=v, amount=coin)
             messages.append(CustomMsg(module=MESH_MODULE, msg=unbond))
