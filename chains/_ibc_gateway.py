@@ -213,6 +213,10 @@ async def install_ibc(chain: Chain, config: IbcConfig | None = None) -> IbcHandl
     await chain.add_module(partial(IbcModule, config=config))
     module = await chain.read(lambda ex: ex.module_object("ibc"))
     assert isinstance(module, IbcModule)
+    # so that a chain producing lazy blocks stops only at blocks with IBC activity
+    await chain.read(
+        lambda ex: ex.set_block_hint(module.name, module.due_height, idle_memory=module.idle_memory)
+    )
     gateway = await chain.spawn_component(
         GATEWAY_NAME, partial(IbcGateway, module, chain.host), mailbox=IbcGateway.mailbox
     )

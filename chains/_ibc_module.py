@@ -290,6 +290,17 @@ class IbcModule:
     def end_block(self, block: BlockEnv) -> list[SudoCall]:
         return []
 
+    # -- block schedule (lazy blocks, `TxExecutor.set_block_hint`) ---------------------------
+
+    idle_memory: Final = 2
+    """Over idle blocks ``begin_block`` only moves the last two headers along: replaying the
+    last two gives the same state (the hint's ``idle_memory`` promise)."""
+
+    def due_height(self, block: BlockEnv) -> int | None:
+        """The module's `BlockHint`: a block with IBC activity is due (its notice goes to the
+        listeners at the next begin-block); an idle one is not."""
+        return block.height if self.state.block_log else None
+
     # -- listeners --------------------------------------------------------------------------
 
     def add_listener(self, listener: NoticeListener) -> None:

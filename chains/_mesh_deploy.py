@@ -21,13 +21,12 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from chains._chain import Chain
 from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
 from chains._coin import Coin
-from chains._contract import BlockEnv, Contract, CustomMsg
+from chains._contract import Contract, CustomMsg
 from chains._converter import Converter
 from chains._converter_msgs import ConverterConfig, ConverterConfigQuery, ConverterInstantiate
 from chains._decimal import Decimal18, SdkDec
@@ -39,7 +38,6 @@ from chains._external_staking_msgs import (
     SlashRatios,
 )
 from chains._ibc_gateway import IbcHandle, install_ibc
-from chains._ibc_module import IbcModule
 from chains._ibc_msgs import ChanOpenInit
 from chains._ibc_types import IbcOrder
 from chains._mesh_errors import MeshSetupFailed
@@ -231,16 +229,6 @@ def _mesh_module_factory(spec: ChainSpec) -> Any:
     return build
 
 
-def _ibc_due(module: IbcModule, block: BlockEnv) -> int | None:
-    # a block with IBC activity is announced to the relayers at the next begin-block
-    return block.height if module.state.block_log else None
-
-
-def _hint_ibc(module: IbcModule, executor: TxExecutor) -> None:
-    # idle, its begin-block only moves the last two headers along: idle memory 2
-    executor.set_block_hint(module.name, partial(_ibc_due, module), idle_memory=2)
-
-
 async def start_chain(
     stack: AsyncExitStack,
     topology: Topology,
@@ -261,9 +249,6 @@ async def start_chain(
         Chain(chain_config(spec, topology.genesis_time), system, lazy_blocks=lazy_blocks)
     )
     ibc = await install_ibc(chain)
-    # the IBC module announces a block's activity at the next begin-block: only then is a
-    # block boundary of its due (lazy blocks)
-    await chain.read(partial(_hint_ibc, ibc.module))
     if spec.id in topology.consumers():
         await chain.add_module(_mesh_module_factory(spec))
     if spec.id in topology.providers():

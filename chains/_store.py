@@ -295,13 +295,7 @@ class SortedJournaledMap(JournaledMap[K, V]):
         data[key] = value
 
     def __delitem__(self, key: K) -> None:
-        data = self._data
-        if key not in data:
-            raise KeyError(key)
-        store = self._store
-        if store._open:
-            store._journal.append((self, key, data[key]))
-        del data[key]
+        super().__delitem__(key)
         keys = self._keys
         # removing the oldest key (acked/pruned in order) is the common case
         if keys[0] == key:
