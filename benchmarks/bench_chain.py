@@ -37,16 +37,10 @@ from typing import Any
 import anyio
 
 from benchmarks._report import Report, measure
-from chains._address import derive_address
-from chains._bank import Bank
-from chains._chain import Chain
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._chain_events import ChainEvent
-from chains._coin import Coin
-from chains._contract import BankSend, StakingDelegate
-from chains._executor import TxExecutor
-from chains._host_msgs import SubmitTx
-from chains._staking_params import StakingParams
+from chains import Chain, ChainConfig, ChainEvent, Coin, GenesisAccount, GenesisValidator
+from chains.contract import BankSend, StakingDelegate, derive_address
+from chains.host import SubmitTx, TxExecutor
+from chains.modules import Bank, StakingParams
 from mesh_actors import Subscription
 from mesh_actors.testing import virtual_system
 

@@ -21,10 +21,18 @@ import time
 from typing import Any
 
 from benchmarks._report import Report
-from chains._address import derive_address
-from chains._bank import Bank
-from chains._coin import Coin
-from chains._contract import (
+from chains import ChainError, Coin
+from chains.consumer import (
+    HandleEpoch,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetVirtualStakingMaxCap,
+    VirtualStaking,
+    VirtualStakingBond,
+    VirtualStakingInstantiate,
+    VirtualStakingUnbond,
+)
+from chains.contract import (
     BlockEnv,
     ContractStorage,
     CustomMsg,
@@ -35,23 +43,13 @@ from chains._contract import (
     Reply,
     ReplyOn,
     Response,
+    SdkDec,
+    Store,
     SubMsg,
     WasmExecute,
+    derive_address,
 )
-from chains._decimal import SdkDec
-from chains._errors import ChainError
-from chains._mesh_module import MeshParams, MeshSecurityModule
-from chains._mesh_module_msgs import HandleEpoch, MsgSetVirtualStakingMaxCap
-from chains._module import ModuleCall
-from chains._staking_module import StakingModule
-from chains._staking_params import StakingParams
-from chains._store import Store
-from chains._virtual_staking import VirtualStaking
-from chains._virtual_staking_msgs import (
-    VirtualStakingBond,
-    VirtualStakingInstantiate,
-    VirtualStakingUnbond,
-)
+from chains.modules import Bank, ModuleCall, StakingModule, StakingParams
 
 PREFIX = "stars"
 DENOM = "stake"

@@ -5,7 +5,7 @@
 - **IBC, in memory**: two chains (each its own actor system, blocks every clock second),
   one relayer in a third system, all joined by the in-memory transport, one UNORDERED
   channel between two instances of the lean benchmark app `IbcBenchApp`
-  (``chains._ibc_bench_app``: an echo/counter contract that answers every receive with one
+  (``chains.testing._ibc_bench_app``: an echo/counter contract that answers every receive with one
   constant success ack and counts; its refill send is one prebuilt sub-message). The
   sending app keeps 100 packets in flight: 100 sent at start, and each ack (in the same
   unit) sends the next. Full IBC semantics on every packet — only the application's own work
@@ -63,13 +63,7 @@ import time
 import anyio
 
 from benchmarks._report import Report
-from chains._ibc_bench_app import (
-    BenchAppInit,
-    BenchAppQuery,
-    BenchAppState,
-    BenchStart,
-    IbcBenchApp,
-)
+from chains.testing import BenchAppInit, BenchAppQuery, BenchAppState, BenchStart, IbcBenchApp
 from tests.chains.ibc._world import ChainSide, ibc_world
 
 PACKETS = 20_000

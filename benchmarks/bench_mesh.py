@@ -131,8 +131,7 @@ from pathlib import Path
 import anyio
 
 from benchmarks._report import Report
-from chains._mesh import Mesh
-from chains._topology import AccountSpec, Topology, ValidatorSpec, load_topology
+from chains import AccountSpec, Mesh, Topology, ValidatorSpec, load_topology
 
 __all__ = ["MeshRun", "build_topology", "run", "run_mesh"]
 

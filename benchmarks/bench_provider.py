@@ -31,47 +31,47 @@ from typing import Any
 import anyio
 
 from benchmarks._report import Report
-from chains._address import derive_address
-from chains._chain import Chain
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._coin import Coin
-from chains._contract import BlockEnv, ChannelConnect, ChannelOpen, Event, Response
-from chains._decimal import Decimal18
-from chains._executor import TxExecutor
-from chains._external_staking import ExternalStaking
-from chains._external_staking_msgs import (
-    AuthorizedEndpoint,
-    ExternalStakingInstantiate,
-    ExternalUnstake,
-    ExternalWithdrawRewards,
-    SlashRatios,
-)
-from chains._host_msgs import ExecuteTx, HostTx, InstantiateTx, RunUnit
-from chains._ibc_types import (
+from chains import Chain, ChainConfig, Coin, Decimal18, GenesisAccount, GenesisValidator, TxResult
+from chains.contract import (
+    BlockEnv,
+    ChannelConnect,
+    ChannelOpen,
+    Event,
     IbcAcknowledgement,
     IbcChannel,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
     IbcTimeout,
+    JournaledMap,
+    Response,
+    derive_address,
 )
-from chains._lien_holder_api import encode_stake_target
-from chains._mesh_packets import (
+from chains.host import ExecuteTx, HostTx, InstantiateTx, RunUnit, TxExecutor
+from chains.modules import ModuleCall, StakingParams, SudoCall
+from chains.provider import (
+    AuthorizedEndpoint,
+    ExternalStaking,
+    ExternalStakingInstantiate,
+    ExternalUnstake,
+    ExternalWithdrawRewards,
+    SlashRatios,
+    StakeRemote,
+    Vault,
+    VaultBond,
+    VaultInstantiate,
+    encode_stake_target,
+)
+from chains.wire import (
     ACK_SUCCESS_BYTES,
     ConsumerPacket,
     DistributeBatchPacket,
     RewardInfo,
     ValidatorInfo,
     ValsetUpdatePacket,
+    channel_version,
     encode_packet,
 )
-from chains._mesh_version import channel_version
-from chains._module import ModuleCall, SudoCall
-from chains._staking_params import StakingParams
-from chains._store import JournaledMap
-from chains._tx_result import TxResult
-from chains._vault import Vault
-from chains._vault_msgs import StakeRemote, VaultBond, VaultInstantiate
 from mesh_actors.testing import virtual_system
 
 PREFIX = "prov"

@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 
-from chains import (
-    Bank,
-    BaseStakingHooks,
-    ChainError,
-    SdkDec,
-    SlashEvent,
-    StakingModule,
-    StakingParams,
-    Store,
-    derive_address,
-)
+from chains import ChainError
+from chains.contract import SdkDec, Store, derive_address
+from chains.modules import Bank, BaseStakingHooks, SlashEvent, StakingModule, StakingParams
 
 PREFIX = "stars"
 DENOM = "stake"

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains import (
-    InvalidAddress,
+from chains import InvalidAddress
+from chains.contract import (
     address_bytes,
     convert_prefix,
     derive_address,

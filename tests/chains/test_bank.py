@@ -6,15 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains import (
-    Bank,
-    Coin,
-    InsufficientFunds,
-    InvalidAmount,
-    InvalidDenom,
-    Overflow,
-    Store,
-)
+from chains import Coin, InsufficientFunds, InvalidAmount, InvalidDenom
+from chains.contract import Overflow, Store
+from chains.modules import Bank
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chains import (
-    Coin,
+from chains import Coin
+from chains.contract import (
     ExtraDenoms,
     MissingDenom,
     MultipleDenoms,

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from chains import (
-    Decimal18,
+from chains import Decimal18
+from chains.contract import (
     DecimalTooPrecise,
     DivideByZero,
     InvalidDecimal,

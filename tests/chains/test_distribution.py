@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chains import NoDelegation, NoValidatorCommission, SdkDec, StakingParams, ValidatorNotFound
+from chains.contract import NoDelegation, NoValidatorCommission, SdkDec, ValidatorNotFound
+from chains.modules import StakingParams
 
 S = SdkDec.parse
 M = 1_000_000

@@ -14,7 +14,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chains import ChainError, SdkDec, StakingParams
+from chains import ChainError
+from chains.contract import SdkDec
+from chains.modules import StakingParams
 
 M = 1_000_000
 VALIDATORS = ("a", "b", "c", "d")

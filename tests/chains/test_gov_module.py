@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from chains._coin import Coin
-from chains._contract import CustomMsg, StakingDelegate
-from chains._decimal import Decimal18
-from chains._gov_errors import InvalidVoteOption, InvalidWeightedVote, UnknownProposal, VotingClosed
-from chains._gov_module import GovModule
-from chains._gov_msgs import (
+from chains import Coin, Decimal18
+from chains.contract import CustomMsg, StakingDelegate
+from chains.modules import (
+    GovModule,
     GovVote,
     GovVoteWeighted,
+    InvalidVoteOption,
+    InvalidWeightedVote,
     ProposalQuery,
     SubmitProposal,
     TallyQuery,
+    UnknownProposal,
     VoteQuery,
+    VotingClosed,
     WeightedVoteOption,
 )
 from tests.chains.host._kit import ALICE, BOB, HostKit

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from chains._decimal import SdkDec
-from chains._errors import InvalidSharesAmount, NoDelegation, ValidatorNotFound
-from chains._hooks import InfractionReason
-from chains._redelegation_errors import (
+from chains.contract import InvalidSharesAmount, NoDelegation, SdkDec, ValidatorNotFound
+from chains.modules import (
+    BondStatus,
+    InfractionReason,
     SelfRedelegation,
     TooManyRedelegationEntries,
     TransitiveRedelegation,
 )
-from chains._staking import BondStatus
 
 M = 1_000_000
 

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains import DivideByZero, SdkDec, shares_from_tokens, token_value, tokens_from_shares
+from chains.contract import DivideByZero, SdkDec
+from chains.modules import shares_from_tokens, token_value, tokens_from_shares
 
 S = SdkDec.parse
 

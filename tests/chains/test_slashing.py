@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from chains import (
-    DOUBLE_SIGN_JAIL_END,
+from chains.contract import (
     AlreadyJailed,
-    BondStatus,
-    InfractionReason,
     JailedUntilNotPassed,
     NotJailed,
     SdkDec,
     SelfDelegationTooLow,
-    SlashEvent,
-    StakingParams,
     Tombstoned,
     ValidatorNotFound,
+)
+from chains.modules import (
+    DOUBLE_SIGN_JAIL_END,
+    BondStatus,
+    InfractionReason,
+    SlashEvent,
+    StakingParams,
 )
 
 S = SdkDec.parse
@@ -359,7 +361,7 @@ def test_slash_event_gives_the_delegation_value_drop_C_13_C_56(make_chain) -> No
     """Genesis-style validator: 46_000_000 tokens behind 46 shares; a contract holds 45.
     A 10% downtime slash of power 46 burns 4_600_000; the contract's value drops from
     45_000_000 to 45 * 41_400_000 / 46 = 40_500_000, i.e. by 4_500_000 (the C-56 figure)."""
-    from chains import token_value
+    from chains.modules import token_value
 
     chain = make_chain(StakingParams.e2e_consumer())
     op = chain.add_validator("v", M, shares=S("1"))  # 1 share = 1_000_000 tokens

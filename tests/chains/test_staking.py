@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chains import (
+from chains import InsufficientFunds, InvalidAddress, InvalidAmount
+from chains.contract import (
     AlreadyJailed,
-    BondStatus,
-    InsufficientFunds,
-    InvalidAddress,
-    InvalidAmount,
     InvalidCommission,
     InvalidFraction,
     InvalidInfractionHeight,
@@ -20,11 +17,11 @@ from chains import (
     PubkeyExists,
     SdkDec,
     SelfDelegationTooLow,
-    StakingParams,
     TooManyUnbondingEntries,
     ValidatorExists,
     ValidatorNotFound,
 )
+from chains.modules import BondStatus, StakingParams
 
 S = SdkDec.parse
 M = 1_000_000
@@ -300,7 +297,7 @@ def test_delegate_errors_C_17(chain, rejects) -> None:
 
 
 def test_delegate_to_validator_without_tokens_is_refused(chain, rejects) -> None:
-    from chains import InvalidExchangeRate
+    from chains.contract import InvalidExchangeRate
 
     op = chain.add_validator("v", M)
     chain.block()

@@ -5,14 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from chains import (
-    Bank,
-    BaseStakingHooks,
-    ChainError,
-    InvalidBlock,
-    SdkDec,
-    StakingParams,
-)
+from chains import ChainError
+from chains.contract import InvalidBlock, SdkDec
+from chains.modules import Bank, BaseStakingHooks, StakingParams
 
 S = SdkDec.parse
 M = 1_000_000

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains import JournaledMap, SortedJournaledMap, Store, atomic
+from chains.contract import JournaledMap, SortedJournaledMap, Store, atomic
 
 
 def _store() -> tuple[Store, JournaledMap[str, int], SortedJournaledMap[int, str]]:

@@ -11,11 +11,19 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains._coin import Coin
-from chains._contract import BankSend, Event, Reply, ReplyOn, SubMsg
-from chains._errors import Unauthorized
-from chains._ibc_msgs import WrittenAck, written_ack
-from chains._ibc_types import IbcEndpoint, IbcPacket, IbcTimeout, trusted_packet
+from chains import Coin, Unauthorized
+from chains.contract import (
+    BankSend,
+    Event,
+    IbcEndpoint,
+    IbcPacket,
+    IbcTimeout,
+    Reply,
+    ReplyOn,
+    SubMsg,
+    trusted_packet,
+)
+from chains.ibc import WrittenAck, written_ack
 
 _text = st.text(max_size=8)
 _attributes = st.lists(st.tuples(_text, _text), max_size=4).map(tuple)

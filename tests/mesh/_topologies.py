@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chains._topology import Topology, parse_topology
+from chains import Topology, parse_topology
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

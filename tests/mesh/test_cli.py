@@ -6,7 +6,7 @@ import io
 import json
 from pathlib import Path
 
-from chains._cli import main
+from chains.mesh import main
 from tests.mesh._topologies import CHAIN_JUNO, CHAIN_OSMOSIS, SMALL, pairing
 
 SCENARIO = """

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from chains._cli import main
+from chains.mesh import main
 from tests.mesh._topologies import EXAMPLES
 
 pytestmark = pytest.mark.slow

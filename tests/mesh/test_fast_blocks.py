@@ -20,9 +20,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from chains._chain_events import ChainEvent
-from chains._mesh import Mesh
-from chains._topology import Topology, load_topology
+from chains import ChainEvent, Mesh, Topology, load_topology
 from mesh_actors import Subscription, VirtualClock
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "topologies" / "seed.toml"

@@ -18,10 +18,8 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from chains._chain_events import BlockPhase, ChainEvent
-from chains._mesh import Mesh
-from chains._mesh_errors import UnknownChain, UnknownPairing, UnknownValidator
-from chains._value_range import ValueRange
+from chains import BlockPhase, ChainEvent, Mesh, UnknownChain, UnknownPairing, UnknownValidator
+from chains.provider import ValueRange
 from mesh_actors import VirtualClock
 from tests.mesh._topologies import EXAMPLES, MUTUAL, ONE_TO_TWO, SMALL, topology
 

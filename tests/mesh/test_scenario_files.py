@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from chains._scenario import (
-    BondStep,
-    CrossStakeStep,
-    MisbehaveStep,
-    load_scenario,
-    parse_scenario,
-)
-from chains._topology_errors import ScenarioError
+from chains import ScenarioError, load_scenario, parse_scenario
+from chains.mesh import BondStep, CrossStakeStep, MisbehaveStep
 from tests.mesh._topologies import EXAMPLES, SMALL, topology
 
 GOOD = """

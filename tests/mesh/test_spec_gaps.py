@@ -15,9 +15,10 @@ from functools import partial
 
 import pytest
 
-from chains._chain_events import ChainEvent
-from chains._executor import TxExecutor
-from chains._external_staking_msgs import (
+from chains import ChainEvent, Mesh
+from chains.host import TxExecutor
+from chains.ibc import IbcModule, QueryRelayState, RelayState
+from chains.provider import (
     AuthorizedEndpoint,
     AuthorizedEndpointQuery,
     ExternalConfigQuery,
@@ -27,11 +28,7 @@ from chains._external_staking_msgs import (
     PendingRewardsQuery,
     ValidatorsResponse,
 )
-from chains._ibc_module import IbcModule
-from chains._ibc_msgs import QueryRelayState, RelayState
-from chains._mesh import Mesh
-from chains._mesh_packets import ValsetUpdatePacket, decode_consumer_packet
-from chains._mesh_version import channel_version
+from chains.wire import ValsetUpdatePacket, channel_version, decode_consumer_packet
 from tests.mesh._topologies import ONE_TO_TWO, SMALL, topology
 
 pytestmark = pytest.mark.anyio

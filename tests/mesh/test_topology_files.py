@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from chains._toml_locate import TomlLocator
-from chains._topology import (
+from chains import (
+    ConfigIssue,
     RemotePriceFeedSpec,
     SimplePriceFeedSpec,
     Topology,
+    TopologyError,
     load_topology,
     parse_topology,
 )
-from chains._topology_errors import ConfigIssue, TopologyError
+from chains.mesh import TomlLocator
 from tests.mesh._topologies import CHAIN_JUNO, CHAIN_OSMOSIS, EXAMPLES, SMALL, pairing
 
 

@@ -35,8 +35,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from chains._decimal import SdkDec
-from chains._ibc_msgs import (
+from chains import Mesh
+from chains.contract import IbcPacket, SdkDec
+from chains.ibc import (
     IbcBatch,
     IbcBatchResult,
     QueryRelayState,
@@ -44,11 +45,8 @@ from chains._ibc_msgs import (
     RelayState,
     UpdateClient,
 )
-from chains._ibc_types import IbcPacket
-from chains._mesh import Mesh
-from chains._mesh_packets import ValsetUpdatePacket, decode_consumer_packet
-from chains._validator_crdt import History
-from chains._value_range import ValueRange
+from chains.provider import History, ValueRange
+from chains.wire import ValsetUpdatePacket, decode_consumer_packet
 from tests.mesh._topologies import SMALL, topology
 
 pytestmark = pytest.mark.anyio

@@ -17,56 +17,60 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from chains._address import derive_address, validate_address
-from chains._bank import Bank
-from chains._coin import Coin
-from chains._contract import (
+from chains import ChainError, Coin, Decimal18
+from chains.consumer import (
+    Converter,
+    ConverterInstantiate,
+    IcqPriceHost,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetVirtualStakingMaxCap,
+    RemoteTwapPriceFeed,
+    SimplePriceFeed,
+    SimplePriceFeedInstantiate,
+    UpdatePrice,
+    VirtualStaking,
+    channel_version,
+)
+from chains.contract import (
     BankBurn,
     BankSend,
     BlockEnv,
     ChannelConnect,
     ChannelOpen,
+    CodeNotFound,
     Contract,
+    ContractNotFound,
     ContractStorage,
     CustomMsg,
     Deps,
     DistributionWithdrawReward,
     Env,
     Event,
-    IbcSendPacket,
-    MessageInfo,
-    Reply,
-    ReplyOn,
-    Response,
-    StakingDelegate,
-    StakingUndelegate,
-    SubMsg,
-    WasmExecute,
-    WasmInstantiate,
-)
-from chains._converter import Converter, channel_version
-from chains._converter_msgs import ConverterInstantiate
-from chains._decimal import Decimal18, SdkDec
-from chains._errors import ChainError, CodeNotFound, ContractNotFound
-from chains._ibc_types import (
     IbcAcknowledgement,
     IbcChannel,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
+    IbcSendPacket,
     IbcTimeout,
+    JournaledMap,
+    MessageInfo,
+    Reply,
+    ReplyOn,
+    Response,
+    SdkDec,
+    StakingDelegate,
+    StakingUndelegate,
+    Store,
+    SubMsg,
+    WasmExecute,
+    WasmInstantiate,
+    derive_address,
+    validate_address,
 )
-from chains._mesh_module import MeshParams, MeshSecurityModule
-from chains._mesh_module_msgs import MsgSetVirtualStakingMaxCap
-from chains._mesh_packets import encode_packet
-from chains._module import ModuleCall
-from chains._price_feeds import RemoteTwapPriceFeed, SimplePriceFeed
-from chains._price_feeds_msgs import SimplePriceFeedInstantiate, UpdatePrice
-from chains._price_host import IcqPriceHost
-from chains._staking_module import StakingModule
-from chains._staking_params import StakingParams
-from chains._store import JournaledMap, Store
-from chains._virtual_staking import VirtualStaking
+from chains.modules import Bank, ModuleCall, StakingModule, StakingParams
+from chains.wire import encode_packet
 
 PREFIX = "stars"
 DENOM = "stake"
@@ -526,7 +530,7 @@ class Consumer:
 
     def epoch(self) -> None:
         """Run the VS epoch now, as the scheduler would (one atomic sudo)."""
-        from chains._mesh_module_msgs import HandleEpoch
+        from chains.consumer import HandleEpoch
 
         self.chain.sudo(self.vs, HandleEpoch())
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chains._coin import Coin
-from chains._decimal import SdkDec
-from chains._ibc_types import IbcAcknowledgement
-from chains._mesh_module_errors import MaxCapExceeded
-from chains._mesh_packets import (
+from chains import Coin
+from chains.consumer import MaxCapExceeded, VirtualStaking
+from chains.contract import IbcAcknowledgement, SdkDec
+from chains.modules import StakingParams
+from chains.wire import (
     BurnPacket,
     DistributeBatchPacket,
     InternalUnstakePacket,
@@ -20,8 +20,6 @@ from chains._mesh_packets import (
     ValsetUpdatePacket,
     decode_consumer_packet,
 )
-from chains._staking_params import StakingParams
-from chains._virtual_staking import VirtualStaking
 from tests.chains.consumer._harness import (
     DENOM,
     REMOTE,

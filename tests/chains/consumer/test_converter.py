@@ -7,26 +7,9 @@ import json
 
 import pytest
 
-from chains._address import derive_address
-from chains._coin import Coin
-from chains._contract import (
-    ChannelConnect,
-    ChannelOpen,
-    MessageInfo,
-    Reply,
-    ReplyOn,
-    WasmInstantiate,
-)
-from chains._converter import Converter, invert_amount, normalize_amount
-from chains._converter_errors import (
-    DistributeRewardsInvalidAmount,
-    IbcChannelCloseInitDisallowed,
-    IbcOpenTryDisallowed,
-    InvalidDiscount,
-    InvalidPrice,
-    InvalidReplyId,
-)
-from chains._converter_msgs import (
+from chains import Coin, Decimal18, InvalidAddress, InvalidDenom, Unauthorized
+from chains.consumer import (
+    Converter,
     ConverterConfig,
     ConverterConfigQuery,
     ConverterInstantiate,
@@ -34,52 +17,64 @@ from chains._converter_msgs import (
     ConverterValsetUpdate,
     DistributeReward,
     DistributeRewards,
+    DistributeRewardsInvalidAmount,
+    IbcChannelCloseInitDisallowed,
+    IbcOpenTryDisallowed,
+    InsufficientBond,
+    InvalidDiscount,
+    InvalidPrice,
+    InvalidReplyId,
     RewardPayment,
     SlashedValidator,
+    ValsetValidator,
+    VirtualStakingConfig,
+    VirtualStakingConfigQuery,
+    invert_amount,
+    normalize_amount,
 )
-from chains._decimal import Decimal18
-from chains._errors import (
-    InvalidAddress,
-    InvalidDenom,
+from chains.contract import (
+    ChannelConnect,
+    ChannelOpen,
+    IbcAcknowledgement,
+    IbcChannel,
+    IbcEndpoint,
+    IbcOrder,
+    MessageInfo,
     MissingDenom,
     MultipleDenoms,
     NoFunds,
     NonPayable,
-    Unauthorized,
+    Reply,
+    ReplyOn,
+    WasmInstantiate,
     WrongDenom,
+    derive_address,
 )
-from chains._external_staking_errors import IbcChannelAlreadyOpen, IbcChannelNotMatch
-from chains._ibc_types import IbcAcknowledgement, IbcChannel, IbcEndpoint, IbcOrder
-from chains._mesh_module_msgs import ValsetValidator
-from chains._mesh_packets import (
+from chains.provider import IbcChannelAlreadyOpen, IbcChannelNotMatch, NotFound
+from chains.wire import (
     BurnPacket,
     DistributeBatchPacket,
     DistributePacket,
     InternalUnstakePacket,
+    InvalidChannelOrder,
+    InvalidProtocol,
+    InvalidVersion,
     RewardInfo,
+    SemVer,
     StakePacket,
     TransferRewardsPacket,
     UnstakePacket,
     ValidatorInfo,
     ValidatorSlashInfo,
     ValsetUpdatePacket,
-    decode_consumer_packet,
-)
-from chains._mesh_version import (
-    InvalidChannelOrder,
-    InvalidProtocol,
-    InvalidVersion,
-    SemVer,
     VersionTooNew,
     VersionTooOld,
     build_response,
     channel_version,
+    decode_consumer_packet,
     parse_channel_version,
     verify_compatibility,
 )
-from chains._provider_errors import NotFound
-from chains._virtual_staking_errors import InsufficientBond
-from chains._virtual_staking_msgs import VirtualStakingConfig, VirtualStakingConfigQuery
 from tests.chains.consumer._harness import (
     DENOM,
     REMOTE,
@@ -273,8 +268,7 @@ def test_stake_failures_give_error_ack_and_revert_C_71_C_109(chain: Harness) -> 
 
 
 def test_stale_price_fails_every_dependent_operation_C_59_C_71(chain: Harness) -> None:
-    from chains._price_feeds import SimplePriceFeed
-    from chains._price_feeds_msgs import SimplePriceFeedInstantiate
+    from chains.consumer import SimplePriceFeed, SimplePriceFeedInstantiate
 
     consumer = deploy_consumer(chain, max_cap=10**9)
     feed = chain.instantiate(
@@ -337,7 +331,7 @@ def test_transfer_rewards_pays_from_reserve_C_74(chain: Harness, consumer: Consu
 
 
 def test_malformed_packet_gets_error_ack_I_27_I_34(chain: Harness, consumer: Consumer) -> None:
-    from chains._ibc_types import IbcPacket, IbcTimeout
+    from chains.contract import IbcPacket, IbcTimeout
 
     before = chain.store.snapshot()
     for data in (b"not json", b'{"stake":{}}', b'{"unknown":{}}', b'{"valset_update":{}}'):

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from chains._coin import Coin
-from chains._converter_msgs import DistributeReward, DistributeRewards, RewardPayment
-from chains._ibc_types import IbcAcknowledgement
-from chains._mesh_packets import DistributeBatchPacket, DistributePacket, decode_consumer_packet
-from chains._topology import parse_topology
-from chains._topology_errors import TopologyError
+from chains import Coin, TopologyError, parse_topology
+from chains.consumer import DistributeReward, DistributeRewards, RewardPayment
+from chains.contract import IbcAcknowledgement
+from chains.wire import DistributeBatchPacket, DistributePacket, decode_consumer_packet
 from tests.chains.consumer._harness import DENOM, Consumer, Harness, deploy_consumer
 
 SUCCESS = IbcAcknowledgement.success(b"{}")

@@ -9,48 +9,48 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chains._address import derive_address
-from chains._coin import Coin
-from chains._contract import (
-    BlockEnv,
-    DistributionWithdrawReward,
-    StakingDelegate,
-    StakingRedelegate,
-    StakingUndelegate,
-)
-from chains._decimal import SdkDec
-from chains._errors import InvalidAddress, InvalidSharesAmount, Unauthorized
-from chains._mesh_module import MeshParams, MeshSecurityModule, TaskType
-from chains._mesh_module_errors import (
+from chains import Coin, InvalidAddress, Unauthorized
+from chains.consumer import (
+    AllDelegationsQuery,
+    BondStatusQuery,
+    DelegationRecord,
+    DeleteAllScheduledTasks,
     Duplicate,
+    HandleEpoch,
+    HandleValsetUpdate,
     Invalid,
     InvalidCoins,
     InvalidRequest,
     InvalidSigner,
     MaxCapExceeded,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetPriceFeedContract,
+    MsgSetVirtualStakingMaxCap,
     NoValidatorFound,
+    SlashRatioQuery,
+    TaskType,
+    TotalDelegationQuery,
     Unknown,
     UnknownMsg,
     Unsupported,
     UnsupportedRequest,
-)
-from chains._mesh_module_msgs import (
-    AllDelegationsQuery,
-    BondStatusQuery,
-    DelegationRecord,
-    DeleteAllScheduledTasks,
-    HandleEpoch,
-    HandleValsetUpdate,
-    MsgSetPriceFeedContract,
-    MsgSetVirtualStakingMaxCap,
-    SlashRatioQuery,
-    TotalDelegationQuery,
     UpdateDelegation,
     VirtualStakeBond,
     VirtualStakeUnbond,
 )
-from chains._module import ChainModule, ModuleCall, SudoCall
-from chains._store import Store
+from chains.contract import (
+    BlockEnv,
+    DistributionWithdrawReward,
+    InvalidSharesAmount,
+    SdkDec,
+    StakingDelegate,
+    StakingRedelegate,
+    StakingUndelegate,
+    Store,
+    derive_address,
+)
+from chains.modules import ChainModule, ModuleCall, SudoCall
 from tests.chains.consumer._harness import DENOM, PREFIX, Harness, M
 
 S = SdkDec.parse
@@ -384,7 +384,7 @@ def test_custom_queries_C_49(env: Env) -> None:
 
 
 def test_default_slash_ratio_strings_C_38_C_49() -> None:
-    from chains._staking_params import StakingParams
+    from chains.modules import StakingParams
 
     h = Harness(params=StakingParams())
     answer = h.mesh.query(h.block, SlashRatioQuery())
@@ -430,8 +430,7 @@ def test_schedule_rules_C_51(env: Env) -> None:
 
 def test_repeating_task_rescheduled_even_if_it_fails_C_52() -> None:
     """Task at 1_234_567 with epoch_length 100 → next at 1_234_667, even if it failed."""
-    from chains._bank import Bank
-    from chains._staking_module import StakingModule
+    from chains.modules import Bank, StakingModule
 
     store = Store()
     staking = StakingModule(store, Bank(store), account_prefix=PREFIX)
@@ -610,7 +609,7 @@ def test_new_validator_and_unjail_reports_C_57(env: Env) -> None:
 
 
 def test_unjail_without_reentry_reports_only_unjailed_C_57() -> None:
-    from chains._staking_params import StakingParams
+    from chains.modules import StakingParams
 
     env = Env(genesis=False)
     env.h = Harness(params=StakingParams.e2e_consumer().model_copy(update={"max_validators": 1}))

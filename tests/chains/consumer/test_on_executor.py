@@ -1,4 +1,4 @@
-"""The consumer cores on the real chain executor (``chains._executor``), not the test harness:
+"""The consumer cores on the real chain executor (``chains.host._executor``), not the test harness:
 the module plugged in with ``add_module``, governance through a root ``CustomMsg`` from the
 gov account, epochs and valset updates from the module's end-blocker (C-43, C-50, C-52, C-56).
 
@@ -8,19 +8,20 @@ harness in the other files.
 
 from __future__ import annotations
 
-from chains._address import derive_address
-from chains._chain_config import ChainConfig, GenesisValidator
-from chains._coin import Coin
-from chains._contract import CustomMsg, StakingDelegate
-from chains._errors import Unauthorized
-from chains._executor import TxExecutor
-from chains._mesh_module import MeshParams, MeshSecurityModule
-from chains._mesh_module_errors import Unsupported
-from chains._mesh_module_msgs import BondStatusQuery, MsgSetVirtualStakingMaxCap
-from chains._native_msgs import ForceDowntime
-from chains._staking_params import StakingParams
-from chains._virtual_staking import VirtualStaking
-from chains._virtual_staking_msgs import VirtualStakingBond, VirtualStakingInstantiate
+from chains import ChainConfig, Coin, GenesisValidator, Unauthorized
+from chains.consumer import (
+    BondStatusQuery,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetVirtualStakingMaxCap,
+    Unsupported,
+    VirtualStaking,
+    VirtualStakingBond,
+    VirtualStakingInstantiate,
+)
+from chains.contract import CustomMsg, StakingDelegate, derive_address
+from chains.host import TxExecutor
+from chains.modules import ForceDowntime, StakingParams
 
 DENOM = "stake"
 

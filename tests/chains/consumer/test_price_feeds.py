@@ -6,64 +6,61 @@ from __future__ import annotations
 
 import pytest
 
-from chains._coin import Coin
-from chains._contract import ChannelConnect, ChannelOpen
-from chains._decimal import Decimal18
-from chains._errors import NonPayable, Unauthorized
-from chains._external_staking_errors import IbcChannelAlreadyOpen
-from chains._ibc_types import (
-    IbcAcknowledgement,
-    IbcChannel,
-    IbcEndpoint,
-    IbcOrder,
-    IbcPacket,
-    IbcTimeout,
-)
-from chains._mesh_module import TaskType
-from chains._mesh_module_msgs import HandleEpoch, MsgSetPriceFeedContract
-from chains._mesh_packets import StakePacket
-from chains._price_feeds import (
+from chains import Coin, Decimal18, Unauthorized
+from chains.consumer import (
     ICQ_VERSION,
     TWAP_QUERY_PATH,
+    EmptyTwap,
     EpochGate,
+    HandleEpoch,
+    IbcChannelNotOpen,
+    IbcReceiveNotAccepted,
+    IcqPriceHost,
+    InvalidIbcVersion,
+    InvalidResponseQuery,
+    InvalidResponseQueryCode,
+    MsgSetPriceFeedContract,
+    NoPriceData,
+    OnlyUnorderedChannel,
+    OutdatedPriceData,
+    PriceFeedConfig,
+    PriceFeedConfigQuery,
+    PriceHostInstantiate,
     PriceKeeper,
+    PriceQuery,
+    PriceResponse,
+    RemotePriceFeedInstantiate,
     RemoteTwapPriceFeed,
+    RequestPrice,
+    SetHostFailure,
+    SetHostPrice,
     SimplePriceFeed,
+    SimplePriceFeedInstantiate,
+    TaskType,
+    TradingPair,
     TwapAnswer,
     TwapRequest,
+    UpdatePrice,
     decode_twap_ack,
     decode_twap_request_packet,
     encode_twap_ack,
     encode_twap_payload,
     encode_twap_request_packet,
 )
-from chains._price_feeds_errors import (
-    EmptyTwap,
-    IbcChannelNotOpen,
-    IbcReceiveNotAccepted,
-    InvalidIbcVersion,
-    InvalidResponseQuery,
-    InvalidResponseQueryCode,
-    NoPriceData,
-    OnlyUnorderedChannel,
-    OutdatedPriceData,
+from chains.contract import (
+    ChannelConnect,
+    ChannelOpen,
+    IbcAcknowledgement,
+    IbcChannel,
+    IbcEndpoint,
+    IbcOrder,
+    IbcPacket,
+    IbcTimeout,
+    NonPayable,
+    Store,
 )
-from chains._price_feeds_msgs import (
-    PriceFeedConfig,
-    PriceFeedConfigQuery,
-    PriceHostInstantiate,
-    PriceQuery,
-    PriceResponse,
-    RemotePriceFeedInstantiate,
-    RequestPrice,
-    SetHostFailure,
-    SetHostPrice,
-    SimplePriceFeedInstantiate,
-    TradingPair,
-    UpdatePrice,
-)
-from chains._price_host import IcqPriceHost
-from chains._store import Store
+from chains.provider import IbcChannelAlreadyOpen
+from chains.wire import StakePacket
 from tests.chains.consumer._harness import REMOTE, Harness, deploy_consumer
 
 D = Decimal18.parse
@@ -140,7 +137,7 @@ def test_simple_feed_optional_ttl_extension_C_60_C_61(chain: Harness) -> None:
 
 
 def _deps() -> object:
-    from chains._contract import ContractStorage, Deps
+    from chains.contract import ContractStorage, Deps
 
     store = Store()
     return Deps(ContractStorage(store, "stars1feed"), None, lambda a: a, "c")  # type: ignore[arg-type]

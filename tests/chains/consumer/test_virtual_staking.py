@@ -11,41 +11,29 @@ from typing import Any
 
 import pytest
 
-from chains._address import derive_address
-from chains._burn import distribute_burn
-from chains._coin import Coin
-from chains._contract import (
-    BlockEnv,
-    ContractStorage,
-    CustomMsg,
-    Deps,
-    DistributionWithdrawReward,
-    Env,
-    MessageInfo,
-    Reply,
-    ReplyOn,
-    Response,
-    SubMsg,
-    WasmExecute,
-)
-from chains._converter_errors import InvalidReplyId
-from chains._converter_msgs import (
-    ConverterInternalUnstake,
-    ConverterValsetUpdate,
-    DistributeRewards,
-    RewardPayment,
-    SlashedValidator,
-)
-from chains._errors import NoDelegation, NonPayable, Unauthorized, WrongDenom
-from chains._mesh_module_msgs import (
+from chains import Coin, Unauthorized
+from chains.consumer import (
     AllDelegationsQuery,
     AllDelegationsResponse,
+    AllStakeResponse,
     BondStatusQuery,
     BondStatusResponse,
+    ConverterInternalUnstake,
+    ConverterValsetUpdate,
     DelegationRecord,
     DeleteAllScheduledTasks,
+    DistributeRewards,
+    GetAllStake,
+    GetStake,
+    HandleCloseChannel,
     HandleEpoch,
     HandleValsetUpdate,
+    InsufficientBond,
+    InternalUnbond,
+    InvalidReplyId,
+    RewardPayment,
+    SlashedValidator,
+    StakeResponse,
     TotalDelegationQuery,
     TotalDelegationResponse,
     UpdateDelegation,
@@ -53,18 +41,7 @@ from chains._mesh_module_msgs import (
     ValsetValidator,
     VirtualStakeBond,
     VirtualStakeUnbond,
-)
-from chains._provider_errors import InsufficientDelegations, NotFound
-from chains._store import Store
-from chains._virtual_staking import VirtualStaking
-from chains._virtual_staking_errors import InsufficientBond
-from chains._virtual_staking_msgs import (
-    AllStakeResponse,
-    GetAllStake,
-    GetStake,
-    HandleCloseChannel,
-    InternalUnbond,
-    StakeResponse,
+    VirtualStaking,
     VirtualStakingBond,
     VirtualStakingBurn,
     VirtualStakingConfig,
@@ -72,6 +49,27 @@ from chains._virtual_staking_msgs import (
     VirtualStakingInstantiate,
     VirtualStakingUnbond,
 )
+from chains.contract import (
+    BlockEnv,
+    ContractStorage,
+    CustomMsg,
+    Deps,
+    DistributionWithdrawReward,
+    Env,
+    MessageInfo,
+    NoDelegation,
+    NonPayable,
+    Reply,
+    ReplyOn,
+    Response,
+    Store,
+    SubMsg,
+    WasmExecute,
+    WrongDenom,
+    derive_address,
+    distribute_burn,
+)
+from chains.provider import InsufficientDelegations, NotFound
 
 DENOM = "stake"
 VS = derive_address("stars", "vs")

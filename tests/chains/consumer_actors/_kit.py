@@ -22,11 +22,34 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from chains._address import derive_address
-from chains._chain import Chain
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._coin import Coin
-from chains._contract import (
+from chains import (
+    Chain,
+    ChainConfig,
+    ChainError,
+    Coin,
+    Decimal18,
+    GenesisAccount,
+    GenesisValidator,
+    TxResult,
+)
+from chains.consumer import (
+    Converter,
+    ConverterConfig,
+    ConverterConfigQuery,
+    ConverterInstantiate,
+    IcqPriceHost,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetPriceFeedContract,
+    MsgSetVirtualStakingMaxCap,
+    RemoteTwapPriceFeed,
+    SimplePriceFeed,
+    SimplePriceFeedInstantiate,
+    TaskType,
+    UpdatePrice,
+    VirtualStaking,
+)
+from chains.contract import (
     BlockEnv,
     ChannelConnect,
     ChannelOpen,
@@ -34,41 +57,32 @@ from chains._contract import (
     CustomMsg,
     Env,
     Event,
-    IbcSendPacket,
-    Response,
-)
-from chains._converter import Converter
-from chains._converter_msgs import ConverterConfig, ConverterConfigQuery, ConverterInstantiate
-from chains._decimal import Decimal18, SdkDec
-from chains._errors import ChainError, UnsupportedMessage
-from chains._executor import TxExecutor
-from chains._ibc_types import (
     IbcAcknowledgement,
     IbcChannel,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
+    IbcSendPacket,
     IbcTimeout,
+    JournaledMap,
+    Response,
+    SdkDec,
+    SortedJournaledMap,
+    Store,
+    UnsupportedMessage,
+    derive_address,
 )
-from chains._mesh_module import MeshParams, MeshSecurityModule, TaskType
-from chains._mesh_module_msgs import MsgSetPriceFeedContract, MsgSetVirtualStakingMaxCap
-from chains._mesh_packets import (
+from chains.host import TxExecutor
+from chains.modules import ModuleCall, StakingParams, SudoCall
+from chains.wire import (
     BurnPacket,
     StakePacket,
     TransferRewardsPacket,
     UnstakePacket,
+    channel_version,
     decode_consumer_packet,
     encode_packet,
 )
-from chains._mesh_version import channel_version
-from chains._module import ModuleCall, SudoCall
-from chains._price_feeds import RemoteTwapPriceFeed, SimplePriceFeed
-from chains._price_feeds_msgs import SimplePriceFeedInstantiate, UpdatePrice
-from chains._price_host import IcqPriceHost
-from chains._staking_params import StakingParams
-from chains._store import JournaledMap, SortedJournaledMap, Store
-from chains._tx_result import TxResult
-from chains._virtual_staking import VirtualStaking
 from mesh_actors.testing import virtual_system
 
 PREFIX = "stars"

@@ -13,7 +13,7 @@ _ROOT = str(Path(__file__).resolve().parents[3])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
-from chains._chain import Chain  # noqa: E402
+from chains import Chain  # noqa: E402
 from mesh_actors.testing import virtual_system  # noqa: E402
 from tests.chains.consumer_actors._kit import Consumer, consumer_config, start_consumer  # noqa: E402
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from chains._chain import Chain
-from chains._contract_actor import QueryContract
-from chains._converter import Converter
-from chains._converter_msgs import ConverterConfig, ConverterConfigQuery, ConverterInstantiate
-from chains._decimal import Decimal18
-from chains._mesh_module import TaskType
-from chains._mesh_module_errors import InvalidSigner
-from chains._mesh_packets import StakePacket, ValsetUpdatePacket
-from chains._tx_result import QueryResult
-from chains._virtual_staking import VirtualStaking
-from chains._virtual_staking_msgs import VirtualStakingConfig, VirtualStakingConfigQuery
+from chains import Chain, Decimal18, QueryResult
+from chains.consumer import (
+    Converter,
+    ConverterConfig,
+    ConverterConfigQuery,
+    ConverterInstantiate,
+    InvalidSigner,
+    TaskType,
+    VirtualStaking,
+    VirtualStakingConfig,
+    VirtualStakingConfigQuery,
+)
+from chains.host import QueryContract
+from chains.wire import StakePacket, ValsetUpdatePacket
 from tests.chains.consumer_actors._kit import (
     ADMIN,
     DENOM,

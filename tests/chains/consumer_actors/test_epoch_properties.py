@@ -18,25 +18,23 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chains._coin import Coin
-from chains._contract import CustomMsg
-from chains._converter import Converter
-from chains._converter_msgs import ConverterConfig, ConverterConfigQuery, ConverterInstantiate
-from chains._decimal import Decimal18
-from chains._executor import TxExecutor
-from chains._mesh_module import TaskType
-from chains._mesh_module_msgs import MsgSetVirtualStakingMaxCap
-from chains._mesh_packets import (
-    BurnPacket,
-    InternalUnstakePacket,
-    StakePacket,
-    UnstakePacket,
+from chains import Coin, Decimal18, TxResult
+from chains.consumer import (
+    Converter,
+    ConverterConfig,
+    ConverterConfigQuery,
+    ConverterInstantiate,
+    MsgSetVirtualStakingMaxCap,
+    SimplePriceFeed,
+    SimplePriceFeedInstantiate,
+    TaskType,
+    UpdatePrice,
+    VirtualStaking,
 )
-from chains._native_msgs import ForceDowntime, SubmitEquivocation, Unjail
-from chains._price_feeds import SimplePriceFeed
-from chains._price_feeds_msgs import SimplePriceFeedInstantiate, UpdatePrice
-from chains._tx_result import TxResult
-from chains._virtual_staking import VirtualStaking
+from chains.contract import CustomMsg
+from chains.host import TxExecutor
+from chains.modules import ForceDowntime, SubmitEquivocation, Unjail
+from chains.wire import BurnPacket, InternalUnstakePacket, StakePacket, UnstakePacket
 from tests.chains.consumer_actors._kit import (
     ADMIN,
     CODES,

@@ -15,21 +15,21 @@ from dataclasses import dataclass
 
 import pytest
 
-from chains._chain import Chain
-from chains._decimal import Decimal18
-from chains._ibc_types import IbcChannel, IbcEndpoint, IbcOrder
-from chains._mesh_module import TaskType
-from chains._price_feeds import ICQ_VERSION, RemoteTwapPriceFeed
-from chains._price_feeds_msgs import (
+from chains import Chain, Decimal18
+from chains.consumer import (
+    ICQ_VERSION,
+    IcqPriceHost,
     PriceHostInstantiate,
     PriceQuery,
     PriceResponse,
     RemotePriceFeedInstantiate,
+    RemoteTwapPriceFeed,
     SetHostFailure,
     SetHostPrice,
+    TaskType,
     TradingPair,
 )
-from chains._price_host import IcqPriceHost
+from chains.contract import IbcChannel, IbcEndpoint, IbcOrder
 from tests.chains.consumer_actors._kit import (
     ADMIN,
     Consumer,

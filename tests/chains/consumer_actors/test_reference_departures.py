@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 
-from chains._chain import Chain
-from chains._mesh_packets import InternalUnstakePacket
+from chains import Chain
+from chains.wire import InternalUnstakePacket
 from tests.chains.consumer_actors._kit import (
     DENOM,
     Consumer,

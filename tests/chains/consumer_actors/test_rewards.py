@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from chains._chain import Chain
-from chains._mesh_module import TaskType
-from chains._mesh_packets import DistributeBatchPacket, InternalUnstakePacket
+from chains import Chain
+from chains.consumer import TaskType
+from chains.wire import DistributeBatchPacket, InternalUnstakePacket
 from tests.chains.consumer_actors._kit import (
     DENOM,
     Consumer,

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from chains._chain_events import BlockPhase
-from chains._coin import Coin
-from chains._ibc_types import IbcAcknowledgement
-from chains._mesh_module import TaskType
-from chains._mesh_packets import (
+from chains import BlockPhase, Coin
+from chains.consumer import AllStakeResponse, GetAllStake, GetStake, StakeResponse, TaskType
+from chains.contract import IbcAcknowledgement
+from chains.wire import (
     BurnPacket,
     InternalUnstakePacket,
     StakePacket,
@@ -21,7 +20,6 @@ from chains._mesh_packets import (
     UnstakePacket,
     ValsetUpdatePacket,
 )
-from chains._virtual_staking_msgs import AllStakeResponse, GetAllStake, GetStake, StakeResponse
 from tests.chains.consumer_actors._kit import (
     DENOM,
     SUCCESS_ACK,

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import pytest
 
-from chains._chain import Chain
-from chains._errors import JailedUntilNotPassed
-from chains._mesh_packets import ValsetUpdatePacket
+from chains import Chain
+from chains.contract import JailedUntilNotPassed
+from chains.wire import ValsetUpdatePacket
 from tests.chains.consumer_actors._kit import (
     Consumer,
     deploy,

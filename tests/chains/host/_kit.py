@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from chains._address import derive_address
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._coin import Coin
-from chains._executor import TxExecutor
-from chains._testing_contracts import (
+from chains import ChainConfig, Coin, GenesisAccount, GenesisValidator
+from chains.contract import derive_address
+from chains.host import TxExecutor
+from chains.testing import (
     CascadeContract,
     CascadeInit,
     EchoContract,

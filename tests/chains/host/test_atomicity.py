@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chains._coin import Coin
-from chains._contract import ReplyOn
-from chains._testing_contracts import CascadeChild, CascadeNode, RunNode
+from chains import Coin
+from chains.contract import ReplyOn
+from chains.testing import CascadeChild, CascadeNode, RunNode
 from tests.chains.host._kit import ALICE, DENOM, SINK, HostKit
 
 # -- the reference model ---------------------------------------------------------------------

@@ -7,25 +7,23 @@ from typing import Any
 
 import pytest
 
-from chains._chain_events import BlockPhase
-from chains._coin import Coin
-from chains._contract import BlockEnv, Event, Response
-from chains._decimal import SdkDec
-from chains._errors import InvalidBlock, NotJailed, Unauthorized
-from chains._hooks import BaseStakingHooks
-from chains._module import ModuleCall, SudoCall
-from chains._native_msgs import (
+from chains import BlockPhase, Coin, Unauthorized
+from chains.contract import BlockEnv, Event, InvalidBlock, NotJailed, Response, SdkDec
+from chains.modules import (
+    BaseStakingHooks,
+    BondStatus,
     CreateValidator,
     ForceDowntime,
     Mint,
+    ModuleCall,
     RecordLiveness,
     SetCommission,
+    StakingParams,
     SubmitEquivocation,
+    SudoCall,
     Unjail,
 )
-from chains._staking import BondStatus
-from chains._staking_params import StakingParams
-from chains._testing_contracts import CascadeFailure, CascadeNode, Emit, RunNode
+from chains.testing import CascadeFailure, CascadeNode, Emit, RunNode
 from tests.chains.host._kit import ALICE, BOB, DENOM, HostKit, make_config
 
 

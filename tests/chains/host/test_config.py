@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chains._address import derive_address
-from chains._chain_config import GenesisAccount, GenesisValidator
-from chains._executor import TxExecutor
-from chains._staking_params import StakingParams
+from chains import GenesisAccount, GenesisValidator
+from chains.contract import derive_address
+from chains.host import TxExecutor
+from chains.modules import StakingParams
 from tests.chains.host._kit import PREFIX, make_config
 
 

@@ -10,12 +10,10 @@ import random
 
 import anyio
 
-from chains._chain import Chain
-from chains._chain_events import ChainEvent
-from chains._coin import Coin
-from chains._contract import ReplyOn
-from chains._executor import TxExecutor
-from chains._testing_contracts import (
+from chains import Chain, ChainEvent, Coin
+from chains.contract import ReplyOn
+from chains.host import TxExecutor
+from chains.testing import (
     CascadeChild,
     CascadeContract,
     CascadeInit,

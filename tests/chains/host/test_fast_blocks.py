@@ -18,17 +18,11 @@ from typing import Any
 import anyio
 import pytest
 
-from chains._chain import Chain
-from chains._chain_events import ChainEvent
-from chains._coin import Coin
-from chains._contract import BlockEnv, Event, Response
-from chains._decimal import SdkDec
-from chains._executor import TxExecutor
-from chains._gov_module import GovModule
-from chains._module import ModuleCall, SudoCall
-from chains._staking_params import StakingParams
-from chains._store import JournaledMap, Store
-from chains._testing_contracts import RecordingModule
+from chains import Chain, ChainEvent, Coin
+from chains.contract import BlockEnv, Event, JournaledMap, Response, SdkDec, Store
+from chains.host import TxExecutor
+from chains.modules import GovModule, ModuleCall, StakingParams, SudoCall
+from chains.testing import RecordingModule
 from mesh_actors import VirtualClock
 from mesh_actors.testing import virtual_system
 from tests.chains.host._kit import ALICE, BOB, DENOM, make_config

@@ -11,18 +11,30 @@ from typing import Any
 
 import pytest
 
-from chains._chain import Chain
-from chains._chain_events import BlockPhase, ChainEvent
-from chains._coin import Coin
-from chains._contract import BankSend, Event
-from chains._contract_actor import ExecuteContract, QueryContract
-from chains._decimal import SdkDec
-from chains._errors import InvalidAddress, Unauthorized, UnsupportedMessage
-from chains._executor import TxExecutor
-from chains._host_errors import ContractPanic, InternalError, ModuleExists, QueryWrite
-from chains._host_msgs import ExecuteTx, SubmitTx
-from chains._module import SudoCall
-from chains._testing_contracts import (
+from chains import (
+    BlockPhase,
+    Chain,
+    ChainEvent,
+    Coin,
+    ContractPanic,
+    InvalidAddress,
+    QueryResult,
+    TxResult,
+    Unauthorized,
+)
+from chains.contract import BankSend, Event, SdkDec, UnsupportedMessage
+from chains.host import (
+    ExecuteContract,
+    ExecuteTx,
+    InternalError,
+    ModuleExists,
+    QueryContract,
+    QueryWrite,
+    SubmitTx,
+    TxExecutor,
+)
+from chains.modules import SudoCall
+from chains.testing import (
     CascadeContract,
     CascadeInit,
     CascadeNode,
@@ -33,7 +45,6 @@ from chains._testing_contracts import (
     RunNode,
     Spawn,
 )
-from chains._tx_result import QueryResult, TxResult
 from mesh_actors import VirtualClock
 from mesh_actors.testing import virtual_system
 from tests.chains.host._kit import ALICE, BOB, DENOM, make_config

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from chains._contract import (
+from chains.contract import (
     Contract,
     Env,
     Event,
@@ -20,10 +20,10 @@ from chains._contract import (
     ReplyOn,
     Response,
     SubMsg,
+    UnsupportedMessage,
     WasmExecute,
 )
-from chains._errors import UnsupportedMessage
-from chains._testing_contracts import CascadeChild, CascadeNode, Echo, RunNode
+from chains.testing import CascadeChild, CascadeNode, Echo, RunNode
 from mesh_actors import Message
 from tests.chains.host._kit import ALICE, HostKit
 

@@ -7,39 +7,36 @@ from __future__ import annotations
 
 import pytest
 
-from chains._address import derive_address, validate_address
-from chains._coin import Coin
-from chains._contract import (
+from chains import Coin, ContractPanic, InvalidAddress
+from chains.contract import (
     BankBurn,
     BankSend,
+    CodeNotFound,
+    ContractNotFound,
     DistributionWithdrawReward,
     IbcCloseChannel,
+    NoDelegation,
     ReplyOn,
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
-    WasmExecute,
-)
-from chains._errors import (
-    CodeNotFound,
-    ContractNotFound,
-    InvalidAddress,
-    NoDelegation,
     UnsupportedMessage,
+    WasmExecute,
     WrongDenom,
+    derive_address,
+    validate_address,
 )
-from chains._executor import TxExecutor
-from chains._host_errors import (
+from chains.host import (
     CodeExists,
-    ContractPanic,
     ModuleExists,
     ModulePanic,
     NoIbcModule,
     QueryWrite,
+    TxExecutor,
     UnknownModule,
 )
-from chains._redelegation_errors import SelfRedelegation
-from chains._testing_contracts import (
+from chains.modules import SelfRedelegation
+from chains.testing import (
     BalanceQuery,
     CallModule,
     CascadeChild,
@@ -334,7 +331,7 @@ def test_queries_cannot_write_P_4(kit: HostKit) -> None:
 
 
 def test_module_handles_from_the_querier_are_read_only_P_4(kit: HostKit) -> None:
-    from chains._module import ModuleCall
+    from chains.modules import ModuleCall
 
     handle = kit.ex.querier.module("recorder")
     assert handle.calls() == ()

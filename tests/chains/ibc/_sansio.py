@@ -9,28 +9,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from chains._address import derive_address
-from chains._chain_config import ChainConfig, GenesisAccount
-from chains._coin import Coin
-from chains._executor import TxExecutor
-from chains._ibc_module import IbcConfig, IbcModule
-from chains._ibc_msgs import (
+from chains import ChainConfig, Coin, GenesisAccount, TxResult
+from chains.contract import IbcOrder, derive_address
+from chains.host import TxExecutor
+from chains.ibc import (
     ChanOpenInit,
     ConnOpenAck,
     ConnOpenConfirm,
     ConnOpenInit,
     ConnOpenTry,
     CreateClient,
+    IbcConfig,
     IbcHeader,
+    IbcModule,
     OpResult,
+    PathSide,
     QueryRelayState,
+    RelayPlan,
     RelayState,
     UpdateClient,
+    destination_keys,
+    plan_path,
 )
-from chains._ibc_test_app import IbcAppInit, IbcAppQuery, IbcAppState, IbcTestApp
-from chains._ibc_types import IbcOrder
-from chains._relay_plan import PathSide, RelayPlan, destination_keys, plan_path
-from chains._tx_result import TxResult
+from chains.testing import IbcAppInit, IbcAppQuery, IbcAppState, IbcTestApp
 
 BLOCK_SECONDS = 5
 

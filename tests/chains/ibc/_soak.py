@@ -15,11 +15,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from chains._ibc_module import IbcModule
-from chains._ibc_msgs import ChannelState
-from chains._ibc_test_app import IbcAppConfigure, IbcAppSend, IbcAppState
-from chains._ibc_types import IbcOrder
-from chains._relayer_msgs import PauseRelaying, ResumeRelaying
+from chains.contract import IbcOrder
+from chains.ibc import ChannelState, IbcModule, PauseRelaying, ResumeRelaying
+from chains.testing import IbcAppConfigure, IbcAppSend, IbcAppState
 from tests.chains.ibc._world import World, ibc_world
 from transport import LinkFaults, Uniform
 

@@ -11,25 +11,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-from chains._address import derive_address
-from chains._chain import Chain
-from chains._chain_config import ChainConfig, GenesisAccount
-from chains._coin import Coin
-from chains._ibc_gateway import IbcHandle, install_ibc
-from chains._ibc_module import IbcConfig
-from chains._ibc_msgs import ChannelState
-from chains._ibc_test_app import IbcAppInit, IbcAppQuery, IbcAppState, IbcTestApp
-from chains._ibc_types import IbcOrder
-from chains._relayer import Relayer
-from chains._relayer_msgs import (
+from chains import Chain, ChainConfig, Coin, GenesisAccount, TxResult
+from chains.contract import IbcOrder, derive_address
+from chains.ibc import (
+    ChannelState,
+    IbcConfig,
+    IbcHandle,
     OpenChannel,
     OpenChannelReply,
     PathEnd,
     PathReady,
+    Relayer,
     RelayerConfig,
     SetupPath,
+    install_ibc,
 )
-from chains._tx_result import TxResult
+from chains.testing import IbcAppInit, IbcAppQuery, IbcAppState, IbcTestApp
 from mesh_actors import ActorRef, ActorSystem, VirtualClock
 from transport import FaultyNetwork, InMemoryNetwork, LinkFaults
 

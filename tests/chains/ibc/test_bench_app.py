@@ -10,13 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from chains._ibc_bench_app import (
-    BenchAppInit,
-    BenchAppQuery,
-    BenchAppState,
-    BenchStart,
-    IbcBenchApp,
-)
+from chains.testing import BenchAppInit, BenchAppQuery, BenchAppState, BenchStart, IbcBenchApp
 from tests.chains.ibc._world import ChainSide, World, ibc_world
 
 pytestmark = pytest.mark.anyio

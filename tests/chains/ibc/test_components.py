@@ -12,9 +12,9 @@ from functools import partial
 import anyio
 import pytest
 
-from chains._host_errors import InvalidComponent
-from chains._ibc_gateway import GATEWAY_NAME, IbcGateway
-from chains._ibc_test_app import IbcAppSend
+from chains.host import InvalidComponent
+from chains.ibc import GATEWAY_NAME, IbcGateway
+from chains.testing import IbcAppSend
 from mesh_actors import ActorNotFound
 from tests.chains.ibc._world import World, ibc_world
 

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chains._ibc_types import IbcAcknowledgement, IbcOrder
+from chains.contract import IbcAcknowledgement, IbcOrder
 from tests.chains.ibc._soak import SoakResult, soak
 
 

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from chains._ibc_errors import (
-    IbcBadChannelState,
-    IbcConsensusNotFound,
-    IbcCounterpartyMismatch,
-    IbcUnboundPort,
-)
-from chains._ibc_events import IbcEventType
-from chains._ibc_msgs import (
+from chains.contract import IbcOrder
+from chains.ibc import (
     ChanCloseInit,
     ChannelState,
     ChanOpenAck,
     ChanOpenInit,
     ChanOpenTry,
     ConnectionState,
+    IbcBadChannelState,
+    IbcConsensusNotFound,
+    IbcCounterpartyMismatch,
+    IbcEventType,
+    IbcUnboundPort,
     UpdateClient,
 )
-from chains._ibc_test_app import IbcAppClose, IbcAppConfigure, IbcAppSend, app_version
-from chains._ibc_types import IbcOrder
+from chains.testing import IbcAppClose, IbcAppConfigure, IbcAppSend, app_version
 from tests.chains.ibc._sansio import Link, Side, port
 
 

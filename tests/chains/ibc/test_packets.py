@@ -7,11 +7,14 @@ import json
 
 import pytest
 
-from chains._coin import Coin
-from chains._contract import IbcTransfer
-from chains._ibc_errors import (
+from chains import Coin
+from chains.contract import IbcAcknowledgement, IbcOrder, IbcPacket, IbcTimeout, IbcTransfer
+from chains.ibc import (
+    AcknowledgePackets,
     IbcBadChannelState,
+    IbcConfig,
     IbcConsensusNotFound,
+    IbcEventType,
     IbcNoTimeout,
     IbcPacketExpired,
     IbcPacketOutOfOrder,
@@ -19,21 +22,15 @@ from chains._ibc_errors import (
     IbcTimeoutNotReached,
     IbcTransferUnsupported,
     IbcUnknownChannel,
-)
-from chains._ibc_events import IbcEventType
-from chains._ibc_module import IbcConfig
-from chains._ibc_msgs import (
-    AcknowledgePackets,
     RecvPackets,
     TimeoutPackets,
     UpdateClient,
     WrittenAck,
+    packet_commitment,
 )
-from chains._ibc_state import packet_commitment
-from chains._ibc_test_app import IbcAppClose, IbcAppConfigure, IbcAppSend
-from chains._ibc_types import IbcAcknowledgement, IbcOrder, IbcPacket, IbcTimeout
-from chains._mesh_packets import MAX_PACKET_SIZE, PacketTooLarge
-from chains._module import ModuleCall
+from chains.modules import ModuleCall
+from chains.testing import IbcAppClose, IbcAppConfigure, IbcAppSend
+from chains.wire import MAX_PACKET_SIZE, PacketTooLarge
 from tests.chains.ibc._sansio import Link, Side, port
 
 NS = 1_000_000_000

@@ -11,17 +11,19 @@ from typing import Any
 
 import pytest
 
-from chains._ibc_gateway import GATEWAY_NAME, IbcGateway
-from chains._ibc_msgs import QueryRelayState, RelayState
-from chains._ibc_test_app import IbcAppSend
-from chains._relayer_msgs import (
+from chains.ibc import (
+    GATEWAY_NAME,
     ClearNow,
     ClearReport,
+    IbcGateway,
     PauseRelaying,
+    QueryRelayState,
     RelayerStats,
     RelayerStatus,
+    RelayState,
     ResumeRelaying,
 )
+from chains.testing import IbcAppSend
 from mesh_actors import ActorRef
 from tests.chains.ibc._world import World, ibc_world
 

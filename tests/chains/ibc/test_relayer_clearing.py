@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from chains._ibc_msgs import ChannelState
-from chains._ibc_test_app import IbcAppClose, IbcAppSend
-from chains._relayer_msgs import RelayerStats, RelayerStatus
+from chains.ibc import ChannelState, RelayerStats, RelayerStatus
+from chains.testing import IbcAppClose, IbcAppSend
 from mesh_actors import ActorRef
 from tests.chains.ibc._world import World, ibc_world
 from transport import LinkFaults

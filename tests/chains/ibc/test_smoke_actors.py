@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chains._ibc_test_app import IbcAppSend
+from chains.testing import IbcAppSend
 from tests.chains.ibc._world import ibc_world
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chains._ibc_errors import IbcCommitmentMismatch
-from chains._ibc_module import IbcConfig
-from chains._ibc_msgs import AcknowledgePackets, UpdateClient, WrittenAck
-from chains._ibc_state import packet_commitment
-from chains._ibc_test_app import IbcAppConfigure, IbcAppSend
-from chains._ibc_types import IbcAcknowledgement, IbcEndpoint, IbcPacket, IbcTimeout
-from chains._relayer_msgs import RelayerConfig
-from chains._tx_result import TxResult
+from chains import TxResult
+from chains.contract import IbcAcknowledgement, IbcEndpoint, IbcPacket, IbcTimeout
+from chains.ibc import (
+    AcknowledgePackets,
+    IbcCommitmentMismatch,
+    IbcConfig,
+    RelayerConfig,
+    UpdateClient,
+    WrittenAck,
+    packet_commitment,
+)
+from chains.testing import IbcAppConfigure, IbcAppSend
 from tests.chains.ibc._sansio import Link, Side, port
 from tests.chains.ibc._world import ibc_world
 

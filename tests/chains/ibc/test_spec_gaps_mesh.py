@@ -16,63 +16,71 @@ from typing import Any
 
 import pytest
 
-from chains._address import derive_address
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._coin import Coin
-from chains._contract import ChannelConnect, ChannelOpen, Contract, CustomMsg, Env
-from chains._converter import Converter
-from chains._converter_msgs import (
+from chains import ChainConfig, Coin, Decimal18, GenesisAccount, GenesisValidator, Unauthorized
+from chains.consumer import (
+    ICQ_VERSION,
+    Converter,
     ConverterConfigQuery,
     ConverterInstantiate,
     ConverterInternalUnstake,
     ConverterValsetUpdate,
     DistributeReward,
     DistributeRewards,
+    IcqPriceHost,
+    MeshParams,
+    MeshSecurityModule,
+    MsgSetVirtualStakingMaxCap,
+    OnlyUnorderedChannel,
+    PriceHostInstantiate,
+    RemotePriceFeedInstantiate,
+    RemoteTwapPriceFeed,
     RewardPayment,
+    SimplePriceFeed,
+    SimplePriceFeedInstantiate,
+    TradingPair,
+    ValsetValidator,
+    VirtualStaking,
 )
-from chains._decimal import Decimal18
-from chains._errors import Unauthorized
-from chains._executor import TxExecutor
-from chains._external_staking import ExternalStaking
-from chains._external_staking_errors import IbcChannelAlreadyOpen
-from chains._external_staking_msgs import (
+from chains.contract import (
+    ChannelConnect,
+    ChannelOpen,
+    Contract,
+    CustomMsg,
+    Env,
+    IbcAcknowledgement,
+    IbcChannel,
+    IbcEndpoint,
+    IbcOrder,
+    Store,
+    derive_address,
+)
+from chains.host import TxExecutor
+from chains.ibc import ChannelState, ChanOpenInit, IbcModule, OpResult
+from chains.modules import StakingParams
+from chains.provider import (
     AuthorizedEndpoint,
     CloseControlChannel,
+    ExternalStaking,
     ExternalStakingInstantiate,
+    IbcChannelAlreadyOpen,
     IbcChannelQuery,
     SlashRatios,
 )
-from chains._ibc_module import IbcModule
-from chains._ibc_msgs import ChannelState, ChanOpenInit, OpResult
-from chains._ibc_test_app import IbcAppInit, IbcAppSend, IbcTestApp
-from chains._ibc_types import IbcAcknowledgement, IbcChannel, IbcEndpoint, IbcOrder
-from chains._mesh_module import MeshParams, MeshSecurityModule
-from chains._mesh_module_msgs import MsgSetVirtualStakingMaxCap, ValsetValidator
-from chains._mesh_packets import (
+from chains.testing import IbcAppInit, IbcAppSend, IbcTestApp
+from chains.wire import (
     ACK_SUCCESS_BYTES,
     BurnPacket,
     DistributePacket,
     InternalUnstakePacket,
+    InvalidChannelOrder,
     StakePacket,
     TransferRewardsPacket,
     UnstakePacket,
     ValidatorInfo,
     ValsetUpdatePacket,
+    channel_version,
     encode_packet,
 )
-from chains._mesh_version import InvalidChannelOrder, channel_version
-from chains._price_feeds import ICQ_VERSION, RemoteTwapPriceFeed, SimplePriceFeed
-from chains._price_feeds_errors import OnlyUnorderedChannel
-from chains._price_feeds_msgs import (
-    PriceHostInstantiate,
-    RemotePriceFeedInstantiate,
-    SimplePriceFeedInstantiate,
-    TradingPair,
-)
-from chains._price_host import IcqPriceHost
-from chains._staking_params import StakingParams
-from chains._store import Store
-from chains._virtual_staking import VirtualStaking
 from tests.chains.consumer._harness import Harness, deploy_consumer
 from tests.chains.ibc._sansio import Link, Side, port
 from tests.chains.provider._ext_fixture import ExtFixture

@@ -4,36 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from chains._contract import (
+from chains import Decimal18
+from chains.contract import (
     ChannelConnect,
     ChannelOpen,
-    IbcBasicResponse,
-    IbcReceiveResponse,
-    IbcSendPacket,
-    Response,
-    WasmExecute,
-)
-from chains._decimal import Decimal18
-from chains._external_staking import ExternalStaking
-from chains._external_staking_msgs import (
-    AuthorizedEndpoint,
-    ExternalStakingInstantiate,
-    ExternalUnstake,
-    ExternalWithdrawRewards,
-    SlashRatios,
-    WithdrawUnbonded,
-)
-from chains._external_staking_state import Stake
-from chains._ibc_types import (
     IbcAcknowledgement,
+    IbcBasicResponse,
     IbcChannel,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
+    IbcReceiveResponse,
+    IbcSendPacket,
     IbcTimeout,
+    Response,
+    Store,
+    WasmExecute,
 )
-from chains._lien_holder_api import ReceiveVirtualStake, encode_stake_target
-from chains._mesh_packets import (
+from chains.provider import (
+    AuthorizedEndpoint,
+    ExternalStaking,
+    ExternalStakingInstantiate,
+    ExternalUnstake,
+    ExternalWithdrawRewards,
+    ReceiveVirtualStake,
+    SlashRatios,
+    Stake,
+    ValueRange,
+    WithdrawUnbonded,
+    encode_stake_target,
+)
+from chains.wire import (
     ACK_SUCCESS_BYTES,
     ConsumerPacket,
     DistributeBatchPacket,
@@ -41,12 +42,10 @@ from chains._mesh_packets import (
     ValidatorInfo,
     ValidatorSlashInfo,
     ValsetUpdatePacket,
+    channel_version,
     decode_provider_packet,
     encode_packet,
 )
-from chains._mesh_version import channel_version
-from chains._store import Store
-from chains._value_range import ValueRange
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make
 
 EXT = "ext"

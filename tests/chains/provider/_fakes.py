@@ -5,10 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from chains._coin import Coin
-from chains._contract import BlockEnv, Contract, ContractStorage, Deps, Env, MessageInfo
-from chains._errors import ChainError, UnsupportedMessage
-from chains._store import Store
+from chains import ChainError, Coin
+from chains.contract import (
+    BlockEnv,
+    Contract,
+    ContractStorage,
+    Deps,
+    Env,
+    MessageInfo,
+    Store,
+    UnsupportedMessage,
+)
 
 DENOM = "ustake"
 T = TypeVar("T", bound=Contract)

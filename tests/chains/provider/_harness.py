@@ -15,10 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chains._address import derive_address
-from chains._bank import Bank
-from chains._coin import Coin
-from chains._contract import (
+from chains import ChainError, Coin
+from chains.contract import (
     BankBurn,
     BankSend,
     BlockEnv,
@@ -32,34 +30,31 @@ from chains._contract import (
     DistributionWithdrawReward,
     Env,
     Event,
+    IbcAcknowledgement,
+    IbcChannel,
     IbcCloseChannel,
+    IbcEndpoint,
+    IbcOrder,
+    IbcPacket,
     IbcSendPacket,
+    IbcTimeout,
     MessageInfo,
     Reply,
     ReplyOn,
     Response,
+    SdkDec,
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
+    Store,
     SubMsg,
+    UnsupportedMessage,
     WasmExecute,
     WasmInstantiate,
+    derive_address,
 )
-from chains._decimal import SdkDec
-from chains._errors import ChainError, UnsupportedMessage
-from chains._ibc_types import (
-    IbcAcknowledgement,
-    IbcChannel,
-    IbcEndpoint,
-    IbcOrder,
-    IbcPacket,
-    IbcTimeout,
-)
-from chains._mesh_packets import ACK_SUCCESS_BYTES
-from chains._mesh_version import channel_version
-from chains._staking_module import StakingModule
-from chains._staking_params import StakingParams
-from chains._store import Store
+from chains.modules import Bank, StakingModule, StakingParams
+from chains.wire import ACK_SUCCESS_BYTES, channel_version
 from mesh_actors import Message
 
 PREFIX = "stars"
@@ -479,19 +474,20 @@ def build_provider(
 ) -> Provider:
     """Deploy vault + native staking (+ proxy code) + external staking contracts, open their
     channels and tell each external staking that ``remote_validators`` are active."""
-    from chains._decimal import Decimal18
-    from chains._external_staking import ExternalStaking
-    from chains._external_staking_msgs import (
+    from chains import Decimal18
+    from chains.provider import (
         AuthorizedEndpoint,
+        ExternalStaking,
         ExternalStakingInstantiate,
+        NativeStaking,
+        NativeStakingInstantiate,
+        NativeStakingProxy,
+        NewLocalStaking,
         SlashRatios,
+        Vault,
+        VaultInstantiate,
     )
-    from chains._mesh_packets import ValidatorInfo, ValsetUpdatePacket, encode_packet
-    from chains._native_staking import NativeStaking
-    from chains._native_staking_msgs import NativeStakingInstantiate
-    from chains._native_staking_proxy import NativeStakingProxy
-    from chains._vault import Vault
-    from chains._vault_msgs import NewLocalStaking, VaultInstantiate
+    from chains.wire import ValidatorInfo, ValsetUpdatePacket, encode_packet
 
     chain = MiniChain(
         unbonding_time=native_unbonding_time,

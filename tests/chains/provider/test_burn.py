@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains._burn import distribute_burn
+from chains.contract import distribute_burn
 
 
 def _split(available: list[int], amount: int) -> tuple[int, list[int]]:

@@ -5,33 +5,32 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import ChannelConnect, ChannelOpen, IbcCloseChannel, ReplyOn
-from chains._decimal import Decimal18
-from chains._errors import Unauthorized
-from chains._external_staking import ExternalStaking
-from chains._external_staking_errors import (
+from chains import Decimal18, Unauthorized
+from chains.contract import ChannelConnect, ChannelOpen, IbcCloseChannel, IbcOrder, ReplyOn, Store
+from chains.provider import (
+    AuthorizedEndpoint,
     ChannelClosed,
+    CloseControlChannel,
+    ExternalStaking,
+    ExternalStakingInstantiate,
+    ExternalUnstake,
     IbcChannelAlreadyOpen,
     IbcChannelCloseConfirmDisallowed,
     IbcChannelNotMatch,
+    IbcChannelQuery,
     IbcOpenInitDisallowed,
     InvalidEndpoint,
+    InvalidSlashRatio,
     NoChannel,
-)
-from chains._external_staking_msgs import (
-    AuthorizedEndpoint,
-    CloseControlChannel,
-    ExternalStakingInstantiate,
-    ExternalUnstake,
-    IbcChannelQuery,
+    RollbackTx,
     SlashRatios,
+    ValueRange,
 )
-from chains._ibc_types import IbcOrder
-from chains._mesh_packets import PacketDecodeError
-from chains._mesh_version import (
+from chains.wire import (
     InvalidChannelOrder,
     InvalidProtocol,
     InvalidVersion,
+    PacketDecodeError,
     SemVer,
     VersionTooNew,
     VersionTooOld,
@@ -40,10 +39,6 @@ from chains._mesh_version import (
     parse_channel_version,
     verify_compatibility,
 )
-from chains._provider_errors import InvalidSlashRatio
-from chains._store import Store
-from chains._value_range import ValueRange
-from chains._vault_msgs import RollbackTx
 from tests.chains.provider._ext_fixture import EXT, ExtFixture, channel, decoded, vault_calls
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make, rejects
 

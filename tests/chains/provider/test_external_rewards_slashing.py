@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from chains._decimal import Decimal18
-from chains._errors import InvalidDenom, MissingDenom
-from chains._external_staking_errors import NoRewards, NoStake
-from chains._external_staking_msgs import AllPendingRewardsQuery, PendingRewardsQuery
-from chains._mesh_packets import (
-    DistributeBatchPacket,
-    DistributePacket,
-    RewardInfo,
-    TransferRewardsPacket,
+from chains import Decimal18, InvalidDenom
+from chains.contract import MissingDenom
+from chains.provider import (
+    REWARD_SCALE,
+    AllPendingRewardsQuery,
+    CrossSlash,
+    InvalidSlashRatio,
+    NoRewards,
+    NoStake,
+    PendingRewardsQuery,
+    RewardDistribution,
+    SlashInfo,
+    ValueRange,
+    pending_reward,
 )
-from chains._provider_errors import InvalidSlashRatio
-from chains._rewards import REWARD_SCALE, RewardDistribution, pending_reward
-from chains._value_range import ValueRange
-from chains._vault_msgs import CrossSlash, SlashInfo
+from chains.wire import DistributeBatchPacket, DistributePacket, RewardInfo, TransferRewardsPacket
 from tests.chains.provider._ext_fixture import PERIOD, REWARDS, ExtFixture, decoded, vault_calls
 from tests.chains.provider._fakes import coin, rejects
 
@@ -241,7 +243,7 @@ def test_unparsable_ratio_fails_the_packet_only_when_applicable_P_88(xf: ExtFixt
 
 
 def test_slash_before_same_packet_tombstone_P_88_I_94(xf: ExtFixture) -> None:
-    from chains._mesh_packets import ValidatorSlashInfo, ValsetUpdatePacket
+    from chains.wire import ValidatorSlashInfo, ValsetUpdatePacket
 
     xf.staked("alice", "valA", 100, tx_id=1)
     xf.receive(

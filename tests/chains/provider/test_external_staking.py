@@ -5,28 +5,35 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import ReplyOn, SubMsg, WasmExecute
-from chains._decimal import Decimal18
-from chains._errors import InvalidAmount, InvalidDenom, NonPayable, Unauthorized, Underflow
-from chains._external_staking_errors import NotEnoughStake, StakeNotFound, ValidatorNotActive
-from chains._external_staking_msgs import ExternalUnstake, StakeQuery, StakesQuery
-from chains._lien_holder_api import (
+from chains import Decimal18, InvalidAmount, InvalidDenom, Unauthorized
+from chains.contract import NonPayable, ReplyOn, SubMsg, Underflow, WasmExecute
+from chains.provider import (
     BurnVirtualStake,
+    CommitTx,
+    ExternalUnstake,
+    InFlightRemoteStaking,
+    InFlightRemoteUnstaking,
+    InsufficientDelegations,
+    InvalidStakeMsg,
     MaxSlash,
+    NotEnoughStake,
     ReceiveVirtualStake,
+    ReleaseCrossStake,
+    RollbackTx,
+    StakeNotFound,
+    StakeQuery,
+    StakesQuery,
+    ValidatorNotActive,
+    ValueRange,
     encode_stake_target,
 )
-from chains._mesh_packets import (
+from chains.wire import (
     BurnPacket,
     InternalUnstakePacket,
     StakePacket,
     UnstakePacket,
     ValsetUpdatePacket,
 )
-from chains._pending_tx import InFlightRemoteStaking, InFlightRemoteUnstaking
-from chains._provider_errors import InsufficientDelegations, InvalidStakeMsg
-from chains._value_range import ValueRange
-from chains._vault_msgs import CommitTx, ReleaseCrossStake, RollbackTx
 from tests.chains.provider._ext_fixture import (
     EXT,
     PERIOD,
@@ -114,8 +121,8 @@ def test_error_ack_or_timeout_rolls_back_and_tells_the_vault_P_66(
 
 
 def test_vault_callback_failure_is_an_alarm_not_a_failed_ack_P_97(xf: ExtFixture) -> None:
-    from chains._contract import Reply
-    from chains._provider_errors import NotFound
+    from chains.contract import Reply
+    from chains.provider import NotFound
 
     response = xf.ext.reply(xf.env(), Reply(id=1, ok=False, error=NotFound("tx", "7")))
     assert [e.type for e in response.events] == ["internal_consistency_alarm"]
@@ -399,8 +406,8 @@ def test_in_flight_ops_never_lock_and_conflicts_are_refused_up_front_P_8_P_12(
 
 
 def test_external_pagination_caps_at_30_P_35(xf: ExtFixture) -> None:
-    from chains._external_staking_msgs import AllPendingRewardsQuery, ExternalAllPendingTxsDescQuery
-    from chains._mesh_packets import ValidatorInfo
+    from chains.provider import AllPendingRewardsQuery, ExternalAllPendingTxsDescQuery
+    from chains.wire import ValidatorInfo
 
     validators = tuple(f"v{i:02d}" for i in range(35))
     xf.receive(
@@ -422,7 +429,7 @@ def test_external_pagination_caps_at_30_P_35(xf: ExtFixture) -> None:
 
 
 def test_queries_never_write_P_4(xf: ExtFixture) -> None:
-    from chains._external_staking_msgs import (
+    from chains.provider import (
         AllPendingRewardsQuery,
         AuthorizedEndpointQuery,
         ExternalConfigQuery,

@@ -5,28 +5,32 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import Event
-from chains._errors import TooManyUnbondingEntries
-from chains._external_staking_errors import ValidatorNotActive
-from chains._external_staking_msgs import ExternalUnstake, WithdrawUnbonded
-from chains._lien_holder_api import encode_stake_target
-from chains._mesh_packets import (
+from chains.contract import Event, TooManyUnbondingEntries
+from chains.provider import (
+    ExternalUnstake,
+    JailedValidator,
+    Jailing,
+    ProcessUnbondingQueue,
+    ProxyByOwnerQuery,
+    ProxyConfigQuery,
+    ProxyReleaseUnbonded,
+    ProxyUnstake,
+    StakeLocal,
+    StakeRemote,
+    UnknownLienholder,
+    ValidatorNotActive,
+    ValueRange,
+    VaultBond,
+    WithdrawUnbonded,
+    encode_stake_target,
+)
+from chains.wire import (
     BurnPacket,
     ValidatorSlashInfo,
     ValsetUpdatePacket,
     decode_provider_packet,
     encode_packet,
 )
-from chains._native_staking_msgs import JailedValidator, Jailing, ProxyByOwnerQuery
-from chains._native_staking_proxy_msgs import (
-    ProcessUnbondingQueue,
-    ProxyConfigQuery,
-    ProxyReleaseUnbonded,
-    ProxyUnstake,
-)
-from chains._value_range import ValueRange
-from chains._vault_errors import UnknownLienholder
-from chains._vault_msgs import StakeLocal, StakeRemote, VaultBond
 from tests.chains.provider._harness import DENOM, Provider, build_provider, state_of
 
 USER = "alice"

@@ -12,22 +12,26 @@ from dataclasses import dataclass
 
 import pytest
 
-from chains._coin import Coin
-from chains._contract import ChannelOpen, Env
-from chains._decimal import Decimal18
-from chains._errors import InvalidDenom, MissingDenom, Unauthorized
-from chains._external_staking import ExternalStaking
-from chains._external_staking_errors import NoStake
-from chains._external_staking_msgs import (
+from chains import Coin, Decimal18, InvalidDenom, Unauthorized
+from chains.contract import ChannelOpen, Env, IbcAcknowledgement, MissingDenom, Store
+from chains.provider import (
     AuthorizedEndpoint,
+    ExternalStaking,
     ExternalStakingInstantiate,
     ListActiveValidatorsQuery,
     ListValidatorsQuery,
+    NoStake,
     SlashRatios,
+    StakeRemote,
+    ValidatorEntry,
+    ValidatorState,
+    ValueRange,
+    VaultBond,
+    encode_stake_target,
 )
-from chains._ibc_types import IbcAcknowledgement
-from chains._lien_holder_api import encode_stake_target
-from chains._mesh_packets import (
+from chains.wire import (
+    MESH_VERSION_MIN,
+    MESH_VERSION_SUPPORTED,
     DistributeBatchPacket,
     DistributePacket,
     InternalUnstakePacket,
@@ -36,20 +40,12 @@ from chains._mesh_packets import (
     ValidatorInfo,
     ValidatorSlashInfo,
     ValsetUpdatePacket,
-    decode_consumer_packet,
-    encode_packet,
-)
-from chains._mesh_version import (
-    MESH_VERSION_MIN,
-    MESH_VERSION_SUPPORTED,
     VersionTooNew,
     VersionTooOld,
     channel_version,
+    decode_consumer_packet,
+    encode_packet,
 )
-from chains._store import Store
-from chains._validator_crdt import ValidatorEntry, ValidatorState
-from chains._value_range import ValueRange
-from chains._vault_msgs import StakeRemote, VaultBond
 from tests.chains.provider._ext_fixture import (
     CONNECTION,
     CONVERTER_PORT,

@@ -4,40 +4,44 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import (
+from chains import Decimal18, InvalidDenom, Unauthorized
+from chains.contract import (
     CustomMsg,
     DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
+    NoFunds,
+    NonPayable,
     Reply,
     ReplyOn,
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
+    Store,
     WasmExecute,
     WasmInstantiate,
 )
-from chains._decimal import Decimal18
-from chains._errors import InvalidDenom, NoFunds, NonPayable, Unauthorized
-from chains._gov_msgs import GovVote, WeightedVoteOption
-from chains._lien_holder_api import BurnStake, MaxSlash, ReceiveStake, encode_stake_target
-from chains._native_staking import NativeStaking
-from chains._native_staking_errors import NoProxy
-from chains._native_staking_msgs import (
+from chains.modules import GovVote, WeightedVoteOption
+from chains.provider import (
+    BurnStake,
+    InsufficientDelegations,
+    InvalidSlashRatio,
     JailedValidator,
     Jailing,
+    LocalSlash,
+    MaxSlash,
+    NativeStaking,
     NativeStakingConfigQuery,
     NativeStakingConfigResponse,
     NativeStakingInstantiate,
+    NativeStakingProxy,
+    NoInstantiateData,
+    NoProxy,
+    NotEnoughDelegation,
+    NotFound,
     OwnerByProxyQuery,
-    ProxyByOwnerQuery,
-    RecordDelegation,
-    ReleaseProxyStake,
-)
-from chains._native_staking_proxy import NativeStakingProxy
-from chains._native_staking_proxy_errors import NotEnoughDelegation
-from chains._native_staking_proxy_msgs import (
     ProcessUnbondingQueue,
     ProxyBurn,
+    ProxyByOwnerQuery,
     ProxyConfigQuery,
     ProxyInstantiate,
     ProxyReleaseUnbonded,
@@ -48,15 +52,13 @@ from chains._native_staking_proxy_msgs import (
     ProxyVoteWeighted,
     ProxyWithdrawRewards,
     QueuedUnbondsQuery,
+    ReceiveStake,
+    RecordDelegation,
+    ReleaseLocalStake,
+    ReleaseProxyStake,
+    SlashInfo,
+    encode_stake_target,
 )
-from chains._provider_errors import (
-    InsufficientDelegations,
-    InvalidSlashRatio,
-    NoInstantiateData,
-    NotFound,
-)
-from chains._store import Store
-from chains._vault_msgs import LocalSlash, ReleaseLocalStake, SlashInfo
 from tests.chains.provider._fakes import (
     DENOM,
     FakeQuerier,
@@ -456,7 +458,7 @@ def test_proxy_sudo_process_unbonding_queue_flushes_and_nothing_else_P_62(
 ) -> None:
     """The chain's sudo ``ProcessUnbondingQueue`` submits the queue; other sudo messages
     are refused."""
-    from chains._errors import UnsupportedMessage
+    from chains.contract import UnsupportedMessage
 
     assert pf.proxy.sudo(pf.env, ProcessUnbondingQueue()).messages == ()
     with pytest.raises(UnsupportedMessage):

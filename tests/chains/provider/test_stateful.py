@@ -34,23 +34,29 @@ from hypothesis.stateful import (
     rule,
 )
 
-from chains._external_staking_msgs import (
+from chains.provider import (
     ExternalUnstake,
     ExternalWithdrawRewards,
+    InFlightRemoteStaking,
+    JailedValidator,
+    Jailing,
+    ProxyByOwnerQuery,
+    ProxyReleaseUnbonded,
+    ProxyUnstake,
+    StakeLocal,
+    StakeRemote,
+    VaultBond,
+    VaultUnbond,
     WithdrawUnbonded,
+    encode_stake_target,
 )
-from chains._lien_holder_api import encode_stake_target
-from chains._mesh_packets import (
+from chains.wire import (
     DistributeBatchPacket,
     RewardInfo,
     ValidatorSlashInfo,
     ValsetUpdatePacket,
     encode_packet,
 )
-from chains._native_staking_msgs import JailedValidator, Jailing, ProxyByOwnerQuery
-from chains._native_staking_proxy_msgs import ProxyReleaseUnbonded, ProxyUnstake
-from chains._pending_tx import InFlightRemoteStaking
-from chains._vault_msgs import StakeLocal, StakeRemote, VaultBond, VaultUnbond
 from tests.chains.provider._harness import DENOM, Provider, SentPacket, build_provider
 
 USERS = ("u0", "u1", "u2")

@@ -7,10 +7,10 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains._external_staking_msgs import ListActiveValidatorsQuery, ListValidatorsQuery
-from chains._mesh_packets import ValidatorInfo, ValsetUpdatePacket
-from chains._validator_crdt import (
+from chains.provider import (
     History,
+    ListActiveValidatorsQuery,
+    ListValidatorsQuery,
     ValidatorEntry,
     ValidatorState,
     active_at,
@@ -24,6 +24,7 @@ from chains._validator_crdt import (
     op_tombstone,
     op_update,
 )
+from chains.wire import ValidatorInfo, ValsetUpdatePacket
 from tests.chains.provider._ext_fixture import ExtFixture
 
 A, U, J, T = (

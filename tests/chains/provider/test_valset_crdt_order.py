@@ -25,22 +25,18 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains._mesh_packets import (
-    ValidatorInfo,
-    ValidatorSlashInfo,
-    ValsetUpdatePacket,
-)
-from chains._validator_crdt import (
+from chains.provider import (
     History,
     ValidatorEntry,
     ValidatorState,
+    ValueRange,
     op_add,
     op_jail,
     op_remove,
     op_tombstone,
     op_update,
 )
-from chains._value_range import ValueRange
+from chains.wire import ValidatorInfo, ValidatorSlashInfo, ValsetUpdatePacket
 from tests.chains.provider._ext_fixture import T0, ExtFixture
 from tests.chains.provider._fakes import coin
 

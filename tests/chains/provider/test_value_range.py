@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains._decimal import Decimal18
-from chains._errors import Overflow, Underflow
-from chains._pagination import page_limit
-from chains._value_range import InvalidRange, NotOneValue, ValueRange, max_range
+from chains import Decimal18
+from chains.contract import Overflow, Underflow
+from chains.provider import InvalidRange, NotOneValue, ValueRange, max_range, page_limit
 
 amounts = st.integers(min_value=0, max_value=10**6)
 

@@ -4,46 +4,44 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import BankSend, Reply, ReplyOn, WasmExecute, WasmInstantiate
-from chains._decimal import Decimal18
-from chains._errors import (
-    InvalidAmount,
+from chains import Decimal18, InvalidAmount
+from chains.contract import (
+    BankSend,
     MissingDenom,
     MultipleDenoms,
     NoFunds,
     NonPayable,
+    Reply,
+    ReplyOn,
+    Store,
+    WasmExecute,
+    WasmInstantiate,
 )
-from chains._lien_holder_api import (
-    MaxSlashResponse,
-    ReceiveStake,
-    ReceiveVirtualStake,
-    encode_stake_target,
-)
-from chains._pending_tx import InFlightStaking
-from chains._provider_errors import NoInstantiateData, NotFound
-from chains._store import Store
-from chains._value_range import ValueRange
-from chains._vault import Vault
-from chains._vault_errors import (
-    ClaimsLocked,
-    InsufficientBalance,
-    InsufficientLien,
-    NoClaim,
-    NoLocalStaking,
-    UnexpectedDenom,
-    UnknownLienholder,
-    WrongContractTx,
-)
-from chains._vault_msgs import (
+from chains.provider import (
     ActiveExternalStakingQuery,
+    ClaimsLocked,
     CommitTx,
     ExistingLocalStaking,
+    InFlightStaking,
+    InsufficientBalance,
+    InsufficientLien,
+    MaxSlashResponse,
     NewLocalStaking,
+    NoClaim,
+    NoInstantiateData,
+    NoLocalStaking,
+    NotFound,
+    ReceiveStake,
+    ReceiveVirtualStake,
     ReleaseCrossStake,
     ReleaseLocalStake,
     RollbackTx,
     StakeLocal,
     StakeRemote,
+    UnexpectedDenom,
+    UnknownLienholder,
+    ValueRange,
+    Vault,
     VaultAccountClaimsQuery,
     VaultAccountDetailsQuery,
     VaultAccountQuery,
@@ -55,6 +53,8 @@ from chains._vault_msgs import (
     VaultInstantiate,
     VaultPendingTxQuery,
     VaultUnbond,
+    WrongContractTx,
+    encode_stake_target,
 )
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make, rejects
 

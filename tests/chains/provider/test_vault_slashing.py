@@ -5,26 +5,30 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains._contract import Reply, ReplyOn, WasmExecute
-from chains._decimal import Decimal18
-from chains._errors import InsufficientFunds
-from chains._lien_holder_api import BurnStake, BurnVirtualStake, encode_stake_target
-from chains._store import Store
-from chains._value_range import ValueRange
-from chains._vault import Vault
-from chains._vault_msgs import (
+from chains import Decimal18, InsufficientFunds
+from chains.contract import Reply, ReplyOn, Store, WasmExecute
+from chains.provider import (
+    BurnStake,
+    BurnVirtualStake,
     CommitTx,
     CrossSlash,
     ExistingLocalStaking,
+    Lien,
     LocalSlash,
+    SlashBurn,
     SlashInfo,
     StakeLocal,
     StakeRemote,
+    UserInfo,
+    ValueRange,
+    Vault,
     VaultBond,
     VaultInstantiate,
+    apply_slash,
+    cap_liens,
+    encode_stake_target,
+    max_lien_of,
 )
-from chains._vault_slashing import SlashBurn, _cap, apply_slash
-from chains._vault_state import Lien, UserInfo, max_lien_of
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make
 from tests.chains.provider.test_vault import ratios
 
@@ -92,7 +96,7 @@ def test_lien_capping_alone_leaves_slashable_above_collateral_ref_quirk_P_38_P_4
     # slashable 74, d = 60, new collateral 40) capping gives slashable 48 > 40
     _, liens = _capping_example()
     liens = dict(liens, A=lien(40, "0.1"))
-    capped, slashable, burns = _cap(liens, ValueRange.of(74), 40)
+    capped, slashable, burns = cap_liens(liens, ValueRange.of(74), 40)
     assert amounts(capped) == {"A": 40, "B": 40, "C": 40, "D": 40}
     assert slashable == ValueRange.of(48)
     assert burns == [SlashBurn("B", 60), SlashBurn("C", 20), SlashBurn("D", 20)]

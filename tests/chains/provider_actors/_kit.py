@@ -16,58 +16,58 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from chains._address import derive_address
-from chains._chain import Chain
-from chains._chain_config import ChainConfig, GenesisAccount, GenesisValidator
-from chains._coin import Coin
-from chains._contract import ChannelConnect, ChannelOpen, Contract, CustomMsg, Env
-from chains._decimal import Decimal18, SdkDec
-from chains._executor import TxExecutor
-from chains._external_staking import ExternalStaking
-from chains._external_staking_msgs import (
-    AuthorizedEndpoint,
-    ExternalStakingInstantiate,
-    SlashRatios,
-    StakeInfo,
-    StakeQuery,
-)
-from chains._gov_module import GovModule
-from chains._ibc_types import (
+from chains import Chain, ChainConfig, Coin, Decimal18, GenesisAccount, GenesisValidator, TxResult
+from chains.contract import (
+    ChannelConnect,
+    ChannelOpen,
+    Contract,
+    CustomMsg,
+    Env,
     IbcAcknowledgement,
     IbcChannel,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
     IbcTimeout,
+    SdkDec,
+    derive_address,
 )
-from chains._lien_holder_api import encode_stake_target
-from chains._mesh_packets import (
-    ACK_SUCCESS_BYTES,
-    ConsumerPacket,
-    ProviderPacket,
-    ValidatorInfo,
-    ValsetUpdatePacket,
-    decode_provider_packet,
-    encode_packet,
-)
-from chains._mesh_version import channel_version
-from chains._native_staking import NativeStaking
-from chains._native_staking_msgs import NativeStakingInstantiate, ProxyByOwnerQuery
-from chains._native_staking_proxy import NativeStakingProxy
-from chains._provider_module import ProviderModule, SetNativeStaking
-from chains._staking_params import StakingParams
-from chains._testing_contracts import FakeIbcModule
-from chains._tx_result import TxResult
-from chains._vault import Vault
-from chains._vault_msgs import (
+from chains.host import TxExecutor
+from chains.modules import GovModule, StakingParams
+from chains.provider import (
+    AuthorizedEndpoint,
+    ExternalStaking,
+    ExternalStakingInstantiate,
+    NativeStaking,
+    NativeStakingInstantiate,
+    NativeStakingProxy,
     NewLocalStaking,
+    ProviderModule,
+    ProxyByOwnerQuery,
+    SetNativeStaking,
+    SlashRatios,
+    StakeInfo,
     StakeLocal,
+    StakeQuery,
     StakeRemote,
+    Vault,
     VaultAccountDetailsQuery,
     VaultAccountDetailsResponse,
     VaultBond,
     VaultConfigQuery,
     VaultInstantiate,
+    encode_stake_target,
+)
+from chains.testing import FakeIbcModule
+from chains.wire import (
+    ACK_SUCCESS_BYTES,
+    ConsumerPacket,
+    ProviderPacket,
+    ValidatorInfo,
+    ValsetUpdatePacket,
+    channel_version,
+    decode_provider_packet,
+    encode_packet,
 )
 from mesh_actors.testing import virtual_system
 

@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import pytest
 
-from chains._contract import CustomMsg
-from chains._decimal import Decimal18
-from chains._gov_errors import InvalidWeightedVote
-from chains._gov_msgs import SubmitProposal, TallyQuery, VoteQuery, WeightedVoteOption
-from chains._native_staking_proxy_msgs import (
+from chains import Decimal18
+from chains.contract import CustomMsg
+from chains.modules import (
+    InvalidWeightedVote,
+    SubmitProposal,
+    TallyQuery,
+    TooManyRedelegationEntries,
+    VoteQuery,
+    WeightedVoteOption,
+)
+from chains.provider import (
+    ClaimsLocked,
+    NativeStakingAddressQuery,
     ProxyConfigQuery,
     ProxyReleaseUnbonded,
     ProxyRestake,
@@ -24,12 +32,11 @@ from chains._native_staking_proxy_msgs import (
     ProxyVoteWeighted,
     ProxyWithdrawRewards,
     QueuedUnbondsQuery,
+    ValueRange,
+    VaultAccountQuery,
+    VaultConfigQuery,
+    VaultUnbond,
 )
-from chains._provider_module import NativeStakingAddressQuery
-from chains._redelegation_errors import TooManyRedelegationEntries
-from chains._value_range import ValueRange
-from chains._vault_errors import ClaimsLocked
-from chains._vault_msgs import VaultAccountQuery, VaultConfigQuery, VaultUnbond
 from tests.chains.provider_actors._kit import (
     ALICE,
     DAY,

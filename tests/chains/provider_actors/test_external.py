@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import pytest
 
-from chains._coin import Coin
-from chains._external_staking_errors import NoRewards, NoStake, ValidatorNotActive
-from chains._external_staking_msgs import (
+from chains import Coin
+from chains.provider import (
     ExternalUnstake,
     ExternalWithdrawRewards,
+    NoRewards,
+    NoStake,
     PendingRewardsQuery,
+    ProxyConfigQuery,
+    ValidatorNotActive,
+    ValueRange,
+    VaultClaimQuery,
     WithdrawUnbonded,
 )
-from chains._mesh_packets import (
+from chains.wire import (
     BurnPacket,
     DistributePacket,
     StakePacket,
@@ -24,9 +29,6 @@ from chains._mesh_packets import (
     ValidatorSlashInfo,
     ValsetUpdatePacket,
 )
-from chains._native_staking_proxy_msgs import ProxyConfigQuery
-from chains._value_range import ValueRange
-from chains._vault_msgs import VaultClaimQuery
 from tests.chains.provider_actors._kit import (
     ALICE,
     REMOTE_VALIDATORS,

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chains._native_staking_proxy_msgs import ProxyUnstake
-from chains._value_range import ValueRange
+from chains.provider import ProxyUnstake, ValueRange
 from tests.chains.provider_actors._kit import ALICE, ProviderKit, coin, provider_chain
 
 pytestmark = pytest.mark.anyio
@@ -74,7 +73,7 @@ async def test_slash_of_a_restaked_source_is_reported_for_the_redelegation_P_51_
     """The proxy moved 400 from val-a to val-b after the infraction; val-a's double-sign
     slash reaches the moved stake on val-b (C-28 step 2), and native staking counts it
     (floor(400 * 0.05) = 20) with the 600 still bonded (30): collateral 1_000 - 50."""
-    from chains._native_staking_proxy_msgs import ProxyRestake
+    from chains.provider import ProxyRestake
 
     async with provider_chain() as kit:
         chain = kit.chain

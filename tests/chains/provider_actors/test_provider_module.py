@@ -3,23 +3,24 @@ P-52, P-54, P-62; C-22, C-34, C-35)."""
 
 from __future__ import annotations
 
-from chains._chain_events import BlockPhase
-from chains._coin import Coin
-from chains._contract import (
+from chains import BlockPhase, Coin, Decimal18, InvalidAddress, Unauthorized
+from chains.contract import (
+    ContractNotFound,
     CustomMsg,
     DistributionSetWithdrawAddress,
     StakingDelegate,
     StakingRedelegate,
 )
-from chains._decimal import Decimal18
-from chains._errors import ContractNotFound, InvalidAddress, Unauthorized
-from chains._native_msgs import ForceDowntime, RecordLiveness
-from chains._native_staking import NativeStaking
-from chains._native_staking_msgs import NativeStakingInstantiate
-from chains._native_staking_proxy import NativeStakingProxy
-from chains._provider_module import NativeStakingAddressQuery, ProviderModule, SetNativeStaking
-from chains._staking_params import StakingParams
-from chains._testing_contracts import Emit
+from chains.modules import ForceDowntime, RecordLiveness, StakingParams
+from chains.provider import (
+    NativeStaking,
+    NativeStakingAddressQuery,
+    NativeStakingInstantiate,
+    NativeStakingProxy,
+    ProviderModule,
+    SetNativeStaking,
+)
+from chains.testing import Emit
 from tests.chains.host._kit import ALICE, DENOM, HostKit, make_config
 
 

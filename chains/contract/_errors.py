@@ -1,0 +1,497 @@
+"""The flat hierarchy of chain-side errors.
+
+Every failure on a chain is a *named* error that carries the data the spec shows for it
+(consumer.md C-5, provider.md P-5/P-6). Errors are values: they compare equal when their name
+and data are equal, they pickle, and ``to_dict()`` gives the JSON shape carried in replies and
+acks (``{"error": name, **fields}``). Raising one inside an atomic unit (a transaction, a
+savepoint) leaves state exactly as it was before the unit started; the store does that, not the
+error.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AlreadyJailed",
+    "ChainError",
+    "CodeNotFound",
+    "ContractNotFound",
+    "DecimalTooPrecise",
+    "DivideByZero",
+    "ExtraDenoms",
+    "InsufficientFunds",
+    "InvalidAddress",
+    "InvalidAmount",
+    "InvalidBlock",
+    "InvalidCommission",
+    "InvalidDecimal",
+    "InvalidDenom",
+    "InvalidExchangeRate",
+    "InvalidFraction",
+    "InvalidInfractionHeight",
+    "InvalidPower",
+    "InvalidSharesAmount",
+    "JailedUntilNotPassed",
+    "MissingDenom",
+    "MultipleDenoms",
+    "NegativeDecimal",
+    "NoDelegation",
+    "NoFunds",
+    "NoValidatorCommission",
+    "NonPayable",
+    "NotJailed",
+    "Overflow",
+    "PubkeyExists",
+    "SelfDelegationTooLow",
+    "Tombstoned",
+    "TooManyUnbondingEntries",
+    "Unauthorized",
+    "Underflow",
+    "UnsupportedMessage",
+    "ValidatorExists",
+    "ValidatorNotFound",
+    "WrongDenom",
+]
+
+_Scalar = str | int | bool | None
+
+
+def _jsonable(value: object) -> _Scalar:
+    # Decimals and other value types travel in their string form, as in the JSON messages.
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+class ChainError(Exception):
+    """Base of every chain error.
+
+    ``name`` is the stable error name (the class name). Subclasses list their data fields in
+    ``fields``; the positional constructor arguments are stored under those names and in
+    ``args``, so errors pickle and compare by value.
+    """
+
+    fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # "error" is the key that carries the name in to_dict(); a field may not shadow it.
+        if "error" in cls.fields:
+            raise TypeError(f"{cls.__name__}: a ChainError field may not be named 'error'")
+
+    def __init__(self, *values: object) -> None:
+        if len(values) != len(self.fields):
+            raise TypeError(
+                f"{type(self).__name__} takes {len(self.fields)} values "
+                f"({', '.join(self.fields)}), got {len(values)}"
+            )
+        super().__init__(*values)
+        for field, value in zip(self.fields, values, strict=True):
+            setattr(self, field, value)
+
+    @property
+    def name(self) -> str:
+        """The stable error name carried in replies and acks."""
+        return type(self).__name__
+
+    def to_dict(self) -> dict[str, _Scalar]:
+        """The JSON form: ``{"error": name, field: value, ...}`` (decimals as strings)."""
+        out: dict[str, _Scalar] = {"error": self.name}
+        for field, value in zip(self.fields, self.args, strict=True):
+            out[field] = _jsonable(value)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChainError):
+            return NotImplemented
+        return type(self) is type(other) and self.args == other.args
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(self.args)))
+
+    def __str__(self) -> str:
+        if not self.fields:
+            return self.name
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(self.fields, self.args, strict=True))
+        return f"{self.name}({inner})"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# --- arithmetic (C-1, C-2, C-3, P-6) ---------------------------------------------------------
+
+
+class Overflow(ChainError):
+    """An amount or decimal left the range ``[0, 2**128)`` upwards (C-1)."""
+
+    fields = ("operation",)
+    operation: str
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(operation)
+
+
+class Underflow(ChainError):
+    """An amount or decimal would become negative (C-1)."""
+
+    fields = ("operation",)
+    operation: str
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(operation)
+
+
+class DivideByZero(ChainError):
+    """A division or inversion by zero (C-2 ``inv(0)``, ``from_ratio(a, 0)``; P-6)."""
+
+    fields = ("operation",)
+    operation: str
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(operation)
+
+
+class InvalidDecimal(ChainError):
+    """A decimal string that is not of the form ``digits[.digits]``."""
+
+    fields = ("text",)
+    text: str
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+
+class NegativeDecimal(ChainError):
+    """A negative value where only non-negative decimals are allowed (C-2)."""
+
+    fields = ("text",)
+    text: str
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+
+class DecimalTooPrecise(ChainError):
+    """A decimal string with more than 18 fractional digits (C-2, C-3)."""
+
+    fields = ("text",)
+    text: str
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+
+
+class InvalidFraction(ChainError):
+    """A ratio that must lie in ``[0, 1]`` does not (slash fractions, tax, ...)."""
+
+    fields = ("value",)
+    value: str
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+
+
+# --- coins, payments, addresses (C-4, P-5) ---------------------------------------------------
+
+
+class InvalidAmount(ChainError):
+    """An amount that must be a positive integer below ``2**128`` is not."""
+
+    fields = ("amount",)
+    amount: int
+
+    def __init__(self, amount: int) -> None:
+        super().__init__(amount)
+
+
+class InvalidDenom(ChainError):
+    """A denomination that is malformed or not the one this operation works in."""
+
+    fields = ("denom",)
+    denom: str
+
+    def __init__(self, denom: str) -> None:
+        super().__init__(denom)
+
+
+class WrongDenom(ChainError):
+    """Funds or an amount in another denomination than the expected one."""
+
+    fields = ("sent", "expected")
+    sent: str
+    expected: str
+
+    def __init__(self, sent: str, expected: str) -> None:
+        super().__init__(sent, expected)
+
+
+class InsufficientFunds(ChainError):
+    """An account holds less of ``denom`` than an operation takes from it."""
+
+    fields = ("address", "denom", "available", "required")
+    address: str
+    denom: str
+    available: int
+    required: int
+
+    def __init__(self, address: str, denom: str, available: int, required: int) -> None:
+        super().__init__(address, denom, available, required)
+
+
+class InvalidAddress(ChainError):
+    """An address string that fails bech32 validation for the expected prefix."""
+
+    fields = ("address", "reason")
+    address: str
+    reason: str
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(address, reason)
+
+
+class Unauthorized(ChainError):
+    """The caller may not perform this operation (P-5)."""
+
+
+class NonPayable(ChainError):
+    """Funds were attached to a call that takes none (C-4, P-5)."""
+
+
+class NoFunds(ChainError):
+    """No funds (or a zero amount) were attached where a payment is required (C-4, P-5)."""
+
+
+class MissingDenom(ChainError):
+    """The single attached coin is not of the required denomination (C-4, P-5)."""
+
+    fields = ("denom",)
+    denom: str
+
+    def __init__(self, denom: str) -> None:
+        super().__init__(denom)
+
+
+class MultipleDenoms(ChainError):
+    """More than one coin was attached where exactly one is required (C-4, P-5)."""
+
+
+class ExtraDenoms(ChainError):
+    """A coin of an unexpected denomination was attached to an optional payment (P-5).
+
+    ``denom`` is the first unexpected denomination.
+    """
+
+    fields = ("denom",)
+    denom: str
+
+    def __init__(self, denom: str) -> None:
+        super().__init__(denom)
+
+
+# --- staking, distribution, slashing (C-13..C-39) --------------------------------------------
+
+
+class ValidatorNotFound(ChainError):
+    """No validator with this operator (or consensus) address exists."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class ValidatorExists(ChainError):
+    """A validator with this operator address already exists."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class PubkeyExists(ChainError):
+    """Another validator already uses this consensus public key."""
+
+    fields = ("pubkey",)
+    pubkey: str
+
+    def __init__(self, pubkey: str) -> None:
+        super().__init__(pubkey)
+
+
+class InvalidCommission(ChainError):
+    """A commission rate outside ``[0, max_rate]`` or changing by more than allowed."""
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class InvalidExchangeRate(ChainError):
+    """The validator has delegator shares but no tokens, so new shares cannot be priced."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class NoDelegation(ChainError):
+    """The delegator has no delegation to this validator (C-26)."""
+
+    fields = ("delegator", "validator")
+    delegator: str
+    validator: str
+
+    def __init__(self, delegator: str, validator: str) -> None:
+        super().__init__(delegator, validator)
+
+
+class InvalidSharesAmount(ChainError):
+    """An undelegation asks for more shares than the delegation holds (C-19, C-47)."""
+
+
+class TooManyUnbondingEntries(ChainError):
+    """The (delegator, validator) pair already has ``max_entries`` unbonding entries (C-20)."""
+
+    fields = ("delegator", "validator")
+    delegator: str
+    validator: str
+
+    def __init__(self, delegator: str, validator: str) -> None:
+        super().__init__(delegator, validator)
+
+
+class InvalidPower(ChainError):
+    """A negative consensus power was given to the slash primitive."""
+
+    fields = ("power",)
+    power: int
+
+    def __init__(self, power: int) -> None:
+        super().__init__(power)
+
+
+class InvalidInfractionHeight(ChainError):
+    """A slash for an infraction in the future (``infraction_height > height``)."""
+
+    fields = ("infraction_height", "height")
+    infraction_height: int
+    height: int
+
+    def __init__(self, infraction_height: int, height: int) -> None:
+        super().__init__(infraction_height, height)
+
+
+class AlreadyJailed(ChainError):
+    """Jailing (or downtime-slashing) a validator that is already jailed."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class NotJailed(ChainError):
+    """Unjailing a validator that is not jailed (C-29)."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class Tombstoned(ChainError):
+    """Unjailing a tombstoned validator, which is never allowed (C-29, C-37)."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class JailedUntilNotPassed(ChainError):
+    """Unjailing before the jail period ended (C-29)."""
+
+    fields = ("validator", "jailed_until")
+    validator: str
+    jailed_until: int
+
+    def __init__(self, validator: str, jailed_until: int) -> None:
+        super().__init__(validator, jailed_until)
+
+
+class SelfDelegationTooLow(ChainError):
+    """The operator's self-delegation is below the validator's minimum (C-23, C-29)."""
+
+    fields = ("validator", "self_delegation", "minimum")
+    validator: str
+    self_delegation: int
+    minimum: int
+
+    def __init__(self, validator: str, self_delegation: int, minimum: int) -> None:
+        super().__init__(validator, self_delegation, minimum)
+
+
+class NoValidatorCommission(ChainError):
+    """Withdrawing commission when less than one whole token has accrued."""
+
+    fields = ("validator",)
+    validator: str
+
+    def __init__(self, validator: str) -> None:
+        super().__init__(validator)
+
+
+class InvalidBlock(ChainError):
+    """Block heights or times that do not strictly increase, or mismatched begin/end."""
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+# --- contracts and the chain host ------------------------------------------------------------
+
+
+class UnsupportedMessage(ChainError):
+    """A contract entry point was called with a message it does not handle."""
+
+    fields = ("entry_point", "message_type")
+    entry_point: str
+    message_type: str
+
+    def __init__(self, entry_point: str, message_type: str) -> None:
+        super().__init__(entry_point, message_type)
+
+
+class ContractNotFound(ChainError):
+    """No contract is deployed at this address on this chain."""
+
+    fields = ("address",)
+    address: str
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+
+
+class CodeNotFound(ChainError):
+    """No contract code is registered under this name on this chain."""
+
+    fields = ("code",)
+    code: str
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)

@@ -1,0 +1,123 @@
+"""TODO room docstring."""
+
+from __future__ import annotations
+
+from chains.host._chain import (
+    Chain,
+)
+from chains.host._config import (
+    ChainConfig,
+    GenesisAccount,
+    GenesisValidator,
+)
+from chains.host._contract_actor import (
+    ContractActor,
+    ContractMsg,
+    ExecuteContract,
+    QueryContract,
+)
+from chains.host._errors import (
+    CodeExists,
+    ContractPanic,
+    InternalError,
+    InvalidComponent,
+    ModuleExists,
+    ModulePanic,
+    NoIbcModule,
+    QueryWrite,
+    UnknownModule,
+)
+from chains.host._events import (
+    BlockPhase,
+    ChainEvent,
+)
+from chains.host._executor import (
+    ContractInfo,
+    MessageFilter,
+    SudoResultObserver,
+    TxExecutor,
+)
+from chains.host._host import (
+    BlockClock,
+    ChainHost,
+)
+from chains.host._msgs import (
+    AddModule,
+    BlockTick,
+    ExecuteTx,
+    GovExecuteTx,
+    GovSudoTx,
+    HostMsg,
+    HostTx,
+    InstantiateTx,
+    ProduceBlocks,
+    ReadState,
+    RegisterCode,
+    RunUnit,
+    SpawnComponent,
+    SubmitTx,
+    SudoTx,
+    TxBatch,
+)
+from chains.host._querier import (
+    ChainQuerier,
+    QueryBackend,
+    ReadOnlyHandle,
+    run_read_only,
+)
+from chains.host._tx_result import (
+    BlockResult,
+    QueryResult,
+    TxResult,
+)
+
+__all__ = [
+    "AddModule",
+    "BlockClock",
+    "BlockPhase",
+    "BlockResult",
+    "BlockTick",
+    "Chain",
+    "ChainConfig",
+    "ChainEvent",
+    "ChainHost",
+    "ChainQuerier",
+    "CodeExists",
+    "ContractActor",
+    "ContractInfo",
+    "ContractMsg",
+    "ContractPanic",
+    "ExecuteContract",
+    "ExecuteTx",
+    "GenesisAccount",
+    "GenesisValidator",
+    "GovExecuteTx",
+    "GovSudoTx",
+    "HostMsg",
+    "HostTx",
+    "InstantiateTx",
+    "InternalError",
+    "InvalidComponent",
+    "MessageFilter",
+    "ModuleExists",
+    "ModulePanic",
+    "NoIbcModule",
+    "ProduceBlocks",
+    "QueryBackend",
+    "QueryContract",
+    "QueryResult",
+    "QueryWrite",
+    "ReadOnlyHandle",
+    "ReadState",
+    "RegisterCode",
+    "RunUnit",
+    "SpawnComponent",
+    "SubmitTx",
+    "SudoResultObserver",
+    "SudoTx",
+    "TxBatch",
+    "TxExecutor",
+    "TxResult",
+    "UnknownModule",
+    "run_read_only",
+]

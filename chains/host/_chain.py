@@ -1,0 +1,478 @@
+"""The embedder's handle on one chain: start it, transact, query, watch its events.
+
+A `Chain` builds the chain's state from its `ChainConfig` (genesis), spawns its `ChainHost`
+actor in an actor system, and exposes every operation as an async method that asks the host
+(so everything is serialised through the chain's transaction queue, in call order)::
+
+    async with ActorSystem("stargaze", clock=clock) as system:
+        async with Chain(config, system) as chain:
+            await chain.register_code(Vault)
+            vault = await chain.instantiate(alice, "vault", VaultInstantiate(...))
+            result = await chain.execute(alice, vault, Bond(), funds=(Coin(...),))
+
+or, with a system of its own: ``async with Chain.start(config, clock=clock) as chain``.
+
+Conventions: **transactions** (``execute``, ``sudo``, ``submit``, ``bank_send``, staking
+operations, governance) return a `TxResult` and never raise a `ChainError` (a failed
+transaction is a value); ``instantiate`` returns the new address and raises the `ChainError`
+if it failed; **queries** return the value and raise the `ChainError` (e.g.
+`InvalidAddress` for an address without the chain's prefix). Every method may raise
+`AskTimeout` / `ActorSystemClosed` from the actor runtime. Cancelling a call abandons the
+wait; a transaction already queued still runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from chains.contract._address import convert_prefix, operator_prefix
+from chains.contract._coin import Coin
+from chains.contract._contract import (
+    BankSend,
+    Contract,
+    DistributionWithdrawReward,
+    StakingDelegate,
+    StakingUndelegate,
+)
+from chains.contract._decimal import SdkDec
+from chains.host._config import ChainConfig
+from chains.host._contract_actor import ContractMsg
+from chains.host._events import ChainEvent
+from chains.host._executor import ContractInfo, TxExecutor
+from chains.host._host import BlockClock, ChainHost
+from chains.host._msgs import (
+    AddModule,
+    ExecuteTx,
+    GovExecuteTx,
+    GovSudoTx,
+    HostMsg,
+    HostTx,
+    InstantiateTx,
+    ProduceBlocks,
+    ReadState,
+    RegisterCode,
+    RunUnit,
+    SpawnComponent,
+    SubmitTx,
+    SudoTx,
+    TxBatch,
+)
+from chains.host._tx_result import QueryResult, TxResult
+from chains.modules._module import ChainModule
+from chains.modules._msgs import (
+    CreateValidator,
+    ForceDowntime,
+    Mint,
+    RecordLiveness,
+    SetCommission,
+    SubmitEquivocation,
+    Unjail,
+)
+from chains.modules._staking import Delegation, UnbondingEntry, Validator
+from mesh_actors import (
+    Actor,
+    ActorRef,
+    ActorSystem,
+    Clock,
+    EventStream,
+    MailboxConfig,
+    Subscription,
+)
+
+__all__ = ["Chain"]
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+# ProduceBlocks is split into asks of this many blocks, so a long run neither blocks the
+# event loop for seconds nor risks an ask timeout under a real clock
+_BLOCKS_PER_ASK = 10_000
+_ZERO = SdkDec.zero()
+
+
+def _given(module: ChainModule, _: TxExecutor) -> ChainModule:
+    return module
+
+
+class Chain:
+    """One running chain (see the module docstring).
+
+    ``Chain(config, system)`` runs genesis at once (raising `ChainError` or pydantic's
+    ``ValidationError`` for a bad genesis); entering it spawns the host actor, named
+    ``config.chain_id``, in ``system``; leaving it stops the host and its contract actors
+    and ends every event subscription. ``lazy_blocks=True`` produces idle blocks lazily on
+    a `VirtualClock` (same states, far fewer clock stops; see ``_host.py``): then read
+    the executor directly only through the host (`read`), which sees every block up to
+    the clock's time.
+    """
+
+    def __init__(
+        self, config: ChainConfig, system: ActorSystem, *, lazy_blocks: bool = False
+    ) -> None:
+        self.config = config
+        self.system = system
+        self._executor = TxExecutor(config)
+        self._events: EventStream[ChainEvent] = EventStream()
+        self._clock = BlockClock(config.first_block_time, config.block_time, lazy=lazy_blocks)
+        self._host: ActorRef[HostMsg] | None = None
+        self._components: dict[str, SpawnComponent] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def start(
+        cls, config: ChainConfig, *, clock: Clock | None = None, **system_options: Any
+    ) -> AsyncIterator[Chain]:
+        """Run the chain in an actor system of its own, named after the chain id.
+
+        ``clock`` and ``system_options`` go to `ActorSystem`. On exit the chain and then
+        the system shut down.
+        """
+        async with (
+            ActorSystem(config.chain_id, clock=clock, **system_options) as system,
+            cls(config, system) as chain,
+        ):
+            yield chain
+
+    async def __aenter__(self) -> Chain:
+        factory = partial(ChainHost, self._executor, self._events, self._clock, self._components)
+        self._host = self.system.spawn(
+            factory, name=self.config.chain_id, mailbox=ChainHost.mailbox
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        host, self._host = self._host, None
+        if host is not None:
+            await self.system.stop(host)
+        self._events.close()
+
+    # -- identity -------------------------------------------------------------------------
+
+    @property
+    def chain_id(self) -> str:
+        return self.config.chain_id
+
+    @property
+    def host(self) -> ActorRef[HostMsg]:
+        """The host actor (for components that send it `HostMsg` directly)."""
+        if self._host is None:
+            raise RuntimeError("the chain is not running (use 'async with')")
+        return self._host
+
+    @property
+    def gov_address(self) -> str:
+        """The governance module account: the only authority of ``gov_*`` calls."""
+        return self._executor.gov_address
+
+    def address(self, name: str) -> str:
+        """The deterministic account address for ``name`` on this chain."""
+        return self.config.address(name)
+
+    def operator(self, name: str) -> str:
+        """The validator operator address of ``address(name)``."""
+        return self.config.operator(name)
+
+    def contract(self, address: str) -> ActorRef[ContractMsg]:
+        """The actor of the contract at ``address`` (`ExecuteContract`, `QueryContract`)."""
+        return self.system.ref(self.host.address.child(address))
+
+    def events(self, *, buffer: int = 100_000) -> Subscription[ChainEvent]:
+        """Subscribe to every `ChainEvent` this chain commits from now on.
+
+        Events a slow subscriber cannot buffer are dropped for it alone (``dropped``).
+        """
+        return self._events.subscribe(buffer=buffer)
+
+    # -- asks -----------------------------------------------------------------------------
+
+    async def _tx(self, tx: HostTx) -> TxResult:
+        result: TxResult = await self.host.ask(tx, expect=TxResult)
+        return result
+
+    async def _read(self, reader: Callable[[TxExecutor], T]) -> T:
+        result = await self.host.ask(ReadState(reader=reader), expect=QueryResult)
+        value: T = result.unwrap()
+        return value
+
+    # -- administration -------------------------------------------------------------------
+
+    async def register_code(self, contract_class: type[Contract]) -> str:
+        """Make ``contract_class`` instantiable; returns its code name. Raises `CodeExists`."""
+        result = await self.host.ask(
+            RegisterCode(contract_class=contract_class), expect=QueryResult
+        )
+        code: str = result.unwrap()
+        return code
+
+    async def add_module(self, module: ChainModule | Callable[[TxExecutor], ChainModule]) -> str:
+        """Plug in a module, given as an instance or as ``factory(executor)`` (modules keep
+        their state in ``executor.store``). Returns its name. Raises `ModuleExists`."""
+        if isinstance(module, type) or not hasattr(module, "handle"):
+            factory = cast(Callable[[TxExecutor], ChainModule], module)
+        else:
+            factory = partial(_given, cast(ChainModule, module))
+        result = await self.host.ask(AddModule(factory=factory), expect=QueryResult)
+        name: str = result.unwrap()
+        return name
+
+    async def spawn_component(
+        self, name: str, factory: Callable[[], Actor[M]], mailbox: MailboxConfig | None = None
+    ) -> ActorRef[M]:
+        """Spawn ``factory()`` as a child of the chain's host, at ``<chain>/<name>``, respawned
+        whenever the host restarts (the IBC gateway lives there). Raises `InvalidComponent`
+        if ``name`` is taken or is not a valid actor name."""
+        result = await self.host.ask(
+            SpawnComponent(name=name, factory=factory, mailbox=mailbox), expect=QueryResult
+        )
+        ref: ActorRef[M] = result.unwrap()
+        return ref
+
+    # -- transactions ---------------------------------------------------------------------
+
+    async def instantiate(
+        self,
+        sender: str,
+        code: str,
+        msg: Any,
+        funds: Sequence[Coin] = (),
+        label: str = "",
+        admin: str | None = None,
+    ) -> str:
+        """Deploy a contract of ``code``; returns its address. Raises the `ChainError`."""
+        result = await self._tx(
+            InstantiateTx(
+                sender=sender, code=code, msg=msg, funds=tuple(funds), label=label, admin=admin
+            )
+        )
+        address: str = result.unwrap()
+        return address
+
+    async def execute(
+        self, sender: str, contract: str, msg: Any, funds: Sequence[Coin] = ()
+    ) -> TxResult:
+        """``sender`` executes ``contract`` (funds move first)."""
+        return await self._tx(
+            ExecuteTx(sender=sender, contract=contract, msg=msg, funds=tuple(funds))
+        )
+
+    async def sudo(self, contract: str, msg: Any) -> TxResult:
+        """The chain calls ``contract``'s sudo entry point."""
+        return await self._tx(SudoTx(contract=contract, msg=msg))
+
+    async def submit(self, sender: str, msg: Any) -> TxResult:
+        """A root `CosmosMsg` or native message signed by ``sender``."""
+        return await self._tx(SubmitTx(sender=sender, msg=msg))
+
+    async def submit_batch(self, txs: Sequence[HostTx]) -> tuple[TxResult, ...]:
+        """Several transactions in one ask, each its own atomic unit, in order.
+
+        The batch is not re-validated (its items are validated messages already); anything
+        that is not a transaction message fails alone with `UnsupportedMessage`.
+        """
+        batch = TxBatch.model_construct(txs=tuple(txs))
+        results: tuple[TxResult, ...] = await self.host.ask(batch, expect=tuple)
+        return results
+
+    async def run_unit(self, body: Callable[[TxExecutor], Any]) -> TxResult:
+        """A custom atomic unit (see `RunUnit`)."""
+        return await self._tx(RunUnit(body=body))
+
+    async def bank_send(
+        self, sender: str, to_address: str, amount: Coin | Sequence[Coin]
+    ) -> TxResult:
+        """Send coins."""
+        coins = (amount,) if isinstance(amount, Coin) else tuple(amount)
+        return await self.submit(sender, BankSend(to_address=to_address, amount=coins))
+
+    async def mint(self, to_address: str, amount: Coin | Sequence[Coin]) -> TxResult:
+        """Test control: create coins in an account."""
+        coins = (amount,) if isinstance(amount, Coin) else tuple(amount)
+        return await self.submit(self.gov_address, Mint(to_address=to_address, amount=coins))
+
+    async def delegate(self, delegator: str, validator: str, amount: int) -> TxResult:
+        """Delegate bond-denom tokens (C-17)."""
+        coin = Coin(denom=self.config.bond_denom, amount=amount)
+        return await self.submit(delegator, StakingDelegate(validator=validator, amount=coin))
+
+    async def undelegate(self, delegator: str, validator: str, amount: int) -> TxResult:
+        """Start unbonding (C-19, C-20)."""
+        coin = Coin(denom=self.config.bond_denom, amount=amount)
+        return await self.submit(delegator, StakingUndelegate(validator=validator, amount=coin))
+
+    async def withdraw_rewards(self, delegator: str, validator: str) -> TxResult:
+        """Withdraw a delegation's rewards (C-26)."""
+        return await self.submit(delegator, DistributionWithdrawReward(validator=validator))
+
+    def _operator_account(self, validator: str) -> str:
+        return convert_prefix(validator, operator_prefix(self.config.prefix), self.config.prefix)
+
+    async def create_validator(
+        self,
+        operator: str,
+        pubkey: str,
+        self_bond: int,
+        commission: SdkDec = _ZERO,
+        min_self_delegation: int = 0,
+    ) -> TxResult:
+        """Create a validator bonded by its operator account's tokens (C-34)."""
+        msg = CreateValidator(
+            pubkey=pubkey,
+            self_bond=self_bond,
+            commission=commission,
+            min_self_delegation=min_self_delegation,
+        )
+        return await self.submit(self._operator_account(operator), msg)
+
+    async def unjail(self, validator: str) -> TxResult:
+        """``MsgUnjail`` signed by the validator's operator account (C-29)."""
+        return await self.submit(self._operator_account(validator), Unjail(validator=validator))
+
+    async def set_commission(self, validator: str, rate: SdkDec) -> TxResult:
+        """Change the commission rate; fires ``before_validator_modified`` (C-16)."""
+        msg = SetCommission(validator=validator, rate=rate)
+        return await self.submit(self._operator_account(validator), msg)
+
+    async def record_liveness(self, validator: str, signed: bool) -> TxResult:
+        """Test control: record the validator's vote for the current block (C-35)."""
+        msg = RecordLiveness(validator=validator, signed=signed)
+        return await self.submit(self.gov_address, msg)
+
+    async def force_downtime(self, validator: str) -> TxResult:
+        """Test control: downtime slash and jail now (C-35); data = amount burned."""
+        return await self.submit(self.gov_address, ForceDowntime(validator=validator))
+
+    async def submit_equivocation(
+        self, consensus_address: str, infraction_height: int, infraction_time: int, power: int
+    ) -> TxResult:
+        """Test control: double-sign evidence (C-36); data = amount burned or ``None``."""
+        msg = SubmitEquivocation(
+            consensus_address=consensus_address,
+            infraction_height=infraction_height,
+            infraction_time=infraction_time,
+            power=power,
+        )
+        return await self.submit(self.gov_address, msg)
+
+    async def gov_execute(
+        self, authority: str, contract: str, msg: Any, funds: Sequence[Coin] = ()
+    ) -> TxResult:
+        """Governance executes ``contract`` (`Unauthorized` unless ``authority`` is
+        ``gov_address``)."""
+        return await self._tx(
+            GovExecuteTx(authority=authority, contract=contract, msg=msg, funds=tuple(funds))
+        )
+
+    async def gov_sudo(self, authority: str, contract: str, msg: Any) -> TxResult:
+        """Governance sudo call (`Unauthorized` unless ``authority`` is ``gov_address``)."""
+        return await self._tx(GovSudoTx(authority=authority, contract=contract, msg=msg))
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    async def produce_blocks(self, count: int) -> int:
+        """Produce ``count`` blocks now (the fast path of `ProduceBlocks`); returns the height."""
+        height = await self.height()
+        while count > 0:
+            chunk = min(count, _BLOCKS_PER_ASK)
+            height = await self.host.ask(ProduceBlocks(count=chunk), expect=int)
+            count -= chunk
+        return height
+
+    # -- queries --------------------------------------------------------------------------
+
+    async def read(self, reader: Callable[[TxExecutor], T]) -> T:
+        """Run ``reader(executor)`` in the host, read-only; raises its `ChainError`."""
+        return await self._read(reader)
+
+    async def height(self) -> int:
+        """The current block height."""
+        return await self._read(lambda ex: ex.height)
+
+    async def time(self) -> int:
+        """The current block time (UNIX seconds)."""
+        return await self._read(lambda ex: ex.time_s)
+
+    async def balance(self, address: str, denom: str | None = None) -> int:
+        """``address``'s balance of ``denom`` (default: the bond denom)."""
+        wanted = denom or self.config.bond_denom
+        return await self._read(lambda ex: ex.bank.balance(ex.validate(address), wanted))
+
+    async def all_balances(self, address: str) -> tuple[Coin, ...]:
+        """Every non-zero balance of ``address``."""
+        return await self._read(lambda ex: ex.bank.all_balances(ex.validate(address)))
+
+    async def supply(self, denom: str | None = None) -> int:
+        """Total supply of ``denom`` (default: the bond denom)."""
+        wanted = denom or self.config.bond_denom
+        return await self._read(lambda ex: ex.bank.supply(wanted))
+
+    async def validators(self) -> tuple[Validator, ...]:
+        """Every validator, by operator address."""
+        return await self._read(lambda ex: ex.staking.validators())
+
+    async def bonded_validators(self) -> tuple[Validator, ...]:
+        """The active set, by power descending (C-15)."""
+        return await self._read(lambda ex: ex.staking.bonded_validators())
+
+    async def validator(self, operator: str) -> Validator | None:
+        """One validator, or ``None``."""
+        return await self._read(lambda ex: ex.staking.validator(operator))
+
+    async def delegation(self, delegator: str, validator: str) -> Delegation | None:
+        """A delegation record, or ``None``."""
+        return await self._read(lambda ex: ex.staking.delegation(ex.validate(delegator), validator))
+
+    async def delegations(self, delegator: str) -> tuple[Delegation, ...]:
+        """Every delegation of ``delegator``."""
+        return await self._read(
+            lambda ex: ex.staking.staking.delegations_of(ex.validate(delegator))
+        )
+
+    async def delegation_value(self, delegator: str, validator: str) -> int:
+        """A delegation's token value (C-18)."""
+        return await self._read(
+            lambda ex: ex.staking.delegation_value(ex.validate(delegator), validator)
+        )
+
+    async def unbondings(
+        self, delegator: str, validator: str | None = None
+    ) -> tuple[tuple[str, UnbondingEntry], ...]:
+        """``(validator, entry)`` for the delegator's open unbonding entries (C-20)."""
+
+        def read(ex: TxExecutor) -> tuple[tuple[str, UnbondingEntry], ...]:
+            ex.validate(delegator)
+            out: list[tuple[str, UnbondingEntry]] = []
+            for d, v, entries in ex.staking.staking.iter_unbonding():
+                if d == delegator and (validator is None or v == validator):
+                    out.extend((v, e) for e in entries)
+            return tuple(sorted(out, key=lambda item: (item[0], item[1].entry_id)))
+
+        return await self._read(read)
+
+    async def contract_state(self, address: str) -> dict[str, dict[Any, Any]]:
+        """A contract's raw storage (container → contents)."""
+        return await self._read(lambda ex: ex.contract_state(address))
+
+    async def contract_info(self, address: str) -> ContractInfo | None:
+        """A contract's registry record, or ``None``."""
+        return await self._read(lambda ex: ex.contract_info(address))
+
+    async def query(self, contract: str, msg: Any) -> Any:
+        """A contract's query; raises its `ChainError`."""
+        return await self._read(lambda ex: ex.query_contract(contract, msg))
+
+    async def query_module(self, module: str, msg: Any) -> Any:
+        """A module's custom query; raises its `ChainError`."""
+        return await self._read(lambda ex: ex.query_module(module, msg))
+
+    async def dump_state(self) -> bytes:
+        """The canonical state dump (see ``TxExecutor.dump_state``)."""
+        return await self._read(lambda ex: ex.dump_state())

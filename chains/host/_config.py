@@ -1,0 +1,116 @@
+"""The configuration of one chain: identity, addresses, block time, staking, genesis state."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chains.contract._address import (
+    convert_prefix,
+    derive_address,
+    operator_prefix,
+    validate_address,
+)
+from chains.contract._coin import Coin
+from chains.contract._decimal import SdkDec
+from chains.contract._errors import ChainError
+from chains.modules._bank import check_denom
+from chains.modules._params import StakingParams
+
+__all__ = ["ChainConfig", "GenesisAccount", "GenesisValidator"]
+
+_DEFAULT_GENESIS_TIME = 1_700_000_000
+
+
+class GenesisAccount(BaseModel):
+    """An account funded at genesis."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    address: str
+    coins: tuple[Coin, ...]
+
+
+class GenesisValidator(BaseModel):
+    """A validator created and bonded at genesis (C-13 e2e profile: 4 x 1_000_000).
+
+    The operator account is derived from ``name`` (``ChainConfig.address(name)``) and funded
+    with exactly ``self_bond``; ``pubkey`` defaults to ``"pubkey-<name>"``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    self_bond: int = Field(gt=0)
+    commission: SdkDec = SdkDec.zero()
+    min_self_delegation: int = Field(default=0, ge=0)
+    pubkey: str | None = None
+    self_bond_shares: SdkDec | None = None
+    max_rate: SdkDec | None = None
+    max_change_rate: SdkDec | None = None
+
+
+class ChainConfig(BaseModel):
+    """Everything that makes a chain what it is; the same config gives the same chain.
+
+    - ``chain_id``: also the name of the chain's host actor (letters, digits, ``_.:-``);
+    - ``prefix``: the bech32 account prefix (``"stars"``); every address the chain accepts
+      is checked against it (`InvalidAddress`);
+    - ``bond_denom``: the staking denom; it overrides ``staking.bond_denom``;
+    - ``block_time``: clock seconds between blocks (> 0). Block times are whole seconds and
+      strictly increase, so a block time below one second makes chain time run ahead;
+    - ``genesis_time``: UNIX seconds of block 0 (genesis); block 1 is one block time later;
+    - ``staking``: the parameters of C-13;
+    - ``accounts`` / ``validators``: genesis balances and validators (bonded at genesis).
+
+    Invalid values raise pydantic's ``ValidationError``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chain_id: str = Field(pattern=r"^[A-Za-z0-9_.:\-]+$")
+    prefix: str = Field(pattern=r"^[a-z0-9]+$")
+    bond_denom: str = "stake"
+    block_time: float = Field(default=5.0, gt=0)
+    genesis_time: int = Field(default=_DEFAULT_GENESIS_TIME, ge=0)
+    staking: StakingParams = StakingParams()
+    accounts: tuple[GenesisAccount, ...] = ()
+    validators: tuple[GenesisValidator, ...] = ()
+
+    @field_validator("bond_denom")
+    @classmethod
+    def _valid_denom(cls, value: str) -> str:
+        try:
+            check_denom(value)
+        except ChainError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_genesis(self) -> ChainConfig:
+        for account in self.accounts:
+            try:
+                validate_address(account.address, self.prefix)
+            except ChainError as exc:
+                raise ValueError(f"genesis account: {exc}") from None
+        names = [v.name for v in self.validators]
+        if len(set(names)) != len(names):
+            raise ValueError("genesis validator names must be unique")
+        if self.staking.bond_denom != self.bond_denom:
+            # one source of truth: the chain's bond denom
+            object.__setattr__(
+                self, "staking", self.staking.model_copy(update={"bond_denom": self.bond_denom})
+            )
+        return self
+
+    def address(self, name: str) -> str:
+        """The deterministic account address for a name on this chain (20 bytes)."""
+        return derive_address(self.prefix, name)
+
+    def operator(self, name: str) -> str:
+        """The validator operator address behind ``address(name)``."""
+        return convert_prefix(self.address(name), self.prefix, operator_prefix(self.prefix))
+
+    @property
+    def first_block_time(self) -> int:
+        """The time of block 1: one (whole-second, at least 1 s) block time after genesis."""
+        return self.genesis_time + max(1, int(self.block_time))

@@ -1,0 +1,129 @@
+"""Errors of the chain host: routing, panics, read-only queries, registration.
+
+They join the flat `ChainError` hierarchy of ``_errors.py`` (same value semantics: compare by
+name and data, ``to_dict()`` for replies). Like every chain error they abort the atomic unit
+they happen in (consumer.md C-8, provider.md P-2) unless a reply catches them (C-9).
+"""
+
+from __future__ import annotations
+
+from chains.contract._errors import ChainError
+
+__all__ = [
+    "CodeExists",
+    "ContractPanic",
+    "InternalError",
+    "InvalidComponent",
+    "ModuleExists",
+    "ModulePanic",
+    "NoIbcModule",
+    "QueryWrite",
+    "UnknownModule",
+]
+
+
+class ContractPanic(ChainError):
+    """A contract core raised something that is not a `ChainError` (a bug, P-6).
+
+    The host never lets such an exception escape: it is reported as this error, the unit
+    is rolled back like for any other error, and the host keeps running. ``error`` is
+    ``detail`` is ``"ExceptionType: message"``.
+    """
+
+    fields = ("contract", "entry_point", "detail")
+    contract: str
+    entry_point: str
+    detail: str
+
+    def __init__(self, contract: str, entry_point: str, detail: str) -> None:
+        super().__init__(contract, entry_point, detail)
+
+
+class ModulePanic(ChainError):
+    """A chain module raised something that is not a `ChainError` (see `ContractPanic`)."""
+
+    fields = ("module", "detail")
+    module: str
+    detail: str
+
+    def __init__(self, module: str, detail: str) -> None:
+        super().__init__(module, detail)
+
+
+class InternalError(ChainError):
+    """The host itself raised an unexpected exception inside a unit (a host bug).
+
+    The unit is rolled back and the host keeps running.
+    """
+
+    fields = ("detail",)
+    detail: str
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+
+
+class NoIbcModule(ChainError):
+    """An IBC message was emitted on a chain that has no module named ``"ibc"``."""
+
+    fields = ("message_type",)
+    message_type: str
+
+    def __init__(self, message_type: str) -> None:
+        super().__init__(message_type)
+
+
+class UnknownModule(ChainError):
+    """A custom message or query names a module this chain does not have (C-11)."""
+
+    fields = ("module",)
+    module: str
+
+    def __init__(self, module: str) -> None:
+        super().__init__(module)
+
+
+class ModuleExists(ChainError):
+    """A module with this name is already plugged into the chain."""
+
+    fields = ("module",)
+    module: str
+
+    def __init__(self, module: str) -> None:
+        super().__init__(module)
+
+
+class InvalidComponent(ChainError):
+    """A chain component could not be spawned under the host: its name is taken (by another
+    component or a contract) or is not a valid actor name, or its factory failed."""
+
+    fields = ("component", "reason")
+    component: str
+    reason: str
+
+    def __init__(self, component: str, reason: str) -> None:
+        super().__init__(component, reason)
+
+
+class CodeExists(ChainError):
+    """Another contract class is already registered under this code name."""
+
+    fields = ("code",)
+    code: str
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+
+
+class QueryWrite(ChainError):
+    """A query tried to change state (P-4, C-7: queries are read-only).
+
+    ``target`` names what was queried (a contract address, or ``module:<name>``). The
+    writes are rolled back before this error is raised.
+    """
+
+    fields = ("target",)
+    target: str
+
+    def __init__(self, target: str) -> None:
+        super().__init__(target)

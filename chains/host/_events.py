@@ -1,0 +1,58 @@
+"""The chain's typed event log: every event a committed unit emitted, with where and when.
+
+Contract responses, modules and the host itself emit `Event` values (a type and string
+attributes) while a unit runs. Only when the unit commits do they become `ChainEvent` values,
+stamped with the chain, block and position in the block, and published on the chain's event
+stream; the events of anything rolled back are discarded (consumer.md C-8, C-9).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+from chains.contract._contract import Event
+
+__all__ = ["BlockPhase", "ChainEvent"]
+
+
+class BlockPhase(enum.StrEnum):
+    """Which part of the block lifecycle (C-10) emitted an event."""
+
+    BEGIN_BLOCK = "begin_block"
+    TX = "tx"
+    END_BLOCK = "end_block"
+
+
+class ChainEvent(NamedTuple):
+    """One committed event of one chain (an immutable named tuple: cheap to build, as the
+    host builds one per event on the transaction path).
+
+    ``tx_index`` is the position of the atomic unit in its block (transactions and end-block
+    sudo calls are numbered together from 0, in execution order); ``None`` for events of the
+    begin/end-block hooks themselves; ``type`` and ``attributes`` are those of the emitted
+    `Event` (also available as ``event``). ``source`` is who emitted it: a contract address, a
+    module name, or ``"bank"``/``"staking"``/``"distribution"``/``"slashing"``/``"wasm"``
+    for the host's own events. ``time`` is the block time in UNIX seconds.
+    """
+
+    chain_id: str
+    height: int
+    time: int
+    tx_index: int | None
+    phase: BlockPhase
+    source: str
+    type: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def event(self) -> Event:
+        """The emitted `Event` (built on access: most events are never looked at)."""
+        return Event(type=self.type, attributes=self.attributes)
+
+    def get(self, key: str) -> str | None:
+        """The first attribute named ``key``, or ``None``."""
+        for k, v in self.attributes:
+            if k == key:
+                return v
+        return None

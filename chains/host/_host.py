@@ -1,0 +1,472 @@
+"""The chain host actor: the serial sequencer of one chain.
+
+One `ChainHost` per chain. Its mailbox *is* the chain's transaction queue: it handles one
+message at a time, in arrival order, so transactions execute one after another as on a real
+chain (ARCHITECTURE rule 2). It holds the chain's `TxExecutor` and runs each transaction as
+one atomic unit there, publishes the committed events on the chain's event stream, and
+spawns a `ContractActor` for every contract a committed unit instantiated.
+
+**Blocks come from the clock.** A periodic timer (``ctx.timers.send_periodic``) ticks every
+``block_time`` clock seconds; each tick ends block ``h`` (staking end-block, module
+end-blockers and their sudo calls) and begins ``h + 1`` (distribution and slashing, then
+module begin-blockers; consumer.md C-10). Transactions arriving between two ticks run in the
+current block. Block time is ``first_block_time + floor(clock seconds since start)`` (plus the
+shift `ProduceBlocks` adds), in whole seconds, forced to increase strictly.
+
+**Inside a transaction the host calls contract cores synchronously**, not through their
+actors: the chain is serial, so a mailbox hop per step of a cascade would add latency and
+nothing else, and atomicity (roll back everything a failed unit touched, P-2) is the store's
+job, which only works if the whole cascade runs inside one synchronous unit.
+
+**Lazy blocks** (``BlockClock.lazy``, on a `VirtualClock`; the mesh uses them): instead of a
+timer message per block, the host registers a `ClockDriver` with the clock. Whenever virtual
+time moves, the driver first produces every block whose tick time has been reached, with
+exactly the times the timer would have given them, before anything else runs at the new time;
+and the clock stops at a tick only if that block boundary is *due* — it may do something
+another party could observe (`TxExecutor.block_due`: a transaction ran in the block, an epoch
+or valset task, an active-set change, a maturity, liveness work, IBC activity to announce,
+or a module that cannot tell). An idle block is thus produced only when time moves past it
+anyway, several in one go, without a message, a mailbox turn or a clock stop of its own;
+anything that reads the chain at some time (a relayer's query, a transaction) sees it with
+every block up to that time produced, as before. The state after every block is the same as
+with the timer (the tests compare state dumps). One ordering differs: a block boundary and a
+message that reach the chain at exactly the same virtual instant now always run block first
+(with the timer, a message whose own timer was set earlier, a network delay say, came
+first). If a host dies without stopping (so without unregistering its driver), its chain's
+blocks go on being produced on the clock.
+
+`ProduceBlocks` is an explicit fast path for tests and benchmarks: it produces blocks in one
+step without waiting on the clock, one block time apart in chain time, and shifts the
+chain's time mapping accordingly (chain time then runs ahead of the clock by that much; in a
+multi-chain run, advance the shared clock instead).
+
+The executor lives outside the actor instance, so if the host ever restarts (supervision) the
+chain's state, height and time carry on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from chains.contract._errors import ChainError, UnsupportedMessage
+from chains.host._contract_actor import ContractActor
+from chains.host._errors import InternalError, InvalidComponent, ModulePanic
+from chains.host._events import ChainEvent
+from chains.host._executor import TxExecutor
+from chains.host._msgs import (
+    AddModule,
+    BlockTick,
+    ExecuteTx,
+    GovExecuteTx,
+    GovSudoTx,
+    HostMsg,
+    HostTx,
+    InstantiateTx,
+    ProduceBlocks,
+    ReadState,
+    RegisterCode,
+    RunUnit,
+    SpawnComponent,
+    SubmitTx,
+    SudoTx,
+    TxBatch,
+)
+from chains.host._tx_result import BlockResult, QueryResult, TxResult
+from mesh_actors import (
+    Actor,
+    ActorRef,
+    EventStream,
+    MailboxConfig,
+    NameTaken,
+    VirtualClock,
+    handler,
+)
+
+__all__ = ["BlockClock", "ChainHost"]
+
+_BLOCK_TIMER = "block"
+
+
+def _not_a_transaction(tx: object) -> None:
+    raise UnsupportedMessage("transaction", type(tx).__name__)
+
+
+@dataclass
+class BlockClock:
+    """Maps the actor clock to block time; kept outside the actor so it survives restarts.
+
+    ``origin`` is the clock reading when block 1 began (``None`` before the host started);
+    ``offset`` is the chain-time shift added by `ProduceBlocks`. ``lazy`` asks for lazy
+    block production on a `VirtualClock` (see the module docstring; ignored on other clocks);
+    ``driver`` is then the host's clock driver, kept here so that it survives restarts.
+    """
+
+    first_block_time: int
+    block_time: float
+    origin: float | None = None
+    offset: int = 0
+    lazy: bool = False
+    driver: _BlockDriver | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def step(self) -> int:
+        """Whole seconds between blocks produced without the clock (at least 1)."""
+        return max(1, int(self.block_time))
+
+    def time_at(self, now: float, last: int) -> int:
+        """Block time for a block beginning at clock ``now``, after a block at ``last``."""
+        assert self.origin is not None
+        mapped = self.first_block_time + math.floor(now - self.origin) + self.offset
+        return mapped if mapped > last else last + 1
+
+
+class _BlockDriver:
+    """Produces a host's blocks on a `VirtualClock` (lazy blocks, see the module docstring).
+
+    ``next_tick`` is the clock time of the next block boundary, advanced by ``block_time``
+    per tick exactly as the periodic timer advances its deadline.
+    """
+
+    __slots__ = ("_cache", "clock", "host", "next_tick")
+
+    def __init__(self, host: ChainHost, clock: VirtualClock, next_tick: float) -> None:
+        self.host = host
+        self.clock = clock
+        self.next_tick = next_tick
+        self._cache: tuple[tuple[int, int, int], bool, float | None] | None = None
+
+    def next_deadline(self) -> float | None:
+        """The next tick if it is due, else the earliest time worth looking again (a lower
+        bound of the next due tick, from the executor's schedule), else ``None``."""
+        return self._schedule()[1]
+
+    def _schedule(self) -> tuple[bool, float | None]:
+        # whether the next tick is due, and the deadline: cached on what they depend on,
+        # (height, units in the block, schedule version)
+        executor = self.host._executor
+        key = (executor.height, executor.tx_index, executor.schedule_version)
+        cache = self._cache
+        if cache is not None and cache[0] == key:
+            return cache[1], cache[2]
+        due = executor.next_due()
+        now_due = executor.is_due(due)
+        deadline = self.next_tick if now_due else self._look_again(due)
+        self._cache = (key, now_due, deadline)
+        return now_due, deadline
+
+    def _look_again(self, due: tuple[int | None, int | None]) -> float | None:
+        # the next tick is not due: a lower bound of the next due tick's time (``None``:
+        # nothing scheduled)
+        executor = self.host._executor
+        height, time_s = due
+        block = self.host._clock
+        interval = block.block_time
+        candidates: list[float] = []
+        if height is not None:
+            # the tick ending ``height``; stop half a block early, then look again
+            ticks = height - executor.height + 1
+            candidates.append(self.next_tick + (ticks - 1) * interval - interval / 2)
+        if time_s is not None and block.origin is not None:
+            # block time reaches ``time_s`` about there (margin: forced increments, rounding)
+            mapped = block.origin + (time_s - block.first_block_time - block.offset)
+            candidates.append(mapped - 2 * interval)
+        if not candidates:
+            return None
+        # the earliest a due tick can be is the one after the next
+        return max(min(candidates), self.next_tick + interval / 2)
+
+    def advance_to(self, now: float) -> None:
+        """Produce every block whose tick time is ``<= now``: a due boundary as the timer
+        would, a run of idle ones in one step (`TxExecutor.fast_forward`) where it can.
+
+        Never raises (it runs in the clock's task): an error is logged and the ticks up to
+        ``now`` are dropped, as a failing timer tick would be.
+        """
+        if self.next_tick > now:
+            return
+        try:
+            self._produce(now)
+        except Exception as exc:
+            self.host.ctx.log.error("block production failed", error=repr(exc))
+            interval = self.host._clock.block_time
+            while self.next_tick <= now:
+                self.next_tick += interval
+            self._cache = None
+
+    def _produce(self, now: float) -> None:
+        host = self.host
+        executor = host._executor
+        block = host._clock
+        interval = block.block_time
+        plain = False  # after a failed fast-forward: one plain tick first, then retry
+        while self.next_tick <= now:
+            due, bound = self._schedule()
+            if plain or due:
+                host._tick(self.next_tick)
+                self.next_tick += interval
+                plain = False
+                continue
+            # the idle ticks: up to ``now``, and before the next one that may be due
+            if bound is None:
+                bound = math.inf
+            tick = self.next_tick
+            last = executor.time_s
+            times: list[int] = []
+            while tick <= now and tick < bound:
+                last = block.time_at(tick, last)
+                times.append(last)
+                tick += interval
+            if len(times) > 1:
+                result = executor.fast_forward(times)
+                if result is not None:
+                    host._after_block(result)
+                    self.next_tick = tick
+                    continue
+            plain = True
+
+    def invalidate(self) -> None:
+        """Forget the cached deadline (the executor's schedule may have changed)."""
+        self._cache = None
+
+
+class ChainHost(Actor[HostMsg]):
+    """The serial sequencer of one chain (see the module docstring)."""
+
+    # a chain's queue: bursts of transactions wait here rather than push back on senders
+    mailbox = MailboxConfig(capacity=1_000_000)
+
+    def __init__(
+        self,
+        executor: TxExecutor,
+        events: EventStream[ChainEvent],
+        clock: BlockClock,
+        components: dict[str, SpawnComponent] | None = None,
+    ) -> None:
+        self._executor = executor
+        self._events = events
+        self._clock = clock
+        # owned by the `Chain`, like the clock, so it outlives restarts of this actor
+        self._components = components if components is not None else {}
+        self._runners: dict[type[Any], Callable[[Any], TxResult]] = {
+            SubmitTx: self._submit,
+            ExecuteTx: self._execute,
+            InstantiateTx: self._instantiate,
+            SudoTx: self._sudo,
+            GovExecuteTx: self._gov_execute,
+            GovSudoTx: self._gov_sudo,
+            RunUnit: self._run_unit,
+        }
+
+    async def on_start(self) -> None:
+        """Begin block 1 (first start only), spawn the contract actors, start the block
+        timer. Runs in the host's task; if it raises, the host's supervisor decides."""
+        executor = self._executor
+        clock = self._clock
+        if clock.origin is None:
+            clock.origin = self.ctx.clock.now()
+            self._after_block(executor.begin_block(clock.first_block_time))
+        for info in executor.contracts():
+            self._spawn_contract(info.address)
+        for component in self._components.values():
+            self._spawn_component(component)
+        self._start_timer()
+
+    async def on_stop(self) -> None:
+        """Stop producing blocks (lazy blocks: unregister the clock driver)."""
+        driver = self._clock.driver
+        if driver is not None and driver.host is self:
+            driver.clock.remove_driver(driver)
+            self._clock.driver = None
+
+    def _start_timer(self) -> None:
+        """Start (or re-anchor) block production: the next tick one block time from now."""
+        clock = self._clock
+        system_clock = self.ctx.clock
+        if clock.lazy and isinstance(system_clock, VirtualClock):
+            next_tick = system_clock.now() + clock.block_time
+            driver = clock.driver
+            if driver is None:
+                driver = clock.driver = _BlockDriver(self, system_clock, next_tick)
+                system_clock.add_driver(driver)
+            else:
+                # a restarted host takes over its predecessor's driver
+                driver.host = self
+                driver.next_tick = next_tick
+                driver.invalidate()
+                system_clock.driver_changed()
+            return
+        self.ctx.timers.send_periodic(_BLOCK_TIMER, clock.block_time, BlockTick())
+
+    def _tick(self, now: float) -> None:
+        # one block boundary at clock time ``now``: what a timer tick does (lazy blocks)
+        executor = self._executor
+        self._after_block(executor.end_block())
+        self._after_block(executor.begin_block(self._clock.time_at(now, executor.time_s)))
+
+    # -- blocks ---------------------------------------------------------------------------
+
+    @handler
+    def on_tick(self, _: BlockTick) -> None:
+        """End the current block and begin the next at the clock's time (C-10)."""
+        executor = self._executor
+        self._after_block(executor.end_block())
+        time_s = self._clock.time_at(self.ctx.clock.now(), executor.time_s)
+        self._after_block(executor.begin_block(time_s))
+
+    @handler
+    def on_produce_blocks(self, msg: ProduceBlocks) -> int:
+        """Produce ``count`` blocks now, ``step`` seconds apart; return the new height."""
+        if msg.count == 0:
+            return self._executor.height
+        executor = self._executor
+        clock = self._clock
+        step = clock.step
+        for _ in range(msg.count):
+            self._after_block(executor.end_block())
+            self._after_block(executor.begin_block(executor.time_s + step))
+        # re-anchor the time mapping so the next tick is one block time after this block
+        assert clock.origin is not None
+        now = self.ctx.clock.now()
+        clock.offset = executor.time_s - clock.first_block_time - math.floor(now - clock.origin)
+        self._start_timer()
+        return executor.height
+
+    def _after_block(self, result: BlockResult) -> None:
+        for name, error in result.failures:
+            self.ctx.log.warning(
+                "block hook failed", hook=name, height=result.height, error=str(error)
+            )
+        for sudo in result.sudo_results:
+            if sudo.contracts:
+                self._spawn_contracts(sudo.contracts)
+        events = self._events
+        if result.events and events.has_subscribers:
+            for event in result.events:
+                events.publish(event)
+
+    # -- transactions ---------------------------------------------------------------------
+
+    def _schedule_changed(self) -> None:
+        # lazy blocks: a unit ran (this block's end is due now) or a module came: the
+        # driver's cache sees it, the clock must look again if it waits for a deadline
+        driver = self._clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()
+
+    def _after_tx(self, result: TxResult) -> TxResult:
+        self._schedule_changed()
+        if result.contracts:
+            self._spawn_contracts(result.contracts)
+        events = self._events
+        if result.events and events.has_subscribers:
+            for event in result.events:
+                events.publish(event)
+        return result
+
+    def _run_tx(self, tx: HostTx) -> TxResult:
+        runner = self._runners.get(type(tx))
+        if runner is None:
+            # only reachable through an unvalidated batch (`TxBatch.model_construct`)
+            return self._after_tx(self._executor.run(partial(_not_a_transaction, tx)))
+        return self._after_tx(runner(tx))
+
+    def _execute(self, tx: ExecuteTx) -> TxResult:
+        return self._executor.execute(tx.sender, tx.contract, tx.msg, tx.funds)
+
+    def _submit(self, tx: SubmitTx) -> TxResult:
+        return self._executor.submit(tx.sender, tx.msg)
+
+    def _instantiate(self, tx: InstantiateTx) -> TxResult:
+        return self._executor.instantiate(tx.sender, tx.code, tx.msg, tx.funds, tx.label, tx.admin)
+
+    def _sudo(self, tx: SudoTx) -> TxResult:
+        return self._executor.sudo(tx.contract, tx.msg)
+
+    def _gov_execute(self, tx: GovExecuteTx) -> TxResult:
+        return self._executor.gov_execute(tx.authority, tx.contract, tx.msg, tx.funds)
+
+    def _gov_sudo(self, tx: GovSudoTx) -> TxResult:
+        return self._executor.gov_sudo(tx.authority, tx.contract, tx.msg)
+
+    def _run_unit(self, tx: RunUnit) -> TxResult:
+        return self._executor.run(partial(tx.body, self._executor))
+
+    @handler(ExecuteTx, InstantiateTx, SudoTx, SubmitTx, GovExecuteTx, GovSudoTx, RunUnit)
+    def on_tx(self, tx: HostTx) -> TxResult:
+        """Run one transaction as an atomic unit in the current block."""
+        return self._after_tx(self._runners[type(tx)](tx))
+
+    @handler
+    def on_batch(self, batch: TxBatch) -> tuple[TxResult, ...]:
+        """Run each transaction of the batch as its own unit, in order."""
+        return tuple(self._run_tx(tx) for tx in batch.txs)
+
+    # -- reads and administration ---------------------------------------------------------
+
+    @handler
+    def on_read(self, msg: ReadState) -> QueryResult:
+        """Run a read-only function of the executor; errors come back as values (any other
+        exception as `InternalError`)."""
+        try:
+            value = self._executor.read(msg.reader)
+        except ChainError as exc:
+            return QueryResult(ok=False, error=exc)
+        except Exception as exc:  # a buggy reader must not restart the chain's host
+            return QueryResult(ok=False, error=InternalError(f"{type(exc).__name__}: {exc}"))
+        return QueryResult(ok=True, value=value)
+
+    @handler
+    def on_register_code(self, msg: RegisterCode) -> QueryResult:
+        """Register a contract class (`CodeExists` if the name is taken by another)."""
+        try:
+            self._executor.register_code(msg.contract_class)
+        except ChainError as exc:
+            return QueryResult(ok=False, error=exc)
+        return QueryResult(ok=True, value=msg.contract_class.code)
+
+    @handler
+    def on_add_module(self, msg: AddModule) -> QueryResult:
+        """Build and plug in a module (`ModuleExists` if the name is taken; a factory that
+        raises something else gives `ModulePanic`)."""
+        try:
+            module = msg.factory(self._executor)
+            self._executor.add_module(module)
+        except ChainError as exc:
+            return QueryResult(ok=False, error=exc)
+        except Exception as exc:  # a buggy factory must not restart the chain's host
+            return QueryResult(
+                ok=False, error=ModulePanic("factory", f"{type(exc).__name__}: {exc}")
+            )
+        self._schedule_changed()
+        return QueryResult(ok=True, value=module.name)
+
+    @handler
+    def on_spawn_component(self, msg: SpawnComponent) -> QueryResult:
+        """Spawn a component child (`InvalidComponent` if a live child has the name or it is
+        not a valid actor name); it is respawned after every restart of the host."""
+        # a component that was stopped on purpose may be spawned again under its name
+        if any(child.address.name == msg.name for child in self.ctx.children):
+            return QueryResult(ok=False, error=InvalidComponent(msg.name, "name is taken"))
+        try:
+            ref = self._spawn_component(msg)
+        except (NameTaken, ValueError) as exc:
+            return QueryResult(ok=False, error=InvalidComponent(msg.name, str(exc)))
+        self._components[msg.name] = msg
+        return QueryResult(ok=True, value=ref)
+
+    def _spawn_component(self, msg: SpawnComponent) -> ActorRef[Any]:
+        return self.ctx.spawn(msg.factory, name=msg.name, mailbox=msg.mailbox)
+
+    # -- contract actors ------------------------------------------------------------------
+
+    def _spawn_contracts(self, addresses: tuple[str, ...]) -> None:
+        for address in addresses:
+            self._spawn_contract(address)
+
+    def _spawn_contract(self, address: str) -> None:
+        factory: Any = partial(ContractActor, address, self.ctx.self_ref, self._executor)
+        self.ctx.spawn(factory, name=address)

@@ -1,0 +1,77 @@
+"""What the chain host answers: the outcome of a unit, of a query, and of a block step.
+
+Chain errors are values here (STYLE: "contract errors are values in replies"): a failed
+transaction is a `TxResult` with ``ok=False`` and the named error, never an exception
+thrown across the actor boundary. These are immutable named tuples and frozen dataclasses
+rather than pydantic models: the host builds them on every transaction and block from values
+it has already checked, so validation would only cost time (a `TxResult` is a named tuple
+because a frozen dataclass costs several times more to build).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from chains.contract._errors import ChainError
+from chains.host._events import ChainEvent
+
+__all__ = ["BlockResult", "QueryResult", "TxResult"]
+
+
+class TxResult(NamedTuple):
+    """The outcome of one atomic unit (a transaction, a sudo call, an end-block call).
+
+    On success ``data`` is the root call's result data (for an instantiation: the new
+    contract's address) and ``events`` every event it committed, in emission order;
+    ``contracts`` lists the addresses it instantiated. On failure ``error`` is the named
+    error and nothing was committed: ``events`` and ``contracts`` are empty (C-8).
+    ``height``/``time`` name the block it ran in, ``tx_index`` its position there.
+    """
+
+    ok: bool
+    data: Any
+    error: ChainError | None
+    events: tuple[ChainEvent, ...]
+    contracts: tuple[str, ...]
+    height: int
+    time: int
+    tx_index: int
+
+    def unwrap(self) -> Any:
+        """``data`` of a successful unit; raises the unit's `ChainError` otherwise."""
+        if self.error is not None:
+            raise self.error
+        return self.data
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """The answer to a query or an administrative request: ``value`` or the ``error``."""
+
+    ok: bool
+    value: Any = None
+    error: ChainError | None = None
+
+    def unwrap(self) -> Any:
+        """``value``; raises the `ChainError` if the request failed."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    """What one begin-block or end-block step did (C-10).
+
+    ``events`` are the committed events of the block hooks (staking, modules) followed by
+    those of the end-block sudo calls; ``failures`` lists ``(hook, error)`` for every hook
+    that failed and was rolled back (the block goes on, C-52); ``sudo_results`` holds one
+    `TxResult` per sudo call a module's end-blocker requested, in execution order.
+    """
+
+    height: int
+    time: int
+    events: tuple[ChainEvent, ...] = ()
+    failures: tuple[tuple[str, ChainError], ...] = ()
+    sudo_results: tuple[TxResult, ...] = ()

@@ -1,0 +1,599 @@
+"""The IBC wire vocabulary: what relayers send to a chain's IBC actors and what they answer.
+
+Everything here is plain, serializable data (frozen pydantic), so the same relayer code works
+in memory and across processes (`transport.JsonCodec` round-trips every message; byte fields
+travel as base64).
+
+- **Operations** (`IbcOp`): the relayer-submitted steps of I-2, I-6, I-10, I-13..I-15, I-20 and
+  ICS-03 connections. Proof-dependent operations carry ``proof_height``: the counterparty
+  height at which the relayer read the proven fact (a commitment, an acknowledgement, the
+  absence of a receipt, a channel end's state), and, for handshake steps, the proven
+  counterparty view itself. The destination accepts them only if its light client holds the
+  counterparty header at that height (I-2).
+- `IbcBatch`: operations for one IBC actor, run in order as one transaction of the
+  destination chain, each operation atomic by itself; answered with `IbcBatchResult`.
+- Queries of what is *provable*, i.e. committed in the chain's last ended block
+  (`QueryHeader`, `QueryRelayState`, `QueryChannels`), and the push side of the gateway
+  (`Subscribe`, `IbcBlockNotice`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import enum
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+from chains.contract._ibc_types import IbcOrder, IbcPacket
+from mesh_actors import Message, construct_trusted
+
+__all__ = [
+    "AcknowledgePackets",
+    "ChanCloseConfirm",
+    "ChanCloseInit",
+    "ChanOpenAck",
+    "ChanOpenConfirm",
+    "ChanOpenInit",
+    "ChanOpenTry",
+    "ChannelActivity",
+    "ChannelState",
+    "ChannelView",
+    "ChannelsReply",
+    "ConnOpenAck",
+    "ConnOpenConfirm",
+    "ConnOpenInit",
+    "ConnOpenTry",
+    "ConnectionState",
+    "ConnectionView",
+    "CreateClient",
+    "HeaderReply",
+    "IbcBatch",
+    "IbcBatchResult",
+    "IbcBlockNotice",
+    "IbcHeader",
+    "IbcOp",
+    "OpResult",
+    "PacketKey",
+    "PacketStatus",
+    "QueryChannels",
+    "QueryHeader",
+    "QueryRelayState",
+    "RecvPackets",
+    "RelayState",
+    "Subscribe",
+    "TimeoutPackets",
+    "Unsubscribe",
+    "UpdateClient",
+    "WrittenAck",
+    "packet_key",
+    "written_ack",
+]
+
+
+# -- bytes on the wire ----------------------------------------------------------------------
+# The codec writes pydantic's JSON form, where bytes must be UTF-8; packet data and acks may
+# be any bytes, so models holding them write base64 in JSON and accept it back. Python-mode
+# construction (in-process, no codec) passes the values through untouched.
+
+
+# binascii straight (what base64.b64encode / b64decode(validate=True) do, without their
+# Python-level wrappers): these run once per packet and ack when the codec is on
+
+
+def _b64(value: bytes) -> str:
+    return binascii.b2a_base64(value, newline=False).decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        # base64.b64decode's own message for this case
+        raise ValueError("string argument should contain only ASCII characters") from None
+    return binascii.a2b_base64(raw, strict_mode=True)
+
+
+def _unb64(value: Any) -> Any:
+    if isinstance(value, str):
+        return _b64decode(value)
+    return value
+
+
+def _packet_json(packet: IbcPacket) -> dict[str, Any]:
+    # packet.model_dump(mode="json") with the data in base64, built directly (same keys,
+    # same order: the data last)
+    src = packet.src
+    dest = packet.dest
+    timeout = packet.timeout
+    return {
+        "sequence": packet.sequence,
+        "src": {"port_id": src.port_id, "channel_id": src.channel_id},
+        "dest": {"port_id": dest.port_id, "channel_id": dest.channel_id},
+        "timeout": {
+            "revision": timeout.revision,
+            "height": timeout.height,
+            "timestamp_ns": timeout.timestamp_ns,
+        },
+        "data": _b64(packet.data),
+    }
+
+
+def _packet_in(value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("data"), str):
+        return {**value, "data": _b64decode(value["data"])}
+    return value
+
+
+def _packets_in(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_packet_in(item) for item in value]
+    return value
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+class ChannelState(enum.StrEnum):
+    """I-5: ``INIT → OPEN`` (initiator), ``TRYOPEN → OPEN`` (other end), ``CLOSED`` (terminal)."""
+
+    INIT = "INIT"
+    TRYOPEN = "TRYOPEN"
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class ConnectionState(enum.StrEnum):
+    """ICS-03 connection states."""
+
+    INIT = "INIT"
+    TRYOPEN = "TRYOPEN"
+    OPEN = "OPEN"
+
+
+class IbcHeader(_Wire):
+    """A committed block of a chain as a light client sees it: ``(height, time)`` (I-2)."""
+
+    chain_id: str
+    height: int = Field(ge=1)
+    time_ns: int = Field(ge=0)
+
+
+class ChannelView(_Wire):
+    """A channel end (I-4) as provable at some height: what handshake proofs carry."""
+
+    port_id: str
+    channel_id: str
+    state: ChannelState
+    ordering: IbcOrder
+    counterparty_port_id: str
+    counterparty_channel_id: str  # "" while unknown (INIT)
+    connection_id: str
+    version: str
+
+
+class ConnectionView(_Wire):
+    """A connection end as provable at some height."""
+
+    connection_id: str
+    state: ConnectionState
+    client_id: str
+    counterparty_chain_id: str
+    counterparty_client_id: str
+    counterparty_connection_id: str  # "" while unknown (INIT)
+
+
+class PacketKey(_Wire):
+    """``(port, channel, sequence)`` of a packet on the chain being asked."""
+
+    port_id: str
+    channel_id: str
+    sequence: int
+
+
+def packet_key(port_id: str, channel_id: str, sequence: int) -> PacketKey:
+    """A `PacketKey` (validated)."""
+    return PacketKey(port_id=port_id, channel_id=channel_id, sequence=sequence)
+
+
+class WrittenAck(_Wire):
+    """An acknowledgement the receiving chain wrote for ``packet`` (I-10.6): the bytes a
+    relayer proves to the packet's source."""
+
+    packet: IbcPacket
+    ack: bytes
+
+    @field_serializer("packet", when_used="json")
+    def _packet_out(self, value: IbcPacket) -> dict[str, Any]:
+        return _packet_json(value)
+
+    @field_validator("packet", mode="before")
+    @classmethod
+    def _packet_back(cls, value: Any) -> Any:
+        return _packet_in(value)
+
+    @field_serializer("ack", when_used="json")
+    def _ack_out(self, value: bytes) -> str:
+        return _b64(value)
+
+    @field_validator("ack", mode="before")
+    @classmethod
+    def _ack_back(cls, value: Any) -> Any:
+        return _unb64(value)
+
+
+_WRITTEN_ACK_FIELDS: Final = frozenset(WrittenAck.model_fields)
+
+
+def written_ack(packet: IbcPacket, ack: bytes) -> WrittenAck:
+    """``WrittenAck(packet=packet, ack=ack)`` without running validation when the values are
+    of their fields' exact types (the receiving chain builds one per packet it acks; see
+    `trusted_packet` for how); otherwise the validating constructor, so the result is
+    always what that gives. Raises only what that raises."""
+    if type(packet) is not IbcPacket or type(ack) is not bytes:
+        return WrittenAck(packet=packet, ack=ack)
+    return construct_trusted(WrittenAck, {"packet": packet, "ack": ack}, set(_WRITTEN_ACK_FIELDS))
+
+
+# -- operations -----------------------------------------------------------------------------
+
+
+class CreateClient(_Wire):
+    """Create a light client of the chain ``header`` belongs to, trusting ``header``."""
+
+    kind: Literal["create_client"] = "create_client"
+    header: IbcHeader
+
+
+class UpdateClient(_Wire):
+    """Prove a newer (or missing older) counterparty header to ``client_id`` (I-2)."""
+
+    kind: Literal["update_client"] = "update_client"
+    client_id: str
+    header: IbcHeader
+
+
+class ConnOpenInit(_Wire):
+    """ICS-03 step 1 on chain A: a connection over ``client_id`` in ``INIT``."""
+
+    kind: Literal["conn_open_init"] = "conn_open_init"
+    client_id: str
+    counterparty_client_id: str
+
+
+class ConnOpenTry(_Wire):
+    """ICS-03 step 2 on chain B, proving A's connection ``counterparty`` is ``INIT``."""
+
+    kind: Literal["conn_open_try"] = "conn_open_try"
+    client_id: str
+    proof_height: int
+    counterparty: ConnectionView
+
+
+class ConnOpenAck(_Wire):
+    """ICS-03 step 3 on chain A, proving B's connection ``counterparty`` is ``TRYOPEN``."""
+
+    kind: Literal["conn_open_ack"] = "conn_open_ack"
+    connection_id: str
+    proof_height: int
+    counterparty: ConnectionView
+
+
+class ConnOpenConfirm(_Wire):
+    """ICS-03 step 4 on chain B, proving A's connection ``counterparty`` is ``OPEN``."""
+
+    kind: Literal["conn_open_confirm"] = "conn_open_confirm"
+    connection_id: str
+    proof_height: int
+    counterparty: ConnectionView
+
+
+class ChanOpenInit(_Wire):
+    """I-6 step 1: create a channel end of ``port_id`` in ``INIT`` (the app may refuse or
+    choose the version; an empty ``version`` lets it propose its own)."""
+
+    kind: Literal["chan_open_init"] = "chan_open_init"
+    port_id: str
+    connection_id: str
+    counterparty_port_id: str
+    ordering: IbcOrder
+    version: str = ""
+
+
+class ChanOpenTry(_Wire):
+    """I-6 step 2: create the end of ``port_id`` in ``TRYOPEN``, proving ``counterparty``
+    (A's end) is ``INIT`` at ``proof_height``. Idempotent: a second try for the same
+    counterparty end is a no-op answering the existing channel id."""
+
+    kind: Literal["chan_open_try"] = "chan_open_try"
+    port_id: str
+    connection_id: str
+    proof_height: int
+    counterparty: ChannelView
+
+
+class ChanOpenAck(_Wire):
+    """I-6 step 3 on A, proving B's end ``counterparty`` is ``TRYOPEN``."""
+
+    kind: Literal["chan_open_ack"] = "chan_open_ack"
+    port_id: str
+    channel_id: str
+    proof_height: int
+    counterparty: ChannelView
+
+
+class ChanOpenConfirm(_Wire):
+    """I-6 step 4 on B, proving A's end ``counterparty`` is ``OPEN``."""
+
+    kind: Literal["chan_open_confirm"] = "chan_open_confirm"
+    port_id: str
+    channel_id: str
+    proof_height: int
+    counterparty: ChannelView
+
+
+class ChanCloseInit(_Wire):
+    """I-20: close this end (the application may refuse)."""
+
+    kind: Literal["chan_close_init"] = "chan_close_init"
+    port_id: str
+    channel_id: str
+
+
+class ChanCloseConfirm(_Wire):
+    """I-20: close this end, proving the counterparty end is ``CLOSED``."""
+
+    kind: Literal["chan_close_confirm"] = "chan_close_confirm"
+    port_id: str
+    channel_id: str
+    proof_height: int
+    counterparty: ChannelView
+
+
+class RecvPackets(_Wire):
+    """I-10: receive ``packets`` (each its own atomic step), their commitments proven on the
+    source at ``proof_height``."""
+
+    kind: Literal["recv_packets"] = "recv_packets"
+    packets: tuple[IbcPacket, ...]
+    proof_height: int
+
+    @field_serializer("packets", when_used="json")
+    def _packets_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
+        return [_packet_json(p) for p in value]
+
+    @field_validator("packets", mode="before")
+    @classmethod
+    def _packets_back(cls, value: Any) -> Any:
+        return _packets_in(value)
+
+
+class AcknowledgePackets(_Wire):
+    """I-13: process ``acks`` on the packets' source, the ack commitments proven on the
+    destination at ``proof_height``."""
+
+    kind: Literal["acknowledge_packets"] = "acknowledge_packets"
+    acks: tuple[WrittenAck, ...]
+    proof_height: int
+
+
+class TimeoutPackets(_Wire):
+    """I-14 (``on_close`` false) or I-15 (``on_close`` true): time ``packets`` out on their
+    source, proving at ``proof_height`` that the destination has no receipt (and, on close,
+    that the destination end is ``CLOSED``)."""
+
+    kind: Literal["timeout_packets"] = "timeout_packets"
+    packets: tuple[IbcPacket, ...]
+    proof_height: int
+    on_close: bool = False
+
+    @field_serializer("packets", when_used="json")
+    def _packets_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
+        return [_packet_json(p) for p in value]
+
+    @field_validator("packets", mode="before")
+    @classmethod
+    def _packets_back(cls, value: Any) -> Any:
+        return _packets_in(value)
+
+
+IbcOp = Annotated[
+    CreateClient
+    | UpdateClient
+    | ConnOpenInit
+    | ConnOpenTry
+    | ConnOpenAck
+    | ConnOpenConfirm
+    | ChanOpenInit
+    | ChanOpenTry
+    | ChanOpenAck
+    | ChanOpenConfirm
+    | ChanCloseInit
+    | ChanCloseConfirm
+    | RecvPackets
+    | AcknowledgePackets
+    | TimeoutPackets,
+    Field(discriminator="kind"),
+]
+
+
+class OpResult(_Wire):
+    """The outcome of one operation.
+
+    ``status``: ``"ok"`` (applied), ``"noop"`` (redundant: already done, I-10.3, I-13) or
+    ``"error"`` (rolled back; ``error`` is the `ChainError` name, ``detail`` its text).
+    ``value`` is what the step produced (a client, connection or channel id). Packet
+    operations report per packet in ``items`` (``"ok"``, ``"noop"`` or the error name, in
+    packet order) with ``item_details`` giving the error texts (``""`` for the others).
+    """
+
+    status: Literal["ok", "noop", "error"]
+    value: str = ""
+    error: str = ""
+    detail: str = ""
+    items: tuple[str, ...] = ()
+    item_details: tuple[str, ...] = ()
+
+
+class IbcBatch(Message):
+    """Operations for one IBC actor (the gateway, or one channel end's actor), run in order
+    as one transaction of the chain, each operation atomic by itself (a failing one is rolled
+    back alone). Answered with `IbcBatchResult`; also told to ``reply_to`` (an actor address)
+    when set, so a relayer need not wait. ``signer`` is the relayer's name on this chain."""
+
+    type_name = "ibc.batch"
+    ops: tuple[IbcOp, ...]
+    reply_to: str | None = None
+    signer: str = "relayer"
+
+
+class IbcBatchResult(Message):
+    """One `OpResult` per operation of an `IbcBatch`; ``height`` is the block it ran in.
+    If the batch could not run at all, ``results`` is empty and ``error`` says why."""
+
+    type_name = "ibc.batch_result"
+    chain_id: str
+    height: int
+    results: tuple[OpResult, ...]
+    error: str = ""
+
+
+# -- queries --------------------------------------------------------------------------------
+
+
+class QueryHeader(Message):
+    """The chain's latest committed header (answered with `HeaderReply`)."""
+
+    type_name = "ibc.query_header"
+
+
+class HeaderReply(Message):
+    """``header`` is ``None`` until the chain has ended a block the IBC module saw."""
+
+    type_name = "ibc.header"
+    header: IbcHeader | None
+
+
+class QueryChannels(Message):
+    """Every channel end and connection, as provable at the latest committed height."""
+
+    type_name = "ibc.query_channels"
+
+
+class ChannelsReply(Message):
+    """Answer to `QueryChannels`; empty lists (and no header) before any committed block."""
+
+    type_name = "ibc.channels"
+    header: IbcHeader | None
+    connections: tuple[ConnectionView, ...]
+    channels: tuple[ChannelView, ...]
+
+
+class QueryRelayState(Message):
+    """What a relayer needs about one connection, all as provable at one height.
+
+    Answered with `RelayState`: the connection and its channel ends, up to ``limit`` pending
+    packets per channel (commitments, lowest sequences first), and the receipt/ack status of
+    the given ``keys`` (packets the counterparty sent to this chain).
+    """
+
+    type_name = "ibc.query_relay_state"
+    connection_id: str
+    limit: int = Field(default=1000, ge=0)
+    keys: tuple[PacketKey, ...] = ()
+
+
+class PacketStatus(_Wire):
+    """Whether the packet ``key`` was received at the proof height, and its ack if so."""
+
+    key: PacketKey
+    received: bool
+    ack: bytes | None = None
+
+    @field_serializer("ack", when_used="json")
+    def _ack_out(self, value: bytes | None) -> str | None:
+        return None if value is None else _b64(value)
+
+    @field_validator("ack", mode="before")
+    @classmethod
+    def _ack_back(cls, value: Any) -> Any:
+        return _unb64(value)
+
+
+class RelayState(Message):
+    """Answer to `QueryRelayState`, every fact provable at ``header.height``.
+
+    ``header`` is ``None`` (and everything empty) before the chain's first committed block.
+    """
+
+    type_name = "ibc.relay_state"
+    header: IbcHeader | None
+    connection: ConnectionView | None
+    channels: tuple[ChannelView, ...]
+    pending: tuple[IbcPacket, ...]
+    statuses: tuple[PacketStatus, ...]
+
+    @field_serializer("pending", when_used="json")
+    def _pending_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
+        return [_packet_json(p) for p in value]
+
+    @field_validator("pending", mode="before")
+    @classmethod
+    def _pending_back(cls, value: Any) -> Any:
+        return _packets_in(value)
+
+
+# -- push -----------------------------------------------------------------------------------
+
+
+class Subscribe(Message):
+    """Send `IbcBlockNotice`\\ s to the actor at ``subscriber`` for ``lease`` clock seconds
+    (renew before it ends; a relayer that goes silent simply stops being told)."""
+
+    type_name = "ibc.subscribe"
+    subscriber: str
+    lease: float = Field(gt=0)
+
+
+class Unsubscribe(Message):
+    """Stop notices to ``subscriber``."""
+
+    type_name = "ibc.unsubscribe"
+    subscriber: str
+
+
+class ChannelActivity(_Wire):
+    """What one channel end did in a block: packets sent, acks written (for packets the
+    counterparty sent), and whether its state changed (a handshake or close step)."""
+
+    port_id: str
+    channel_id: str
+    connection_id: str
+    sent: tuple[IbcPacket, ...] = ()
+    acks: tuple[WrittenAck, ...] = ()
+    changed: bool = False
+
+    @field_serializer("sent", when_used="json")
+    def _sent_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
+        return [_packet_json(p) for p in value]
+
+    @field_validator("sent", mode="before")
+    @classmethod
+    def _sent_back(cls, value: Any) -> Any:
+        return _packets_in(value)
+
+
+class IbcBlockNotice(Message):
+    """A block of ``chain_id`` ended with IBC activity: everything in it is provable at
+    ``header`` (a relayer's fast path; periodic clearing catches whatever a lost notice
+    carried)."""
+
+    type_name = "ibc.block_notice"
+    chain_id: str
+    header: IbcHeader
+    activity: tuple[ChannelActivity, ...]
+    connections_changed: bool = False

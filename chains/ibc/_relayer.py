@@ -1,0 +1,606 @@
+"""The relayer actor: moves handshakes, packets, acks and timeouts between two chains (I-1,
+I-22).
+
+A `Relayer` lives in an actor system of its own and reaches the chains' IBC actors only by
+address, through whatever transport joins the systems, so the same code relays in memory and
+across processes. It never changes a chain by itself: it reads what a chain can prove (the
+gateway's queries answer as of the chain's last ended block, I-2) and submits operations that
+the destination checks. Whatever it does — lose messages, repeat them, race other relayers,
+stop half way — cannot corrupt a chain; the worst a silent relayer does is let packets time
+out.
+
+How it relays:
+
+- **Clearing** (every ``clear_interval``, at start, on resume, ``retry_delay`` after a
+  failure, at once after a block that changed a channel or connection end, and — for a
+  relayer without notices — ``retry_delay`` after a round that found work, so the acks of
+  what it delivered follow; never for client updates or plain packet traffic, which the
+  notices carry): it reads both gateways' pending packets and the status on each chain of
+  the other's pending packets, and submits what `plan_path` decides: receives, acks,
+  timeouts (by height/time, or on close), handshake and close steps, each batch preceded
+  by the client updates its proofs need (light-client lag: a proof at height h needs the
+  destination's client to hold the header of h first). A relayer started late therefore
+  clears everything pending on its first round.
+- **Queries of a clearing**: one ask per chain when the second chain asked has no pending
+  packet that the first answer could not foresee, else a third (`Relayer._read_path`): the
+  asks' round trips are most of what a clearing costs, and a mesh clears every relayer's
+  path every ``clear_interval`` whether or not anything is pending.
+- **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
+  packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
+  as receives and acks, with the block's header as the client update. Lost notices are
+  caught by the next clearing.
+- Batches hold at most ``max_batch`` packets; they are told (not asked) to the channel or
+  gateway actor with ``reply_to`` set, so the relayer never blocks on a chain; results come
+  back as `IbcBatchResult` and any failure schedules an early clearing (retries).
+
+Control: `PauseRelaying` / `ResumeRelaying`, `ClearNow`, `RelayerStatus`; stop it like any
+actor and spawn a new one to restart it (it keeps no state that matters). `SetupPath`
+creates the clients and the connection; `OpenChannel` starts a channel handshake.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from chains.contract._errors import ChainError
+from chains.contract._ibc_types import IbcPacket
+from chains.ibc._msgs import (
+    AcknowledgePackets,
+    ChanOpenInit,
+    ConnectionState,
+    ConnectionView,
+    ConnOpenAck,
+    ConnOpenConfirm,
+    ConnOpenInit,
+    ConnOpenTry,
+    CreateClient,
+    HeaderReply,
+    IbcBatch,
+    IbcBatchResult,
+    IbcBlockNotice,
+    IbcHeader,
+    PacketKey,
+    QueryHeader,
+    QueryRelayState,
+    RecvPackets,
+    RelayState,
+    Subscribe,
+    UpdateClient,
+)
+from chains.ibc._relay_plan import GATEWAY, PathSide, RelayPlan, destination_keys, plan_path
+from chains.ibc._relayer_msgs import (
+    ClearNow,
+    ClearReport,
+    OpenChannel,
+    OpenChannelReply,
+    PathEnd,
+    PathReady,
+    PauseRelaying,
+    RelayerConfig,
+    RelayerStats,
+    RelayerStatus,
+    ResumeRelaying,
+    SetupPath,
+)
+from mesh_actors import Actor, ActorRef, MailboxConfig, MeshActorsError, Message, handler
+
+__all__ = ["Relayer", "RelayerMsg", "RelayerSetupError"]
+
+_CLEAR = "clear"
+_RETRY = "retry"
+_FLUSH = "flush"
+_UPDATE = "update"
+_POLL_SECONDS = 0.5
+_SETUP_POLLS = 1000
+# a subscription lasts this many clear intervals and is renewed every
+# _RENEW_INTERVALS of them: two renewals in a row may be lost before notices stop (and
+# clearing covers the gap even then); renewing at every clearing cost a tell per chain
+_LEASE_INTERVALS = 6
+_RENEW_INTERVALS = 2
+
+
+class RelayerSetupError(ChainError):
+    """`SetupPath` or `OpenChannel` could not complete (a gateway refused a step)."""
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+# what most clearings report (nothing found): one frozen instance, not one per round
+_NOTHING_CLEARED = ClearReport(ok=True)
+
+
+class _ClearTick(Message):
+    type_name = "relayer.tick.clear"
+
+
+class _FlushTick(Message):
+    type_name = "relayer.tick.flush"
+
+
+class _UpdateTick(Message):
+    type_name = "relayer.tick.update"
+
+
+RelayerMsg = (
+    IbcBlockNotice
+    | IbcBatchResult
+    | PauseRelaying
+    | ResumeRelaying
+    | ClearNow
+    | RelayerStatus
+    | SetupPath
+    | OpenChannel
+    | _ClearTick
+    | _FlushTick
+    | _UpdateTick
+)
+
+
+class Relayer(Actor[RelayerMsg]):
+    """A relayer of one path (see the module docstring and `RelayerConfig`)."""
+
+    mailbox = MailboxConfig(capacity=100_000)
+
+    def __init__(self, config: RelayerConfig) -> None:
+        self.config = config
+        self._set_ends(config.a, config.b)
+        # statuses to ask of a chain at the next clearing before its counterparty's pending
+        # packets are known: the counterparty's pending packets at the last clearing (they
+        # are usually still there, and asking for a resolved one costs nothing but a lookup)
+        self._foreseen: dict[str, tuple[PacketKey, ...]] = {}
+        self._subscription: Subscribe | None = None
+        # references by address: parsing an address per tell or ask showed in profiles (a
+        # remote reference routes by address; a stale local one falls back to routing too)
+        self._refs: dict[str, ActorRef[Any]] = {}
+        self._me = ""
+        self._renewed_at = float("-inf")
+        self._ask_b_first = False
+        self._paused = False
+        self._queue = RelayPlan()
+        self._rng = random.Random(f"{config.seed}:{config.name}")
+        self._clears = 0
+        self._failed_clears = 0
+        self._queries = 0
+        self._notices = 0
+        self._batches = 0
+        self._results = 0
+        self._ok = 0
+        self._noop = 0
+        self._failed = 0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _set_ends(self, a: PathEnd, b: PathEnd) -> None:
+        self._a, self._b = a, b
+        self._ends = {a.chain_id: a, b.chain_id: b}
+        # the path's sides, fixed once the path is set up: built once, not per notice
+        self._path: dict[str, PathSide] | None = None
+        self._facing: dict[str, PathSide] = {}
+        if a.client_id and a.connection_id and b.client_id and b.connection_id:
+            side_a = PathSide(a.chain_id, a.client_id, a.connection_id)
+            side_b = PathSide(b.chain_id, b.client_id, b.connection_id)
+            self._path = {a.chain_id: side_a, b.chain_id: side_b}
+            self._facing = {a.chain_id: side_b, b.chain_id: side_a}
+
+    async def on_start(self) -> None:
+        """Subscribe to both gateways, clear at once, then periodically."""
+        config = self.config
+        self._me = str(self.ctx.self_ref.address)
+        self._subscription = Subscribe.model_construct(
+            subscriber=self._me,
+            lease=config.clear_interval * _LEASE_INTERVALS,
+        )
+        self._subscribe()
+        timers = self.ctx.timers
+        timers.send_periodic(_CLEAR, config.clear_interval, _ClearTick())
+        timers.send_after(_RETRY, 0.0, _ClearTick())
+        if config.client_update_interval is not None:
+            timers.send_periodic(_UPDATE, config.client_update_interval, _UpdateTick())
+
+    def _subscribe(self) -> None:
+        subscription = self._subscription
+        if not self.config.subscribe or subscription is None:
+            return
+        self._renewed_at = self.ctx.clock.now()
+        for end in (self._a, self._b):
+            self._tell(end.gateway, subscription)
+
+    def _renew(self) -> None:
+        """Renew the subscriptions if `_RENEW_INTERVALS` clear intervals have passed."""
+        # a hair of slack: the periodic tick may land a float rounding early
+        due = self._renewed_at + self.config.clear_interval * (_RENEW_INTERVALS - 0.01)
+        if self.ctx.clock.now() >= due:
+            self._subscribe()
+
+    def _ref(self, address: str) -> ActorRef[Any]:
+        ref = self._refs.get(address)
+        if ref is None:
+            ref = self._refs[address] = self.ctx.system.ref(address)
+        return ref
+
+    def _tell(self, address: str, message: Any) -> None:
+        try:
+            self._ref(address).tell_nowait(message)
+        except Exception as exc:  # the transport may refuse (closed, unknown system)
+            self.ctx.log.debug("not sent", to=address, error=repr(exc))
+
+    def _relay_filter(self, packet: IbcPacket) -> bool:
+        drop = self.config.drop_packets
+        if not drop:
+            return True
+        # decided per packet, the same way at every clearing and for every incarnation
+        key = f"{self.config.seed}:{packet.src.channel_id}:{packet.sequence}"
+        return random.Random(key).random() >= drop
+
+    # -- submitting -------------------------------------------------------------------------
+
+    def _submit(self, plan: RelayPlan) -> tuple[int, int]:
+        sides = self._path
+        if sides is None or not plan:
+            return 0, 0
+        me = self._me
+        config = self.config
+        batches = operations = 0
+        for chain_id, actor, ops in plan.batches(sides, config.max_batch):
+            gateway = self._ends[chain_id].gateway
+            address = gateway if actor == GATEWAY else f"{gateway}/{actor}"
+            batch = IbcBatch.model_construct(ops=ops, reply_to=me, signer=config.name)
+            self._tell(address, batch)
+            if config.duplicate and self._rng.random() < config.duplicate:
+                self._tell(address, batch)
+            batches += 1
+            operations += len(ops)
+        self._batches += batches
+        return batches, operations
+
+    def _schedule_clear(self, delay: float) -> None:
+        timers = self.ctx.timers
+        if not timers.is_active(_RETRY):
+            timers.send_after(_RETRY, delay, _ClearTick())
+
+    # -- clearing ---------------------------------------------------------------------------
+
+    async def _query(self, end: PathEnd, keys: tuple[PacketKey, ...], limit: int) -> RelayState:
+        self._queries += 1
+        # built unvalidated: every field is ours and already typed (keys come from
+        # validated answers), and this runs twice or thrice per clearing
+        query = QueryRelayState.model_construct(
+            connection_id=end.connection_id, limit=limit, keys=keys
+        )
+        state: RelayState = await self._ref(end.gateway).ask(
+            query, expect=RelayState, timeout=self.config.query_timeout
+        )
+        return state
+
+    async def _read_path(
+        self, first: PathEnd, second: PathEnd
+    ) -> tuple[RelayState, RelayState, RelayState]:
+        """Both chains' pending packets and the status of each one's on the other chain:
+        ``(first_pending, first_status, second_answer)`` (the second chain's one answer is
+        both its pending and its status answer).
+
+        ``first`` is asked for its pending packets and, at once, for the status of the
+        packets pending on ``second`` at the last clearing (foreseen); ``second`` for its
+        pending packets and the status of those just read on ``first``. Only if ``second``
+        now has a pending packet that was not foreseen is ``first`` asked a third time, for
+        those statuses alone (``limit=0``: no pending list). Facts from different answers
+        may be proven at different heights: each is a fact at its answer's height, and each
+        operation built from it carries that height (a status read before the pending list
+        of the other chain is still true: a receipt, an ack and an expired timeout never
+        go away), so mixing them is safe.
+
+        Raises what the asks raise (`MeshActorsError`, `TimeoutError`).
+        """
+        limit = self.config.clear_limit
+        foreseen = self._foreseen.get(first.chain_id, ())
+        first_answer = await self._query(first, foreseen, limit)
+        second_answer = await self._query(second, destination_keys(first_answer), limit)
+        needed = destination_keys(second_answer)
+        first_status = first_answer
+        if needed and not set(needed) <= set(foreseen):
+            first_status = await self._query(first, needed, 0)
+        self._foreseen[first.chain_id] = needed
+        self._foreseen[second.chain_id] = destination_keys(first_answer)
+        return first_answer, first_status, second_answer
+
+    async def _clear(self) -> ClearReport:
+        sides = self._path
+        if sides is None:
+            return ClearReport(ok=False, error="path not set up")
+        self._clears += 1
+        a, b = self._a, self._b
+        # a clearing that needed a third ask (the chain asked second had pending packets
+        # not foreseen) swaps the order: a chain that keeps having fresh pending packets
+        # ends up asked first, where its packets need no foresight
+        first, second = (b, a) if self._ask_b_first else (a, b)
+        queries = self._queries
+        try:
+            first_pending, first_status, second_answer = await self._read_path(first, second)
+        except (MeshActorsError, TimeoutError) as exc:
+            self._failed_clears += 1
+            self._schedule_clear(self.config.retry_delay)
+            return ClearReport(ok=False, error=f"{type(exc).__name__}: {exc}")
+        if self._queries - queries > 2:
+            self._ask_b_first = not self._ask_b_first
+        if first is a:
+            a_pending, a_status = first_pending, first_status
+            b_pending = b_status = second_answer
+        else:
+            b_pending, b_status = first_pending, first_status
+            a_pending = a_status = second_answer
+        plan = plan_path(
+            sides[a.chain_id],
+            a_pending,
+            a_status,
+            sides[b.chain_id],
+            b_pending,
+            b_status,
+            relay_filter=self._relay_filter,
+        )
+        if not plan:
+            return _NOTHING_CLEARED
+        batches, operations = self._submit(plan)
+        if batches and not self.config.subscribe:
+            # without notices, what this round started (receives whose acks will need
+            # relaying back) is only seen by clearing again
+            self._schedule_clear(self.config.retry_delay)
+        return ClearReport.model_construct(
+            ok=True, batches=batches, operations=operations, error=""
+        )
+
+    @handler
+    async def on_clear_tick(self, _: _ClearTick) -> None:
+        """Periodic (and retry) clearing; renews the subscriptions too."""
+        if self._paused:
+            return
+        self._renew()
+        await self._clear()
+
+    @handler
+    async def on_clear_now(self, _: ClearNow) -> ClearReport:
+        """One clearing now (even while paused: an explicit request)."""
+        return await self._clear()
+
+    # -- notices (the fast path) ------------------------------------------------------------
+
+    @handler
+    def on_notice(self, notice: IbcBlockNotice) -> None:
+        """Forward a block's sent packets and written acks to the other chain."""
+        self._notices += 1
+        if self._paused:
+            return
+        sides = self._path
+        if sides is None or notice.chain_id not in sides:
+            return
+        src = sides[notice.chain_id]
+        dst = self._facing[notice.chain_id]
+        header = notice.header
+        # only a handshake or close step (a channel or connection end changed state) needs
+        # a clearing now: sent packets and written acks are forwarded below, and client
+        # updates are never in a notice; everything else waits for the periodic clearing
+        changed = notice.connections_changed
+        queue = self._queue
+        for activity in notice.activity:
+            if activity.connection_id != src.connection_id:
+                continue
+            changed = changed or activity.changed
+            sent = activity.sent
+            if sent and sent[0].dest.channel_id:
+                if self.config.drop_packets:
+                    sent = tuple(p for p in sent if self._relay_filter(p))
+                if sent:
+                    recv = RecvPackets.model_construct(packets=sent, proof_height=header.height)
+                    queue.add(dst.chain_id, sent[0].dest.channel_id, recv, header)
+            if activity.acks:
+                channel_id = activity.acks[0].packet.src.channel_id
+                ack = AcknowledgePackets.model_construct(
+                    acks=activity.acks, proof_height=header.height
+                )
+                queue.add(dst.chain_id, channel_id, ack, header)
+        if changed:
+            self._schedule_clear(0.0)
+        if queue:
+            delay = self.config.batch_delay
+            if delay <= 0:
+                self._flush()
+            elif not self.ctx.timers.is_active(_FLUSH):
+                self.ctx.timers.send_after(_FLUSH, delay, _FlushTick())
+
+    def _flush(self) -> None:
+        plan, self._queue = self._queue, RelayPlan()
+        self._submit(plan)
+
+    @handler
+    def on_flush(self, _: _FlushTick) -> None:
+        if not self._paused:
+            self._flush()
+
+    @handler
+    def on_result(self, result: IbcBatchResult) -> None:
+        """Count outcomes; any failure brings the next clearing forward."""
+        self._results += 1
+        failed = bool(result.error)
+        for op in result.results:
+            if op.items:
+                for item in op.items:
+                    if item == "ok":
+                        self._ok += 1
+                    elif item == "noop":
+                        self._noop += 1
+                    else:
+                        self._failed += 1
+                        failed = True
+            elif op.status == "ok":
+                self._ok += 1
+            elif op.status == "noop":
+                self._noop += 1
+            else:
+                self._failed += 1
+                failed = True
+        if failed and not self._paused:
+            self._schedule_clear(self.config.retry_delay)
+
+    # -- client updates without traffic -----------------------------------------------------
+
+    @handler
+    async def on_update_tick(self, _: _UpdateTick) -> None:
+        if self._paused or self._path is None:
+            return
+        me = self._me
+        signer = self.config.name
+        for end, other in ((self._a, self._b), (self._b, self._a)):
+            try:
+                header = await self._header(other)
+            except (MeshActorsError, TimeoutError):
+                continue
+            if header is not None:
+                update = UpdateClient.model_construct(client_id=end.client_id, header=header)
+                batch = IbcBatch.model_construct(ops=(update,), reply_to=me, signer=signer)
+                self._tell(end.gateway, batch)
+
+    # -- control ----------------------------------------------------------------------------
+
+    @handler
+    def on_pause(self, _: PauseRelaying) -> None:
+        self._paused = True
+        self._queue = RelayPlan()
+
+    @handler
+    def on_resume(self, _: ResumeRelaying) -> None:
+        self._paused = False
+        self._subscribe()
+        self._schedule_clear(0.0)
+
+    @handler
+    def on_status(self, _: RelayerStatus) -> RelayerStats:
+        return RelayerStats(
+            paused=self._paused,
+            clears=self._clears,
+            failed_clears=self._failed_clears,
+            queries=self._queries,
+            notices=self._notices,
+            batches_sent=self._batches,
+            results=self._results,
+            items_ok=self._ok,
+            items_noop=self._noop,
+            items_failed=self._failed,
+        )
+
+    # -- setup ------------------------------------------------------------------------------
+
+    async def _header(self, end: PathEnd) -> IbcHeader | None:
+        ref = self.ctx.system.ref(end.gateway)
+        reply: HeaderReply = await ref.ask(
+            QueryHeader(), expect=HeaderReply, timeout=self.config.query_timeout
+        )
+        return reply.header
+
+    async def _wait_header(self, end: PathEnd) -> IbcHeader:
+        for _ in range(_SETUP_POLLS):
+            header = await self._header(end)
+            if header is not None:
+                return header
+            await self.ctx.clock.sleep(_POLL_SECONDS)
+        raise RelayerSetupError(f"{end.chain_id} never committed a block")
+
+    async def _run(self, end: PathEnd, *ops: Any) -> IbcBatchResult:
+        ref = self.ctx.system.ref(end.gateway)
+        result: IbcBatchResult = await ref.ask(
+            IbcBatch(ops=ops, signer=self.config.name),
+            expect=IbcBatchResult,
+            timeout=self.config.query_timeout,
+        )
+        if result.error or any(r.status == "error" for r in result.results):
+            raise RelayerSetupError(f"{end.chain_id} refused {ops}: {result}")
+        return result
+
+    async def _ask_state(self, end: PathEnd, connection_id: str) -> RelayState:
+        ref = self.ctx.system.ref(end.gateway)
+        state: RelayState = await ref.ask(
+            QueryRelayState(connection_id=connection_id, limit=0),
+            expect=RelayState,
+            timeout=self.config.query_timeout,
+        )
+        return state
+
+    async def _wait_connection(
+        self, end: PathEnd, connection_id: str, state: ConnectionState
+    ) -> tuple[ConnectionView, IbcHeader]:
+        for _ in range(_SETUP_POLLS):
+            answer = await self._ask_state(end, connection_id)
+            view = answer.connection
+            if view is not None and view.state is state and answer.header is not None:
+                return view, answer.header
+            await self.ctx.clock.sleep(_POLL_SECONDS)
+        raise RelayerSetupError(f"{connection_id} on {end.chain_id} never reached {state}")
+
+    @handler
+    async def on_setup(self, _: SetupPath) -> PathReady:
+        """Create the two clients and open the connection (ICS-03), waiting for each step to
+        be committed (and so provable) before the next. Raises `RelayerSetupError`. Meant
+        to run before faults are injected: a lost answer fails the setup."""
+        a, b = self._a, self._b
+        a_header = await self._wait_header(a)
+        b_header = await self._wait_header(b)
+        a_client = (await self._run(a, CreateClient(header=b_header))).results[0].value
+        b_client = (await self._run(b, CreateClient(header=a_header))).results[0].value
+        init = await self._run(a, ConnOpenInit(client_id=a_client, counterparty_client_id=b_client))
+        a_conn = init.results[0].value
+        a_view, a_header = await self._wait_connection(a, a_conn, ConnectionState.INIT)
+        tried = await self._run(
+            b,
+            UpdateClient(client_id=b_client, header=a_header),
+            ConnOpenTry(client_id=b_client, proof_height=a_header.height, counterparty=a_view),
+        )
+        b_conn = tried.results[1].value
+        b_view, b_header = await self._wait_connection(b, b_conn, ConnectionState.TRYOPEN)
+        await self._run(
+            a,
+            UpdateClient(client_id=a_client, header=b_header),
+            ConnOpenAck(connection_id=a_conn, proof_height=b_header.height, counterparty=b_view),
+        )
+        a_view, a_header = await self._wait_connection(a, a_conn, ConnectionState.OPEN)
+        await self._run(
+            b,
+            UpdateClient(client_id=b_client, header=a_header),
+            ConnOpenConfirm(
+                connection_id=b_conn, proof_height=a_header.height, counterparty=a_view
+            ),
+        )
+        await self._wait_connection(b, b_conn, ConnectionState.OPEN)
+        self._set_ends(
+            a.model_copy(update={"client_id": a_client, "connection_id": a_conn}),
+            b.model_copy(update={"client_id": b_client, "connection_id": b_conn}),
+        )
+        return PathReady(a=self._a, b=self._b)
+
+    @handler
+    async def on_open_channel(self, msg: OpenChannel) -> OpenChannelReply:
+        """``ChanOpenInit`` on chain a; clearing then completes the handshake."""
+        a = self._a
+        if not a.connection_id:
+            return OpenChannelReply(error="path not set up")
+        init = ChanOpenInit(
+            port_id=msg.port_a,
+            connection_id=a.connection_id,
+            counterparty_port_id=msg.port_b,
+            ordering=msg.ordering,
+            version=msg.version,
+        )
+        ref = self.ctx.system.ref(a.gateway)
+        result: IbcBatchResult = await ref.ask(
+            IbcBatch(ops=(init,), signer=self.config.name),
+            expect=IbcBatchResult,
+            timeout=self.config.query_timeout,
+        )
+        (outcome,) = result.results or (None,)
+        if outcome is None or outcome.status != "ok":
+            detail = result.error if outcome is None else f"{outcome.error}: {outcome.detail}"
+            return OpenChannelReply(error=detail)
+        self._schedule_clear(_POLL_SECONDS)
+        return OpenChannelReply(channel_id=outcome.value)

@@ -1,0 +1,158 @@
+"""The relayer's configuration and the messages it accepts and answers (I-22)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chains.contract._ibc_types import IbcOrder
+from mesh_actors import Message
+
+__all__ = [
+    "ClearNow",
+    "ClearReport",
+    "OpenChannel",
+    "OpenChannelReply",
+    "PathEnd",
+    "PathReady",
+    "PauseRelaying",
+    "RelayerConfig",
+    "RelayerStats",
+    "RelayerStatus",
+    "ResumeRelaying",
+    "SetupPath",
+]
+
+
+class PathEnd(BaseModel):
+    """One chain of a path: its id, the address of its IBC gateway actor, and (once the path
+    is set up) its light client of the other chain and its connection to it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    chain_id: str
+    gateway: str
+    client_id: str = ""
+    connection_id: str = ""
+
+
+class RelayerConfig(BaseModel):
+    """How one relayer relays one path (I-22).
+
+    - ``a`` / ``b``: the two chains;
+    - ``name``: the relayer's signer name on both chains;
+    - ``max_batch``: packets (or other operations) per submitted batch;
+    - ``batch_delay``: clock seconds to collect notices before submitting (0: at once);
+    - ``clear_interval``: period of full clearing (pending packets, acks, timeouts,
+      handshakes, closes), and of renewing the gateway subscriptions;
+    - ``clear_limit``: pending packets per channel looked at in one clearing;
+    - ``query_timeout``: seconds to wait for a gateway's answer before giving the round up;
+    - ``retry_delay``: seconds before clearing again after a failure;
+    - ``subscribe``: relay from block notices as they come (else only by clearing);
+    - ``drop_packets``: probability that this relayer never delivers a given packet (it then
+      times out; decided per packet from ``seed``); ``duplicate``: probability that a batch is
+      submitted twice (redundant relays must be no-ops);
+    - ``client_update_interval``: also update both clients this often without traffic
+      (``None``: only as proofs need).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    a: PathEnd
+    b: PathEnd
+    name: str = "relayer"
+    max_batch: int = Field(default=100, ge=1)
+    batch_delay: float = Field(default=0.0, ge=0)
+    clear_interval: float = Field(default=10.0, gt=0)
+    clear_limit: int = Field(default=1000, ge=1)
+    query_timeout: float = Field(default=5.0, gt=0)
+    retry_delay: float = Field(default=1.0, gt=0)
+    subscribe: bool = True
+    drop_packets: float = Field(default=0.0, ge=0, le=1)
+    duplicate: float = Field(default=0.0, ge=0, le=1)
+    client_update_interval: float | None = Field(default=None, gt=0)
+    seed: int = 0
+
+
+class PauseRelaying(Message):
+    """Stop relaying (notices and clearing are ignored) until `ResumeRelaying`."""
+
+    type_name = "relayer.pause"
+
+
+class ResumeRelaying(Message):
+    """Resume relaying; clears at once."""
+
+    type_name = "relayer.resume"
+
+
+class ClearNow(Message):
+    """Run one full clearing now; answered with `ClearReport`."""
+
+    type_name = "relayer.clear_now"
+
+
+class ClearReport(Message):
+    """What one clearing submitted (``ok`` false if a query failed)."""
+
+    type_name = "relayer.clear_report"
+    ok: bool
+    batches: int = 0
+    operations: int = 0
+    error: str = ""
+
+
+class RelayerStatus(Message):
+    """Answered with `RelayerStats`."""
+
+    type_name = "relayer.status"
+
+
+class RelayerStats(Message):
+    """Counters of one relayer incarnation (``queries``: the gateway queries its clearings
+    asked, two or three per clearing)."""
+
+    type_name = "relayer.stats"
+    paused: bool
+    clears: int
+    failed_clears: int
+    queries: int = 0
+    notices: int
+    batches_sent: int
+    results: int
+    items_ok: int
+    items_noop: int
+    items_failed: int
+
+
+class SetupPath(Message):
+    """Create both light clients and the connection (ICS-03 handshake); answered with
+    `PathReady` once the connection is OPEN on both chains."""
+
+    type_name = "relayer.setup_path"
+
+
+class PathReady(Message):
+    """The path's ends, with their client and connection ids."""
+
+    type_name = "relayer.path_ready"
+    a: PathEnd
+    b: PathEnd
+
+
+class OpenChannel(Message):
+    """Start a channel handshake from ``port_a`` (on chain a) to ``port_b`` (I-6); the
+    relayer completes it by clearing. Answered with `OpenChannelReply`."""
+
+    type_name = "relayer.open_channel"
+    port_a: str
+    port_b: str
+    ordering: IbcOrder = IbcOrder.UNORDERED
+    version: str = ""
+
+
+class OpenChannelReply(Message):
+    """The channel id created on chain a, or the error of ``ChanOpenInit``."""
+
+    type_name = "relayer.open_channel_reply"
+    channel_id: str = ""
+    error: str = ""

@@ -1,0 +1,145 @@
+"""TODO room docstring."""
+
+from __future__ import annotations
+
+from chains.mesh._cli import (
+    main,
+)
+from chains.mesh._deploy import (
+    MeshChain,
+    MeshPairing,
+)
+from chains.mesh._errors import (
+    MeshError,
+    MeshNotRunning,
+    MeshSetupFailed,
+    UnknownChain,
+    UnknownPairing,
+    UnknownValidator,
+)
+from chains.mesh._mesh import (
+    Mesh,
+)
+from chains.mesh._relaying import (
+    MeshLink,
+)
+from chains.mesh._report import (
+    render_snapshot,
+)
+from chains.mesh._scenario import (
+    BondStep,
+    ClaimRewardsStep,
+    CloseChannelStep,
+    CrossStakeStep,
+    MisbehaveStep,
+    MovePriceStep,
+    Scenario,
+    ScenarioStep,
+    SetMaxCapStep,
+    StakeLocallyStep,
+    UnbondStep,
+    UnjailStep,
+    UnstakeStep,
+    WithdrawUnbondedStep,
+    check_scenario,
+    load_scenario,
+    parse_scenario,
+)
+from chains.mesh._scenario_run import (
+    StepOutcome,
+    run_scenario,
+)
+from chains.mesh._state import (
+    ChainView,
+    ChannelStats,
+    MeshSnapshot,
+    PairingView,
+    RelayerView,
+    UserStake,
+    ValidatorView,
+    VaultView,
+)
+from chains.mesh._toml_locate import (
+    TomlLocator,
+)
+from chains.mesh._topology import (
+    AccountSpec,
+    ChainSpec,
+    DelaySpec,
+    FaultPlan,
+    PairingSpec,
+    PriceFeedSpec,
+    RelayerSpec,
+    RemotePriceFeedSpec,
+    SimplePriceFeedSpec,
+    Topology,
+    ValidatorSpec,
+    load_topology,
+    parse_topology,
+)
+from chains.mesh._topology_errors import (
+    ConfigIssue,
+    MeshConfigError,
+    ScenarioError,
+    TopologyError,
+)
+
+__all__ = [
+    "AccountSpec",
+    "BondStep",
+    "ChainSpec",
+    "ChainView",
+    "ChannelStats",
+    "ClaimRewardsStep",
+    "CloseChannelStep",
+    "ConfigIssue",
+    "CrossStakeStep",
+    "DelaySpec",
+    "FaultPlan",
+    "Mesh",
+    "MeshChain",
+    "MeshConfigError",
+    "MeshError",
+    "MeshLink",
+    "MeshNotRunning",
+    "MeshPairing",
+    "MeshSetupFailed",
+    "MeshSnapshot",
+    "MisbehaveStep",
+    "MovePriceStep",
+    "PairingSpec",
+    "PairingView",
+    "PriceFeedSpec",
+    "RelayerSpec",
+    "RelayerView",
+    "RemotePriceFeedSpec",
+    "Scenario",
+    "ScenarioError",
+    "ScenarioStep",
+    "SetMaxCapStep",
+    "SimplePriceFeedSpec",
+    "StakeLocallyStep",
+    "StepOutcome",
+    "TomlLocator",
+    "Topology",
+    "TopologyError",
+    "UnbondStep",
+    "UnjailStep",
+    "UnknownChain",
+    "UnknownPairing",
+    "UnknownValidator",
+    "UnstakeStep",
+    "UserStake",
+    "ValidatorSpec",
+    "ValidatorView",
+    "VaultView",
+    "WithdrawUnbondedStep",
+    "check_scenario",
+    "load_scenario",
+    "load_topology",
+    "main",
+    "parse_scenario",
+    "parse_topology",
+    "render_snapshot",
+    "run_scenario",
+]

@@ -1,0 +1,177 @@
+"""The relaying side of a mesh: one IBC connection per linked chain pair, and its relayers.
+
+Every chain pair the topology links (a pairing, or a remote price feed) gets one
+connection, shared by every channel between the two chains (both directions of a mutual
+pairing use it). A clean *setup relayer* creates the clients and the connection and
+completes the channel handshakes (I-49 step 4); it is then stopped, and the topology's
+relayers take over with their batching and fault plan (I-22), each in an actor system of
+its own so the transport's fault plan can apply to its links alone: faults start only once
+the mesh is deployed, as the relayer's own setup expects a clean network. (Setup relayers
+share one system, entered once: actor systems hold task groups, which must close in the
+reverse order they opened, so a system per setup relayer could not be closed early.)
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from functools import partial
+
+from chains.ibc._relayer import Relayer, RelayerMsg
+from chains.ibc._relayer_msgs import (
+    ClearNow,
+    ClearReport,
+    PathEnd,
+    PathReady,
+    PauseRelaying,
+    RelayerConfig,
+    RelayerStats,
+    RelayerStatus,
+    ResumeRelaying,
+    SetupPath,
+)
+from chains.mesh._errors import MeshSetupFailed
+from chains.mesh._topology import RelayerSpec
+from mesh_actors import ActorRef, ActorSystem, Clock, MeshActorsError
+from transport import FaultyNetwork
+
+__all__ = ["MeshLink"]
+
+# clock seconds a setup step may take (block times are seconds; a handshake takes a few)
+_SETUP_TIMEOUT = 3_600.0
+
+
+def relayer_system_name(a: str, b: str, index: int) -> str:
+    """The actor system name of relayer ``index`` of the pair ``a``-``b``."""
+    return f"relayer-{a}-{b}-{index}"
+
+
+@dataclass
+class MeshLink:
+    """One linked chain pair: its connection ends and its relayers.
+
+    ``a`` is the chain listed first by the topology (the consumer of the first pairing that
+    links the two), ``b`` the other; ``gateways`` are the two IBC gateway addresses.
+    """
+
+    a: str
+    b: str
+    spec: RelayerSpec
+    gateways: dict[str, str]
+    ends: PathReady | None = None
+    relayers: list[ActorRef[RelayerMsg]] = field(default_factory=list)
+    systems: list[str] = field(default_factory=list)
+    _setup: tuple[ActorSystem, ActorRef[RelayerMsg]] | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.a}-{self.b}"
+
+    def connection_on(self, chain_id: str) -> str:
+        """The connection id on ``chain_id``'s side."""
+        assert self.ends is not None
+        end = self.ends.a if self.ends.a.chain_id == chain_id else self.ends.b
+        return end.connection_id
+
+    def _config(self, name: str, seed: int, *, faults: bool) -> RelayerConfig:
+        spec = self.spec
+        if self.ends is not None:
+            a, b = self.ends.a, self.ends.b
+        else:
+            a = PathEnd(chain_id=self.a, gateway=self.gateways[self.a])
+            b = PathEnd(chain_id=self.b, gateway=self.gateways[self.b])
+        plan = spec.faults
+        slow = plan.delay is not None or plan.reorder > 0
+        return RelayerConfig(
+            a=a,
+            b=b,
+            name=name,
+            max_batch=spec.max_batch,
+            batch_delay=spec.batch_delay,
+            clear_interval=spec.clear_interval,
+            # a delayed link answers late: give queries time before counting them lost
+            query_timeout=60.0 if slow else 5.0,
+            drop_packets=plan.drop_packets if faults else 0.0,
+            duplicate=plan.duplicate_batches if faults else 0.0,
+            seed=seed,
+        )
+
+    # -- setup ------------------------------------------------------------------------------
+
+    async def setup(self, system: ActorSystem, *, seed: int) -> PathReady:
+        """Spawn the setup relayer in ``system`` (shared by every link's setup relayer,
+        clean of faults) and create clients and connection (ICS-03). Raises
+        `MeshSetupFailed`."""
+        config = self._config(f"setup-{self.name}", seed, faults=False)
+        relayer: ActorRef[RelayerMsg] = system.spawn(
+            partial(Relayer, config), name=f"setup-{self.name}", mailbox=Relayer.mailbox
+        )
+        self._setup = (system, relayer)
+        try:
+            self.ends = await relayer.ask(SetupPath(), expect=PathReady, timeout=_SETUP_TIMEOUT)
+        except Exception as exc:
+            raise MeshSetupFailed(
+                f"connection {self.name}", f"{type(exc).__name__}: {exc}"
+            ) from exc
+        return self.ends
+
+    async def clear_setup(self) -> None:
+        """Ask the setup relayer to clear now (handshake steps, initial packets)."""
+        if self._setup is not None:
+            await self._setup[1].ask(ClearNow(), expect=ClearReport, timeout=_SETUP_TIMEOUT)
+
+    async def end_setup(self) -> None:
+        """Stop the setup relayer (its system stays, for the other links)."""
+        setup, self._setup = self._setup, None
+        if setup is not None:
+            await setup[0].stop(setup[1])
+
+    # -- the topology's relayers ------------------------------------------------------------
+
+    async def start_relayers(
+        self, stack: AsyncExitStack, *, clock: Clock, transport: FaultyNetwork, seed: int
+    ) -> None:
+        """Spawn ``spec.count`` relayers (each in its own system, entered on ``stack``) and
+        put the fault plan on their links to both chains."""
+        link_faults = self.spec.faults.link_faults
+        for index in range(self.spec.count):
+            name = relayer_system_name(self.a, self.b, index)
+            system = await stack.enter_async_context(
+                ActorSystem(name, clock=clock, transport=transport, ask_timeout=_SETUP_TIMEOUT)
+            )
+            if not link_faults.clean:
+                for chain_id in (self.a, self.b):
+                    transport.set_link(name, chain_id, link_faults)
+                    transport.set_link(chain_id, name, link_faults)
+            config = self._config(name, seed + index, faults=True)
+            factory = partial(Relayer, config)
+            self.relayers.append(system.spawn(factory, name="relayer", mailbox=Relayer.mailbox))
+            self.systems.append(name)
+
+    async def statistics(self) -> list[RelayerStats]:
+        """Each relayer's counters (a relayer that does not answer is left out)."""
+        out: list[RelayerStats] = []
+        for relayer in self.relayers:
+            try:
+                out.append(await relayer.ask(RelayerStatus(), expect=RelayerStats, timeout=60.0))
+            except (MeshActorsError, TimeoutError):
+                continue
+        return out
+
+    def pause(self) -> None:
+        """Stop relaying (I-22 pause); in-flight packets wait (and may time out)."""
+        for relayer in self.relayers:
+            relayer.tell_nowait(PauseRelaying())
+
+    def resume(self) -> None:
+        """Resume relaying; the relayers clear at once."""
+        for relayer in self.relayers:
+            relayer.tell_nowait(ResumeRelaying())
+
+    async def clear(self) -> None:
+        """Ask every relayer to clear now (answers that do not come are ignored)."""
+        for relayer in self.relayers:
+            try:
+                await relayer.ask(ClearNow(), expect=ClearReport, timeout=60.0)
+            except (MeshActorsError, TimeoutError):
+                continue

@@ -1,0 +1,163 @@
+"""TODO room docstring."""
+
+from __future__ import annotations
+
+from chains.modules._bank import (
+    Bank,
+)
+from chains.modules._distribution import (
+    Distribution,
+)
+from chains.modules._gov import (
+    VOTE_OPTIONS,
+    GovModule,
+    check_weighted_vote,
+)
+from chains.modules._gov_errors import (
+    InvalidVoteOption,
+    InvalidWeightedVote,
+    UnknownProposal,
+    VotingClosed,
+)
+from chains.modules._gov_msgs import (
+    GovVote,
+    GovVoteWeighted,
+    Proposal,
+    ProposalQuery,
+    SubmitProposal,
+    TallyQuery,
+    TallyResult,
+    Vote,
+    VoteQuery,
+    WeightedVoteOption,
+)
+from chains.modules._hooks import (
+    BaseStakingHooks,
+    DelegationHooks,
+    InfractionReason,
+    PendingSlash,
+    SlashEvent,
+    StakingHooks,
+)
+from chains.modules._module import (
+    BlockHint,
+    ChainModule,
+    ModuleCall,
+    ScheduledModule,
+    SudoCall,
+)
+from chains.modules._msgs import (
+    CreateValidator,
+    ForceDowntime,
+    Mint,
+    NativeMsg,
+    RecordLiveness,
+    SetCommission,
+    SubmitEquivocation,
+    Unjail,
+    WithdrawCommission,
+)
+from chains.modules._params import (
+    DOUBLE_SIGN_JAIL_END,
+    StakingParams,
+)
+from chains.modules._redelegation_errors import (
+    SelfRedelegation,
+    TinyRedelegationAmount,
+    TooManyRedelegationEntries,
+    TransitiveRedelegation,
+)
+from chains.modules._shares import (
+    shares_from_tokens,
+    token_value,
+    tokens_from_shares,
+)
+from chains.modules._slashing import (
+    SigningInfo,
+    Slashing,
+)
+from chains.modules._staking import (
+    ActiveSet,
+    BondStatus,
+    Delegation,
+    RedelegationEntry,
+    Staking,
+    UnbondingEntry,
+    Validator,
+)
+from chains.modules._staking_module import (
+    StakingModule,
+)
+from chains.modules._staking_reader import (
+    DelegationView,
+    StakingParamsView,
+    StakingReader,
+    UnbondingEntryView,
+    staking_reader,
+)
+
+__all__ = [
+    "ActiveSet",
+    "Bank",
+    "BaseStakingHooks",
+    "BlockHint",
+    "BondStatus",
+    "ChainModule",
+    "CreateValidator",
+    "DOUBLE_SIGN_JAIL_END",
+    "Delegation",
+    "DelegationHooks",
+    "DelegationView",
+    "Distribution",
+    "ForceDowntime",
+    "GovModule",
+    "GovVote",
+    "GovVoteWeighted",
+    "InfractionReason",
+    "InvalidVoteOption",
+    "InvalidWeightedVote",
+    "Mint",
+    "ModuleCall",
+    "NativeMsg",
+    "PendingSlash",
+    "Proposal",
+    "ProposalQuery",
+    "RecordLiveness",
+    "RedelegationEntry",
+    "ScheduledModule",
+    "SelfRedelegation",
+    "SetCommission",
+    "SigningInfo",
+    "SlashEvent",
+    "Slashing",
+    "Staking",
+    "StakingHooks",
+    "StakingModule",
+    "StakingParams",
+    "StakingParamsView",
+    "StakingReader",
+    "SubmitEquivocation",
+    "SubmitProposal",
+    "SudoCall",
+    "TallyQuery",
+    "TallyResult",
+    "TinyRedelegationAmount",
+    "TooManyRedelegationEntries",
+    "TransitiveRedelegation",
+    "UnbondingEntry",
+    "UnbondingEntryView",
+    "Unjail",
+    "UnknownProposal",
+    "VOTE_OPTIONS",
+    "Validator",
+    "Vote",
+    "VoteQuery",
+    "VotingClosed",
+    "WeightedVoteOption",
+    "WithdrawCommission",
+    "check_weighted_vote",
+    "shares_from_tokens",
+    "staking_reader",
+    "token_value",
+    "tokens_from_shares",
+]

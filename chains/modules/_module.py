@@ -1,0 +1,89 @@
+"""Native chain modules as the host sees them: custom messages, queries, block hooks.
+
+The bank and staking modules are built into every chain; other modules (the mesh-security
+module of a consumer chain, the IBC module, a price host) plug in through `ChainModule`.
+A contract reaches a module with ``CustomMsg(module=name, msg=...)`` and
+``deps.querier.custom(name, msg)``. Modules are sans-IO like contract cores: they keep their
+state in the chain's journaled `Store`, so a failing transaction rolls them back too.
+
+A module whose block hooks are mostly idle implements `ScheduledModule` as well: the host
+then calls its hooks only at the heights it names, and a chain whose modules all have
+nothing due can produce its idle blocks late, in one go (see `TxExecutor.block_due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from chains.contract._contract import BlockEnv, Event, Response
+
+__all__ = ["BlockHint", "ChainModule", "ModuleCall", "ScheduledModule", "SudoCall"]
+
+
+class ModuleCall(BaseModel):
+    """The context of one message to a module: the block and the calling address."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    block: BlockEnv
+    sender: str
+
+
+class SudoCall(BaseModel):
+    """A privileged call into a contract that a module schedules (e.g. the epoch, C-56).
+
+    The host runs each one as its own atomic unit after the module's block hook; a failure
+    reverts that call only and is reported as an event.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    contract: str
+    msg: Any
+
+
+@runtime_checkable
+class ChainModule(Protocol):
+    """A native module plugged into a chain host."""
+
+    name: str
+
+    def handle(self, call: ModuleCall, msg: Any) -> Response:
+        """Execute a custom message; raise a `ChainError` to fail the (sub-)message."""
+
+    def query(self, block: BlockEnv, msg: Any) -> Any:
+        """Answer a custom query from committed-or-current state; never writes."""
+
+    def begin_block(self, block: BlockEnv) -> list[Event]:
+        """Run at the start of every block (after staking's own begin block, C-10)."""
+
+    def end_block(self, block: BlockEnv) -> list[SudoCall]:
+        """Run at the end of every block (after staking's end block, C-10); return the sudo
+        calls the host must now run, in order."""
+
+
+@runtime_checkable
+class ScheduledModule(Protocol):
+    """A module that knows at which heights its block hooks have work (optional, beside
+    `ChainModule`)."""
+
+    def next_due_height(self, block: BlockEnv) -> int | None:
+        """The lowest height ``>= block.height`` whose end-block (or the begin-block after
+        it) has work for this module, or ``None`` if it has none until a transaction or a
+        staking hook gives it some. Asked after staking's end-block of ``block``; must be
+        cheap and must not write.
+
+        The promise it makes: at any other height its ``end_block`` would return no calls
+        and change nothing, and its ``begin_block`` would return no events and change
+        nothing. The host relies on it: a module's hooks for block ``h`` (its end-block and
+        the next begin-block) run only if the answer at ``h`` is ``<= h``.
+        """
+
+
+BlockHint = Callable[[BlockEnv], "int | None"]
+"""For a module that is not a `ScheduledModule`: the lowest height ``>= block.height`` at
+whose block boundary it does something another party could observe (events, sudo calls,
+notices), or ``None``. Unlike `ScheduledModule.next_due_height` it does not let the host skip
+the module's hooks, only tell idle blocks (whose production may be deferred) from due ones
+(see `TxExecutor.set_block_hint`)."""

@@ -1,0 +1,39 @@
+"""TODO room docstring."""
+
+from __future__ import annotations
+
+from chains.provider.native_staking._contract import (
+    NativeStaking,
+)
+from chains.provider.native_staking._errors import (
+    NoProxy,
+)
+from chains.provider.native_staking._msgs import (
+    JailedValidator,
+    Jailing,
+    NativeStakingConfigQuery,
+    NativeStakingConfigResponse,
+    NativeStakingInstantiate,
+    OwnerByProxyQuery,
+    OwnerByProxyResponse,
+    ProxyByOwnerQuery,
+    ProxyByOwnerResponse,
+    RecordDelegation,
+    ReleaseProxyStake,
+)
+
+__all__ = [
+    "JailedValidator",
+    "Jailing",
+    "NativeStaking",
+    "NativeStakingConfigQuery",
+    "NativeStakingConfigResponse",
+    "NativeStakingInstantiate",
+    "NoProxy",
+    "OwnerByProxyQuery",
+    "OwnerByProxyResponse",
+    "ProxyByOwnerQuery",
+    "ProxyByOwnerResponse",
+    "RecordDelegation",
+    "ReleaseProxyStake",
+]

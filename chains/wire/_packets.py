@@ -1,0 +1,261 @@
+"""The Mesh Security control-channel wire format (spec ibc.md I-34, I-35, I-50, I-55).
+
+Packet data is UTF-8 JSON of an externally tagged union: one snake_case key naming the
+variant, whose value is the field object. Token amounts are JSON strings, ``u64`` fields
+(tx ids, heights, times, power) JSON numbers, decimals strings, coins
+``{"denom": str, "amount": str}``. Decoding refuses unknown variants, missing or extra fields
+and bad values with `PacketDecodeError` (the receiver turns it into an error ack, I-34).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
+
+from chains.contract._coin import Coin
+from chains.contract._errors import ChainError
+
+__all__ = [
+    "ACK_SUCCESS_BYTES",
+    "ConsumerPacket",
+    "DistributeBatchPacket",
+    "DistributePacket",
+    "InternalUnstakePacket",
+    "PacketDecodeError",
+    "PacketTooLarge",
+    "ProviderPacket",
+    "RewardInfo",
+    "StakePacket",
+    "TransferRewardsPacket",
+    "UnstakePacket",
+    "BurnPacket",
+    "ValidatorSlashInfo",
+    "ValsetUpdatePacket",
+    "ValidatorInfo",
+    "decode_consumer_packet",
+    "decode_provider_packet",
+    "encode_packet",
+    "MAX_PACKET_SIZE",
+]
+
+# I-35: every success ack carries the JSON object {} (wrapped by IbcAcknowledgement.success).
+ACK_SUCCESS_BYTES = b"{}"
+# I-37: default framework limit on packet data.
+MAX_PACKET_SIZE = 1 << 20
+
+_U64 = (1 << 64) - 1
+
+
+class PacketDecodeError(ChainError):
+    """Packet bytes that are not a valid variant of the expected union (I-34)."""
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class PacketTooLarge(ChainError):
+    """Packet data over the framework limit, refused at send (I-37)."""
+
+    fields = ("size", "limit")
+    size: int
+    limit: int
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)
+
+
+class _Packet(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+    variant: ClassVar[str]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_floats(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("floats are not allowed on the wire")
+        return value
+
+
+def _u64(value: int) -> int:
+    if isinstance(value, bool) or not 0 <= value <= _U64:
+        raise ValueError("must be a u64")
+    return value
+
+
+class _TxPacket(_Packet):
+    tx_id: int
+
+    @field_validator("tx_id")
+    @classmethod
+    def _check_tx_id(cls, value: int) -> int:
+        return _u64(value)
+
+
+# -- provider → consumer (I-50) ---------------------------------------------------------------
+
+
+class StakePacket(_TxPacket):
+    variant = "stake"
+    delegator: str
+    validator: str
+    stake: Coin
+
+
+class UnstakePacket(_TxPacket):
+    variant = "unstake"
+    delegator: str
+    validator: str
+    unstake: Coin
+
+
+class BurnPacket(_Packet):
+    variant = "burn"
+    validators: tuple[str, ...]
+    burn: Coin
+
+
+class TransferRewardsPacket(_TxPacket):
+    variant = "transfer_rewards"
+    rewards: Coin
+    recipient: str
+
+
+ProviderPacket = StakePacket | UnstakePacket | BurnPacket | TransferRewardsPacket
+
+# -- consumer → provider (I-55) ---------------------------------------------------------------
+
+
+class ValidatorInfo(_Packet):
+    valoper: str
+    pub_key: str
+
+
+class ValidatorSlashInfo(_Packet):
+    address: str
+    infraction_height: int
+    infraction_time: int
+    power: int
+    slash_amount: Coin
+    # A decimal string; the provider parses it (refusing with InvalidSlashRatio).
+    slash_ratio: str
+
+    @field_validator("infraction_height", "infraction_time", "power")
+    @classmethod
+    def _check_u64(cls, value: int) -> int:
+        return _u64(value)
+
+
+class ValsetUpdatePacket(_Packet):
+    variant = "valset_update"
+    height: int
+    time: int
+    additions: tuple[ValidatorInfo, ...] = ()
+    removals: tuple[str, ...] = ()
+    updated: tuple[ValidatorInfo, ...] = ()
+    jailed: tuple[str, ...] = ()
+    unjailed: tuple[str, ...] = ()
+    tombstoned: tuple[str, ...] = ()
+    slashed: tuple[ValidatorSlashInfo, ...] = ()
+
+    @field_validator("height", "time")
+    @classmethod
+    def _check_u64(cls, value: int) -> int:
+        return _u64(value)
+
+
+class InternalUnstakePacket(_Packet):
+    variant = "internal_unstake"
+    delegator: str
+    validator: str
+    normalize_amount: Coin
+    inverted_amount: Coin
+
+
+class DistributePacket(_Packet):
+    variant = "distribute"
+    validator: str
+    rewards: Coin
+
+
+class RewardInfo(_Packet):
+    validator: str
+    reward: int
+
+    @field_serializer("reward")
+    def _reward_as_string(self, value: int) -> str:
+        return str(value)
+
+    @field_validator("reward", mode="before")
+    @classmethod
+    def _reward_from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.isdigit():
+                raise ValueError("amount must be a decimal string of digits")
+            return int(value)
+        return value
+
+
+class DistributeBatchPacket(_Packet):
+    variant = "distribute_batch"
+    rewards: tuple[RewardInfo, ...]
+    denom: str
+
+
+ConsumerPacket = (
+    ValsetUpdatePacket | InternalUnstakePacket | DistributePacket | DistributeBatchPacket
+)
+
+P = TypeVar("P", bound=_Packet)
+
+_PROVIDER: dict[str, type[_Packet]] = {
+    c.variant: c for c in (StakePacket, UnstakePacket, BurnPacket, TransferRewardsPacket)
+}
+_CONSUMER: dict[str, type[_Packet]] = {
+    c.variant: c
+    for c in (ValsetUpdatePacket, InternalUnstakePacket, DistributePacket, DistributeBatchPacket)
+}
+
+
+def encode_packet(packet: _Packet, limit: int = MAX_PACKET_SIZE) -> bytes:
+    """The wire bytes of ``packet``; raises `PacketTooLarge` over ``limit`` (I-37)."""
+    body = packet.model_dump(mode="json")
+    data = json.dumps({packet.variant: body}, separators=(",", ":")).encode()
+    if len(data) > limit:
+        raise PacketTooLarge(len(data), limit)
+    return data
+
+
+def _decode(data: bytes, variants: dict[str, type[_Packet]]) -> _Packet:
+    try:
+        outer = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PacketDecodeError(f"not JSON: {exc}") from None
+    if not isinstance(outer, dict) or len(outer) != 1:
+        raise PacketDecodeError("expected an object with exactly one variant key")
+    ((key, body),) = outer.items()
+    cls = variants.get(key)
+    if cls is None:
+        raise PacketDecodeError(f"unknown variant {key!r}")
+    if not isinstance(body, dict):
+        raise PacketDecodeError(f"variant {key!r} must hold an object")
+    try:
+        return cls.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PacketDecodeError(f"{key}.{where}: {first['msg']}") from None
+
+
+def decode_provider_packet(data: bytes) -> ProviderPacket:
+    """Decode a packet the provider sent (consumer side); raises `PacketDecodeError`."""
+    return _decode(data, _PROVIDER)  # type: ignore[return-value]
+
+
+def decode_consumer_packet(data: bytes) -> ConsumerPacket:
+    """Decode a packet the consumer sent (provider side); raises `PacketDecodeError`."""
+    return _decode(data, _CONSUMER)  # type: ignore[return-value]
