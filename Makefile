@@ -26,6 +26,7 @@ test: setup lint typecheck pytest
 lint: setup
 	$(BIN)/ruff check $(PACKAGES) tests examples benchmarks
 	$(BIN)/ruff format --check --quiet $(PACKAGES) tests examples benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: setup
 	$(BIN)/mypy $(PACKAGES) examples benchmarks

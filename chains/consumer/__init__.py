@@ -20,7 +20,6 @@ from chains.consumer.converter import (
     InvalidReplyId,
     RewardPayment,
     SlashedValidator,
-    channel_version,
     invert_amount,
     normalize_amount,
 )
@@ -216,7 +215,6 @@ __all__ = [
     "VirtualStakingInstantiate",
     "VirtualStakingState",
     "VirtualStakingUnbond",
-    "channel_version",
     "decode_twap_ack",
     "decode_twap_request_packet",
     "encode_twap_ack",

@@ -20,6 +20,9 @@ __all__ = [
     "DecimalTooPrecise",
     "DivideByZero",
     "ExtraDenoms",
+    "IbcChannelAlreadyOpen",
+    "IbcChannelNotMatch",
+    "InsufficientDelegations",
     "InsufficientFunds",
     "InvalidAddress",
     "InvalidAmount",
@@ -32,6 +35,7 @@ __all__ = [
     "InvalidInfractionHeight",
     "InvalidPower",
     "InvalidSharesAmount",
+    "InvalidSlashRatio",
     "JailedUntilNotPassed",
     "MissingDenom",
     "MultipleDenoms",
@@ -40,6 +44,7 @@ __all__ = [
     "NoFunds",
     "NoValidatorCommission",
     "NonPayable",
+    "NotFound",
     "NotJailed",
     "Overflow",
     "PubkeyExists",
@@ -495,3 +500,37 @@ class CodeNotFound(ChainError):
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
+
+
+class NotFound(ChainError):
+    """No record of this kind under this key (a pending tx, a lien, a proxy ...)."""
+
+    fields = ("kind", "key")
+    kind: str
+    key: str
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(kind, key)
+
+
+class InvalidSlashRatio(ChainError):
+    """A slash ratio above 1 in a config, or an unparsable one in a packet (P-43, P-88)."""
+
+
+class InsufficientDelegations(ChainError):
+    """A burn cannot be spread over the owner's stake (P-17 step 3, P-58, P-80)."""
+
+    fields = ("owner", "amount")
+    owner: str
+    amount: int
+
+    def __init__(self, owner: str, amount: int) -> None:
+        super().__init__(owner, amount)
+
+
+class IbcChannelAlreadyOpen(ChainError):
+    """A handshake while a channel is stored, open or closed (P-82, I-47)."""
+
+
+class IbcChannelNotMatch(ChainError):
+    """A close for a channel other than the stored one (P-83)."""

@@ -14,6 +14,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from chains.contract._errors import ChainError
 from mesh_actors import construct_trusted
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "IbcOrder",
     "IbcPacket",
     "IbcTimeout",
+    "MAX_PACKET_SIZE",
+    "PacketTooLarge",
     "trusted_packet",
 ]
 
@@ -146,3 +149,17 @@ class IbcAcknowledgement(BaseModel):
         if isinstance(body, dict) and "error" in body:
             return str(body["error"])
         return None
+
+
+MAX_PACKET_SIZE = 1 << 20
+
+
+class PacketTooLarge(ChainError):
+    """Packet data over the framework limit, refused at send (I-37)."""
+
+    fields = ("size", "limit")
+    size: int
+    limit: int
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(size, limit)

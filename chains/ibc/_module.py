@@ -58,11 +58,13 @@ from chains.contract._contract import (
 )
 from chains.contract._errors import ChainError, UnsupportedMessage
 from chains.contract._ibc_types import (
+    MAX_PACKET_SIZE,
     IbcAcknowledgement,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
     IbcTimeout,
+    PacketTooLarge,
     trusted_packet,
 )
 from chains.host._errors import ContractPanic, InternalError
@@ -132,7 +134,6 @@ from chains.ibc._state import (
     packet_commitment,
 )
 from chains.modules._module import ModuleCall, SudoCall
-from chains.wire._packets import MAX_PACKET_SIZE, PacketTooLarge
 from mesh_actors import construct_trusted
 
 if TYPE_CHECKING:

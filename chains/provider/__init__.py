@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from chains.provider._errors import (
-    InsufficientDelegations,
-    InvalidSlashRatio,
     InvalidStakeMsg,
     NoInstantiateData,
-    NotFound,
     WrongTypeTx,
 )
 from chains.provider._lien_holder import (
@@ -72,9 +69,7 @@ from chains.provider.external_staking import (
     ExternalUnstake,
     ExternalWithdrawRewards,
     History,
-    IbcChannelAlreadyOpen,
     IbcChannelCloseConfirmDisallowed,
-    IbcChannelNotMatch,
     IbcChannelQuery,
     IbcOpenInitDisallowed,
     InboundPackets,
@@ -238,9 +233,7 @@ __all__ = [
     "ExternalUnstake",
     "ExternalWithdrawRewards",
     "History",
-    "IbcChannelAlreadyOpen",
     "IbcChannelCloseConfirmDisallowed",
-    "IbcChannelNotMatch",
     "IbcChannelQuery",
     "IbcOpenInitDisallowed",
     "InFlightRemoteStaking",
@@ -249,11 +242,9 @@ __all__ = [
     "InFlightTransferFunds",
     "InboundPackets",
     "InsufficientBalance",
-    "InsufficientDelegations",
     "InsufficientLien",
     "InvalidEndpoint",
     "InvalidRange",
-    "InvalidSlashRatio",
     "InvalidStakeMsg",
     "JailedValidator",
     "Jailing",
@@ -283,7 +274,6 @@ __all__ = [
     "NoStake",
     "NotEnoughDelegation",
     "NotEnoughStake",
-    "NotFound",
     "NotOneValue",
     "OwnerByProxyQuery",
     "OwnerByProxyResponse",

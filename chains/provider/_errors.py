@@ -9,25 +9,7 @@ from __future__ import annotations
 
 from chains.contract._errors import ChainError
 
-__all__ = [
-    "InsufficientDelegations",
-    "InvalidSlashRatio",
-    "InvalidStakeMsg",
-    "NoInstantiateData",
-    "NotFound",
-    "WrongTypeTx",
-]
-
-
-class NotFound(ChainError):
-    """No record of this kind under this key (a pending tx, a lien, a proxy ...)."""
-
-    fields = ("kind", "key")
-    kind: str
-    key: str
-
-    def __init__(self, kind: str, key: str) -> None:
-        super().__init__(kind, key)
+__all__ = ["InvalidStakeMsg", "NoInstantiateData", "WrongTypeTx"]
 
 
 class WrongTypeTx(ChainError):
@@ -39,21 +21,6 @@ class WrongTypeTx(ChainError):
 
     def __init__(self, tx_id: int, tx: str) -> None:
         super().__init__(tx_id, tx)
-
-
-class InvalidSlashRatio(ChainError):
-    """A slash ratio above 1 in a config, or an unparsable one in a packet (P-43, P-88)."""
-
-
-class InsufficientDelegations(ChainError):
-    """A burn cannot be spread over the owner's stake (P-17 step 3, P-58, P-80)."""
-
-    fields = ("owner", "amount")
-    owner: str
-    amount: int
-
-    def __init__(self, owner: str, amount: int) -> None:
-        super().__init__(owner, amount)
 
 
 class InvalidStakeMsg(ChainError):

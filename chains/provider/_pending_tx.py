@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from chains.contract._contract import ContractStorage
 from chains.contract._decimal import Decimal18
+from chains.contract._errors import NotFound
 from chains.contract._store import SortedJournaledMap
-from chains.provider._errors import NotFound
 from chains.provider._pagination import page_limit
 
 __all__ = [

@@ -16,34 +16,32 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, f
 
 from chains.contract._coin import Coin
 from chains.contract._errors import ChainError
+from chains.contract._ibc_types import MAX_PACKET_SIZE, PacketTooLarge
 
 __all__ = [
     "ACK_SUCCESS_BYTES",
+    "BurnPacket",
     "ConsumerPacket",
     "DistributeBatchPacket",
     "DistributePacket",
     "InternalUnstakePacket",
     "PacketDecodeError",
-    "PacketTooLarge",
     "ProviderPacket",
     "RewardInfo",
     "StakePacket",
     "TransferRewardsPacket",
     "UnstakePacket",
-    "BurnPacket",
+    "ValidatorInfo",
     "ValidatorSlashInfo",
     "ValsetUpdatePacket",
-    "ValidatorInfo",
     "decode_consumer_packet",
     "decode_provider_packet",
     "encode_packet",
-    "MAX_PACKET_SIZE",
 ]
 
 # I-35: every success ack carries the JSON object {} (wrapped by IbcAcknowledgement.success).
 ACK_SUCCESS_BYTES = b"{}"
 # I-37: default framework limit on packet data.
-MAX_PACKET_SIZE = 1 << 20
 
 _U64 = (1 << 64) - 1
 
@@ -56,17 +54,6 @@ class PacketDecodeError(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-
-
-class PacketTooLarge(ChainError):
-    """Packet data over the framework limit, refused at send (I-37)."""
-
-    fields = ("size", "limit")
-    size: int
-    limit: int
-
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(size, limit)
 
 
 class _Packet(BaseModel):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from chains.consumer.converter._contract import (
     Converter,
     ConverterState,
-    channel_version,
     invert_amount,
     normalize_amount,
 )
@@ -47,7 +46,6 @@ __all__ = [
     "InvalidReplyId",
     "RewardPayment",
     "SlashedValidator",
-    "channel_version",
     "invert_amount",
     "normalize_amount",
 ]

@@ -85,7 +85,15 @@ from chains.contract._contract import (
     WasmInstantiate,
 )
 from chains.contract._decimal import Decimal18
-from chains.contract._errors import InvalidDenom, Unauthorized, UnsupportedMessage, WrongDenom
+from chains.contract._errors import (
+    IbcChannelAlreadyOpen,
+    IbcChannelNotMatch,
+    InvalidDenom,
+    NotFound,
+    Unauthorized,
+    UnsupportedMessage,
+    WrongDenom,
+)
 from chains.contract._ibc_types import (
     IbcAcknowledgement,
     IbcChannel,
@@ -93,8 +101,6 @@ from chains.contract._ibc_types import (
     IbcPacket,
     IbcTimeout,
 )
-from chains.provider._errors import NotFound
-from chains.provider.external_staking._errors import IbcChannelAlreadyOpen, IbcChannelNotMatch
 from chains.wire._packets import (
     ACK_SUCCESS_BYTES,
     BurnPacket,
@@ -125,7 +131,7 @@ from chains.wire._version import (
 )
 from mesh_actors import Message, construct_trusted
 
-__all__ = ["Converter", "ConverterState", "channel_version", "invert_amount", "normalize_amount"]
+__all__ = ["Converter", "ConverterState", "invert_amount", "normalize_amount"]
 
 REPLY_INSTANTIATE_VS = 1
 REPLY_INTERNAL_UNBOND = 2

@@ -69,7 +69,12 @@ from chains.contract._contract import (
     Response,
 )
 from chains.contract._decimal import Decimal18
-from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
+from chains.contract._errors import (
+    ChainError,
+    IbcChannelAlreadyOpen,
+    Unauthorized,
+    UnsupportedMessage,
+)
 from chains.contract._ibc_types import (
     IbcAcknowledgement,
     IbcChannel,
@@ -77,7 +82,6 @@ from chains.contract._ibc_types import (
     IbcPacket,
     IbcTimeout,
 )
-from chains.provider.external_staking._errors import IbcChannelAlreadyOpen
 from mesh_actors import Message
 
 __all__ = [

@@ -111,8 +111,13 @@ from chains.contract._contract import (
     SubMsg,
     WasmExecute,
 )
-from chains.contract._errors import Unauthorized, UnsupportedMessage, WrongDenom
-from chains.provider._errors import InsufficientDelegations, NotFound
+from chains.contract._errors import (
+    InsufficientDelegations,
+    NotFound,
+    Unauthorized,
+    UnsupportedMessage,
+    WrongDenom,
+)
 from mesh_actors import Message, construct_trusted
 
 __all__ = ["VirtualStaking", "VirtualStakingState"]

@@ -25,9 +25,7 @@ from chains.provider.external_staking._crdt import (
 )
 from chains.provider.external_staking._errors import (
     ChannelClosed,
-    IbcChannelAlreadyOpen,
     IbcChannelCloseConfirmDisallowed,
-    IbcChannelNotMatch,
     IbcOpenInitDisallowed,
     InvalidEndpoint,
     NoChannel,
@@ -109,9 +107,7 @@ __all__ = [
     "ExternalUnstake",
     "ExternalWithdrawRewards",
     "History",
-    "IbcChannelAlreadyOpen",
     "IbcChannelCloseConfirmDisallowed",
-    "IbcChannelNotMatch",
     "IbcChannelQuery",
     "IbcOpenInitDisallowed",
     "InboundPackets",

@@ -39,8 +39,12 @@ from chains.contract._contract import (
 from chains.contract._decimal import Decimal18
 from chains.contract._errors import (
     ChainError,
+    IbcChannelAlreadyOpen,
+    IbcChannelNotMatch,
+    InsufficientDelegations,
     InvalidAmount,
     InvalidDenom,
+    InvalidSlashRatio,
     Unauthorized,
     UnsupportedMessage,
 )
@@ -51,7 +55,6 @@ from chains.contract._ibc_types import (
     IbcPacket,
     IbcTimeout,
 )
-from chains.provider._errors import InsufficientDelegations, InvalidSlashRatio
 from chains.provider._lien_holder import (
     BurnVirtualStake,
     ReceiveVirtualStake,
@@ -69,9 +72,7 @@ from chains.provider._value_range import ValueRange
 from chains.provider.external_staking._crdt import ValidatorSet
 from chains.provider.external_staking._errors import (
     ChannelClosed,
-    IbcChannelAlreadyOpen,
     IbcChannelCloseConfirmDisallowed,
-    IbcChannelNotMatch,
     IbcOpenInitDisallowed,
     InvalidEndpoint,
     NoChannel,

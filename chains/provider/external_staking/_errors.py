@@ -11,9 +11,7 @@ from chains.contract._errors import ChainError
 
 __all__ = [
     "ChannelClosed",
-    "IbcChannelAlreadyOpen",
     "IbcChannelCloseConfirmDisallowed",
-    "IbcChannelNotMatch",
     "IbcOpenInitDisallowed",
     "InvalidEndpoint",
     "NoChannel",
@@ -79,16 +77,8 @@ class NoChannel(ChainError):
     """An operation that sends a packet before the channel handshake completed."""
 
 
-class IbcChannelAlreadyOpen(ChainError):
-    """A handshake while a channel is stored, open or closed (P-82, I-47)."""
-
-
 class IbcOpenInitDisallowed(ChainError):
     """The provider never initiates the handshake: OpenInit and OpenAck are refused (I-40)."""
-
-
-class IbcChannelNotMatch(ChainError):
-    """A close for a channel other than the stored one (P-83)."""
 
 
 class IbcChannelCloseConfirmDisallowed(ChainError):

@@ -13,8 +13,13 @@ from dataclasses import replace
 
 from chains.contract._contract import CosmosMsg, Env, Event, WasmExecute
 from chains.contract._decimal import Decimal18
-from chains.contract._errors import ChainError, InvalidDenom, MissingDenom, UnsupportedMessage
-from chains.provider._errors import InvalidSlashRatio
+from chains.contract._errors import (
+    ChainError,
+    InvalidDenom,
+    InvalidSlashRatio,
+    MissingDenom,
+    UnsupportedMessage,
+)
 from chains.provider.external_staking._crdt import ValidatorSet
 from chains.provider.external_staking._errors import StakeNotFound
 from chains.provider.external_staking._state import ExternalState, PendingUnbond

@@ -26,10 +26,9 @@ from chains.contract._contract import (
     WasmInstantiate,
 )
 from chains.contract._decimal import Decimal18
-from chains.contract._errors import Unauthorized, UnsupportedMessage
+from chains.contract._errors import InvalidSlashRatio, NotFound, Unauthorized, UnsupportedMessage
 from chains.contract._store import SortedJournaledMap
 from chains.modules._staking_reader import StakingReader, staking_reader
-from chains.provider._errors import InvalidSlashRatio, NotFound
 from chains.provider._lien_holder import (
     BurnStake,
     MaxSlash,

@@ -40,11 +40,16 @@ from chains.contract._contract import (
     StakingUndelegate,
     WasmExecute,
 )
-from chains.contract._errors import InvalidAmount, InvalidDenom, Unauthorized, UnsupportedMessage
+from chains.contract._errors import (
+    InsufficientDelegations,
+    InvalidAmount,
+    InvalidDenom,
+    Unauthorized,
+    UnsupportedMessage,
+)
 from chains.contract._store import SortedJournaledMap
 from chains.modules._gov_msgs import GovVote, GovVoteWeighted
 from chains.modules._staking_reader import StakingReader, staking_reader
-from chains.provider._errors import InsufficientDelegations
 from chains.provider.native_staking._msgs import RecordDelegation, ReleaseProxyStake
 from chains.provider.native_staking_proxy._errors import NotEnoughDelegation
 from chains.provider.native_staking_proxy._msgs import (

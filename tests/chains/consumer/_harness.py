@@ -30,7 +30,6 @@ from chains.consumer import (
     SimplePriceFeedInstantiate,
     UpdatePrice,
     VirtualStaking,
-    channel_version,
 )
 from chains.contract import (
     BankBurn,
@@ -70,7 +69,7 @@ from chains.contract import (
     validate_address,
 )
 from chains.modules import Bank, ModuleCall, StakingModule, StakingParams
-from chains.wire import encode_packet
+from chains.wire import channel_version, encode_packet
 
 PREFIX = "stars"
 DENOM = "stake"

@@ -37,6 +37,8 @@ from chains.contract import (
     ChannelOpen,
     IbcAcknowledgement,
     IbcChannel,
+    IbcChannelAlreadyOpen,
+    IbcChannelNotMatch,
     IbcEndpoint,
     IbcOrder,
     MessageInfo,
@@ -44,13 +46,13 @@ from chains.contract import (
     MultipleDenoms,
     NoFunds,
     NonPayable,
+    NotFound,
     Reply,
     ReplyOn,
     WasmInstantiate,
     WrongDenom,
     derive_address,
 )
-from chains.provider import IbcChannelAlreadyOpen, IbcChannelNotMatch, NotFound
 from chains.wire import (
     BurnPacket,
     DistributeBatchPacket,

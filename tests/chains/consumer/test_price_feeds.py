@@ -52,6 +52,7 @@ from chains.contract import (
     ChannelOpen,
     IbcAcknowledgement,
     IbcChannel,
+    IbcChannelAlreadyOpen,
     IbcEndpoint,
     IbcOrder,
     IbcPacket,
@@ -59,7 +60,6 @@ from chains.contract import (
     NonPayable,
     Store,
 )
-from chains.provider import IbcChannelAlreadyOpen
 from chains.wire import StakePacket
 from tests.chains.consumer._harness import REMOTE, Harness, deploy_consumer
 

@@ -56,9 +56,11 @@ from chains.contract import (
     Deps,
     DistributionWithdrawReward,
     Env,
+    InsufficientDelegations,
     MessageInfo,
     NoDelegation,
     NonPayable,
+    NotFound,
     Reply,
     ReplyOn,
     Response,
@@ -69,7 +71,6 @@ from chains.contract import (
     derive_address,
     distribute_burn,
 )
-from chains.provider import InsufficientDelegations, NotFound
 
 DENOM = "stake"
 VS = derive_address("stars", "vs")

@@ -8,7 +8,15 @@ import json
 import pytest
 
 from chains import Coin
-from chains.contract import IbcAcknowledgement, IbcOrder, IbcPacket, IbcTimeout, IbcTransfer
+from chains.contract import (
+    MAX_PACKET_SIZE,
+    IbcAcknowledgement,
+    IbcOrder,
+    IbcPacket,
+    IbcTimeout,
+    IbcTransfer,
+    PacketTooLarge,
+)
 from chains.ibc import (
     AcknowledgePackets,
     IbcBadChannelState,
@@ -30,7 +38,6 @@ from chains.ibc import (
 )
 from chains.modules import ModuleCall
 from chains.testing import IbcAppClose, IbcAppConfigure, IbcAppSend
-from chains.wire import MAX_PACKET_SIZE, PacketTooLarge
 from tests.chains.ibc._sansio import Link, Side, port
 
 NS = 1_000_000_000

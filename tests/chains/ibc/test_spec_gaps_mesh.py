@@ -49,6 +49,7 @@ from chains.contract import (
     Env,
     IbcAcknowledgement,
     IbcChannel,
+    IbcChannelAlreadyOpen,
     IbcEndpoint,
     IbcOrder,
     Store,
@@ -62,7 +63,6 @@ from chains.provider import (
     CloseControlChannel,
     ExternalStaking,
     ExternalStakingInstantiate,
-    IbcChannelAlreadyOpen,
     IbcChannelQuery,
     SlashRatios,
 )

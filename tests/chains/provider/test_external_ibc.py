@@ -6,7 +6,17 @@ from __future__ import annotations
 import pytest
 
 from chains import Decimal18, Unauthorized
-from chains.contract import ChannelConnect, ChannelOpen, IbcCloseChannel, IbcOrder, ReplyOn, Store
+from chains.contract import (
+    ChannelConnect,
+    ChannelOpen,
+    IbcChannelAlreadyOpen,
+    IbcChannelNotMatch,
+    IbcCloseChannel,
+    IbcOrder,
+    InvalidSlashRatio,
+    ReplyOn,
+    Store,
+)
 from chains.provider import (
     AuthorizedEndpoint,
     ChannelClosed,
@@ -14,13 +24,10 @@ from chains.provider import (
     ExternalStaking,
     ExternalStakingInstantiate,
     ExternalUnstake,
-    IbcChannelAlreadyOpen,
     IbcChannelCloseConfirmDisallowed,
-    IbcChannelNotMatch,
     IbcChannelQuery,
     IbcOpenInitDisallowed,
     InvalidEndpoint,
-    InvalidSlashRatio,
     NoChannel,
     RollbackTx,
     SlashRatios,

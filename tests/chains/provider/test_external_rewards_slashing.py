@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from chains import Decimal18, InvalidDenom
-from chains.contract import MissingDenom
+from chains.contract import InvalidSlashRatio, MissingDenom
 from chains.provider import (
     REWARD_SCALE,
     AllPendingRewardsQuery,
     CrossSlash,
-    InvalidSlashRatio,
     NoRewards,
     NoStake,
     PendingRewardsQuery,

@@ -6,14 +6,20 @@ from __future__ import annotations
 import pytest
 
 from chains import Decimal18, InvalidAmount, InvalidDenom, Unauthorized
-from chains.contract import NonPayable, ReplyOn, SubMsg, Underflow, WasmExecute
+from chains.contract import (
+    InsufficientDelegations,
+    NonPayable,
+    ReplyOn,
+    SubMsg,
+    Underflow,
+    WasmExecute,
+)
 from chains.provider import (
     BurnVirtualStake,
     CommitTx,
     ExternalUnstake,
     InFlightRemoteStaking,
     InFlightRemoteUnstaking,
-    InsufficientDelegations,
     InvalidStakeMsg,
     MaxSlash,
     NotEnoughStake,
@@ -121,8 +127,7 @@ def test_error_ack_or_timeout_rolls_back_and_tells_the_vault_P_66(
 
 
 def test_vault_callback_failure_is_an_alarm_not_a_failed_ack_P_97(xf: ExtFixture) -> None:
-    from chains.contract import Reply
-    from chains.provider import NotFound
+    from chains.contract import NotFound, Reply
 
     response = xf.ext.reply(xf.env(), Reply(id=1, ok=False, error=NotFound("tx", "7")))
     assert [e.type for e in response.events] == ["internal_consistency_alarm"]

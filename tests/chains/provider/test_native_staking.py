@@ -9,8 +9,11 @@ from chains.contract import (
     CustomMsg,
     DistributionSetWithdrawAddress,
     DistributionWithdrawReward,
+    InsufficientDelegations,
+    InvalidSlashRatio,
     NoFunds,
     NonPayable,
+    NotFound,
     Reply,
     ReplyOn,
     StakingDelegate,
@@ -23,8 +26,6 @@ from chains.contract import (
 from chains.modules import GovVote, WeightedVoteOption
 from chains.provider import (
     BurnStake,
-    InsufficientDelegations,
-    InvalidSlashRatio,
     JailedValidator,
     Jailing,
     LocalSlash,
@@ -37,7 +38,6 @@ from chains.provider import (
     NoInstantiateData,
     NoProxy,
     NotEnoughDelegation,
-    NotFound,
     OwnerByProxyQuery,
     ProcessUnbondingQueue,
     ProxyBurn,
