@@ -1,4 +1,19 @@
-"""TODO top docstring."""
+"""Mesh Security, chain side: what an embedder needs.
+
+`Mesh` runs a whole topology in-process (provider and consumer chains, their contracts, IBC
+and relayers); `Chain` is one chain on an actor system; topology and scenario files load into
+`Topology` and `Scenario`. Protocol messages, contract errors and the building blocks live in
+the rooms below, each public from its own package:
+
+- `chains.contract`: the sans-IO contract model (`Contract`, `Response`, `SubMsg`, the
+  journaled store, coins, decimals, addresses, the error base);
+- `chains.modules`: the native modules (bank, staking, slashing, distribution, gov);
+- `chains.host`: the serial transaction executor, the host actor, the `Chain` handle;
+- `chains.ibc`: the IBC module, its gateway and channel-end actors, the relayer;
+- `chains.wire`: the Mesh Security packet format and version negotiation;
+- `chains.provider` / `chains.consumer`: the two sides of the protocol;
+- `chains.mesh`: the `Mesh` API, topology and scenario files, reports, the ``mesh`` CLI;
+- `chains.testing`: contracts, apps and kits for testing code built on chains."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO room docstring."""
+"""The consumer side of Mesh Security (consumer.md).
+
+One room per component: the converter (price times discount, the control channel's consumer
+end), virtual staking (bond requests applied at epochs under the max cap), price feeds with
+the simulated price host, and the mesh-security chain module (max caps, virtual stake,
+epochs, the validator-set pipeline)."""
 
 from __future__ import annotations
 

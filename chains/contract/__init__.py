@@ -1,4 +1,11 @@
-"""TODO room docstring."""
+"""The sans-IO contract model: what a contract core is, receives and returns.
+
+A contract core is a synchronous, deterministic state machine (`Contract`): given the block
+environment (`Env`), the caller (`MessageInfo`) and its journaled storage (`ContractStorage`
+over a `Store`) it returns a `Response` of messages (`CosmosMsg`, `SubMsg`) to run next.
+Coins, exact decimals, bech32 addresses, the IBC values contracts see and the flat error
+hierarchy (`ChainError` and the errors both sides of the protocol raise) live here too.
+Nothing in this room awaits or imports anything above it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO room docstring."""
+"""The chain host: one chain's serial executor, its actor and the embedder's handle.
+
+`TxExecutor` runs one unit at a time: a depth-first cascade of messages with sub-message
+savepoints and replies, rolled back as a whole on failure (P-2, P-3). `ChainHost` is the
+actor that sequences transactions and blocks on the clock; `Chain` is the handle an
+embedder starts, transacts through and queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO room docstring."""
+"""A whole Mesh Security topology: the `Mesh` API, its files, reports and CLI.
+
+`Mesh` deploys chains, contracts, IBC connections and relayers from a `Topology` and drives
+users' actions across them; topology and scenario files load with located errors; snapshots
+render as tables; invariants check the mesh as a whole; ``mesh`` is the command line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO room docstring."""
+"""The native chain modules: bank, staking, slashing, distribution, governance.
+
+Simplified Cosmos SDK modules (consumer.md §3) as sans-IO cores over the chain's `Store`,
+the native messages users submit to them, the staking hooks other modules observe, and the
+`ChainModule` interface through which the host routes custom messages, queries and block
+hooks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""TODO room docstring."""
+"""The provider side of Mesh Security (provider.md).
+
+One room per contract, each with its core, messages, state and errors: the vault
+(collateral, liens, slashing), native staking and its per-user proxy, external staking
+(cross-stakes towards one consumer, rewards, the validator-set CRDT); plus what they share:
+value ranges, pending transactions, the lien-holder interface, and the provider chain's
+module."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""TODO room docstring."""
+"""Testing code built on chains: probe contracts and modules, IBC test and benchmark apps.
+
+Public, like `mesh_actors.testing` and `transport.testing`: nothing here is part of the
+protocol, and nothing in the library imports it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""TODO room docstring."""
+"""The Mesh Security control channel's wire format (ibc.md I-34..I-55).
+
+The packets the provider's external staking and the consumer's converter exchange, their
+acknowledgements, and the channel version and its negotiation. Provider and consumer meet
+here and in the contract model only."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The converter contract (consumer.md §6): the consumer end of the control channel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The mesh-security chain module of a consumer chain (consumer.md §4)."""
 
 from __future__ import annotations
 

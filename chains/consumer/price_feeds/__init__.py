@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""Price-feed contracts and the simulated price host (consumer.md C-59..C-65)."""
 
 from __future__ import annotations
 

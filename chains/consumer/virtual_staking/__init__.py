@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The virtual staking contract (consumer.md §7)."""
 
 from __future__ import annotations
 

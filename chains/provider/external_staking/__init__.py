@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The external staking contract (provider.md §5): cross-stakes, rewards, the valset CRDT."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The native staking contract (provider.md §4.2, §4.3): the vault's local lien holder."""
 
 from __future__ import annotations
 

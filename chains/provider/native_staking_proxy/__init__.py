@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The per-user native staking proxy (provider.md §4.4, §4.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""TODO room docstring."""
+"""The vault contract (provider.md §3): collateral, liens, pending remote stakes, slashing."""
 
 from __future__ import annotations
 
