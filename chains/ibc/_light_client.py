@@ -33,8 +33,10 @@ from a trusted header at connection setup (`LightClient.create`), it replaces to
 unverified ``UpdateClient`` by `update(ClientUpdate, now_ns)`, and each ``MsgRecvPacket``,
 ``MsgAcknowledgement``, ``MsgTimeout`` and handshake step carries a proof and its height,
 checked with `verify_membership` / `verify_non_membership` before any state changes. Keep the
-client's `state` and consensus states in the module's journaled store (pass a `JournaledMap`
-as ``consensus_states``) so a rolled-back update leaves nothing behind.
+client's state and consensus states in the module's journaled store (pass `JournaledMap`s
+as ``states`` and ``consensus_states``) so a rolled-back update leaves nothing behind; but
+process a ``MsgUpdateClient`` in its own savepoint, so that a freeze is kept even when later
+messages of the same batch fail.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chains.contract._errors import ChainError
 from chains.contract._keys import PublicKey
 from chains.contract._signing import canonical_json
-from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound
+from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownClient
 from chains.ibc._merkle import (
     MembershipProof,
     NonMembershipProof,
@@ -348,12 +350,28 @@ class LightClient:
     def __init__(
         self,
         client_id: str,
-        state: LightClientState,
+        states: MutableMapping[str, LightClientState],
         consensus_states: MutableMapping[int, ConsensusState],
     ) -> None:
+        """A client over existing storage: ``states[client_id]`` is its `LightClientState`
+        and ``consensus_states`` its consensus states by height (journaled maps of the
+        module's store, so that a rolled-back transaction rolls the client back too).
+
+        Raises `IbcUnknownClient` if ``states`` has no state for ``client_id``.
+        """
+        if client_id not in states:
+            raise IbcUnknownClient(client_id)
         self.client_id = client_id
-        self.state = state
+        self._states = states
         self._consensus = consensus_states
+
+    @property
+    def state(self) -> LightClientState:
+        """The client's parameters and progress."""
+        return self._states[self.client_id]
+
+    def _set_state(self, **changes: int) -> None:
+        self._states[self.client_id] = self.state.model_copy(update=changes)
 
     @classmethod
     def create(
@@ -364,31 +382,34 @@ class LightClient:
         *,
         trusting_period_ns: int,
         max_clock_drift_ns: int,
+        states: MutableMapping[str, LightClientState] | None = None,
         consensus_states: MutableMapping[int, ConsensusState] | None = None,
     ) -> LightClient:
         """A client trusting ``header`` (and ``next_validators``, which must match its
-        ``next_validators_hash``) as its root of trust, as ``MsgCreateClient`` does.
+        ``next_validators_hash``) as its root of trust, as ``MsgCreateClient`` does; its
+        state goes into ``states`` and ``consensus_states`` (new dicts if not given).
 
         Raises `InvalidHeader` if the set does not match the header.
         """
         if next_validators.hash() != header.next_validators_hash:
             raise InvalidHeader(client_id, "next validators do not match the header")
-        states: MutableMapping[int, ConsensusState] = (
+        heights: MutableMapping[int, ConsensusState] = (
             {} if consensus_states is None else consensus_states
         )
-        states[header.height] = ConsensusState(
+        heights[header.height] = ConsensusState(
             time_ns=header.time_ns,
             root=header.app_hash,
             next_validators=next_validators,
             header_hash=header.hash(),
         )
-        state = LightClientState(
+        client_states: MutableMapping[str, LightClientState] = {} if states is None else states
+        client_states[client_id] = LightClientState(
             chain_id=header.chain_id,
             trusting_period_ns=trusting_period_ns,
             max_clock_drift_ns=max_clock_drift_ns,
             latest_height=header.height,
         )
-        return cls(client_id, state, states)
+        return cls(client_id, client_states, heights)
 
     # -- reads --
 
@@ -503,7 +524,7 @@ class LightClient:
             next_validators=update.next_validators,
             header_hash=header_hash,
         )
-        self.state = self.state.model_copy(update={"latest_height": header.height})
+        self._set_state(latest_height=header.height)
         return UpdateOutcome.ACCEPTED
 
     def submit_misbehaviour(self, evidence: Misbehaviour, now_ns: int) -> None:
@@ -522,7 +543,7 @@ class LightClient:
         self._freeze(first.height)
 
     def _freeze(self, height: int) -> None:
-        self.state = self.state.model_copy(update={"frozen_height": height})
+        self._set_state(frozen_height=height)
 
     # -- proofs --
 

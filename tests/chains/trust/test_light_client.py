@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains.contract import ChainError, InvalidSignature, KeyPair
+from chains.contract import ChainError, InvalidSignature, JournaledMap, KeyPair, Store
 from chains.ibc import (
     ClientExpired,
     ClientFrozen,
@@ -23,17 +23,20 @@ from chains.ibc import (
     ClientUpdate,
     Commit,
     CommitSignature,
+    ConsensusState,
     ConsensusValidatorSet,
     Header,
     HeaderExpired,
     HeaderFromFuture,
     IbcBadHeader,
     IbcConsensusNotFound,
+    IbcUnknownClient,
     InsufficientVotingPower,
     InvalidHeader,
     InvalidMisbehaviour,
     InvalidProof,
     LightClient,
+    LightClientState,
     MerkleTree,
     Misbehaviour,
     UpdateOutcome,
@@ -492,3 +495,31 @@ def test_skipping_needs_the_trusted_set_and_the_new_set() -> None:
     assert client.update(grown.update(header, trusted_height=1), T0 + SECOND) is (
         UpdateOutcome.ACCEPTED
     )
+
+
+def test_client_state_lives_in_the_journaled_store() -> None:
+    """Kept in the IBC store's journaled maps, an update rolled back with its transaction
+    leaves nothing; a freeze is an outcome, not an error, so its own unit can keep it."""
+    chain = SignedChain()
+    store = Store()
+    states: JournaledMap[str, LightClientState] = JournaledMap(store, "ibc/light-clients")
+    heights: JournaledMap[int, ConsensusState] = JournaledMap(store, "ibc/consensus")
+    client = LightClient.create(
+        "07-tendermint-0",
+        chain.header(1, T0),
+        chain.valset,
+        trusting_period_ns=TRUSTING,
+        max_clock_drift_ns=DRIFT,
+        states=states,
+        consensus_states=heights,
+    )
+    point = store.savepoint()
+    client.update(chain.update(chain.header(2, T0 + SECOND), trusted_height=1), T0 + SECOND)
+    assert client.state.latest_height == 2
+    store.rollback_to(point)
+    assert client.state.latest_height == 1
+    assert client.consensus_state(2) is None
+    reopened = LightClient("07-tendermint-0", states, heights)
+    assert reopened.state == client.state
+    with pytest.raises(IbcUnknownClient):
+        LightClient("07-tendermint-9", states, heights)
