@@ -7,6 +7,10 @@ embedder starts, transacts through and queries."""
 
 from __future__ import annotations
 
+from chains.host._auth import (
+    AccountSequences,
+    authenticate_tx,
+)
 from chains.host._chain import (
     Chain,
 )
@@ -77,6 +81,7 @@ from chains.host._tx_result import (
 )
 
 __all__ = [
+    "AccountSequences",
     "AddModule",
     "BlockClock",
     "BlockPhase",
@@ -124,5 +129,6 @@ __all__ = [
     "TxExecutor",
     "TxResult",
     "UnknownModule",
+    "authenticate_tx",
     "run_read_only",
 ]

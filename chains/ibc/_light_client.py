@@ -1,0 +1,574 @@
+"""A verifying light client (ICS-2 with ICS-7's verification rules, simplified).
+
+What this protects against (issue 13): a relayer (or anyone who can reach a chain) that
+submits a made-up header and then "proves" a packet never committed, an ack never written or
+the absence of a receipt that exists; and a header far in the future that would make every
+later packet look expired. Here a header is accepted only if:
+
+- it is for the tracked chain, at a height above the trusted one and with a later time;
+- its time is at most ``max_clock_drift_ns`` past the verifier's clock (`HeaderFromFuture`:
+  a header 10^15 ns ahead is refused) and the trusted state it builds on is still within the
+  trusting period (`HeaderExpired`);
+- its validator sets match the hashes it carries, and, for the next height, its signers are
+  the set the trusted header announced;
+- every signature in its commit is valid (`InvalidSignature`), no validator signs twice, and
+  the signers hold more than 2/3 of the trusted validator set's power and more than 2/3 of its
+  own set's (`InsufficientVotingPower`).
+
+Two valid headers for one height with different contents are misbehaviour (ICS-2): the client
+freezes, every later update or proof raises `ClientFrozen`, and `status` says ``FROZEN``. A
+conflicting header submitted as an update freezes the client and the update returns
+`UpdateOutcome.MISBEHAVIOUR` rather than raising, so that the freeze is not rolled back with
+the transaction that carried it; `submit_misbehaviour` does the same for a pair of headers.
+
+Proofs (`verify_membership`, `verify_non_membership`) are checked against the app hash of
+the header at the proof's height (the root of the counterparty's IBC store, see
+`chains.ibc.MerkleTree`): `IbcConsensusNotFound` if the client has no header there (I-2),
+`InvalidProof` if the proof fails.
+
+Wiring (for the lead): each chain signs its block headers (`Header.sign_bytes` signed by each
+validator's `KeyPair` into a `Commit`), with the app hash set to the Merkle root of its IBC
+store at the end of the block. The IBC module keeps one `LightClient` per client id: created
+from a trusted header at connection setup (`LightClient.create`), it replaces today's
+unverified ``UpdateClient`` by `update(ClientUpdate, now_ns)`, and each ``MsgRecvPacket``,
+``MsgAcknowledgement``, ``MsgTimeout`` and handshake step carries a proof and its height,
+checked with `verify_membership` / `verify_non_membership` before any state changes. Keep the
+client's state and consensus states in the module's journaled store (pass `JournaledMap`s
+as ``states`` and ``consensus_states``) so a rolled-back update leaves nothing behind; but
+process a ``MsgUpdateClient`` in its own savepoint, so that a freeze is kept even when later
+messages of the same batch fail.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import itertools
+from collections.abc import MutableMapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chains.contract._errors import ChainError
+from chains.contract._keys import PublicKey
+from chains.contract._signing import canonical_json
+from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownClient
+from chains.ibc._merkle import (
+    MembershipProof,
+    NonMembershipProof,
+    verify_membership,
+    verify_non_membership,
+)
+
+__all__ = [
+    "ClientExpired",
+    "ClientFrozen",
+    "ClientStatus",
+    "ClientUpdate",
+    "Commit",
+    "CommitSignature",
+    "ConsensusState",
+    "ConsensusValidator",
+    "ConsensusValidatorSet",
+    "HEADER_SIGN_DOMAIN",
+    "Header",
+    "HeaderExpired",
+    "HeaderFromFuture",
+    "InsufficientVotingPower",
+    "InvalidHeader",
+    "InvalidMisbehaviour",
+    "LightClient",
+    "LightClientState",
+    "Misbehaviour",
+    "UpdateOutcome",
+]
+
+HEADER_SIGN_DOMAIN = b"mesh-actors/header/v1\x00"
+_VALSET_DOMAIN = b"mesh-actors/valset/v1\x00"
+_HEADER_HASH_DOMAIN = b"mesh-actors/header-hash/v1\x00"
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+class InvalidHeader(IbcBadHeader):
+    """A client update the client cannot accept (``reason`` says why). A kind of
+    `IbcBadHeader`; its subclasses name the specific refusals."""
+
+
+class HeaderFromFuture(InvalidHeader):
+    """The header's time is beyond the verifier's clock plus the allowed drift."""
+
+    fields = ("client_id", "header_time_ns", "now_ns", "max_clock_drift_ns")  # type: ignore[assignment]
+    header_time_ns: int
+    now_ns: int
+    max_clock_drift_ns: int
+
+    def __init__(
+        self, client_id: str, header_time_ns: int, now_ns: int, max_clock_drift_ns: int
+    ) -> None:
+        ChainError.__init__(self, client_id, header_time_ns, now_ns, max_clock_drift_ns)
+
+
+class HeaderExpired(InvalidHeader):
+    """The trusted header an update builds on (``height``, ``time_ns``) is older than the
+    trusting period at ``now_ns``: its validators may since have unbonded, so their
+    signatures no longer bind them (a long-range attack)."""
+
+    fields = ("client_id", "height", "time_ns", "now_ns")  # type: ignore[assignment]
+    height: int
+    time_ns: int
+    now_ns: int
+
+    def __init__(self, client_id: str, height: int, time_ns: int, now_ns: int) -> None:
+        ChainError.__init__(self, client_id, height, time_ns, now_ns)
+
+
+class InsufficientVotingPower(InvalidHeader):
+    """The commit's valid signatures hold no more than 2/3 of ``validator_set``'s power
+    (``"trusted"``: the set the client trusts; ``"header"``: the header's own set)."""
+
+    fields = ("client_id", "validator_set", "signed", "total")  # type: ignore[assignment]
+    validator_set: str
+    signed: int
+    total: int
+
+    def __init__(self, client_id: str, validator_set: str, signed: int, total: int) -> None:
+        ChainError.__init__(self, client_id, validator_set, signed, total)
+
+
+class ClientFrozen(ChainError):
+    """The client saw misbehaviour at ``frozen_height`` (two valid, different headers for
+    one height) and refuses every update and proof from now on (ICS-2)."""
+
+    fields = ("client_id", "frozen_height")
+    client_id: str
+    frozen_height: int
+
+    def __init__(self, client_id: str, frozen_height: int) -> None:
+        super().__init__(client_id, frozen_height)
+
+
+class ClientExpired(ChainError):
+    """The client's latest header is older than the trusting period: it can verify nothing
+    until governance recovers it (ICS-2's ``Expired`` status)."""
+
+    fields = ("client_id", "latest_height", "now_ns")
+    client_id: str
+    latest_height: int
+    now_ns: int
+
+    def __init__(self, client_id: str, latest_height: int, now_ns: int) -> None:
+        super().__init__(client_id, latest_height, now_ns)
+
+
+class InvalidMisbehaviour(ChainError):
+    """Submitted evidence that is not misbehaviour (same header twice, different heights)."""
+
+    fields = ("client_id", "reason")
+    client_id: str
+    reason: str
+
+    def __init__(self, client_id: str, reason: str) -> None:
+        super().__init__(client_id, reason)
+
+
+# -- values -----------------------------------------------------------------------------------
+
+_WIRE = ConfigDict(
+    frozen=True, extra="forbid", strict=True, ser_json_bytes="base64", val_json_bytes="base64"
+)
+# PublicKey validates itself (from hex in JSON), so these models are not strict about it.
+_WIRE_KEYS = ConfigDict(
+    frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+)
+
+
+class ConsensusValidator(BaseModel):
+    """A validator as the light client sees it: its consensus key and voting power."""
+
+    model_config = _WIRE_KEYS
+    public_key: PublicKey
+    power: int = Field(gt=0, strict=True)
+
+
+class ConsensusValidatorSet(BaseModel):
+    """A chain's validator set at a height: validators sorted by key, no key twice.
+
+    Raises pydantic's ``ValidationError`` on construction if empty, unsorted or duplicated
+    (one canonical form per set, so one hash).
+    """
+
+    model_config = _WIRE_KEYS
+    validators: tuple[ConsensusValidator, ...]
+
+    @model_validator(mode="after")
+    def _canonical(self) -> Self:
+        keys = [v.public_key.raw for v in self.validators]
+        if not keys:
+            raise ValueError("a validator set is not empty")
+        if any(a >= b for a, b in itertools.pairwise(keys)):
+            raise ValueError("validators are sorted by key, each key once")
+        return self
+
+    @classmethod
+    def of(cls, members: dict[PublicKey, int]) -> ConsensusValidatorSet:
+        """The set of ``{key: power}``, sorted as required."""
+        return cls(
+            validators=tuple(
+                ConsensusValidator(public_key=key, power=power)
+                for key, power in sorted(members.items(), key=lambda item: item[0].raw)
+            )
+        )
+
+    def hash(self) -> bytes:
+        """The set's hash, which headers carry (``validators_hash``)."""
+        digest = hashlib.sha256(_VALSET_DOMAIN)
+        for v in self.validators:
+            digest.update(v.public_key.raw + v.power.to_bytes(16, "big"))
+        return digest.digest()
+
+    def total_power(self) -> int:
+        """The sum of the validators' powers."""
+        return sum(v.power for v in self.validators)
+
+    def powers(self) -> dict[PublicKey, int]:
+        """``{key: power}``."""
+        return {v.public_key: v.power for v in self.validators}
+
+
+class Header(BaseModel):
+    """A block header: what the chain's validators sign (ICS-7's header, simplified).
+
+    ``app_hash`` commits to the chain's state after the block (here: the Merkle root of its
+    IBC store); ``validators_hash`` names the set that signs this header and
+    ``next_validators_hash`` the set that signs the next one.
+    """
+
+    model_config = _WIRE
+    chain_id: str
+    height: int = Field(gt=0)
+    time_ns: int = Field(ge=0)
+    app_hash: bytes
+    validators_hash: bytes
+    next_validators_hash: bytes
+
+    def hash(self) -> bytes:
+        """The header's identity: two headers for one height conflict iff hashes differ."""
+        return hashlib.sha256(_HEADER_HASH_DOMAIN + canonical_json(self)).digest()
+
+    def sign_bytes(self) -> bytes:
+        """What each validator signs (domain separated from transactions)."""
+        return HEADER_SIGN_DOMAIN + self.hash()
+
+
+class CommitSignature(BaseModel):
+    """One validator's signature of a header's `Header.sign_bytes`."""
+
+    model_config = _WIRE_KEYS
+    validator: PublicKey
+    signature: bytes
+
+
+class Commit(BaseModel):
+    """The signatures that commit a header."""
+
+    model_config = _WIRE_KEYS
+    signatures: tuple[CommitSignature, ...]
+
+
+class ClientUpdate(BaseModel):
+    """What a relayer submits to update a client (ICS-7's ``Header`` message): the signed
+    header, the sets it names, and the height of the trusted state it builds on."""
+
+    model_config = _WIRE_KEYS
+    header: Header
+    commit: Commit
+    validators: ConsensusValidatorSet
+    next_validators: ConsensusValidatorSet
+    trusted_height: int = Field(gt=0)
+
+
+class Misbehaviour(BaseModel):
+    """Evidence: two updates for one height with different headers."""
+
+    model_config = _WIRE_KEYS
+    first: ClientUpdate
+    second: ClientUpdate
+
+
+class ConsensusState(BaseModel):
+    """What the client keeps of an accepted header: its time, its app hash (the root proofs
+    are checked against), the validators trusted to sign the next one, and its hash (to
+    recognise a conflicting header for the same height)."""
+
+    model_config = _WIRE_KEYS
+    time_ns: int
+    root: bytes
+    next_validators: ConsensusValidatorSet
+    header_hash: bytes
+
+
+class LightClientState(BaseModel):
+    """The client's parameters and progress (ICS-7's ``ClientState``, simplified).
+
+    ``frozen_height`` is 0 while the client is not frozen.
+    """
+
+    model_config = _WIRE
+    chain_id: str
+    trusting_period_ns: int = Field(gt=0)
+    max_clock_drift_ns: int = Field(ge=0)
+    latest_height: int
+    frozen_height: int = 0
+
+
+class ClientStatus(enum.Enum):
+    """ICS-2's client status."""
+
+    ACTIVE = "Active"
+    FROZEN = "Frozen"
+    EXPIRED = "Expired"
+
+
+class UpdateOutcome(enum.Enum):
+    """What an update did: stored a new header, saw one it already had, or froze the client
+    on a conflicting one."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    MISBEHAVIOUR = "misbehaviour"
+
+
+# -- the client -------------------------------------------------------------------------------
+
+
+class LightClient:
+    """One chain's view of another, verified (see the module docstring). Synchronous and
+    pure: the caller passes the time (``now_ns``, the verifying chain's block time)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        states: MutableMapping[str, LightClientState],
+        consensus_states: MutableMapping[int, ConsensusState],
+    ) -> None:
+        """A client over existing storage: ``states[client_id]`` is its `LightClientState`
+        and ``consensus_states`` its consensus states by height (journaled maps of the
+        module's store, so that a rolled-back transaction rolls the client back too).
+
+        Raises `IbcUnknownClient` if ``states`` has no state for ``client_id``.
+        """
+        if client_id not in states:
+            raise IbcUnknownClient(client_id)
+        self.client_id = client_id
+        self._states = states
+        self._consensus = consensus_states
+
+    @property
+    def state(self) -> LightClientState:
+        """The client's parameters and progress."""
+        return self._states[self.client_id]
+
+    def _set_state(self, **changes: int) -> None:
+        self._states[self.client_id] = self.state.model_copy(update=changes)
+
+    @classmethod
+    def create(
+        cls,
+        client_id: str,
+        header: Header,
+        next_validators: ConsensusValidatorSet,
+        *,
+        trusting_period_ns: int,
+        max_clock_drift_ns: int,
+        states: MutableMapping[str, LightClientState] | None = None,
+        consensus_states: MutableMapping[int, ConsensusState] | None = None,
+    ) -> LightClient:
+        """A client trusting ``header`` (and ``next_validators``, which must match its
+        ``next_validators_hash``) as its root of trust, as ``MsgCreateClient`` does; its
+        state goes into ``states`` and ``consensus_states`` (new dicts if not given).
+
+        Raises `InvalidHeader` if the set does not match the header.
+        """
+        if next_validators.hash() != header.next_validators_hash:
+            raise InvalidHeader(client_id, "next validators do not match the header")
+        heights: MutableMapping[int, ConsensusState] = (
+            {} if consensus_states is None else consensus_states
+        )
+        heights[header.height] = ConsensusState(
+            time_ns=header.time_ns,
+            root=header.app_hash,
+            next_validators=next_validators,
+            header_hash=header.hash(),
+        )
+        client_states: MutableMapping[str, LightClientState] = {} if states is None else states
+        client_states[client_id] = LightClientState(
+            chain_id=header.chain_id,
+            trusting_period_ns=trusting_period_ns,
+            max_clock_drift_ns=max_clock_drift_ns,
+            latest_height=header.height,
+        )
+        return cls(client_id, client_states, heights)
+
+    # -- reads --
+
+    def consensus_state(self, height: int) -> ConsensusState | None:
+        """The consensus state stored for ``height``, if any."""
+        return self._consensus.get(height)
+
+    def status(self, now_ns: int) -> ClientStatus:
+        """``FROZEN`` after misbehaviour, ``EXPIRED`` when the latest header is older than
+        the trusting period at ``now_ns``, else ``ACTIVE``."""
+        if self.state.frozen_height:
+            return ClientStatus.FROZEN
+        latest = self._consensus[self.state.latest_height]
+        if latest.time_ns + self.state.trusting_period_ns <= now_ns:
+            return ClientStatus.EXPIRED
+        return ClientStatus.ACTIVE
+
+    def _require_unfrozen(self) -> None:
+        if self.state.frozen_height:
+            raise ClientFrozen(self.client_id, self.state.frozen_height)
+
+    def _trusted(self, height: int) -> ConsensusState:
+        found = self._consensus.get(height)
+        if found is None:
+            raise IbcConsensusNotFound(self.client_id, height, self.state.latest_height)
+        return found
+
+    # -- updates --
+
+    def verify_update(self, update: ClientUpdate, now_ns: int) -> None:
+        """Check ``update`` against the trusted state it names, storing nothing.
+
+        Raises `ClientFrozen`, `IbcConsensusNotFound` (unknown trusted height),
+        `InvalidHeader` and its kinds (`HeaderFromFuture`, `HeaderExpired`,
+        `InsufficientVotingPower`) or `InvalidSignature`.
+        """
+        self._require_unfrozen()
+        header, state = update.header, self.state
+        if header.chain_id != state.chain_id:
+            raise InvalidHeader(self.client_id, f"header of chain {header.chain_id!r}")
+        trusted = self._trusted(update.trusted_height)
+        period = state.trusting_period_ns
+        if trusted.time_ns + period <= now_ns:
+            raise HeaderExpired(self.client_id, update.trusted_height, trusted.time_ns, now_ns)
+        if header.height <= update.trusted_height:
+            raise InvalidHeader(self.client_id, "height not above the trusted height")
+        if header.time_ns <= trusted.time_ns:
+            raise InvalidHeader(self.client_id, "time not after the trusted header's")
+        if header.time_ns > now_ns + state.max_clock_drift_ns:
+            raise HeaderFromFuture(self.client_id, header.time_ns, now_ns, state.max_clock_drift_ns)
+        # (The header itself cannot be older than the trusting period: it is later than the
+        # trusted header, which is not.)
+        if update.validators.hash() != header.validators_hash:
+            raise InvalidHeader(self.client_id, "validators do not match the header")
+        if update.next_validators.hash() != header.next_validators_hash:
+            raise InvalidHeader(self.client_id, "next validators do not match the header")
+        trusted_set = trusted.next_validators
+        if (
+            header.height == update.trusted_height + 1
+            and header.validators_hash != trusted_set.hash()
+        ):
+            raise InvalidHeader(self.client_id, "signers are not the announced next set")
+        own = update.validators.powers()
+        signers: set[PublicKey] = set()
+        sign_bytes = header.sign_bytes()
+        for vote in update.commit.signatures:
+            if vote.validator in signers:
+                raise InvalidHeader(self.client_id, "a validator signed twice")
+            if vote.validator not in own:
+                raise InvalidHeader(self.client_id, "a signer is not in the validator set")
+            vote.validator.verify(
+                vote.signature, sign_bytes, what=f"commit of {header.chain_id}@{header.height}"
+            )
+            signers.add(vote.validator)
+        self._require_power("trusted", trusted_set.powers(), signers)
+        self._require_power("header", own, signers)
+
+    def _require_power(
+        self, which: str, powers: dict[PublicKey, int], signers: set[PublicKey]
+    ) -> None:
+        total = sum(powers.values())
+        signed = sum(powers.get(key, 0) for key in signers)
+        # strictly more than 2/3, in integers
+        if 3 * signed <= 2 * total:
+            raise InsufficientVotingPower(self.client_id, which, signed, total)
+
+    def update(self, update: ClientUpdate, now_ns: int) -> UpdateOutcome:
+        """Verify ``update`` (see `verify_update`, which lists what it raises) and apply it.
+
+        A header already held is a `UpdateOutcome.DUPLICATE` (relayers race); a valid header
+        conflicting with a held one freezes the client (`UpdateOutcome.MISBEHAVIOUR`,
+        nothing raised); otherwise the header must be above the latest height and later than
+        the latest header (`InvalidHeader` otherwise) and is stored (``ACCEPTED``).
+        """
+        self.verify_update(update, now_ns)
+        header = update.header
+        held = self._consensus.get(header.height)
+        header_hash = header.hash()
+        if held is not None:
+            if held.header_hash == header_hash:
+                return UpdateOutcome.DUPLICATE
+            self._freeze(header.height)
+            return UpdateOutcome.MISBEHAVIOUR
+        latest = self._consensus[self.state.latest_height]
+        if header.height <= self.state.latest_height:
+            raise InvalidHeader(self.client_id, "height not above the latest height")
+        if header.time_ns <= latest.time_ns:
+            raise InvalidHeader(self.client_id, "time not after the latest header's")
+        self._consensus[header.height] = ConsensusState(
+            time_ns=header.time_ns,
+            root=header.app_hash,
+            next_validators=update.next_validators,
+            header_hash=header_hash,
+        )
+        self._set_state(latest_height=header.height)
+        return UpdateOutcome.ACCEPTED
+
+    def submit_misbehaviour(self, evidence: Misbehaviour, now_ns: int) -> None:
+        """Freeze the client on two valid updates for one height with different headers.
+
+        Raises `InvalidMisbehaviour` if they are for different heights or the same header,
+        and whatever `verify_update` raises if either is not valid.
+        """
+        first, second = evidence.first.header, evidence.second.header
+        if first.height != second.height:
+            raise InvalidMisbehaviour(self.client_id, "headers for different heights")
+        if first.hash() == second.hash():
+            raise InvalidMisbehaviour(self.client_id, "the same header twice")
+        self.verify_update(evidence.first, now_ns)
+        self.verify_update(evidence.second, now_ns)
+        self._freeze(first.height)
+
+    def _freeze(self, height: int) -> None:
+        self._set_state(frozen_height=height)
+
+    # -- proofs --
+
+    def _root_at(self, height: int, now_ns: int) -> bytes:
+        self._require_unfrozen()
+        if self.status(now_ns) is ClientStatus.EXPIRED:
+            raise ClientExpired(self.client_id, self.state.latest_height, now_ns)
+        return self._trusted(height).root
+
+    def verify_membership(
+        self, height: int, key: bytes, value: bytes, proof: MembershipProof, now_ns: int
+    ) -> None:
+        """Check that the counterparty's store held ``key = value`` at ``height``.
+
+        Raises `ClientFrozen`, `ClientExpired`, `IbcConsensusNotFound` (no header at
+        ``height``) or `InvalidProof`.
+        """
+        verify_membership(self._root_at(height, now_ns), key, value, proof)
+
+    def verify_non_membership(
+        self, height: int, key: bytes, proof: NonMembershipProof, now_ns: int
+    ) -> None:
+        """Check that the counterparty's store had no ``key`` at ``height`` (a timeout's
+        proof of non-receipt, I-14).
+
+        Raises `ClientFrozen`, `ClientExpired`, `IbcConsensusNotFound` or `InvalidProof`.
+        """
+        verify_non_membership(self._root_at(height, now_ns), key, proof)

@@ -1,0 +1,480 @@
+"""A sorted Merkle tree over byte keys, with membership and non-membership proofs.
+
+What this protects against (issue 13): a relayer that delivers a packet never committed on
+its source, an ack never written, or a timeout for a packet that was in fact received. With
+the IBC store (commitments, receipts, acks, sequences, channel and connection ends) under one
+Merkle root, and that root in a header the source's validators signed (`LightClient`), a
+relayer must attach a proof that checks against that root: it can delay or drop, not forge
+(I-17). `verify_membership` / `verify_non_membership` raise `InvalidProof` for anything else.
+
+Shape. The tree is a crit-bit (binary Patricia) trie over the keys: each inner node splits
+its keys on the first bit where they differ, so an in-order walk gives the keys sorted, and
+the shape (hence the root) depends only on the key set, never on the order of writes. Keys are
+read through a prefix-free bit encoding (each byte preceded by a 1 bit, the end of the key a
+0 bit) so that a key and its extensions (``b"a"``, ``b"ab"``) are ordered as bytes are.
+Hashing is SHA-256, domain separated: a leaf is ``H(0x00 || len(key) || key || H(value))``,
+an inner node ``H(0x01 || bit || left || right)``, the empty tree ``H(0x02)``, so a leaf can
+never pass for an inner node nor one split for another. A write dirties only the nodes above
+it and the root is recomputed lazily, so the cost of a root after one write is one path
+(about log2(n) hashes plus the walk), not the whole tree.
+
+Proofs. A membership proof is the path from the leaf to the root (sibling hash, split bit and
+side at each step); the verifier checks that the path agrees with the key's own bits, that
+the split bits grow towards the leaf, and that it hashes to the root. A non-membership proof
+is the membership of the missing key's two neighbours (or of the one neighbour at either end,
+or nothing for the empty tree): they bracket the key and are adjacent, which their paths show
+(they share their upper part, split at their lowest common ancestor, and below it the left
+one always goes right and the right one always goes left).
+
+Wiring (for the lead): the IBC module keeps one `MerkleTree` of its provable state, keyed
+with the ICS-24 paths of `chains.ibc.commitment_key` and its siblings, with values the
+commitment bytes (a receipt's value is ``b"\\x01"``; a channel or connection end its
+canonical JSON), and puts ``tree.root()`` into the app hash of each block header. Apply each
+block's writes once at commit (`set` / `delete`); the tree is not journaled, so it must not
+be written inside a savepoint that may roll back. A relayer attaches the proof
+(``prove_membership`` of the packet commitment at the header's height) to ``MsgRecvPacket``,
+of the ack to ``MsgAcknowledgement``, of the receipt's absence to ``MsgTimeout``, of the
+counterparty end to each handshake step; the receiving module verifies it with the light
+client (`LightClient.verify_membership` / `verify_non_membership`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable, Iterator
+
+from pydantic import BaseModel, ConfigDict
+
+from chains.contract._errors import ChainError
+
+__all__ = [
+    "EMPTY_ROOT",
+    "HASH_SIZE",
+    "InvalidProof",
+    "MAX_KEY_SIZE",
+    "MembershipProof",
+    "MerkleTree",
+    "NeighbourProof",
+    "NonMembershipProof",
+    "ProofStep",
+    "ProofUnavailable",
+    "leaf_hash",
+    "verify_membership",
+    "verify_non_membership",
+]
+
+HASH_SIZE = 32
+# ICS-24 paths are well under this; a bound keeps a hostile proof's work bounded too.
+MAX_KEY_SIZE = 1024
+_LEAF = b"\x00"
+_INNER = b"\x01"
+EMPTY_ROOT = hashlib.sha256(b"\x02").digest()
+
+
+class InvalidProof(ChainError):
+    """A Merkle proof that does not prove what it is offered for (``reason`` says why): a
+    forged or tampered proof, a wrong key or value, or a proof against another root."""
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class ProofUnavailable(ChainError):
+    """A proof was asked of the tree for something that is not so: membership of an absent
+    key or non-membership of a present one (``key`` in hex)."""
+
+    fields = ("key", "reason")
+    key: str
+    reason: str
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(key, reason)
+
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def leaf_hash(key: bytes, value_hash: bytes) -> bytes:
+    """The hash of the leaf holding ``key`` with a value whose SHA-256 is ``value_hash``."""
+    return _sha256(_LEAF + len(key).to_bytes(4, "big") + key + value_hash)
+
+
+def _inner_hash(bit: int, left: bytes, right: bytes) -> bytes:
+    return _sha256(_INNER + bit.to_bytes(4, "big") + left + right)
+
+
+def _bit(key: bytes, index: int) -> int:
+    # Prefix-free encoding: byte j occupies bits 9j (a 1 "byte present" flag) .. 9j+8.
+    byte, offset = divmod(index, 9)
+    if byte >= len(key):
+        return 0
+    if offset == 0:
+        return 1
+    return (key[byte] >> (8 - offset)) & 1
+
+
+def _crit_bit(a: bytes, b: bytes) -> int:
+    # The first bit (in the prefix-free encoding) where two distinct keys differ.
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return 9 * index + 1 + (8 - (x ^ y).bit_length())
+    return 9 * min(len(a), len(b))
+
+
+# -- proofs (wire values) ---------------------------------------------------------------------
+
+_WIRE = ConfigDict(
+    frozen=True, extra="forbid", strict=True, ser_json_bytes="base64", val_json_bytes="base64"
+)
+
+
+class ProofStep(BaseModel):
+    """One step from a node up to its parent: the parent's split ``bit``, the other child's
+    hash ``sibling``, and whether that sibling is the left child (so the path went right)."""
+
+    model_config = _WIRE
+    bit: int
+    sibling: bytes
+    sibling_left: bool
+
+
+class MembershipProof(BaseModel):
+    """The path from a key's leaf to the root, leaf first."""
+
+    model_config = _WIRE
+    path: tuple[ProofStep, ...]
+
+
+class NeighbourProof(BaseModel):
+    """A neighbour of a missing key: its key, its value's hash, and its path (leaf first)."""
+
+    model_config = _WIRE
+    key: bytes
+    value_hash: bytes
+    path: tuple[ProofStep, ...]
+
+
+class NonMembershipProof(BaseModel):
+    """The missing key's neighbours: the greatest key below it and the least above it
+    (``None`` past either end; both ``None`` for the empty tree)."""
+
+    model_config = _WIRE
+    left: NeighbourProof | None
+    right: NeighbourProof | None
+
+
+# -- verification -----------------------------------------------------------------------------
+
+
+def _check_key(key: bytes, what: str) -> None:
+    if type(key) is not bytes or len(key) > MAX_KEY_SIZE:
+        raise InvalidProof(f"{what} is not a key of at most {MAX_KEY_SIZE} bytes")
+
+
+def _path_root(key: bytes, node_hash: bytes, path: tuple[ProofStep, ...]) -> bytes:
+    # Split bits strictly decrease going up and never exceed the key's encoding, and each
+    # side must be the one the key's own bit takes: one path per key, no choice for a forger.
+    limit = 9 * len(key) + 1
+    for step in path:
+        if type(step.bit) is not int or not 0 <= step.bit < limit:
+            raise InvalidProof("path splits out of order or beyond the key")
+        if type(step.sibling) is not bytes or len(step.sibling) != HASH_SIZE:
+            raise InvalidProof("a sibling is not a hash")
+        if bool(_bit(key, step.bit)) != step.sibling_left:
+            raise InvalidProof("path does not follow the key's bits")
+        if step.sibling_left:
+            node_hash = _inner_hash(step.bit, step.sibling, node_hash)
+        else:
+            node_hash = _inner_hash(step.bit, node_hash, step.sibling)
+        limit = step.bit
+    return node_hash
+
+
+def _neighbour_root(neighbour: NeighbourProof) -> bytes:
+    _check_key(neighbour.key, "a neighbour's key")
+    if type(neighbour.value_hash) is not bytes or len(neighbour.value_hash) != HASH_SIZE:
+        raise InvalidProof("a neighbour's value hash is not a hash")
+    return _path_root(neighbour.key, leaf_hash(neighbour.key, neighbour.value_hash), neighbour.path)
+
+
+def _check_root(root: bytes) -> None:
+    if type(root) is not bytes or len(root) != HASH_SIZE:
+        raise InvalidProof("the root is not a hash")
+
+
+def verify_membership(root: bytes, key: bytes, value: bytes, proof: MembershipProof) -> None:
+    """Check that the tree with ``root`` maps ``key`` to ``value``.
+
+    Raises `InvalidProof` if ``proof`` does not show exactly that.
+    """
+    _check_root(root)
+    _check_key(key, "the key")
+    if type(value) is not bytes:
+        raise InvalidProof("the value is not bytes")
+    if _path_root(key, leaf_hash(key, _sha256(value)), proof.path) != root:
+        raise InvalidProof("membership path does not lead to the root")
+
+
+def verify_non_membership(root: bytes, key: bytes, proof: NonMembershipProof) -> None:
+    """Check that the tree with ``root`` has no entry for ``key``.
+
+    Raises `InvalidProof` if ``proof`` does not show exactly that.
+    """
+    _check_root(root)
+    _check_key(key, "the key")
+    left, right = proof.left, proof.right
+    if left is None and right is None:
+        if root != EMPTY_ROOT:
+            raise InvalidProof("no neighbours, but the tree is not empty")
+        return
+    if left is not None:
+        if not left.key < key:
+            raise InvalidProof("the left neighbour is not below the key")
+        if _neighbour_root(left) != root:
+            raise InvalidProof("the left neighbour's path does not lead to the root")
+    if right is not None:
+        if not key < right.key:
+            raise InvalidProof("the right neighbour is not above the key")
+        if _neighbour_root(right) != root:
+            raise InvalidProof("the right neighbour's path does not lead to the root")
+    if right is None:
+        assert left is not None
+        # the greatest key: every step up comes from a right child
+        if not all(step.sibling_left for step in left.path):
+            raise InvalidProof("the left neighbour is not the last key")
+        return
+    if left is None:
+        if any(step.sibling_left for step in right.path):
+            raise InvalidProof("the right neighbour is not the first key")
+        return
+    _check_adjacent(left.path, right.path)
+
+
+def _check_adjacent(left: tuple[ProofStep, ...], right: tuple[ProofStep, ...]) -> None:
+    # Both paths reach the same root; above their lowest common ancestor they are the same
+    # steps. At that ancestor the left path comes from the left child and the right from the
+    # right child; below it the left leaf is the rightmost of its subtree and the right leaf
+    # the leftmost of its own, so no key lies between them.
+    shared = 0
+    while shared < len(left) and shared < len(right) and left[-1 - shared] == right[-1 - shared]:
+        shared += 1
+    if shared == len(left) or shared == len(right):
+        raise InvalidProof("neighbour paths have no split")
+    split_left, split_right = left[-1 - shared], right[-1 - shared]
+    if split_left.bit != split_right.bit or split_left.sibling_left or not split_right.sibling_left:
+        raise InvalidProof("neighbours do not split at their common ancestor")
+    if not all(step.sibling_left for step in left[: len(left) - shared - 1]):
+        raise InvalidProof("the left neighbour is not the last key of its side")
+    if any(step.sibling_left for step in right[: len(right) - shared - 1]):
+        raise InvalidProof("the right neighbour is not the first key of its side")
+
+
+# -- the tree ---------------------------------------------------------------------------------
+
+
+class _Leaf:
+    __slots__ = ("hash", "key", "value", "value_hash")
+
+    def __init__(self, key: bytes, value: bytes) -> None:
+        self.key = key
+        self.value = value
+        self.value_hash = _sha256(value)
+        self.hash: bytes | None = leaf_hash(key, self.value_hash)
+
+
+class _Inner:
+    __slots__ = ("bit", "hash", "left", "right")
+
+    def __init__(self, bit: int, left: _Node, right: _Node) -> None:
+        self.bit = bit
+        self.left = left
+        self.right = right
+        self.hash: bytes | None = None  # None: dirty, recomputed by `root()`
+
+
+_Node = _Leaf | _Inner
+
+
+class MerkleTree:
+    """A sorted Merkle tree of ``bytes -> bytes`` (see the module docstring).
+
+    Writes (`set`, `delete`) cost one walk from the root; `root` rehashes only the nodes
+    above writes since the last call. Keys are at most `MAX_KEY_SIZE` bytes (``ValueError``
+    otherwise: a programming error, the module chooses its keys).
+    """
+
+    def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        self._root: _Node | None = None
+        self._leaves: dict[bytes, _Leaf] = {}
+        self._sorted: list[bytes] = []
+        for key, value in items:
+            self.set(key, value)
+
+    def __len__(self) -> int:
+        return len(self._leaves)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._leaves
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value under ``key``, or ``None``."""
+        leaf = self._leaves.get(key)
+        return None if leaf is None else leaf.value
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """All entries in key order."""
+        for key in self._sorted:
+            yield key, self._leaves[key].value
+
+    def set(self, key: bytes, value: bytes) -> None:
+        """Map ``key`` to ``value`` (insert or replace)."""
+        if type(key) is not bytes or len(key) > MAX_KEY_SIZE:
+            raise ValueError(f"a key is bytes of at most {MAX_KEY_SIZE} bytes")
+        if type(value) is not bytes:
+            raise ValueError("a value is bytes")
+        existing = self._leaves.get(key)
+        if existing is not None:
+            if existing.value == value:
+                return
+            fresh = _Leaf(key, value)
+            self._replace_leaf(existing, fresh)
+            self._leaves[key] = fresh
+            return
+        leaf = _Leaf(key, value)
+        self._leaves[key] = leaf
+        bisect.insort(self._sorted, key)
+        node = self._root
+        if node is None:
+            self._root = leaf
+            return
+        # The best match: the leaf the new key's bits lead to; it shares the longest prefix.
+        while isinstance(node, _Inner):
+            node = node.right if _bit(key, node.bit) else node.left
+        crit = _crit_bit(key, node.key)
+        goes_right = _bit(key, crit)
+        parent: _Inner | None = None
+        node = self._root
+        assert node is not None
+        while isinstance(node, _Inner) and node.bit < crit:
+            node.hash = None
+            parent = node
+            node = node.right if _bit(key, node.bit) else node.left
+        split = _Inner(crit, node, leaf) if goes_right else _Inner(crit, leaf, node)
+        if parent is None:
+            self._root = split
+        elif parent.right is node:
+            parent.right = split
+        else:
+            parent.left = split
+
+    def _replace_leaf(self, old: _Leaf, new: _Leaf) -> None:
+        parent: _Inner | None = None
+        node = self._root
+        while isinstance(node, _Inner):
+            node.hash = None
+            parent = node
+            node = node.right if _bit(old.key, node.bit) else node.left
+        if parent is None:
+            self._root = new
+        elif parent.right is old:
+            parent.right = new
+        else:
+            parent.left = new
+
+    def delete(self, key: bytes) -> bool:
+        """Remove ``key``; return whether it was there."""
+        leaf = self._leaves.pop(key, None)
+        if leaf is None:
+            return False
+        del self._sorted[bisect.bisect_left(self._sorted, key)]
+        grandparent: _Inner | None = None
+        parent: _Inner | None = None
+        node = self._root
+        while isinstance(node, _Inner):
+            node.hash = None
+            grandparent, parent = parent, node
+            node = node.right if _bit(key, node.bit) else node.left
+        if parent is None:
+            self._root = None
+            return True
+        sibling = parent.left if parent.right is leaf else parent.right
+        if grandparent is None:
+            self._root = sibling
+        elif grandparent.right is parent:
+            grandparent.right = sibling
+        else:
+            grandparent.left = sibling
+        return True
+
+    def root(self) -> bytes:
+        """The root hash (`EMPTY_ROOT` for the empty tree)."""
+        node = self._root
+        if node is None:
+            return EMPTY_ROOT
+        return self._hash(node)
+
+    @staticmethod
+    def _hash(node: _Node) -> bytes:
+        # Iterative post-order over the dirty nodes only: a tree of keys sharing long
+        # prefixes can be deeper than Python's recursion limit.
+        if node.hash is not None:
+            return node.hash
+        stack: list[_Inner] = [node]  # type: ignore[list-item]  # a dirty node is inner
+        while stack:
+            top = stack[-1]
+            left, right = top.left, top.right
+            if left.hash is None or right.hash is None:
+                if left.hash is None:
+                    stack.append(left)  # type: ignore[arg-type]
+                if right.hash is None:
+                    stack.append(right)  # type: ignore[arg-type]
+                continue
+            top.hash = _inner_hash(top.bit, left.hash, right.hash)
+            stack.pop()
+        assert node.hash is not None
+        return node.hash
+
+    def _path(self, key: bytes) -> tuple[ProofStep, ...]:
+        self.root()  # every hash on the path is clean afterwards
+        steps: list[ProofStep] = []
+        node = self._root
+        while isinstance(node, _Inner):
+            if _bit(key, node.bit):
+                sibling, node_next, sibling_left = node.left, node.right, True
+            else:
+                sibling, node_next, sibling_left = node.right, node.left, False
+            assert sibling.hash is not None
+            steps.append(ProofStep(bit=node.bit, sibling=sibling.hash, sibling_left=sibling_left))
+            node = node_next
+        steps.reverse()
+        return tuple(steps)
+
+    def prove_membership(self, key: bytes) -> MembershipProof:
+        """The proof that ``key`` maps to its current value under the current `root`.
+
+        Raises `ProofUnavailable` if ``key`` is absent.
+        """
+        if key not in self._leaves:
+            raise ProofUnavailable(key.hex(), "absent: prove its non-membership instead")
+        return MembershipProof(path=self._path(key))
+
+    def prove_non_membership(self, key: bytes) -> NonMembershipProof:
+        """The proof that ``key`` is absent under the current `root`.
+
+        Raises `ProofUnavailable` if ``key`` is present.
+        """
+        if key in self._leaves:
+            raise ProofUnavailable(key.hex(), "present: prove its membership instead")
+        index = bisect.bisect_left(self._sorted, key)
+        left = self._neighbour(self._sorted[index - 1]) if index > 0 else None
+        right = self._neighbour(self._sorted[index]) if index < len(self._sorted) else None
+        return NonMembershipProof(left=left, right=right)
+
+    def _neighbour(self, key: bytes) -> NeighbourProof:
+        leaf = self._leaves[key]
+        return NeighbourProof(key=key, value_hash=leaf.value_hash, path=self._path(key))
