@@ -5,6 +5,20 @@ protocol, and nothing in the library imports it."""
 
 from __future__ import annotations
 
+from chains.testing._contract_kit import (
+    ChannelClosed,
+    ContractKit,
+    CounterpartyIbc,
+    KitError,
+    KitResult,
+    Received,
+    SentPacket,
+    StateLeaked,
+    SudoFailure,
+    UnexpectedOutcome,
+    UnknownChannel,
+    state_of,
+)
 from chains.testing._contracts import (
     BalanceQuery,
     CallModule,
@@ -61,7 +75,10 @@ __all__ = [
     "CascadeFailure",
     "CascadeInit",
     "CascadeNode",
+    "ChannelClosed",
+    "ContractKit",
     "CountQuery",
+    "CounterpartyIbc",
     "Echo",
     "EchoContract",
     "Emit",
@@ -75,12 +92,21 @@ __all__ = [
     "IbcBenchApp",
     "IbcTestApp",
     "IbcTestAppError",
+    "KitError",
+    "KitResult",
     "LogQuery",
     "QueryOther",
+    "Received",
     "RecordingModule",
     "RunNode",
+    "SentPacket",
     "Spawn",
+    "StateLeaked",
+    "SudoFailure",
     "TEST_APP_CODE",
+    "UnexpectedOutcome",
+    "UnknownChannel",
     "WritingQuery",
     "app_version",
+    "state_of",
 ]
