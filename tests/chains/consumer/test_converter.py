@@ -150,6 +150,50 @@ def test_invert_examples_C_70(amount: int, expected: int) -> None:
     assert invert_amount(amount, D("0.5"), D("0.9")) == expected
 
 
+@pytest.mark.parametrize(
+    ("amount", "price", "adjustment", "expected", "swapped"),
+    [
+        # floor(34 * 0.3) = 10, floor(10 * 0.7) = 7; adjustment first: 23 → 6 (lower)
+        (34, "0.3", "0.7", 7, 6),
+        # floor(6 * 0.3) = 1, floor(1 * 0.7) = 0; adjustment first: 4 → 1 (higher)
+        (6, "0.3", "0.7", 0, 1),
+        # floor(2 * 1.5) = 3, floor(3 * 0.9) = 2; adjustment first: 1 → 1 (lower)
+        (2, "1.5", "0.9", 2, 1),
+        # floor(9 * 1.5) = 13, floor(13 * 0.9) = 11; adjustment first: 8 → 12 (higher)
+        (9, "1.5", "0.9", 11, 12),
+    ],
+)
+def test_normalize_floors_price_first_then_adjustment_C_69(
+    amount: int, price: str, adjustment: str, expected: int, swapped: int
+) -> None:
+    """C-69 with remainders: each product is floored, price first. The other order gives
+    ``swapped`` (off by one either way), so a swap of the rounding order fails here."""
+    assert normalize_amount(amount, D(price), D(adjustment)) == expected
+    assert expected != swapped
+
+
+@pytest.mark.parametrize(
+    ("amount", "price", "adjustment", "expected", "swapped"),
+    [
+        # floor(1 * 3.333..) = 3, floor(3 * 1.428..) = 4; adjustment first: 1 → 3 (lower)
+        (1, "0.3", "0.7", 4, 3),
+        # floor(3 * 3.333..) = 9, floor(9 * 1.428..) = 12; adjustment first: 4 → 13 (higher)
+        (3, "0.3", "0.7", 12, 13),
+        # floor(17 * 0.666..) = 11, floor(11 * 1.111..) = 12; adjustment first: 18 → 11 (lower)
+        (17, "1.5", "0.9", 12, 11),
+        # floor(10 * 0.666..) = 6, floor(6 * 1.111..) = 6; adjustment first: 11 → 7 (higher)
+        (10, "1.5", "0.9", 6, 7),
+    ],
+)
+def test_invert_floors_inverse_price_first_then_inverse_adjustment_C_70(
+    amount: int, price: str, adjustment: str, expected: int, swapped: int
+) -> None:
+    """C-70 with remainders: floored inverses, each product floored, inverse price first;
+    the other order gives ``swapped``."""
+    assert invert_amount(amount, D(price), D(adjustment)) == expected
+    assert expected != swapped
+
+
 def test_invert_of_zero_price_and_lossy_round_trip_C_70() -> None:
     with pytest.raises(InvalidPrice):
         invert_amount(5, D("0"), D("0.9"))
