@@ -18,6 +18,7 @@ from chains.consumer import (
     DistributeReward,
     DistributeRewards,
     DistributeRewardsInvalidAmount,
+    HandleValsetUpdate,
     IbcChannelCloseInitDisallowed,
     IbcOpenTryDisallowed,
     InsufficientBond,
@@ -26,6 +27,7 @@ from chains.consumer import (
     InvalidReplyId,
     RewardPayment,
     SlashedValidator,
+    ValsetChanges,
     ValsetValidator,
     VirtualStakingConfig,
     VirtualStakingConfigQuery,
@@ -203,6 +205,23 @@ def test_invert_of_zero_price_and_lossy_round_trip_C_70() -> None:
     assert invert_amount(normalize_amount(50_000_000, D("0.5"), D("0.9")), D("0.5"), D("0.9")) == (
         49_999_999
     )
+
+
+def test_valset_reports_share_their_lists_and_keep_their_names_C_79_C_94() -> None:
+    """The module's report and the converter's carry the same six lists (one base); they
+    differ in the slash record only, and their wire names stay apart."""
+    lists = set(ValsetChanges.model_fields)
+    assert lists == {"additions", "removals", "updated", "jailed", "unjailed", "tombstoned"}
+    for report in (HandleValsetUpdate, ConverterValsetUpdate):
+        assert issubclass(report, ValsetChanges)
+        assert set(report.model_fields) == lists | {"slashed"}
+    assert HandleValsetUpdate.type_name == "virtual_stake.handle_valset_update"
+    assert ConverterValsetUpdate.type_name == "converter.valset_update"
+    report = HandleValsetUpdate(removals=("v",), jailed=("v",))
+    assert ConverterValsetUpdate(**report.changes()) == ConverterValsetUpdate(
+        removals=("v",), jailed=("v",)
+    )
+    assert report.has_changes() and not HandleValsetUpdate().has_changes()
 
 
 def test_normalize_and_invert_check_denoms_C_69_C_70(consumer: Consumer) -> None:
