@@ -1,4 +1,5 @@
-"""Testing code built on chains: probe contracts and modules, IBC test and benchmark apps.
+"""Testing code built on chains: the contract kit (contract cores on the real executor, the
+test as the counterparty chain end), probe contracts and modules, IBC test and benchmark apps.
 
 Public, like `mesh_actors.testing` and `transport.testing`: nothing here is part of the
 protocol, and nothing in the library imports it."""

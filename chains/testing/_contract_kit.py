@@ -274,6 +274,14 @@ class CounterpartyIbc:
         """Every committed packet send, in order."""
         return tuple(self._sent.values())
 
+    def sent_count(self) -> int:
+        """How many packets were sent (committed or in the running unit)."""
+        return len(self._sent)
+
+    def sent_since(self, start: int) -> tuple[SentPacket, ...]:
+        """The sends from the ``start``-th on (sends are numbered 0, 1, ... in order)."""
+        return tuple([self._sent[index] for index in range(start, len(self._sent))])
+
     def requests(self) -> tuple[tuple[str, Any], ...]:
         """Every committed ``IbcTransfer`` / ``IbcCloseChannel`` as ``(sender, msg)``."""
         return tuple(self._requests.values())
@@ -554,9 +562,8 @@ class ContractKit:
         if not tx.ok:
             return KitResult(tx)
         self.events.extend(tx.events)
-        sent = self.ibc.sent()
-        packets = sent[self._seen_sends :]
-        self._seen_sends = len(sent)
+        packets = self.ibc.sent_since(self._seen_sends)
+        self._seen_sends += len(packets)
         return KitResult(tx, packets)
 
     # -- blocks --
@@ -592,14 +599,21 @@ class ContractKit:
     def _block(self, result: BlockResult) -> None:
         self.block_results.append(result)
         self.events.extend(result.events)
-        failed = [e for e in result.events if e.type == "sudo_failed"]
-        errors = [r.error for r in result.sudo_results if r.error is not None]
-        for event, error in zip(failed, errors, strict=True):
-            self.sudo_failures.append(
-                SudoFailure(event.get("contract") or "", error, result.height)
+        for tx in result.sudo_results:
+            if tx.error is None:
+                continue
+            # the host reports which contract's call failed in its ``sudo_failed`` event
+            contract = next(
+                (
+                    e.get("contract") or ""
+                    for e in result.events
+                    if e.type == "sudo_failed" and e.tx_index == tx.tx_index
+                ),
+                "",
             )
+            self.sudo_failures.append(SudoFailure(contract, tx.error, result.height))
         # packets sent by end-block sudo calls are in the outbox, not in any KitResult
-        self._seen_sends = len(self.ibc.sent())
+        self._seen_sends = self.ibc.sent_count()
 
     # -- IBC: the test is the counterparty chain end --
 
@@ -727,8 +741,9 @@ class ContractKit:
         return Received(ack, result)
 
     def ack(self, sent: SentPacket, ack: IbcAcknowledgement | bytes | None = None) -> KitResult:
-        """Deliver the counterparty's acknowledgement of ``sent`` (default: success with
-        ``b"{}"``... any bytes given are a success result) as a unit."""
+        """Deliver the counterparty's acknowledgement of ``sent`` as a unit: ``ack`` itself,
+        or a success ack carrying the given bytes (default ``b"{}"``, the Mesh Security
+        success body)."""
         if ack is None or isinstance(ack, bytes):
             ack = IbcAcknowledgement.success(b"{}" if ack is None else ack)
         written = ack
