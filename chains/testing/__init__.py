@@ -40,6 +40,15 @@ from chains.testing._contracts import (
     Spawn,
     WritingQuery,
 )
+from chains.testing._deliveries import (
+    UnitBody,
+    channel_close,
+    channel_connect,
+    channel_open,
+    packet_ack,
+    packet_receive,
+    packet_timeout,
+)
 from chains.testing._ibc_bench_app import (
     BENCH_APP_CODE,
     BENCH_PAYLOAD,
@@ -106,8 +115,15 @@ __all__ = [
     "SudoFailure",
     "TEST_APP_CODE",
     "UnexpectedOutcome",
+    "UnitBody",
     "UnknownChannel",
     "WritingQuery",
     "app_version",
+    "channel_close",
+    "channel_connect",
+    "channel_open",
+    "packet_ack",
+    "packet_receive",
+    "packet_timeout",
     "state_of",
 ]

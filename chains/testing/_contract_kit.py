@@ -45,8 +45,6 @@ from chains.contract._address import derive_address
 from chains.contract._coin import Coin
 from chains.contract._contract import (
     BlockEnv,
-    ChannelConnect,
-    ChannelOpen,
     Contract,
     Env,
     Event,
@@ -74,6 +72,14 @@ from chains.modules._bank import Bank
 from chains.modules._module import ChainModule, ModuleCall, SudoCall
 from chains.modules._msgs import CreateValidator, Mint
 from chains.modules._staking_module import StakingModule
+from chains.testing._deliveries import (
+    channel_close,
+    channel_connect,
+    channel_open,
+    packet_ack,
+    packet_receive,
+    packet_timeout,
+)
 
 __all__ = [
     "ChannelClosed",
@@ -657,32 +663,16 @@ class ContractKit:
             version=version,
             connection_id=connection_id or self.connection_id,
         )
-        if initiator:
-            opening = ChannelOpen(channel=channel)
-        else:
-            opening = ChannelOpen(
-                channel=channel, counterparty_version=counterparty_version or version
-            )
-        chosen = self.run(
-            lambda ex: ex.call_contract(
-                contract, "ibc_channel_open", lambda core, env: core.ibc_channel_open(env, opening)
-            )[0]
-        ).unwrap()
+        offered = None if initiator else counterparty_version or version
+        chosen = self.run(channel_open(contract, channel, offered)).unwrap()
         final = channel.model_copy(update={"version": chosen or version})
-        if initiator:
-            connect = ChannelConnect(
-                channel=final, counterparty_version=counterparty_version or final.version
-            )
-        else:
-            connect = ChannelConnect(channel=final)
+        # OpenAck carries the counterparty's version; OpenConfirm none
+        answered = counterparty_version or final.version if initiator else None
+        connect = channel_connect(contract, final, answered)
 
-        def confirm(ex: TxExecutor) -> None:
+        def confirm(ex: TxExecutor) -> Any:
             self.ibc.bind(contract, final)
-            ex.call_contract(
-                contract,
-                "ibc_channel_connect",
-                lambda core, env: core.ibc_channel_connect(env, connect),
-            )
+            return connect(ex)
 
         self.run(confirm).unwrap()
         return final
@@ -727,17 +717,10 @@ class ContractKit:
         """
         if isinstance(packet, bytes):
             packet = self.inbound(contract, packet)
-        delivered = packet
-        result = self.run(
-            lambda ex: ex.call_contract(
-                contract,
-                "ibc_packet_receive",
-                lambda core, env: core.ibc_packet_receive(env, delivered, self.relayer),
-            )[0]
-        )
+        result = self.run(packet_receive(contract, packet, self.relayer, error_ack=False))
         if result.error is not None:
             return Received(IbcAcknowledgement.error(str(result.error)), result)
-        ack: IbcAcknowledgement = result.data.ack
+        ack: IbcAcknowledgement = result.data
         return Received(ack, result)
 
     def ack(self, sent: SentPacket, ack: IbcAcknowledgement | bytes | None = None) -> KitResult:
@@ -746,14 +729,7 @@ class ContractKit:
         success body)."""
         if ack is None or isinstance(ack, bytes):
             ack = IbcAcknowledgement.success(b"{}" if ack is None else ack)
-        written = ack
-        return self.run(
-            lambda ex: ex.call_contract(
-                sent.contract,
-                "ibc_packet_ack",
-                lambda core, env: core.ibc_packet_ack(env, written, sent.packet, self.relayer),
-            )[1]
-        )
+        return self.run(packet_ack(sent.contract, sent.packet, ack, self.relayer))
 
     def error_ack(self, sent: SentPacket, text: str = "counterparty failed") -> KitResult:
         """Deliver an error acknowledgement of ``sent`` as a unit."""
@@ -761,13 +737,7 @@ class ContractKit:
 
     def timeout(self, sent: SentPacket) -> KitResult:
         """Deliver the timeout of ``sent`` as a unit."""
-        return self.run(
-            lambda ex: ex.call_contract(
-                sent.contract,
-                "ibc_packet_timeout",
-                lambda core, env: core.ibc_packet_timeout(env, sent.packet, self.relayer),
-            )[1]
-        )
+        return self.run(packet_timeout(sent.contract, sent.packet, self.relayer))
 
     def close_channel(
         self, contract: str, channel: IbcChannel | None = None, *, confirm: bool = False
@@ -777,12 +747,10 @@ class ContractKit:
         then refuses sends."""
         target = channel or self.channel(contract)
 
+        closing = channel_close(contract, target, confirm=confirm)
+
         def close(ex: TxExecutor) -> Any:
             self.ibc.close(target.endpoint.channel_id)
-            return ex.call_contract(
-                contract,
-                "ibc_channel_close",
-                lambda core, env: core.ibc_channel_close(env, target, confirm=confirm),
-            )[1]
+            return closing(ex)
 
         return self.run(close)

@@ -17,11 +17,17 @@ from chains.testing import (
     ContractKit,
     Echo,
     EchoContract,
+    IbcAppConfigure,
+    IbcAppInit,
+    IbcTestApp,
+    IbcTestAppError,
     LogQuery,
     RunNode,
     StateLeaked,
     UnexpectedOutcome,
     UnknownChannel,
+    app_version,
+    packet_receive,
 )
 
 PREFIX = "stars"
@@ -143,3 +149,24 @@ def test_blocks_advance_and_cores_are_the_executors(kit: ContractKit) -> None:
     assert isinstance(kit.core(echo, EchoContract), EchoContract)
     with pytest.raises(TypeError):
         kit.core(echo, CascadeContract)
+
+
+def test_packet_receive_writes_an_error_ack_and_discards_the_apps_changes_I_19(
+    kit: ContractKit,
+) -> None:
+    """The delivery body as the IBC module runs it: the app writes, then fails; the unit
+    commits with an error ack and none of the app's writes. Without ``error_ack`` the
+    failure fails the unit (the kit's ``receive``)."""
+    app = kit.deploy(ALICE, IbcTestApp, IbcAppInit())
+    kit.open_channel(app, version=app_version(1))
+    assert kit.execute(ALICE, app, IbcAppConfigure(fail_receive=True)).ok
+    packet = kit.inbound(app, b'{"nonce":0,"amount":5}')
+    before = kit.snapshot()
+    delivered = kit.run(packet_receive(app, packet, kit.relayer))
+    assert delivered.ok
+    assert delivered.data == IbcAcknowledgement.error(str(IbcTestAppError("receive failed")))
+    assert kit.snapshot() == before
+    kit.expect_rejected(
+        lambda: kit.run(packet_receive(app, packet, kit.relayer, error_ack=False)),
+        IbcTestAppError("receive failed"),
+    )
