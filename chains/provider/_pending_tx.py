@@ -18,10 +18,12 @@ from chains.provider._pagination import page_limit
 
 __all__ = [
     "EXTERNAL_FIRST_TX_ID",
+    "InFlightRemote",
     "InFlightRemoteStaking",
     "InFlightRemoteUnstaking",
     "InFlightStaking",
     "InFlightTransferFunds",
+    "InFlightTx",
     "PendingTx",
     "PendingTxBook",
     "VAULT_FIRST_TX_ID",
@@ -34,11 +36,27 @@ EXTERNAL_FIRST_TX_ID = 2**63
 
 
 @dataclass(frozen=True, slots=True)
-class InFlightStaking:
-    """Vault side of a remote stake: the lien reserved for ``lienholder`` (P-9, P-26)."""
+class InFlightTx:
+    """What every pending tx has (P-9): its id (P-10) and the amount in flight.
+
+    The variants below add who the tx belongs to (``owner``, the key of the vault's
+    per-user index, P-11) and what is moving. Their class and field names are those of the
+    spec's P-9 table: they are what the ``pending_tx`` queries answer.
+    """
 
     id: int
     amount: int
+
+    @property
+    def owner(self) -> str:
+        """The user the tx belongs to."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightStaking(InFlightTx):
+    """Vault side of a remote stake: the lien reserved for ``lienholder`` (P-9, P-26)."""
+
     slashable: Decimal18
     user: str
     lienholder: str
@@ -49,11 +67,11 @@ class InFlightStaking:
 
 
 @dataclass(frozen=True, slots=True)
-class InFlightRemoteStaking:
-    """External-staking side of a remote stake; ``id`` is the vault's (P-9, P-64)."""
+class InFlightRemote(InFlightTx):
+    """External staking's side of ``user``'s stake on ``validator`` moving until the
+    consumer's ack (P-9); the subclass says which way, so an ack of one kind never settles a
+    tx of the other (P-16)."""
 
-    id: int
-    amount: int
     user: str
     validator: str
 
@@ -63,25 +81,20 @@ class InFlightRemoteStaking:
 
 
 @dataclass(frozen=True, slots=True)
-class InFlightRemoteUnstaking:
+class InFlightRemoteStaking(InFlightRemote):
+    """A remote stake; ``id`` is the vault's (P-9, P-64)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InFlightRemoteUnstaking(InFlightRemote):
     """An unstake waiting for the consumer's ack (P-9, P-67)."""
 
-    id: int
-    amount: int
-    user: str
-    validator: str
-
-    @property
-    def owner(self) -> str:
-        return self.user
-
 
 @dataclass(frozen=True, slots=True)
-class InFlightTransferFunds:
-    """A reward withdrawal waiting for the consumer's ack (P-9, P-75)."""
+class InFlightTransferFunds(InFlightTx):
+    """A reward withdrawal waiting for the consumer's ack (P-9, P-75); the spec names its
+    owner ``staker``."""
 
-    id: int
-    amount: int
     staker: str
     validator: str
 

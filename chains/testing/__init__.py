@@ -1,10 +1,25 @@
-"""Testing code built on chains: probe contracts and modules, IBC test and benchmark apps.
+"""Testing code built on chains: the contract kit (contract cores on the real executor, the
+test as the counterparty chain end), probe contracts and modules, IBC test and benchmark apps.
 
 Public, like `mesh_actors.testing` and `transport.testing`: nothing here is part of the
 protocol, and nothing in the library imports it."""
 
 from __future__ import annotations
 
+from chains.testing._contract_kit import (
+    ChannelClosed,
+    ContractKit,
+    CounterpartyIbc,
+    KitError,
+    KitResult,
+    Received,
+    SentPacket,
+    StateLeaked,
+    SudoFailure,
+    UnexpectedOutcome,
+    UnknownChannel,
+    state_of,
+)
 from chains.testing._contracts import (
     BalanceQuery,
     CallModule,
@@ -24,6 +39,15 @@ from chains.testing._contracts import (
     RunNode,
     Spawn,
     WritingQuery,
+)
+from chains.testing._deliveries import (
+    UnitBody,
+    channel_close,
+    channel_connect,
+    channel_open,
+    packet_ack,
+    packet_receive,
+    packet_timeout,
 )
 from chains.testing._ibc_bench_app import (
     BENCH_APP_CODE,
@@ -61,7 +85,10 @@ __all__ = [
     "CascadeFailure",
     "CascadeInit",
     "CascadeNode",
+    "ChannelClosed",
+    "ContractKit",
     "CountQuery",
+    "CounterpartyIbc",
     "Echo",
     "EchoContract",
     "Emit",
@@ -75,12 +102,28 @@ __all__ = [
     "IbcBenchApp",
     "IbcTestApp",
     "IbcTestAppError",
+    "KitError",
+    "KitResult",
     "LogQuery",
     "QueryOther",
+    "Received",
     "RecordingModule",
     "RunNode",
+    "SentPacket",
     "Spawn",
+    "StateLeaked",
+    "SudoFailure",
     "TEST_APP_CODE",
+    "UnexpectedOutcome",
+    "UnitBody",
+    "UnknownChannel",
     "WritingQuery",
     "app_version",
+    "channel_close",
+    "channel_connect",
+    "channel_open",
+    "packet_ack",
+    "packet_receive",
+    "packet_timeout",
+    "state_of",
 ]

@@ -6,7 +6,7 @@ Executes ``distribute_reward``, ``distribute_rewards``, ``valset_update`` and
 
 from __future__ import annotations
 
-from chains.consumer.mesh_security._msgs import ValsetValidator
+from chains.consumer.mesh_security._msgs import ValsetChanges
 from chains.contract._coin import Coin
 from chains.contract._decimal import Decimal18
 from mesh_actors import Message
@@ -73,16 +73,11 @@ class SlashedValidator(Message):
     slash_ratio: str
 
 
-class ConverterValsetUpdate(Message):
-    """C-79: the validator-set report to forward to the provider."""
+class ConverterValsetUpdate(ValsetChanges):
+    """C-79: the validator-set report to forward to the provider: the lists of the module's
+    report as they came (`ValsetChanges`), each slash as the contract's coin (C-94 step 3)."""
 
     type_name = "converter.valset_update"
-    additions: tuple[ValsetValidator, ...] = ()
-    removals: tuple[str, ...] = ()
-    updated: tuple[ValsetValidator, ...] = ()
-    jailed: tuple[str, ...] = ()
-    unjailed: tuple[str, ...] = ()
-    tombstoned: tuple[str, ...] = ()
     slashed: tuple[SlashedValidator, ...] = ()
 
 

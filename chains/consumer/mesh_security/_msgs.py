@@ -13,6 +13,8 @@ Three kinds:
 
 from __future__ import annotations
 
+from typing import Any
+
 from chains.contract._coin import Coin
 from mesh_actors import Message
 
@@ -25,6 +27,7 @@ __all__ = [
     "DeleteAllScheduledTasks",
     "HandleEpoch",
     "HandleValsetUpdate",
+    "ValsetChanges",
     "MsgSetPriceFeedContract",
     "MsgSetVirtualStakingMaxCap",
     "SlashRatioQuery",
@@ -198,29 +201,57 @@ class ValsetSlash(Message):
     is_tombstoned: bool
 
 
-class HandleValsetUpdate(Message):
-    """Sudo ``handle_valset_update``: the block's validator-set report (C-55, C-94)."""
+class ValsetChanges(Message):
+    """The validator lists of a validator-set report, one meaning on the whole path (C-55,
+    C-79, C-94): the module's sudo to a virtual staking contract (`HandleValsetUpdate`) and
+    that contract's call to its converter (`ConverterValsetUpdate`) carry the same six lists.
 
-    type_name = "virtual_stake.handle_valset_update"
+    The two messages stay two types because their slashes are not the same record: the
+    module reports the contract's share of a burn as a token string with the block and the
+    tombstone flag (`ValsetSlash`), the contract forwards it as a coin of its denom, which
+    the converter inverts (C-94 step 3, C-79). Each subclass adds its own ``slashed``.
+    """
+
+    type_name = "virtual_stake.valset_changes"
     additions: tuple[ValsetValidator, ...] = ()
     removals: tuple[str, ...] = ()
     updated: tuple[ValsetValidator, ...] = ()
     jailed: tuple[str, ...] = ()
     unjailed: tuple[str, ...] = ()
     tombstoned: tuple[str, ...] = ()
-    slashed: tuple[ValsetSlash, ...] = ()
 
-    def is_empty(self) -> bool:
-        """Whether every list is empty."""
-        return not (
+    def changes(self) -> dict[str, tuple[Any, ...]]:
+        """The six lists by field name (to build the other report type from this one)."""
+        return {
+            "additions": self.additions,
+            "removals": self.removals,
+            "updated": self.updated,
+            "jailed": self.jailed,
+            "unjailed": self.unjailed,
+            "tombstoned": self.tombstoned,
+        }
+
+    def has_changes(self) -> bool:
+        """Whether any of the six lists is non-empty."""
+        return bool(
             self.additions
             or self.removals
             or self.updated
             or self.jailed
             or self.unjailed
             or self.tombstoned
-            or self.slashed
         )
+
+
+class HandleValsetUpdate(ValsetChanges):
+    """Sudo ``handle_valset_update``: the block's validator-set report (C-55, C-94)."""
+
+    type_name = "virtual_stake.handle_valset_update"
+    slashed: tuple[ValsetSlash, ...] = ()
+
+    def is_empty(self) -> bool:
+        """Whether every list is empty."""
+        return not (self.has_changes() or self.slashed)
 
 
 class HandleEpoch(Message):

@@ -1,6 +1,6 @@
-"""Whole-consumer flows through the harness: provider packets → converter → virtual staking →
-mesh module → staking, and the scheduler driving epochs and valset updates (consumer.md §8,
-C-95..C-106, C-107..C-110; ibc.md I-81, I-89, I-93)."""
+"""Whole-consumer flows on the contract kit (the real executor): provider packets →
+converter → virtual staking → mesh module → staking, and the scheduler driving epochs and
+valset updates (consumer.md §8, C-95..C-106, C-107..C-110; ibc.md I-81, I-89, I-93)."""
 
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from chains.wire import (
     ValsetUpdatePacket,
     decode_consumer_packet,
 )
-from tests.chains.consumer._harness import (
+from tests.chains.consumer._deploy import (
     DENOM,
     REMOTE,
     Consumer,
-    Harness,
+    ConsumerKit,
     M,
     deploy_consumer,
 )
@@ -53,20 +53,20 @@ def next_epoch(c: Consumer) -> None:
     c.chain.next_block()
 
 
-def sent_packets(chain: Harness) -> list[object]:
+def sent_packets(chain: ConsumerKit) -> list[object]:
     return [decode_consumer_packet(s.data) for s in chain.sent]
 
 
 # -- §8 end-to-end examples ------------------------------------------------------------------------
 
 
-def test_cross_stake_and_unstake_figures_section_8(chain: Harness) -> None:
+def test_cross_stake_and_unstake_figures_section_8(chain: ConsumerKit) -> None:
     """80_000_000 at price 0.5 and discount 0.1 → 36_000_000 after the next epoch;
     unstaking 30_000_000 leaves 22_500_000 after the following one."""
     c = deploy_consumer(chain, max_cap=10**9)
     v = chain.operator("a")
     assert stake(c, v, 80_000_000, 1)
-    chain.advance(3)
+    chain.advance(blocks=3)
     assert chain.mesh.total_delegated(c.vs) == 0  # nothing before the epoch
     next_epoch(c)
     assert chain.staking.delegation_value(c.vs, v) == 36_000_000
@@ -75,13 +75,13 @@ def test_cross_stake_and_unstake_figures_section_8(chain: Harness) -> None:
     next_epoch(c)
     assert chain.staking.delegation_value(c.vs, v) == 22_500_000
     assert chain.mesh.total_delegated(c.vs) == 22_500_000
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
 
 
 def test_downtime_slash_reaches_the_provider_in_provider_tokens_section_8_I_89() -> None:
     """A validator carrying 45_000_000 of the VS's 46_000_000 total tokens, jailed for
     downtime at 10%: slash entry 4_500_000 (consumer) → 9_999_999 provider tokens."""
-    chain = Harness()
+    chain = ConsumerKit()
     a = chain.add_validator("a", M, shares=SdkDec.parse("1"))
     for name in "bcd":
         chain.add_validator(name, M)
@@ -93,7 +93,7 @@ def test_downtime_slash_reaches_the_provider_in_provider_tokens_section_8_I_89()
     chain.sent.clear()
     assert chain.staking.force_downtime(a) == 4_600_000
     chain.next_block()
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
     (packet,) = sent_packets(chain)
     assert isinstance(packet, ValsetUpdatePacket)
     (slash,) = packet.slashed
@@ -107,10 +107,10 @@ def test_downtime_slash_reaches_the_provider_in_provider_tokens_section_8_I_89()
     assert dict(c.vs_core.bonded()) == {a: 40_500_000}
     assert chain.staking.delegation_value(c.vs, a) == 40_500_000
     assert c.vs_core.inactive() == {a: False}
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
 
 
-def test_zero_max_cap_drains_every_delegation_section_8_C_96(chain: Harness) -> None:
+def test_zero_max_cap_drains_every_delegation_section_8_C_96(chain: ConsumerKit) -> None:
     c = deploy_consumer(chain, max_cap=10**9)
     a, b = chain.operator("a"), chain.operator("b")
     assert stake(c, a, 1000, 1, user="osmo1alice")
@@ -133,9 +133,8 @@ def test_zero_max_cap_drains_every_delegation_section_8_C_96(chain: Harness) -> 
     next_epoch(c)
     again = [p for p in sent_packets(chain) if isinstance(p, InternalUnstakePacket)]
     assert again == packets
-    chain.sent[:0] = first
-    for sent in list(chain.sent):
-        chain.acknowledge(c.converter, chain.as_packet(sent), SUCCESS)
+    for sent in first + list(chain.sent):
+        chain.acknowledge(c.converter, sent.packet, SUCCESS)
     # the duplicates' follow-ups found nothing left: caught and reported (C-82)
     assert len([e for e in chain.events if e.type == "mesh_ibc_error"]) == 2
     assert chain.mesh.total_delegated(c.vs) == 0
@@ -145,12 +144,12 @@ def test_zero_max_cap_drains_every_delegation_section_8_C_96(chain: Harness) -> 
     # with no records left, the next epoch drops the epoch task for good (C-53)
     next_epoch(c)
     assert not chain.mesh.has_repeating_epoch(c.vs)
-    chain.advance(25)
-    assert chain.task_failures == []
+    chain.advance(blocks=25)
+    assert chain.sudo_failures == []
 
 
 def test_no_valset_updates_before_governance_cap_C_109_I_49_I_70() -> None:
-    chain = Harness()
+    chain = ConsumerKit()
     for name in "abcde":
         chain.add_validator(name, 2 * M)
     chain.next_block()
@@ -172,7 +171,7 @@ def test_no_valset_updates_before_governance_cap_C_109_I_49_I_70() -> None:
 # -- C-98 unbonds before bonds at the cap (Reference difference) -----------------------------------
 
 
-def test_moving_stake_at_the_cap_succeeds_C_98(chain: Harness) -> None:
+def test_moving_stake_at_the_cap_succeeds_C_98(chain: ConsumerKit) -> None:
     """Reference: bonds and unbonds in validator order; bonding b before unbonding c while at
     the cap fails with MaxCapExceeded and the whole epoch fails, every epoch."""
     c = deploy_consumer(chain, max_cap=450)
@@ -191,7 +190,7 @@ def test_moving_stake_at_the_cap_succeeds_C_98(chain: Harness) -> None:
     assert unstake(c, cc, 1000, 2)
     assert stake(c, b, 1000, 3)
     next_epoch(c)
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
     assert chain.staking.delegation_value(c.vs, b) == 450
     assert chain.staking.delegation(c.vs, cc) is None
 
@@ -200,7 +199,7 @@ def test_moving_stake_at_the_cap_succeeds_C_98(chain: Harness) -> None:
 
 
 def test_double_sign_unbonds_everything_at_next_epoch_C_98_C_107_I_93() -> None:
-    chain = Harness()
+    chain = ConsumerKit()
     a = chain.add_validator("a", 2 * M)
     for name in "bcd":
         chain.add_validator(name, 2 * M)
@@ -217,7 +216,7 @@ def test_double_sign_unbonds_everything_at_next_epoch_C_98_C_107_I_93() -> None:
     chain.next_block()
     assert c.vs_core.inactive() == {a: True}
     next_epoch(c)
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
     assert chain.staking.delegation(c.vs, a) is None
     assert c.vs_core.bond_requests() == {a: 0}
     assert dict(c.vs_core.bonded()) == {a: 0}
@@ -225,7 +224,7 @@ def test_double_sign_unbonds_everything_at_next_epoch_C_98_C_107_I_93() -> None:
     assert not unstake(c, a, 1000, 2)
 
 
-def test_close_channel_after_slash_unbonds_live_value_C_93(chain: Harness) -> None:
+def test_close_channel_after_slash_unbonds_live_value_C_93(chain: ConsumerKit) -> None:
     c = deploy_consumer(chain, max_cap=10**9)
     a = chain.add_validator("e", 10 * M)
     chain.next_block()
@@ -247,7 +246,7 @@ def test_close_channel_after_slash_unbonds_live_value_C_93(chain: Harness) -> No
 
 
 def test_epoch_rewards_flow_to_the_converter_reserve_C_99_C_100_C_105_I_81() -> None:
-    chain = Harness(
+    chain = ConsumerKit(
         params=StakingParams.e2e_consumer().model_copy(update={"block_provision": 1000})
     )
     for name in "ab":
@@ -260,7 +259,7 @@ def test_epoch_rewards_flow_to_the_converter_reserve_C_99_C_100_C_105_I_81() -> 
     next_epoch(c)  # first epoch: nothing bonded before, so no withdrawals
     chain.sent.clear()
     next_epoch(c)
-    assert chain.task_failures == []
+    assert chain.sudo_failures == []
     batches = [p for p in sent_packets(chain) if isinstance(p, DistributeBatchPacket)]
     assert len(batches) == 1
     (batch,) = batches
@@ -276,7 +275,9 @@ def test_epoch_rewards_flow_to_the_converter_reserve_C_99_C_100_C_105_I_81() -> 
 # -- C-106 -----------------------------------------------------------------------------------------
 
 
-def test_stake_success_adds_exactly_normalized_amount_failure_nothing_C_106(chain: Harness) -> None:
+def test_stake_success_adds_exactly_normalized_amount_failure_nothing_C_106(
+    chain: ConsumerKit,
+) -> None:
     c = deploy_consumer(chain, max_cap=10**9)
     v = chain.operator("a")
     for seq, (price, amount) in enumerate([("0.5", 999), ("0.37", 12345), ("2", 7)], start=1):
@@ -307,7 +308,7 @@ _op = st.one_of(
 )
 
 
-def _check_after_epoch(chain: Harness, c: Consumer, slashes: dict[str, int]) -> None:
+def _check_after_epoch(chain: ConsumerKit, c: Consumer, slashes: dict[str, int]) -> None:
     """C-103, C-104 right after a successful epoch."""
     vs: VirtualStaking = c.vs_core
     cap = chain.mesh.max_cap(c.vs)
@@ -362,7 +363,7 @@ def _check_after_epoch(chain: Harness, c: Consumer, slashes: dict[str, int]) -> 
     ]
 )
 def test_random_flows_keep_epoch_invariants_C_103_C_104(ops: list[tuple[str, str, int]]) -> None:
-    chain = Harness()
+    chain = ConsumerKit()
     ops_validators = {n: chain.add_validator(n, 20 * M) for n in _VALIDATORS}
     chain.next_block()
     c = deploy_consumer(chain, max_cap=30_000_000)
@@ -394,4 +395,4 @@ def test_random_flows_keep_epoch_invariants_C_103_C_104(ops: list[tuple[str, str
     if chain.mesh.max_cap(c.vs) > 0:
         c.epoch()
         _check_after_epoch(chain, c, slashes)
-    assert [f for f in chain.task_failures if f.contract == c.vs] == []
+    assert [f for f in chain.sudo_failures if f.contract == c.vs] == []

@@ -1,5 +1,5 @@
 """The converter (consumer.md §6, C-66..C-85) and its side of the control channel
-(ibc.md I-40..I-49, I-56..I-62), on the harness chain."""
+(ibc.md I-40..I-49, I-56..I-62), on the contract kit (the real executor)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from chains.consumer import (
     DistributeReward,
     DistributeRewards,
     DistributeRewardsInvalidAmount,
+    HandleValsetUpdate,
     IbcChannelCloseInitDisallowed,
     IbcOpenTryDisallowed,
     InsufficientBond,
@@ -26,6 +27,7 @@ from chains.consumer import (
     InvalidReplyId,
     RewardPayment,
     SlashedValidator,
+    ValsetChanges,
     ValsetValidator,
     VirtualStakingConfig,
     VirtualStakingConfigQuery,
@@ -77,11 +79,11 @@ from chains.wire import (
     parse_channel_version,
     verify_compatibility,
 )
-from tests.chains.consumer._harness import (
+from tests.chains.consumer._deploy import (
     DENOM,
     REMOTE,
     Consumer,
-    Harness,
+    ConsumerKit,
     deploy_consumer,
 )
 
@@ -98,7 +100,7 @@ def local(amount: int) -> Coin:
 
 
 @pytest.fixture
-def consumer(chain: Harness) -> Consumer:
+def consumer(chain: ConsumerKit) -> Consumer:
     return deploy_consumer(chain, max_cap=10**9)
 
 
@@ -109,7 +111,7 @@ def stake(consumer: Consumer, validator: str, amount: int, tx_id: int = 1) -> Ib
     return consumer.receive(packet, sequence=tx_id)
 
 
-def events(chain: Harness, kind: str) -> list[dict[str, str]]:
+def events(chain: ConsumerKit, kind: str) -> list[dict[str, str]]:
     return [dict(e.attributes) for e in chain.events if e.type == kind]
 
 
@@ -150,6 +152,50 @@ def test_invert_examples_C_70(amount: int, expected: int) -> None:
     assert invert_amount(amount, D("0.5"), D("0.9")) == expected
 
 
+@pytest.mark.parametrize(
+    ("amount", "price", "adjustment", "expected", "swapped"),
+    [
+        # floor(34 * 0.3) = 10, floor(10 * 0.7) = 7; adjustment first: 23 → 6 (lower)
+        (34, "0.3", "0.7", 7, 6),
+        # floor(6 * 0.3) = 1, floor(1 * 0.7) = 0; adjustment first: 4 → 1 (higher)
+        (6, "0.3", "0.7", 0, 1),
+        # floor(2 * 1.5) = 3, floor(3 * 0.9) = 2; adjustment first: 1 → 1 (lower)
+        (2, "1.5", "0.9", 2, 1),
+        # floor(9 * 1.5) = 13, floor(13 * 0.9) = 11; adjustment first: 8 → 12 (higher)
+        (9, "1.5", "0.9", 11, 12),
+    ],
+)
+def test_normalize_floors_price_first_then_adjustment_C_69(
+    amount: int, price: str, adjustment: str, expected: int, swapped: int
+) -> None:
+    """C-69 with remainders: each product is floored, price first. The other order gives
+    ``swapped`` (off by one either way), so a swap of the rounding order fails here."""
+    assert normalize_amount(amount, D(price), D(adjustment)) == expected
+    assert expected != swapped
+
+
+@pytest.mark.parametrize(
+    ("amount", "price", "adjustment", "expected", "swapped"),
+    [
+        # floor(1 * 3.333..) = 3, floor(3 * 1.428..) = 4; adjustment first: 1 → 3 (lower)
+        (1, "0.3", "0.7", 4, 3),
+        # floor(3 * 3.333..) = 9, floor(9 * 1.428..) = 12; adjustment first: 4 → 13 (higher)
+        (3, "0.3", "0.7", 12, 13),
+        # floor(17 * 0.666..) = 11, floor(11 * 1.111..) = 12; adjustment first: 18 → 11 (lower)
+        (17, "1.5", "0.9", 12, 11),
+        # floor(10 * 0.666..) = 6, floor(6 * 1.111..) = 6; adjustment first: 11 → 7 (higher)
+        (10, "1.5", "0.9", 6, 7),
+    ],
+)
+def test_invert_floors_inverse_price_first_then_inverse_adjustment_C_70(
+    amount: int, price: str, adjustment: str, expected: int, swapped: int
+) -> None:
+    """C-70 with remainders: floored inverses, each product floored, inverse price first;
+    the other order gives ``swapped``."""
+    assert invert_amount(amount, D(price), D(adjustment)) == expected
+    assert expected != swapped
+
+
 def test_invert_of_zero_price_and_lossy_round_trip_C_70() -> None:
     with pytest.raises(InvalidPrice):
         invert_amount(5, D("0"), D("0.9"))
@@ -159,6 +205,23 @@ def test_invert_of_zero_price_and_lossy_round_trip_C_70() -> None:
     assert invert_amount(normalize_amount(50_000_000, D("0.5"), D("0.9")), D("0.5"), D("0.9")) == (
         49_999_999
     )
+
+
+def test_valset_reports_share_their_lists_and_keep_their_names_C_79_C_94() -> None:
+    """The module's report and the converter's carry the same six lists (one base); they
+    differ in the slash record only, and their wire names stay apart."""
+    lists = set(ValsetChanges.model_fields)
+    assert lists == {"additions", "removals", "updated", "jailed", "unjailed", "tombstoned"}
+    for report in (HandleValsetUpdate, ConverterValsetUpdate):
+        assert issubclass(report, ValsetChanges)
+        assert set(report.model_fields) == lists | {"slashed"}
+    assert HandleValsetUpdate.type_name == "virtual_stake.handle_valset_update"
+    assert ConverterValsetUpdate.type_name == "converter.valset_update"
+    report = HandleValsetUpdate(removals=("v",), jailed=("v",))
+    assert ConverterValsetUpdate(**report.changes()) == ConverterValsetUpdate(
+        removals=("v",), jailed=("v",)
+    )
+    assert report.has_changes() and not HandleValsetUpdate().has_changes()
 
 
 def test_normalize_and_invert_check_denoms_C_69_C_70(consumer: Consumer) -> None:
@@ -188,10 +251,10 @@ def _instantiate_msg(**update: object) -> ConverterInstantiate:
     return msg.model_copy(update=update)
 
 
-def test_instantiate_creates_virtual_staking_with_reply_C_67(chain: Harness) -> None:
+def test_instantiate_creates_virtual_staking_with_reply_C_67(chain: ConsumerKit) -> None:
     address = derive_address("stars", "conv")
     core = Converter(chain.deps(address))
-    info = MessageInfo(sender=chain.account("admin"))
+    info = MessageInfo(sender=chain.address("admin"))
     response = core.instantiate(chain.env(address), info, _instantiate_msg())
     (sub,) = response.messages
     assert sub.reply_on is ReplyOn.SUCCESS
@@ -211,10 +274,10 @@ def test_instantiate_creates_virtual_staking_with_reply_C_67(chain: Harness) -> 
     assert (config.local_denom, config.remote_denom) == (DENOM, REMOTE)
 
 
-def test_instantiate_refusals_C_67(chain: Harness) -> None:
+def test_instantiate_refusals_C_67(chain: ConsumerKit) -> None:
     address = derive_address("stars", "conv")
     core = Converter(chain.deps(address))
-    env, info = chain.env(address), MessageInfo(sender=chain.account("admin"))
+    env, info = chain.env(address), MessageInfo(sender=chain.address("admin"))
     with pytest.raises(InvalidDiscount):
         core.instantiate(env, info, _instantiate_msg(discount=D("1")))
     with pytest.raises(InvalidDenom):
@@ -228,7 +291,7 @@ def test_instantiate_refusals_C_67(chain: Harness) -> None:
         core.instantiate(env, paid, _instantiate_msg())
 
 
-def test_config_and_vs_creator_C_68_C_86(chain: Harness) -> None:
+def test_config_and_vs_creator_C_68_C_86(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, discount="0.4")
     config = chain.query(consumer.converter, ConverterConfigQuery())
     assert config == ConverterConfig(
@@ -243,7 +306,7 @@ def test_config_and_vs_creator_C_68_C_86(chain: Harness) -> None:
 # -- C-71..C-75 provider packets -------------------------------------------------------------------
 
 
-def test_stake_bonds_normalized_amount_C_71(chain: Harness, consumer: Consumer) -> None:
+def test_stake_bonds_normalized_amount_C_71(chain: ConsumerKit, consumer: Consumer) -> None:
     v = chain.operator("a")
     ack = stake(consumer, v, 80_000_000)
     assert ack == SUCCESS
@@ -256,7 +319,7 @@ def test_stake_bonds_normalized_amount_C_71(chain: Harness, consumer: Consumer) 
     assert chain.mesh.total_delegated(consumer.vs) == 0
 
 
-def test_stake_failures_give_error_ack_and_revert_C_71_C_109(chain: Harness) -> None:
+def test_stake_failures_give_error_ack_and_revert_C_71_C_109(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain)  # governance has not set a cap yet
     v = chain.operator("a")
     before = chain.store.snapshot()
@@ -269,11 +332,11 @@ def test_stake_failures_give_error_ack_and_revert_C_71_C_109(chain: Harness) -> 
     assert stake(consumer, v, 1000) == SUCCESS
 
 
-def test_stale_price_fails_every_dependent_operation_C_59_C_71(chain: Harness) -> None:
+def test_stale_price_fails_every_dependent_operation_C_59_C_71(chain: ConsumerKit) -> None:
     from chains.consumer import SimplePriceFeed, SimplePriceFeedInstantiate
 
     consumer = deploy_consumer(chain, max_cap=10**9)
-    feed = chain.instantiate(
+    feed = chain.create(
         SimplePriceFeed.code,
         SimplePriceFeedInstantiate(native_per_foreign=D("0.5"), price_info_ttl_in_secs=10),
         sender=consumer.admin,
@@ -283,11 +346,11 @@ def test_stale_price_fails_every_dependent_operation_C_59_C_71(chain: Harness) -
     )
     v = chain.operator("a")
     assert stake(consumer, v, 1000) == SUCCESS
-    chain.advance(2)
+    chain.advance(blocks=2)
     assert "OutdatedPriceData" in (stake(consumer, v, 1000, tx_id=2).error_text() or "")
 
 
-def test_unstake_unbonds_at_current_price_C_72(chain: Harness, consumer: Consumer) -> None:
+def test_unstake_unbonds_at_current_price_C_72(chain: ConsumerKit, consumer: Consumer) -> None:
     v = chain.operator("a")
     stake(consumer, v, 1000)  # 450
     consumer.set_price("0.6")  # a price rise: 1000 now converts to 540 > 450
@@ -300,7 +363,7 @@ def test_unstake_unbonds_at_current_price_C_72(chain: Harness, consumer: Consume
     assert events(chain, "mesh-unbond") == [{"validator": v, "amount": "450"}]
 
 
-def test_burn_normalizes_and_burns_C_73(chain: Harness, consumer: Consumer) -> None:
+def test_burn_normalizes_and_burns_C_73(chain: ConsumerKit, consumer: Consumer) -> None:
     a, b = chain.operator("a"), chain.operator("b")
     stake(consumer, a, 1000)
     stake(consumer, b, 1000, tx_id=2)
@@ -312,8 +375,8 @@ def test_burn_normalizes_and_burns_C_73(chain: Harness, consumer: Consumer) -> N
     assert "InsufficientDelegations" in (consumer.receive(too_much, 4).error_text() or "")
 
 
-def test_transfer_rewards_pays_from_reserve_C_74(chain: Harness, consumer: Consumer) -> None:
-    recipient = chain.account("alice")
+def test_transfer_rewards_pays_from_reserve_C_74(chain: ConsumerKit, consumer: Consumer) -> None:
+    recipient = chain.address("alice")
     chain.fund(consumer.converter, 100)
 
     def packet(amount: int, denom: str = DENOM, to: str = recipient) -> TransferRewardsPacket:
@@ -332,7 +395,7 @@ def test_transfer_rewards_pays_from_reserve_C_74(chain: Harness, consumer: Consu
     assert chain.bank.balance(consumer.converter, DENOM) == 40
 
 
-def test_malformed_packet_gets_error_ack_I_27_I_34(chain: Harness, consumer: Consumer) -> None:
+def test_malformed_packet_gets_error_ack_I_27_I_34(chain: ConsumerKit, consumer: Consumer) -> None:
     from chains.contract import IbcPacket, IbcTimeout
 
     before = chain.store.snapshot()
@@ -344,13 +407,13 @@ def test_malformed_packet_gets_error_ack_I_27_I_34(chain: Harness, consumer: Con
             data=data,
             timeout=IbcTimeout(timestamp_ns=1),
         )
-        ack = chain.receive(consumer.converter, packet)
+        ack = chain.receive(consumer.converter, packet).ack
         assert ack.result() is None
         assert (ack.error_text() or "").startswith("PacketDecodeError")
     assert chain.store.snapshot() == before
 
 
-def test_tx_ids_are_never_stored_C_75(chain: Harness, consumer: Consumer) -> None:
+def test_tx_ids_are_never_stored_C_75(chain: ConsumerKit, consumer: Consumer) -> None:
     stake(consumer, chain.operator("a"), 1000, tx_id=424242)
     dump = repr(chain.store.snapshot())
     assert "424242" not in dump
@@ -359,8 +422,8 @@ def test_tx_ids_are_never_stored_C_75(chain: Harness, consumer: Consumer) -> Non
 # -- C-76..C-80 calls from the virtual staking contract --------------------------------------------
 
 
-def test_calls_are_virtual_staking_only_C_76(chain: Harness, consumer: Consumer) -> None:
-    intruder = chain.account("intruder")
+def test_calls_are_virtual_staking_only_C_76(chain: ConsumerKit, consumer: Consumer) -> None:
+    intruder = chain.address("intruder")
     chain.fund(intruder, 100)
     for msg in (
         DistributeReward(validator="v"),
@@ -370,19 +433,17 @@ def test_calls_are_virtual_staking_only_C_76(chain: Harness, consumer: Consumer)
     ):
         with pytest.raises(Unauthorized):
             # checked before the payment: the wrong funds do not matter
-            chain.execute(intruder, consumer.converter, msg, funds=(Coin(denom=DENOM, amount=1),))
+            chain.call(intruder, consumer.converter, msg, funds=(Coin(denom=DENOM, amount=1),))
 
 
-def _sent(chain: Harness) -> list[object]:
+def _sent(chain: ConsumerKit) -> list[object]:
     return [decode_consumer_packet(s.data) for s in chain.sent]
 
 
-def test_distribute_reward_single_packet_C_77(chain: Harness, consumer: Consumer) -> None:
+def test_distribute_reward_single_packet_C_77(chain: ConsumerKit, consumer: Consumer) -> None:
     chain.fund(consumer.vs, 100)
     chain.sent.clear()
-    chain.execute(
-        consumer.vs, consumer.converter, DistributeReward(validator="v"), funds=(local(30),)
-    )
+    chain.call(consumer.vs, consumer.converter, DistributeReward(validator="v"), funds=(local(30),))
     (sent,) = chain.sent
     assert decode_consumer_packet(sent.data) == DistributePacket(validator="v", rewards=local(30))
     assert sent.timeout.timestamp_ns == (chain.time_s + 3600) * 10**9
@@ -396,18 +457,20 @@ def test_distribute_reward_single_packet_C_77(chain: Harness, consumer: Consumer
         chain.fund(consumer.vs, 1, "uosmo")
         chain.fund(consumer.vs, 1, "xxx")
         with pytest.raises(error):
-            chain.execute(
+            chain.call(
                 consumer.vs, consumer.converter, DistributeReward(validator="v"), funds=funds
             )
 
 
-def test_distribute_rewards_batch_and_sum_check_C_78(chain: Harness, consumer: Consumer) -> None:
+def test_distribute_rewards_batch_and_sum_check_C_78(
+    chain: ConsumerKit, consumer: Consumer
+) -> None:
     chain.fund(consumer.vs, 1000)
     payments = (RewardPayment(validator="v1", reward=33), RewardPayment(validator="v2", reward=53))
     msg = DistributeRewards(payments=payments)
     for sent_amount in (80, 90):
         with pytest.raises(DistributeRewardsInvalidAmount) as info:
-            chain.execute(consumer.vs, consumer.converter, msg, funds=(local(sent_amount),))
+            chain.call(consumer.vs, consumer.converter, msg, funds=(local(sent_amount),))
         assert info.value == DistributeRewardsInvalidAmount(86, sent_amount)
         assert info.value.to_dict() == {
             "error": "DistributeRewardsInvalidAmount",
@@ -415,7 +478,7 @@ def test_distribute_rewards_batch_and_sum_check_C_78(chain: Harness, consumer: C
             "sent": sent_amount,
         }
     chain.sent.clear()
-    chain.execute(consumer.vs, consumer.converter, msg, funds=(local(86),))
+    chain.call(consumer.vs, consumer.converter, msg, funds=(local(86),))
     (packet,) = _sent(chain)
     assert packet == DistributeBatchPacket(
         rewards=(RewardInfo(validator="v1", reward=33), RewardInfo(validator="v2", reward=53)),
@@ -428,7 +491,7 @@ def test_distribute_rewards_batch_and_sum_check_C_78(chain: Harness, consumer: C
 
 
 def test_valset_update_packet_with_inverted_slashes_and_pubkeys_C_79(
-    chain: Harness, consumer: Consumer
+    chain: ConsumerKit, consumer: Consumer
 ) -> None:
     """Reference: the pub_key is the placeholder "TODO"."""
     a, b = chain.operator("a"), chain.operator("b")
@@ -450,7 +513,7 @@ def test_valset_update_packet_with_inverted_slashes_and_pubkeys_C_79(
         ),
     )
     chain.sent.clear()
-    chain.execute(consumer.vs, consumer.converter, update)
+    chain.call(consumer.vs, consumer.converter, update)
     (sent,) = chain.sent
     assert sent.timeout.timestamp_ns == (chain.time_s + 86_400) * 10**9
     packet = decode_consumer_packet(sent.data)
@@ -485,26 +548,26 @@ def test_valset_update_packet_with_inverted_slashes_and_pubkeys_C_79(
     }
 
 
-def test_empty_valset_update_sends_nothing_and_needs_a_channel_C_79(chain: Harness) -> None:
+def test_empty_valset_update_sends_nothing_and_needs_a_channel_C_79(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, open_channel=False)
     with pytest.raises(NotFound):
-        chain.execute(consumer.vs, consumer.converter, ConverterValsetUpdate())
-    chain.open_channel(consumer.converter)
+        chain.call(consumer.vs, consumer.converter, ConverterValsetUpdate())
+    chain.open_channel(consumer.converter, initiator=True)
     chain.sent.clear()
-    chain.execute(consumer.vs, consumer.converter, ConverterValsetUpdate())
+    chain.call(consumer.vs, consumer.converter, ConverterValsetUpdate())
     assert chain.sent == []
     assert events(chain, "valset_update") == [{}]
 
 
 def test_internal_unstake_sends_packet_without_local_change_C_80(
-    chain: Harness, consumer: Consumer
+    chain: ConsumerKit, consumer: Consumer
 ) -> None:
     v = chain.operator("a")
     stake(consumer, v, 50_000_000)
     before = consumer.vs_core.bond_requests()
     chain.sent.clear()
     msg = ConverterInternalUnstake(delegator="osmo1user", validator=v, amount=local(22_500_000))
-    chain.execute(consumer.vs, consumer.converter, msg)
+    chain.call(consumer.vs, consumer.converter, msg)
     (sent,) = chain.sent
     assert sent.timeout.timestamp_ns == (chain.time_s + 3600) * 10**9
     assert decode_consumer_packet(sent.data) == InternalUnstakePacket(
@@ -522,15 +585,15 @@ def test_internal_unstake_sends_packet_without_local_change_C_80(
 # -- C-82, C-83 acks and timeouts ------------------------------------------------------------------
 
 
-def _internal_unstake(chain: Harness, consumer: Consumer, amount: int) -> object:
+def _internal_unstake(chain: ConsumerKit, consumer: Consumer, amount: int) -> object:
     v = chain.operator("a")
     chain.sent.clear()
     msg = ConverterInternalUnstake(delegator="osmo1user", validator=v, amount=local(amount))
-    chain.execute(consumer.vs, consumer.converter, msg)
-    return chain.as_packet(chain.sent[-1])
+    chain.call(consumer.vs, consumer.converter, msg)
+    return chain.sent[-1].packet
 
 
-def test_internal_unstake_success_ack_unbonds_C_82(chain: Harness, consumer: Consumer) -> None:
+def test_internal_unstake_success_ack_unbonds_C_82(chain: ConsumerKit, consumer: Consumer) -> None:
     v = chain.operator("a")
     stake(consumer, v, 100_000_000)
     consumer.epoch()
@@ -543,7 +606,7 @@ def test_internal_unstake_success_ack_unbonds_C_82(chain: Harness, consumer: Con
     assert events(chain, "mesh_ibc_error") == []
 
 
-def test_failing_internal_unbond_is_caught_C_82(chain: Harness, consumer: Consumer) -> None:
+def test_failing_internal_unbond_is_caught_C_82(chain: ConsumerKit, consumer: Consumer) -> None:
     """Reference: a plain message whose failure blocks the ack forever."""
     v = chain.operator("a")
     stake(consumer, v, 1000)
@@ -555,13 +618,13 @@ def test_failing_internal_unbond_is_caught_C_82(chain: Harness, consumer: Consum
     assert consumer.vs_core.bond_requests() == {v: 450}
 
 
-def test_error_acks_are_logged_without_retry_C_82_I_56(chain: Harness, consumer: Consumer) -> None:
+def test_error_acks_are_logged_without_retry_C_82_I_56(
+    chain: ConsumerKit, consumer: Consumer
+) -> None:
     chain.fund(consumer.vs, 30)
     chain.sent.clear()
-    chain.execute(
-        consumer.vs, consumer.converter, DistributeReward(validator="v"), funds=(local(30),)
-    )
-    packet = chain.as_packet(chain.sent[0])
+    chain.call(consumer.vs, consumer.converter, DistributeReward(validator="v"), funds=(local(30),))
+    packet = chain.sent[0].packet
     chain.sent.clear()
     before = chain.bank.balance(consumer.converter, DENOM)
     chain.acknowledge(consumer.converter, packet, IbcAcknowledgement.error("NoStake(v)"))
@@ -575,10 +638,10 @@ def test_error_acks_are_logged_without_retry_C_82_I_56(chain: Harness, consumer:
     assert chain.sent == []
 
 
-def test_timeout_resends_identical_data_C_83(chain: Harness, consumer: Consumer) -> None:
-    packet = chain.as_packet(chain.sent[0])  # the initial valset sync
-    chain.advance(3)
-    chain.timeout(consumer.converter, packet)
+def test_timeout_resends_identical_data_C_83(chain: ConsumerKit, consumer: Consumer) -> None:
+    packet = chain.sent[0].packet  # the initial valset sync
+    chain.advance(blocks=3)
+    chain.time_out(consumer.converter, packet)
     resent = chain.sent[-1]
     assert resent.data == packet.data
     assert resent.channel_id == "channel-0"
@@ -587,15 +650,15 @@ def test_timeout_resends_identical_data_C_83(chain: Harness, consumer: Consumer)
 
 
 def test_timeout_after_close_reports_instead_of_resending_C_83_I_102(
-    chain: Harness, consumer: Consumer
+    chain: ConsumerKit, consumer: Consumer
 ) -> None:
     """Reference: it re-sends, which fails on the closed channel and blocks the timeout."""
-    packet = chain.as_packet(chain.sent[0])
+    packet = chain.sent[0].packet
     stored = consumer.converter_core.channel()
     assert stored is not None
     chain.close_confirm(consumer.converter, stored)  # the provider closed the channel
     count = len(chain.sent)
-    chain.timeout(consumer.converter, packet)
+    chain.time_out(consumer.converter, packet)
     assert len(chain.sent) == count
     assert events(chain, "mesh_ibc_error") == [
         {"error": "channel closed", "channel": "channel-0", "sequence": "1"}
@@ -622,7 +685,7 @@ def _channel(
 
 
 def test_close_init_refused_close_confirm_checks_channel_C_84_I_48(
-    chain: Harness, consumer: Consumer
+    chain: ConsumerKit, consumer: Consumer
 ) -> None:
     """Reference: both callbacks are accepted without checks and the record is not marked."""
     core, env = consumer.converter_core, chain.env(consumer.converter)
@@ -645,7 +708,7 @@ def test_close_init_refused_close_confirm_checks_channel_C_84_I_48(
     assert not chain.mesh.has_repeating_epoch(consumer.vs)
 
 
-def test_handshake_roles_and_single_channel_I_40_I_45_I_46_I_47_C_111(chain: Harness) -> None:
+def test_handshake_roles_and_single_channel_I_40_I_45_I_46_I_47_C_111(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, open_channel=False)
     core, env = consumer.converter_core, chain.env(consumer.converter)
     proposal = _channel(consumer.converter)
@@ -662,7 +725,7 @@ def test_handshake_roles_and_single_channel_I_40_I_45_I_46_I_47_C_111(chain: Har
     assert version == '{"protocol":"mesh-security","version":"0.11.0"}'
     # C-111: any counterparty is accepted (here port wasm.anyone, connection-5)
     chain.sent.clear()
-    chain.open_channel(consumer.converter, counterparty_version=version)
+    chain.open_channel(consumer.converter, counterparty_version=version, initiator=True)
     with pytest.raises(IbcChannelAlreadyOpen):
         core.ibc_channel_open(env, ChannelOpen(channel=proposal))
     with pytest.raises(IbcChannelAlreadyOpen):
@@ -671,10 +734,10 @@ def test_handshake_roles_and_single_channel_I_40_I_45_I_46_I_47_C_111(chain: Har
         )
 
 
-def test_open_ack_sends_initial_validator_sync_I_46(chain: Harness) -> None:
+def test_open_ack_sends_initial_validator_sync_I_46(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, open_channel=False)
     chain.sent.clear()
-    chain.open_channel(consumer.converter)
+    chain.open_channel(consumer.converter, initiator=True)
     (sent,) = chain.sent
     packet = decode_consumer_packet(sent.data)
     assert isinstance(packet, ValsetUpdatePacket)
@@ -685,7 +748,7 @@ def test_open_ack_sends_initial_validator_sync_I_46(chain: Harness) -> None:
     assert sent.timeout.timestamp_ns == (chain.time_s + 86_400) * 10**9
 
 
-def test_open_ack_verifies_counterparty_version_I_46(chain: Harness) -> None:
+def test_open_ack_verifies_counterparty_version_I_46(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, open_channel=False)
     core, env = consumer.converter_core, chain.env(consumer.converter)
     proposal = _channel(consumer.converter, version=channel_version("0.11.0"))
@@ -750,7 +813,7 @@ def test_build_response_and_verify_compatibility_I_43(
         assert info.value == VersionTooOld("1.0.0", "1.0.2")
 
 
-def test_open_init_negotiates_proposed_version_I_45(chain: Harness) -> None:
+def test_open_init_negotiates_proposed_version_I_45(chain: ConsumerKit) -> None:
     consumer = deploy_consumer(chain, open_channel=False)
     core, env = consumer.converter_core, chain.env(consumer.converter)
     chosen = core.ibc_channel_open(

@@ -11,21 +11,21 @@ from chains import Coin, TopologyError, parse_topology
 from chains.consumer import DistributeReward, DistributeRewards, RewardPayment
 from chains.contract import IbcAcknowledgement
 from chains.wire import DistributeBatchPacket, DistributePacket, decode_consumer_packet
-from tests.chains.consumer._harness import DENOM, Consumer, Harness, deploy_consumer
+from tests.chains.consumer._deploy import DENOM, Consumer, ConsumerKit, deploy_consumer
 
 SUCCESS = IbcAcknowledgement.success(b"{}")
 
 
 @pytest.fixture
-def consumer(chain: Harness) -> Consumer:
+def consumer(chain: ConsumerKit) -> Consumer:
     return deploy_consumer(chain, max_cap=10**9)
 
 
-def _events(chain: Harness, kind: str) -> list[dict[str, str]]:
+def _events(chain: ConsumerKit, kind: str) -> list[dict[str, str]]:
     return [dict(e.attributes) for e in chain.events if e.type == kind]
 
 
-def _send(chain: Harness, consumer: Consumer, form: str) -> object:
+def _send(chain: ConsumerKit, consumer: Consumer, form: str) -> object:
     """The converter sends 30 (single) or 10 + 20 (batch) of rewards; its packet."""
     chain.fund(consumer.vs, 30)
     chain.sent.clear()
@@ -38,14 +38,14 @@ def _send(chain: Harness, consumer: Consumer, form: str) -> object:
                 RewardPayment(validator="v2", reward=20),
             )
         )
-    chain.execute(consumer.vs, consumer.converter, msg, funds=(Coin(denom=DENOM, amount=30),))
+    chain.call(consumer.vs, consumer.converter, msg, funds=(Coin(denom=DENOM, amount=30),))
     (sent,) = chain.sent
-    return chain.as_packet(sent)
+    return sent.packet
 
 
 @pytest.mark.parametrize("form", ["single", "batch"])
 def test_distribute_outcomes_on_the_consumer_I_58_I_59(
-    chain: Harness, consumer: Consumer, form: str
+    chain: ConsumerKit, consumer: Consumer, form: str
 ) -> None:
     """I-58 / I-59, consumer side: the tokens stay in the converter whatever happens; a
     success ack does nothing more; an error ack (e.g. the provider's ``NoStake``) is an
@@ -61,8 +61,8 @@ def test_distribute_outcomes_on_the_consumer_I_58_I_59(
     (error,) = _events(chain, "mesh_ibc_error")
     assert error["error"] == "NoStake(v2)"
     assert chain.bank.balance(consumer.converter, DENOM) == 30
-    chain.advance(2)
-    chain.timeout(consumer.converter, packet)  # type: ignore[arg-type]
+    chain.advance(blocks=2)
+    chain.time_out(consumer.converter, packet)  # type: ignore[arg-type]
     (resent,) = chain.sent
     assert resent.data == packet.data  # type: ignore[attr-defined]
     assert resent.timeout.timestamp_ns == (chain.time_s + 86_400) * 10**9
@@ -70,7 +70,7 @@ def test_distribute_outcomes_on_the_consumer_I_58_I_59(
 
 
 def test_distribute_packets_carry_the_consumer_staking_denom_I_85(
-    chain: Harness, consumer: Consumer
+    chain: ConsumerKit, consumer: Consumer
 ) -> None:
     """I-85: ``distribute.rewards.denom`` and ``distribute_batch.denom`` are the consumer's
     staking denom (the converter's ``local_denom``), never the provider's."""

@@ -1,9 +1,9 @@
-"""The consumer cores on the real chain executor (``chains.host._executor``), not the test harness:
+"""The consumer cores on a bare chain executor (``chains.host.TxExecutor``), without the kit:
 the module plugged in with ``add_module``, governance through a root ``CustomMsg`` from the
 gov account, epochs and valset updates from the module's end-blocker (C-43, C-50, C-52, C-56).
 
 A smoke test of the wiring the host must provide; the protocol rules are tested on the
-harness in the other files.
+contract kit (the same executor) in the other files.
 """
 
 from __future__ import annotations

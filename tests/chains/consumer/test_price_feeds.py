@@ -1,6 +1,6 @@
 """Price feeds (consumer.md C-59..C-63), the simulated price host (C-65) and the ``icq-1``
-channel (ibc.md I-96, I-98, I-99). The host runs on a second harness chain; packets are relayed
-by hand."""
+channel (ibc.md I-96, I-98, I-99). The host runs on a second kit chain; packets are relayed by
+hand."""
 
 from __future__ import annotations
 
@@ -61,13 +61,13 @@ from chains.contract import (
     Store,
 )
 from chains.wire import StakePacket
-from tests.chains.consumer._harness import REMOTE, Harness, deploy_consumer
+from tests.chains.consumer._deploy import REMOTE, ConsumerKit, deploy_consumer
 
 D = Decimal18.parse
 PAIR = TradingPair(pool_id=7, base_asset="uosmo", quote_asset="stake")
 
 
-def price(chain: Harness, feed: str) -> Decimal18:
+def price(chain: ConsumerKit, feed: str) -> Decimal18:
     answer = chain.query(feed, PriceQuery())
     assert isinstance(answer, PriceResponse)
     return answer.native_per_foreign
@@ -76,55 +76,56 @@ def price(chain: Harness, feed: str) -> Decimal18:
 # -- C-60 simple feed ------------------------------------------------------------------------------
 
 
-def test_simple_feed_owner_updates_and_price_never_expires_C_60(chain: Harness) -> None:
-    owner, other = chain.account("owner"), chain.account("other")
-    feed = chain.instantiate(
+def test_simple_feed_owner_updates_and_price_never_expires_C_60(chain: ConsumerKit) -> None:
+    owner, other = chain.address("owner"), chain.address("other")
+    feed = chain.create(
         SimplePriceFeed.code, SimplePriceFeedInstantiate(native_per_foreign=D("0.5")), sender=owner
     )
     assert chain.query(feed, PriceFeedConfigQuery()) == PriceFeedConfig(
         owner=owner, native_per_foreign=D("0.5")
     )
     with pytest.raises(Unauthorized):
-        chain.execute(other, feed, UpdatePrice(native_per_foreign=D("9")))
+        chain.call(other, feed, UpdatePrice(native_per_foreign=D("9")))
     chain.fund(owner, 5)
     with pytest.raises(NonPayable):
-        chain.execute(
+        chain.call(
             owner,
             feed,
             UpdatePrice(native_per_foreign=D("9")),
             funds=(Coin(denom="stake", amount=5),),
         )
-    chain.execute(owner, feed, UpdatePrice(native_per_foreign=D("0.75")))
-    chain.advance(3)
+    chain.call(owner, feed, UpdatePrice(native_per_foreign=D("0.75")))
+    chain.advance(blocks=3)
     chain.next_block(seconds=10**8)  # years later: still valid
     assert price(chain, feed) == D("0.75")
-    assert chain.sudo(feed, HandleEpoch()).messages == ()
+    idle = chain.sudo(feed, HandleEpoch())  # nothing sent, nothing routed
+    assert idle.ok and idle.packets == () and [e.source for e in idle.events] == ["wasm"]
 
 
-def test_simple_feed_explicit_owner_and_nonpayable_C_60(chain: Harness) -> None:
-    other = chain.account("other")
-    feed = chain.instantiate(
+def test_simple_feed_explicit_owner_and_nonpayable_C_60(chain: ConsumerKit) -> None:
+    other = chain.address("other")
+    feed = chain.create(
         SimplePriceFeed.code,
         SimplePriceFeedInstantiate(native_per_foreign=D("2"), owner=other),
-        sender=chain.account("deployer"),
+        sender=chain.address("deployer"),
     )
-    chain.execute(other, feed, UpdatePrice(native_per_foreign=D("3")))
+    chain.call(other, feed, UpdatePrice(native_per_foreign=D("3")))
     assert price(chain, feed) == D("3")
-    chain.fund(chain.account("deployer"), 1)
+    chain.fund(chain.address("deployer"), 1)
     with pytest.raises(NonPayable):
-        chain.instantiate(
+        chain.create(
             SimplePriceFeed.code,
             SimplePriceFeedInstantiate(native_per_foreign=D("2")),
-            sender=chain.account("deployer"),
+            sender=chain.address("deployer"),
             funds=(Coin(denom="stake", amount=1),),
         )
 
 
-def test_simple_feed_optional_ttl_extension_C_60_C_61(chain: Harness) -> None:
-    feed = chain.instantiate(
+def test_simple_feed_optional_ttl_extension_C_60_C_61(chain: ConsumerKit) -> None:
+    feed = chain.create(
         SimplePriceFeed.code,
         SimplePriceFeedInstantiate(native_per_foreign=D("0.5"), price_info_ttl_in_secs=10),
-        sender=chain.account("owner"),
+        sender=chain.address("owner"),
     )
     chain.next_block()
     assert price(chain, feed) == D("0.5")
@@ -226,26 +227,30 @@ def _icq_channel(
 class Pair:
     """A consumer chain with a remote feed and a host chain with the price host."""
 
-    def __init__(self, chain: Harness) -> None:
+    def __init__(self, chain: ConsumerKit) -> None:
         self.c = chain
-        self.h = Harness(chain_id="osmosis-1")
-        self.owner = self.h.account("owner")
-        self.host = self.h.instantiate(IcqPriceHost.code, PriceHostInstantiate(), sender=self.owner)
-        self.feed = chain.instantiate(
+        self.h = ConsumerKit(chain_id="osmosis-1")
+        self.owner = self.h.address("owner")
+        self.host = self.h.create(IcqPriceHost.code, PriceHostInstantiate(), sender=self.owner)
+        self.feed = chain.create(
             RemoteTwapPriceFeed.code,
             RemotePriceFeedInstantiate(
                 trading_pair=PAIR, epoch_in_secs=60, price_info_ttl_in_secs=600
             ),
-            sender=chain.account("deployer"),
+            sender=chain.address("deployer"),
         )
 
     def connect(self) -> None:
         self.c.open_channel(
-            self.feed, channel_id="channel-4", version=ICQ_VERSION, counterparty_version=ICQ_VERSION
+            self.feed,
+            channel_id="channel-4",
+            version=ICQ_VERSION,
+            counterparty_version=ICQ_VERSION,
+            initiator=True,
         )
 
     def set_twap(self, value: str) -> None:
-        self.h.execute(self.owner, self.host, SetHostPrice(pool_id=7, twap=D(value)))
+        self.h.call(self.owner, self.host, SetHostPrice(pool_id=7, twap=D(value)))
 
     def relay(self) -> IbcAcknowledgement:
         """Deliver the feed's last packet to the host and its ack back to the feed."""
@@ -257,18 +262,18 @@ class Pair:
             data=sent.data,
             timeout=sent.timeout,
         )
-        ack = self.h.receive(self.host, packet)
+        ack = self.h.receive(self.host, packet).ack
         self.c.acknowledge(self.feed, packet, ack)
         return ack
 
 
 @pytest.fixture
-def pair(chain: Harness) -> Pair:
+def pair(chain: ConsumerKit) -> Pair:
     return Pair(chain)
 
 
-def test_remote_feed_handshake_checks_I_96(chain: Harness, pair: Pair) -> None:
-    core, env = chain.contract(pair.feed), chain.env(pair.feed)
+def test_remote_feed_handshake_checks_I_96(chain: ConsumerKit, pair: Pair) -> None:
+    core, env = chain.core(pair.feed), chain.env(pair.feed)
     with pytest.raises(OnlyUnorderedChannel):
         core.ibc_channel_open(
             env, ChannelOpen(channel=_icq_channel(pair.feed, "c", order=IbcOrder.ORDERED))
@@ -296,20 +301,22 @@ def test_remote_feed_handshake_checks_I_96(chain: Harness, pair: Pair) -> None:
 
 
 def test_remote_feed_requests_need_a_channel_and_never_receive_C_63(
-    chain: Harness, pair: Pair
+    chain: ConsumerKit, pair: Pair
 ) -> None:
     with pytest.raises(IbcChannelNotOpen):
-        chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+        chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     with pytest.raises(IbcChannelNotOpen):
-        chain.sudo(pair.feed, HandleEpoch())  # the gate fires, the request fails: all reverted
+        chain.sudo(
+            pair.feed, HandleEpoch()
+        ).unwrap()  # the gate fires, the request fails: all reverted
     with pytest.raises(NonPayable):
-        chain.fund(chain.account("d"), 1)
-        chain.instantiate(
+        chain.fund(chain.address("d"), 1)
+        chain.create(
             RemoteTwapPriceFeed.code,
             RemotePriceFeedInstantiate(
                 trading_pair=PAIR, epoch_in_secs=1, price_info_ttl_in_secs=1
             ),
-            sender=chain.account("d"),
+            sender=chain.address("d"),
             funds=(Coin(denom="stake", amount=1),),
         )
     packet = IbcPacket(
@@ -319,16 +326,18 @@ def test_remote_feed_requests_need_a_channel_and_never_receive_C_63(
         data=b"{}",
         timeout=IbcTimeout(timestamp_ns=(chain.time_s + 600) * 10**9),
     )
-    assert chain.receive(pair.feed, packet).error_text() == str(IbcReceiveNotAccepted())
+    assert chain.receive(pair.feed, packet).ack.error_text() == str(IbcReceiveNotAccepted())
 
 
-def test_remote_feed_full_loop_with_price_host_C_63_C_65_I_98(chain: Harness, pair: Pair) -> None:
+def test_remote_feed_full_loop_with_price_host_C_63_C_65_I_98(
+    chain: ConsumerKit, pair: Pair
+) -> None:
     pair.connect()
     with pytest.raises(NoPriceData):
         price(chain, pair.feed)
     pair.set_twap("0.55")
     chain.sent.clear()
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())  # permissionless
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())  # permissionless
     (sent,) = chain.sent
     assert sent.channel_id == "channel-4"
     assert sent.timeout.timestamp_ns == (chain.time_s + 600) * 10**9
@@ -340,35 +349,35 @@ def test_remote_feed_full_loop_with_price_host_C_63_C_65_I_98(chain: Harness, pa
     chain.next_block()  # the ack is processed in a later block
     pair.relay()
     assert price(chain, pair.feed) == D("0.55")
-    stored_at = chain.contract(pair.feed)._keeper.latest()[0]  # type: ignore[attr-defined]
+    stored_at = chain.core(pair.feed)._keeper.latest()[0]  # type: ignore[attr-defined]
     assert stored_at == chain.time_s  # stamped when the ack is processed (I-98)
-    assert pair.h.contract(pair.host).queries_answered() == 1  # type: ignore[attr-defined]
+    assert pair.h.core(pair.host).queries_answered() == 1  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("mode", ["error_ack", "bad_code", "empty", "no_responses"])
 def test_failed_answers_are_consumed_price_unchanged_C_63_I_99(
-    chain: Harness, pair: Pair, mode: str
+    chain: ConsumerKit, pair: Pair, mode: str
 ) -> None:
     """Reference: these make the ack callback fail, so the relayer can never clear them."""
     pair.connect()
     pair.set_twap("0.5")
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     pair.relay()
-    pair.h.execute(pair.owner, pair.host, SetHostFailure(mode=mode))
+    pair.h.call(pair.owner, pair.host, SetHostFailure(mode=mode))
     pair.set_twap("0.9")
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     pair.relay()  # does not raise
     assert price(chain, pair.feed) == D("0.5")
     errors = [e for e in chain.events if e.type == "price_feed_error"]
     assert len(errors) == 1
 
 
-def test_timeout_and_staleness_C_63_I_99(chain: Harness, pair: Pair) -> None:
+def test_timeout_and_staleness_C_63_I_99(chain: ConsumerKit, pair: Pair) -> None:
     pair.connect()
     pair.set_twap("0.5")
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     pair.relay()
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     sent = chain.sent[-1]
     packet = IbcPacket(
         sequence=sent.sequence,
@@ -377,14 +386,14 @@ def test_timeout_and_staleness_C_63_I_99(chain: Harness, pair: Pair) -> None:
         data=sent.data,
         timeout=sent.timeout,
     )
-    chain.timeout(pair.feed, packet)  # silence: the relayer let it time out
+    chain.time_out(pair.feed, packet)  # silence: the relayer let it time out
     assert [e.get("error") for e in chain.events if e.type == "price_feed_error"] == ["timeout"]
     chain.next_block(seconds=600)
     with pytest.raises(OutdatedPriceData):
         price(chain, pair.feed)
 
 
-def test_epoch_ticks_pace_requests_C_44_C_62(chain: Harness, pair: Pair) -> None:
+def test_epoch_ticks_pace_requests_C_44_C_62(chain: ConsumerKit, pair: Pair) -> None:
     pair.connect()
     chain.gov(MsgSetPriceFeedContract(authority=chain.mesh.authority, contract=pair.feed))
     tasks = [t for t in chain.mesh.scheduled_tasks() if t[2] == pair.feed]
@@ -403,22 +412,22 @@ def test_epoch_ticks_pace_requests_C_44_C_62(chain: Harness, pair: Pair) -> None
     assert tick() == 0  # 50 s later
     assert tick() == 1  # 100 s after the first
     assert tick() == 0
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     assert len(chain.sent) == 1  # request{} fires at once ...
     assert tick() == 1  # ... without moving last_epoch: 100 s after the last epoch fire
 
 
 def test_host_is_owner_controlled_C_65(pair: Pair) -> None:
     with pytest.raises(Unauthorized):
-        pair.h.execute(pair.h.account("mallory"), pair.host, SetHostPrice(pool_id=7, twap=D("1")))
+        pair.h.call(pair.h.address("mallory"), pair.host, SetHostPrice(pool_id=7, twap=D("1")))
     with pytest.raises(Exception):  # noqa: B017 - an unknown mode is refused
-        pair.h.execute(pair.owner, pair.host, SetHostFailure(mode="sometimes"))
+        pair.h.call(pair.owner, pair.host, SetHostFailure(mode="sometimes"))
     pair.set_twap("1.25")
-    assert pair.h.contract(pair.host).twap(7) == D("1.25")  # type: ignore[attr-defined]
+    assert pair.h.core(pair.host).twap(7) == D("1.25")  # type: ignore[attr-defined]
 
 
 def test_converter_on_remote_feed_fails_when_price_is_stale_C_59(
-    chain: Harness, pair: Pair
+    chain: ConsumerKit, pair: Pair
 ) -> None:
     consumer = deploy_consumer(chain, max_cap=10**9)
     core = consumer.converter_core
@@ -428,7 +437,7 @@ def test_converter_on_remote_feed_fails_when_price_is_stale_C_59(
     assert "NoPriceData" in (consumer.receive(packet).error_text() or "")
     pair.connect()
     pair.set_twap("0.5")
-    chain.execute(chain.account("anyone"), pair.feed, RequestPrice())
+    chain.call(chain.address("anyone"), pair.feed, RequestPrice())
     pair.relay()
     assert consumer.receive(packet, 2).error_text() is None
     assert consumer.vs_core.bond_requests() == {v: 450}

@@ -9,10 +9,11 @@ contract, 4: the converter's channel handshake, 5: governance sets the max cap).
 
 IBC is played by `CaptureIbc`, an ``"ibc"`` module that records every packet a contract
 sends (with a per-channel sequence, in the store, so a failed unit sends nothing), and by
-unit bodies that deliver packets, acknowledgements and timeouts to a contract as one atomic
-unit each (``Chain.run_unit`` + ``executor.call_contract``), as an IBC module would: a failed
-receive is rolled back and answered with an error acknowledgement (I-19). The same bodies run
-on a bare `TxExecutor` (``executor.run``) for the executor-level property tests.
+the deliveries of `chains.testing`: unit bodies that deliver packets, acknowledgements and
+timeouts to a contract as one atomic unit each (``Chain.run_unit``), as an IBC module
+would: a failed receive is rolled back and answered with an error acknowledgement (I-19).
+The same bodies run on a bare `TxExecutor` (``executor.run``) for the executor-level
+property tests.
 """
 
 from __future__ import annotations
@@ -51,11 +52,8 @@ from chains.consumer import (
 )
 from chains.contract import (
     BlockEnv,
-    ChannelConnect,
-    ChannelOpen,
     Contract,
     CustomMsg,
-    Env,
     Event,
     IbcAcknowledgement,
     IbcChannel,
@@ -74,6 +72,14 @@ from chains.contract import (
 )
 from chains.host import TxExecutor
 from chains.modules import ModuleCall, StakingParams, SudoCall
+from chains.testing import (
+    channel_close,
+    channel_connect,
+    channel_open,
+    packet_ack,
+    packet_receive,
+    packet_timeout,
+)
 from chains.wire import (
     BurnPacket,
     StakePacket,
@@ -257,99 +263,47 @@ def control_channel(
     )
 
 
+# the bodies are the deliveries of `chains.testing`, with this chain's relayer
+
+
 def open_init(contract: str, channel: IbcChannel) -> Body:
     """``OpenInit`` on ``contract``: the unit's data is the version it chose."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_channel_open(env, ChannelOpen(channel=channel))
-
-        version, _ = ex.call_contract(contract, "ibc_channel_open", invoke)
-        return version
-
-    return body
+    return channel_open(contract, channel)
 
 
 def open_try(contract: str, channel: IbcChannel, counterparty_version: str) -> Body:
     """``OpenTry`` on ``contract``: the unit's data is the version it chose."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_channel_open(
-                env, ChannelOpen(channel=channel, counterparty_version=counterparty_version)
-            )
-
-        version, _ = ex.call_contract(contract, "ibc_channel_open", invoke)
-        return version
-
-    return body
+    return channel_open(contract, channel, counterparty_version)
 
 
 def connect(contract: str, channel: IbcChannel, counterparty_version: str | None) -> Body:
     """``OpenAck`` (counterparty version given) or ``OpenConfirm`` on ``contract``."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_channel_connect(
-                env, ChannelConnect(channel=channel, counterparty_version=counterparty_version)
-            )
-
-        ex.call_contract(contract, "ibc_channel_connect", invoke)
-
-    return body
+    return channel_connect(contract, channel, counterparty_version)
 
 
 def receive(contract: str, packet: IbcPacket) -> Body:
     """Deliver ``packet`` to ``contract``; the unit's data is the acknowledgement. A failed
     receive is rolled back and becomes an error acknowledgement (I-19)."""
-
-    def body(ex: TxExecutor) -> IbcAcknowledgement:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_packet_receive(env, packet, RELAYER)
-
-        result, error = ex.attempt(ex.call_contract, contract, "ibc_packet_receive", invoke)
-        if error is not None:
-            return IbcAcknowledgement.error(f"{error.name}: {error}")
-        assert result is not None
-        ack: IbcAcknowledgement = result[0].ack
-        return ack
-
-    return body
+    return packet_receive(contract, packet, RELAYER)
 
 
 def acknowledge(contract: str, packet: IbcPacket, ack: IbcAcknowledgement) -> Body:
     """Deliver the acknowledgement of a packet ``contract`` sent."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_packet_ack(env, ack, packet, RELAYER)
-
-        ex.call_contract(contract, "ibc_packet_ack", invoke)
-
-    return body
+    return packet_ack(contract, packet, ack, RELAYER)
 
 
 def time_out(contract: str, packet: IbcPacket) -> Body:
     """Deliver the timeout of a packet ``contract`` sent."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_packet_timeout(env, packet, RELAYER)
-
-        ex.call_contract(contract, "ibc_packet_timeout", invoke)
-
-    return body
+    return packet_timeout(contract, packet, RELAYER)
 
 
 def close_confirm(contract: str, channel: IbcChannel) -> Body:
     """The counterparty closed: ``CloseConfirm`` on ``contract``; the channel refuses sends
     from then on (I-20)."""
+    closing = channel_close(contract, channel, confirm=True)
 
     def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_channel_close(env, channel, confirm=True)
-
-        ex.call_contract(contract, "ibc_channel_close", invoke)
+        closing(ex)
         ibc_of(ex).close(channel.endpoint.channel_id)
 
     return body
@@ -357,14 +311,7 @@ def close_confirm(contract: str, channel: IbcChannel) -> Body:
 
 def close_init(contract: str, channel: IbcChannel) -> Body:
     """``CloseInit`` on ``contract`` (the converter refuses it, C-84)."""
-
-    def body(ex: TxExecutor) -> Any:
-        def invoke(core: Contract, env: Env) -> Any:
-            return core.ibc_channel_close(env, channel)
-
-        ex.call_contract(contract, "ibc_channel_close", invoke)
-
-    return body
+    return channel_close(contract, channel)
 
 
 def inbound(

@@ -81,7 +81,7 @@ from chains.wire import (
     channel_version,
     encode_packet,
 )
-from tests.chains.consumer._harness import Harness, deploy_consumer
+from tests.chains.consumer._deploy import ConsumerKit, deploy_consumer
 from tests.chains.ibc._sansio import Link, Side, port
 from tests.chains.provider._ext_fixture import ExtFixture
 from tests.chains.provider._ext_fixture import channel as ext_channel
@@ -313,7 +313,7 @@ def test_the_connect_callbacks_refuse_ordered_too_I_31() -> None:
     """I-31: OpenAck (converter) and OpenConfirm (external staking) check the ordering again and
     store nothing when it is not UNORDERED (the module cannot reach these with an ORDERED
     channel once OpenInit/OpenTry refused it, so the cores are called directly)."""
-    chain = Harness()
+    chain = ConsumerKit()
     chain.add_validator("a", 1_000_000)
     chain.next_block()
     consumer = deploy_consumer(chain, open_channel=False)
@@ -500,7 +500,7 @@ def test_success_acks_are_exactly_the_empty_object_I_35(mesh: MeshPair) -> None:
     _, provider_channel = mesh.open()
     assert mesh.p.ibc.acknowledgement(provider_channel, 1) == SUCCESS_ACK
 
-    chain = Harness()
+    chain = ConsumerKit()
     for name in "ab":
         chain.add_validator(name, 1_000_000)
     chain.next_block()
@@ -515,7 +515,7 @@ def test_success_acks_are_exactly_the_empty_object_I_35(mesh: MeshPair) -> None:
         ),
         BurnPacket(validators=(v,), burn=Coin(denom="uosmo", amount=10)),
         TransferRewardsPacket(
-            rewards=Coin(denom="stake", amount=5), recipient=chain.account("u"), tx_id=3
+            rewards=Coin(denom="stake", amount=5), recipient=chain.address("u"), tx_id=3
         ),
     ):
         assert consumer.receive(packet).data == SUCCESS_ACK, packet
@@ -601,7 +601,7 @@ def test_every_packet_kind_has_its_event_on_both_cores_I_36() -> None:
     ``mesh-transfer-rewards`` for the provider packets (C-71..C-74) and one ``mesh_ibc_error``
     for every error ack of each of its packet kinds; external staking emits an event for every
     consumer packet and for every ack or timeout of its own packets."""
-    chain = Harness()
+    chain = ConsumerKit()
     for name in "ab":
         chain.add_validator(name, 1_000_000)
     chain.next_block()
@@ -621,7 +621,7 @@ def test_every_packet_kind_has_its_event_on_both_cores_I_36() -> None:
         (BurnPacket(validators=(v,), burn=Coin(denom="uosmo", amount=10)), "mesh-burn"),
         (
             TransferRewardsPacket(
-                rewards=Coin(denom="stake", amount=5), recipient=chain.account("u"), tx_id=3
+                rewards=Coin(denom="stake", amount=5), recipient=chain.address("u"), tx_id=3
             ),
             "mesh-transfer-rewards",
         ),
@@ -645,12 +645,12 @@ def test_every_packet_kind_has_its_event_on_both_cores_I_36() -> None:
             (),
         ),
     ):
-        chain.execute(consumer.vs, consumer.converter, msg, funds=funds)
+        chain.call(consumer.vs, consumer.converter, msg, funds=funds)
     sent = list(chain.sent)
     assert len(sent) == 4
     for one in sent:
         chain.acknowledge(
-            consumer.converter, chain.as_packet(one), IbcAcknowledgement.error(f"no {one.sequence}")
+            consumer.converter, one.packet, IbcAcknowledgement.error(f"no {one.sequence}")
         )
     errors = [dict(e.attributes) for e in chain.events if e.type == "mesh_ibc_error"]
     assert errors == [
@@ -658,7 +658,7 @@ def test_every_packet_kind_has_its_event_on_both_cores_I_36() -> None:
         for s in sent
     ]
     # an ack that is neither success nor error is reported too
-    chain.acknowledge(consumer.converter, chain.as_packet(sent[0]), IbcAcknowledgement(data=b"{}"))
+    chain.acknowledge(consumer.converter, sent[0].packet, IbcAcknowledgement(data=b"{}"))
     last = [dict(e.attributes) for e in chain.events if e.type == "mesh_ibc_error"][-1]
     assert last["sequence"] == str(sent[0].sequence) and last["error"]
 

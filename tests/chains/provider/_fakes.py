@@ -126,16 +126,15 @@ def make(cls: type[T], store: Store, address: str, querier: FakeQuerier) -> T:
 
 
 def rejects(store: Store, call: Any, expected: ChainError) -> None:
-    """``call()`` raises exactly ``expected`` and leaves ``store`` unchanged (P-5, P-6)."""
+    """``call()`` raises exactly ``expected`` and leaves ``store`` unchanged (P-5, P-6).
+
+    The state is compared right after the call, before anything could roll it back: a core
+    that writes and then raises is caught here (the host would undo the write, but a core
+    must not rely on that to keep its own answer consistent)."""
     import pytest
 
     before = store.snapshot()
-    point = store.savepoint()
-    try:
-        with pytest.raises(type(expected)) as caught:
-            call()
-    finally:
-        # the host rolls a failing transaction back; cores may have written before raising
-        store.rollback_to(point)
+    with pytest.raises(type(expected)) as caught:
+        call()
     assert caught.value == expected
     assert store.snapshot() == before

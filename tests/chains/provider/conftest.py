@@ -1,4 +1,4 @@
-"""Provider contract tests: make ``tests.chains.provider._harness`` importable."""
+"""Provider contract tests: make the helper modules of this folder importable."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 # tests are collected with --import-mode=importlib, so the repository root is not on
 # sys.path under `.venv/bin/pytest`; the helper modules of this folder are imported as
-# `tests.chains.provider._harness` (a namespace package path)
+# `tests.chains.provider._deploy` (a namespace package path)
 _ROOT = str(Path(__file__).resolve().parents[3])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)

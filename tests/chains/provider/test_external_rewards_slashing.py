@@ -15,10 +15,20 @@ from chains.provider import (
     PendingRewardsQuery,
     RewardDistribution,
     SlashInfo,
+    StakeRemote,
     ValueRange,
+    VaultBond,
+    encode_stake_target,
     pending_reward,
 )
-from chains.wire import DistributeBatchPacket, DistributePacket, RewardInfo, TransferRewardsPacket
+from chains.wire import (
+    DistributeBatchPacket,
+    DistributePacket,
+    RewardInfo,
+    TransferRewardsPacket,
+    encode_packet,
+)
+from tests.chains.provider._deploy import build_provider
 from tests.chains.provider._ext_fixture import PERIOD, REWARDS, ExtFixture, decoded, vault_calls
 from tests.chains.provider._fakes import coin, rejects
 
@@ -104,11 +114,41 @@ def test_distribute_errors_P_73(xf: ExtFixture) -> None:
         ),
         InvalidDenom(REWARDS),
     )
-    # T == 0: the reference divides by zero; here NoStake fails the whole batch
-    rejects(xf.store, lambda: xf.distribute(("valA", 5), ("valB", 5)), NoStake("valB"))
+    # T == 0: the reference divides by zero; here NoStake fails the whole batch. The core
+    # credits valA before it finds valB without stake: all-or-nothing is the host's rollback
+    # of a failed receive (P-93), checked on the real executor in the next test
+    point = xf.store.savepoint()
+    with pytest.raises(NoStake):
+        xf.distribute(("valA", 5), ("valB", 5))
+    xf.store.rollback_to(point)
     response = xf.receive(DistributePacket(validator="valA", rewards=coin(5, REWARDS)))
     assert response.ack.result() == b"{}"
     assert xf.reward("alice", "valA") == 5
+
+
+def test_failed_batch_distribute_is_undone_by_the_executor_P_73_P_93() -> None:
+    """The batch above credits valA, then fails on valB: on the chain nothing of it stays,
+    because the executor rolls the failed receive back (the check runs after the unit, so it
+    would see a credit that leaked)."""
+    p = build_provider()
+    alice = p.user("alice")
+    p.chain.fund(alice, 1_000)
+    assert p.chain.execute(alice, p.vault, VaultBond(), (p.coin(100),)).ok
+    staked = p.chain.execute(
+        alice,
+        p.vault,
+        StakeRemote(contract=p.ext, amount=p.coin(100), msg=encode_stake_target("valA")),
+    )
+    assert p.chain.ack(staked.packets[0]).ok
+    batch = DistributeBatchPacket(
+        rewards=(RewardInfo(validator="valA", reward=5), RewardInfo(validator="valB", reward=5)),
+        denom=REWARDS,
+    )
+    p.chain.expect_rejected(
+        lambda: p.chain.receive(p.ext, encode_packet(batch)).result, NoStake("valB")
+    )
+    state = p.ext_core().state
+    assert state.pending_reward("valA", state.stake(alice, "valA")) == 0
 
 
 def test_withdraw_rewards_commit_and_rollback_P_75(xf: ExtFixture) -> None:

@@ -1,11 +1,12 @@
-"""End-to-end provider flows through the test dispatcher (§8, P-2, P-3, P-42, P-61, P-62,
-P-95..P-101)."""
+"""End-to-end provider flows on the contract kit, the real executor (§8, P-2, P-3, P-42,
+P-61, P-62, P-95..P-101)."""
 
 from __future__ import annotations
 
 import pytest
 
-from chains.contract import Event, TooManyUnbondingEntries
+from chains.contract import TooManyUnbondingEntries, derive_address
+from chains.host import ChainEvent
 from chains.provider import (
     ExternalUnstake,
     JailedValidator,
@@ -24,6 +25,7 @@ from chains.provider import (
     WithdrawUnbonded,
     encode_stake_target,
 )
+from chains.testing import KitResult, state_of
 from chains.wire import (
     BurnPacket,
     ValidatorSlashInfo,
@@ -31,9 +33,9 @@ from chains.wire import (
     decode_provider_packet,
     encode_packet,
 )
-from tests.chains.provider._harness import DENOM, Provider, build_provider, state_of
+from tests.chains.provider._deploy import DENOM, PREFIX, Provider, build_provider
 
-USER = "alice"
+USER = derive_address(PREFIX, "alice")
 
 
 @pytest.fixture
@@ -47,30 +49,31 @@ def bond(p: Provider, amount: int, user: str = USER) -> None:
     assert p.chain.execute(user, p.vault, VaultBond(), (p.coin(amount),)).ok
 
 
-def stake_remote(p: Provider, amount: int, validator: str = "valA", ext: str | None = None):  # type: ignore[no-untyped-def]
+def stake_remote(
+    p: Provider, amount: int, validator: str = "valA", ext: str | None = None
+) -> KitResult:
     msg = StakeRemote(
         contract=ext or p.ext, amount=p.coin(amount), msg=encode_stake_target(validator)
     )
     return p.chain.execute(USER, p.vault, msg)
 
 
-def stake_local(p: Provider, amount: int, validator: str | None = None):  # type: ignore[no-untyped-def]
+def stake_local(p: Provider, amount: int, validator: str | None = None) -> KitResult:
     target = encode_stake_target(validator or p.native_validators[0])
     return p.chain.execute(USER, p.vault, StakeLocal(amount=p.coin(amount), msg=target))
 
 
 def lien(p: Provider, holder: str) -> ValueRange | None:
-    record = p.chain.contracts[p.vault].state.lien(USER, holder)  # type: ignore[attr-defined]
+    record = p.vault_core.state.lien(USER, holder)
     return None if record is None else record.amount
 
 
 def ext_stake(p: Provider, validator: str = "valA", ext: str | None = None) -> ValueRange:
-    return p.chain.contracts[ext or p.ext].state.stake(USER, validator).stake  # type: ignore[attr-defined]
+    return p.ext_core(ext).state.stake(USER, validator).stake
 
 
 def proxy_of(p: Provider) -> str:
-    native = p.chain.contracts[p.native]
-    proxy: str = native.query(p.chain.env(p.native), ProxyByOwnerQuery(owner=USER)).proxy
+    proxy: str = p.chain.query(p.native, ProxyByOwnerQuery(owner=USER)).proxy
     return proxy
 
 
@@ -92,7 +95,7 @@ def test_cross_stake_commit_and_rollback_section_8(p: Provider) -> None:
     timed = stake_remote(p, 50, "valB")
     assert p.chain.timeout(timed.packets[0]).ok
     assert ext_stake(p, "valB") == ValueRange(0, 0)
-    assert len(p.chain.contracts[p.vault].txs) == 0  # type: ignore[attr-defined]
+    assert len(p.vault_core.txs) == 0
 
 
 def test_failing_receive_virtual_stake_undoes_the_whole_stake_remote_P_2_P_96(
@@ -102,7 +105,7 @@ def test_failing_receive_virtual_stake_undoes_the_whole_stake_remote_P_2_P_96(
     before = state_of(p.chain.store)
     result = stake_remote(p, 100, "valZ")
     assert result.error == ValidatorNotActive("valZ")
-    assert result.packets == [] and p.chain.outbox == []
+    assert result.packets == () and p.chain.outbox == ()
     assert state_of(p.chain.store) == before
 
 
@@ -120,7 +123,7 @@ def test_cross_unstake_timing_and_release_section_8_P_70(p: Provider) -> None:
     p.chain.advance(seconds=1)
     assert p.chain.execute(USER, p.ext, WithdrawUnbonded()).ok
     assert lien(p, p.ext) == ValueRange(50, 50)
-    free = p.chain.contracts[p.vault].state.user(USER).free  # type: ignore[attr-defined]
+    free = p.vault_core.state.user(USER).free
     assert free == ValueRange(950, 950)
 
 
@@ -130,10 +133,10 @@ def test_failed_vault_release_restores_the_pending_unbonds_P_98(p: Provider) -> 
     unstake = p.chain.execute(USER, p.ext, ExternalUnstake(validator="valA", amount=p.coin(50)))
     p.chain.ack(unstake.packets[0])
     p.chain.advance(seconds=1000)
-    p.chain.contracts[p.vault].state.delete_lien(USER, p.ext)  # type: ignore[attr-defined]
+    assert p.chain.run(lambda ex: p.vault_core.state.delete_lien(USER, p.ext)).ok
     result = p.chain.execute(USER, p.ext, WithdrawUnbonded())
     assert result.error == UnknownLienholder(USER, p.ext)
-    pending = p.chain.contracts[p.ext].state.stake(USER, "valA").pending_unbonds  # type: ignore[attr-defined]
+    pending = p.ext_core().state.stake(USER, "valA").pending_unbonds
     assert [u.amount for u in pending] == [50]
 
 
@@ -193,7 +196,7 @@ def test_never_more_than_seven_unbonding_entries_with_batching_P_61_P_62() -> No
     # the module itself refuses an 8th entry (P-61); the proxy queued 20 instead
     with pytest.raises(TooManyUnbondingEntries):
         staking.staking.undelegate(proxy, validator, 1)
-    queued = p.chain.contracts[proxy].query(p.chain.env(proxy), ProxyConfigQuery())
+    queued = p.chain.query(proxy, ProxyConfigQuery())
     assert queued.burned == 0
     assert staking.delegation_value(proxy, validator) == 900 - 70
     # the first entry (created at starts[0]) completes at starts[0] + 100
@@ -201,7 +204,7 @@ def test_never_more_than_seven_unbonding_entries_with_batching_P_61_P_62() -> No
         p.chain.advance(seconds=5)
     p.chain.advance()
     assert len(staking.unbonding_entries(proxy, validator)) == 6
-    assert p.chain.execute("anyone", proxy, ProcessUnbondingQueue()).ok
+    assert p.chain.execute(p.user("anyone"), proxy, ProcessUnbondingQueue()).ok
     entries = staking.unbonding_entries(proxy, validator)
     assert len(entries) == 7
     assert entries[-1].initial_balance == 20  # the two queued requests as one undelegation
@@ -235,13 +238,13 @@ def test_cross_slash_propagates_burns_to_local_staking_section_8_P_100_P_101(p: 
     ack, result = p.chain.receive(p.ext, _slash_packet("valA", 100))
     assert result.ok and ack.result() == b"{}"
     assert ext_stake(p) == ValueRange(100, 100)
-    user = p.chain.contracts[p.vault].state.user(USER)  # type: ignore[attr-defined]
+    user = p.vault_core.state.user(USER)
     assert user.collateral == 100
     # lien capping: local 150 → 100 (burn 50 from the proxy)
     assert lien(p, p.native) == ValueRange(100, 100)
     assert lien(p, p.ext) == ValueRange(100, 100)
     proxy = proxy_of(p)
-    config = p.chain.contracts[proxy].query(p.chain.env(proxy), ProxyConfigQuery())
+    config = p.chain.query(proxy, ProxyConfigQuery())
     assert config.burned == 50
     assert p.chain.staking.delegation_value(proxy, p.native_validators[0]) == 100
     assert user.max_lien.high <= 100 and user.total_slashable.high <= 100
@@ -257,7 +260,7 @@ def test_local_slash_burns_virtual_stake_and_sends_a_burn_packet_section_8_P_48(
     # tombstone: floor(200 * 0.05) = 10 ⇒ collateral 190, cross lien capped 200 → 190
     result = p.chain.sudo(p.native, Jailing(tombstoned=(JailedValidator(validator=validator),)))
     assert result.ok, result.error
-    user = p.chain.contracts[p.vault].state.user(USER)  # type: ignore[attr-defined]
+    user = p.vault_core.state.user(USER)
     assert user.collateral == 190
     assert lien(p, p.ext) == ValueRange(190, 190)
     assert ext_stake(p) == ValueRange(190, 190)
@@ -265,7 +268,7 @@ def test_local_slash_burns_virtual_stake_and_sends_a_burn_packet_section_8_P_48(
     assert decode_provider_packet(sent.packet.data) == BurnPacket(
         validators=("valA",), burn=p.coin(10)
     )
-    assert [e.type for e in p.chain.ack(sent).events] == ["burn_ack"]
+    assert p.chain.ack(sent).event_types() == ["burn_ack"]
 
 
 def test_failed_burn_is_reported_and_the_slash_stands_P_42_P_101(p: Provider) -> None:
@@ -277,9 +280,9 @@ def test_failed_burn_is_reported_and_the_slash_stands_P_42_P_101(p: Provider) ->
     p.chain.execute(USER, proxy, ProxyUnstake(validator=p.native_validators[0], amount=p.coin(150)))
     ack, result = p.chain.receive(p.ext, _slash_packet("valA", 100))
     assert ack.result() == b"{}"
-    failures: list[Event] = result.events_of("BurnFailed")
+    failures: list[ChainEvent] = result.events_of("BurnFailed")
     assert [(e.get("holder"), e.get("amount"), e.get("error")) for e in failures] == [
         (p.native, "50", "InsufficientDelegations")
     ]
-    assert p.chain.contracts[p.vault].state.user(USER).collateral == 100  # type: ignore[attr-defined]
+    assert p.vault_core.state.user(USER).collateral == 100
     assert lien(p, p.native) == ValueRange(100, 100)

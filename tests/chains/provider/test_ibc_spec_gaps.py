@@ -1,8 +1,8 @@
 """Provider-side requirements of ibc.md sections 2-10 that no other test named (issue 7).
 
-Core level: external staking alone (``ExtFixture``) or with the vault on the synchronous
-harness chain (``build_provider``: a transaction that fails is rolled back as a whole, and a
-failing receive gives an error ack with nothing changed, I-19).
+Core level: external staking alone (``ExtFixture``) or with the vault on the contract kit
+(``build_provider``, the real executor: a transaction that fails is rolled back as a whole,
+and a failing receive gives an error ack with nothing changed, I-19).
 """
 
 from __future__ import annotations
@@ -13,7 +13,14 @@ from dataclasses import dataclass
 import pytest
 
 from chains import Coin, Decimal18, InvalidDenom, Unauthorized
-from chains.contract import ChannelOpen, Env, IbcAcknowledgement, MissingDenom, Store
+from chains.contract import (
+    ChannelOpen,
+    Env,
+    IbcAcknowledgement,
+    MissingDenom,
+    Store,
+    derive_address,
+)
 from chains.provider import (
     AuthorizedEndpoint,
     ExternalStaking,
@@ -29,6 +36,7 @@ from chains.provider import (
     VaultBond,
     encode_stake_target,
 )
+from chains.testing import state_of
 from chains.wire import (
     MESH_VERSION_MIN,
     MESH_VERSION_SUPPORTED,
@@ -46,6 +54,7 @@ from chains.wire import (
     decode_consumer_packet,
     encode_packet,
 )
+from tests.chains.provider._deploy import PREFIX, Provider, build_provider
 from tests.chains.provider._ext_fixture import (
     CONNECTION,
     CONVERTER_PORT,
@@ -58,7 +67,6 @@ from tests.chains.provider._ext_fixture import (
     channel,
 )
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make
-from tests.chains.provider._harness import Provider, build_provider, state_of
 
 SUCCESS_ACK = b'{"result":"e30="}'
 
@@ -243,7 +251,8 @@ def test_malformed_consumer_packet_gets_an_error_ack_and_changes_nothing_I_55() 
 
 # -- I-58 / I-59 / I-86 rewards ---------------------------------------------------------------
 
-USER = "alice"
+USER = derive_address(PREFIX, "alice")
+BOB = derive_address(PREFIX, "bob")
 
 
 def _staked(amount: int = 200, user: str = USER, validator: str = "valA") -> Provider:
@@ -262,8 +271,7 @@ def _stake(p: Provider, amount: int, user: str, validator: str) -> None:
 
 
 def _reward(p: Provider, user: str, validator: str) -> int:
-    ext = p.chain.contracts[p.ext]
-    state = ext.state  # type: ignore[attr-defined]
+    state = p.ext_core().state
     return int(state.pending_reward(validator, state.stake(user, validator)))
 
 
@@ -328,7 +336,7 @@ def test_single_and_one_entry_batch_have_identical_effects_I_86() -> None:
     states = []
     for form in ("single", "batch"):
         p = _staked(200)
-        _stake(p, 300, "bob", "valA")
+        _stake(p, 300, BOB, "valA")
         for amount in (50, 71):
             packet: DistributePacket | DistributeBatchPacket
             if form == "single":
@@ -339,9 +347,9 @@ def test_single_and_one_entry_batch_have_identical_effects_I_86() -> None:
                 )
             ack, result = p.chain.receive(p.ext, encode_packet(packet))
             assert result.ok and ack.data == SUCCESS_ACK
-        assert (_reward(p, USER, "valA"), _reward(p, "bob", "valA")) == (48, 72)
-        ext = p.chain.contracts[p.ext]
-        states.append(ext.state.distribution("valA"))  # type: ignore[attr-defined]
+        assert (_reward(p, USER, "valA"), _reward(p, BOB, "valA")) == (48, 72)
+        ext = p.ext_core()
+        states.append(ext.state.distribution("valA"))
     assert states[0] == states[1]
 
 
@@ -379,16 +387,16 @@ def test_in_flight_stake_reserves_only_the_lien_and_the_users_stake_I_66() -> No
     validator's reward total and the reward shares are untouched until the commit, and
     the error ack (rollback) gives them back exactly."""
     p = _staked(200)
-    ext = p.chain.contracts[p.ext]
-    vault = p.chain.contracts[p.vault]
-    total_before = ext.state.distribution("valA")  # type: ignore[attr-defined]
+    ext = p.ext_core()
+    vault = p.vault_core
+    total_before = ext.state.distribution("valA")
     assert p.chain.execute(USER, p.vault, VaultBond(), (p.coin(300),)).ok
     msg = StakeRemote(contract=p.ext, amount=p.coin(300), msg=encode_stake_target("valA"))
     sent = p.chain.execute(USER, p.vault, msg)
     assert sent.ok
-    assert ext.state.stake(USER, "valA").stake == ValueRange(200, 500)  # type: ignore[attr-defined]
-    assert vault.state.lien(USER, p.ext).amount == ValueRange(200, 500)  # type: ignore[attr-defined]
-    assert ext.state.distribution("valA") == total_before  # type: ignore[attr-defined]
+    assert ext.state.stake(USER, "valA").stake == ValueRange(200, 500)
+    assert vault.state.lien(USER, p.ext).amount == ValueRange(200, 500)
+    assert ext.state.distribution("valA") == total_before
     assert total_before.total_stake == 200
     # rewards received now go to the committed 200 only (I-68)
     ack, _ = p.chain.receive(
@@ -397,9 +405,9 @@ def test_in_flight_stake_reserves_only_the_lien_and_the_users_stake_I_66() -> No
     assert ack.data == SUCCESS_ACK
     assert _reward(p, USER, "valA") == 20
     assert p.chain.error_ack(sent.packets[0]).ok
-    assert ext.state.stake(USER, "valA").stake == ValueRange(200, 200)  # type: ignore[attr-defined]
-    assert vault.state.lien(USER, p.ext).amount == ValueRange(200, 200)  # type: ignore[attr-defined]
-    assert ext.state.distribution("valA").total_stake == 200  # type: ignore[attr-defined]
+    assert ext.state.stake(USER, "valA").stake == ValueRange(200, 200)
+    assert vault.state.lien(USER, p.ext).amount == ValueRange(200, 200)
+    assert ext.state.distribution("valA").total_stake == 200
     assert _reward(p, USER, "valA") == 20
 
 

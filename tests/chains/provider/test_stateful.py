@@ -1,8 +1,8 @@
 """Random sequences of provider transactions keep the vault invariants and conserve tokens
 (P-18..P-21, P-2, P-16, I-29-style checks).
 
-Each step is one transaction on the test dispatcher (a user call, a packet ack / error ack /
-timeout, a consumer packet, a chain sudo call). After every step:
+Each step is one transaction on the contract kit, the real executor (a user call, a packet
+ack / error ack / timeout, a consumer packet, a chain sudo call). After every step:
 
 - P-18: every user's ``max_lien.high`` and ``total_slashable.high`` are within collateral;
 - P-19: a lien per (user, holder) at most (by construction of the map) and no negative range;
@@ -34,6 +34,8 @@ from hypothesis.stateful import (
     rule,
 )
 
+from chains import ChainError
+from chains.contract import derive_address
 from chains.provider import (
     ExternalUnstake,
     ExternalWithdrawRewards,
@@ -50,6 +52,7 @@ from chains.provider import (
     WithdrawUnbonded,
     encode_stake_target,
 )
+from chains.testing import SentPacket
 from chains.wire import (
     DistributeBatchPacket,
     RewardInfo,
@@ -57,9 +60,9 @@ from chains.wire import (
     ValsetUpdatePacket,
     encode_packet,
 )
-from tests.chains.provider._harness import DENOM, Provider, SentPacket, build_provider
+from tests.chains.provider._deploy import DENOM, PREFIX, Provider, build_provider
 
-USERS = ("u0", "u1", "u2")
+USERS = tuple(derive_address(PREFIX, name) for name in ("u0", "u1", "u2"))
 REMOTE = ("valA", "valB")
 amounts = st.integers(min_value=1, max_value=300)
 users = st.sampled_from(USERS)
@@ -86,6 +89,8 @@ class ProviderMachine(RuleBasedStateMachine):
         for user in USERS:
             self.p.chain.fund(user, 3_000)
             self.bond(user, 1_500)
+        # what was minted: no step may mint or lose tokens (P-20)
+        self.supply = self.p.chain.bank.supply(DENOM)
 
     # -- helpers --
 
@@ -101,10 +106,9 @@ class ProviderMachine(RuleBasedStateMachine):
         return result
 
     def _proxy(self, user: str) -> str | None:
-        native = self.p.chain.contracts[self.p.native]
         try:
-            answer = native.query(self.p.chain.env(self.p.native), ProxyByOwnerQuery(owner=user))
-        except Exception:
+            answer = self.p.chain.query(self.p.native, ProxyByOwnerQuery(owner=user))
+        except ChainError:
             return None
         proxy: str = answer.proxy
         return proxy
@@ -232,7 +236,7 @@ class ProviderMachine(RuleBasedStateMachine):
 
     @invariant()
     def vault_invariants(self) -> None:
-        vault = self.p.chain.contracts[self.p.vault].state  # type: ignore[attr-defined]
+        vault = self.p.vault_core.state
         for user in vault.all_users():
             info = vault.user(user)
             # P-18
@@ -244,7 +248,7 @@ class ProviderMachine(RuleBasedStateMachine):
     @invariant()
     def tokens_are_conserved(self) -> None:
         chain = self.p.chain
-        vault = chain.contracts[self.p.vault].state  # type: ignore[attr-defined]
+        vault = self.p.vault_core.state
         staking = chain.staking.staking
         held = chain.balance(self.p.vault)
         for user in USERS:
@@ -258,17 +262,17 @@ class ProviderMachine(RuleBasedStateMachine):
         collateral = sum(vault.user(u).collateral for u in vault.all_users())
         # P-20, with the exact amount confiscated by slashes
         assert held == collateral + self.slashed_collateral
-        assert chain.bank.supply(DENOM) == chain.minted
+        assert chain.bank.supply(DENOM) == self.supply
 
     @invariant()
     def pending_txs_match_P_21(self) -> None:
-        vault_txs = self.p.chain.contracts[self.p.vault].txs  # type: ignore[attr-defined]
+        vault_txs = self.p.vault_core.txs
         expected = {
             (t.id, t.lienholder, t.user, t.amount) for t in map(vault_txs.get, vault_txs.ids())
         }
         actual = set()
         for ext in self.p.externals:
-            txs = self.p.chain.contracts[ext].txs  # type: ignore[attr-defined]
+            txs = self.p.ext_core(ext).txs
             for tx_id in txs.ids():
                 tx = txs.get(tx_id)
                 if isinstance(tx, InFlightRemoteStaking):
@@ -277,9 +281,9 @@ class ProviderMachine(RuleBasedStateMachine):
 
     @invariant()
     def external_staking_accounting(self) -> None:
-        vault = self.p.chain.contracts[self.p.vault].state  # type: ignore[attr-defined]
+        vault = self.p.vault_core.state
         for ext in self.p.externals:
-            state = self.p.chain.contracts[ext].state  # type: ignore[attr-defined]
+            state = self.p.ext_core(ext).state
             for validator in REMOTE:
                 committed = sum(
                     state.stake(u, validator).committed for u in state.users_of(validator)

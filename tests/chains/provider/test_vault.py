@@ -7,6 +7,8 @@ import pytest
 from chains import Decimal18, InvalidAmount
 from chains.contract import (
     BankSend,
+    Env,
+    MessageInfo,
     MissingDenom,
     MultipleDenoms,
     NoFunds,
@@ -14,6 +16,7 @@ from chains.contract import (
     NotFound,
     Reply,
     ReplyOn,
+    Response,
     Store,
     WasmExecute,
     WasmInstantiate,
@@ -40,6 +43,7 @@ from chains.provider import (
     StakeRemote,
     UnexpectedDenom,
     UnknownLienholder,
+    UserInfo,
     ValueRange,
     Vault,
     VaultAccountClaimsQuery,
@@ -56,6 +60,7 @@ from chains.provider import (
     WrongContractTx,
     encode_stake_target,
 )
+from mesh_actors import Message
 from tests.chains.provider._fakes import DENOM, FakeQuerier, coin, env, info, make, rejects
 
 VAULT = "vault"
@@ -193,6 +198,40 @@ def test_unbond_sends_free_collateral_back_P_24(vf: VaultFixture) -> None:
     response = vf.vault.execute(vf.env, info("alice"), VaultUnbond(amount=coin(40)))
     assert response.messages[0].msg == BankSend(to_address="alice", amount=(coin(40),))
     assert vf.user("alice")[0] == 60
+
+
+class _LeakyVault(Vault):
+    """A deliberately broken vault: it zeroes the caller's collateral, then refuses."""
+
+    def execute(self, env: Env, info: MessageInfo, msg: Message) -> Response:
+        if isinstance(msg, VaultUnbond):
+            user = self.state.user(info.sender)
+            self.state.save_user(info.sender, UserInfo(0, user.max_lien, user.total_slashable))
+            raise ClaimsLocked.of(user.free)
+        return super().execute(env, info, msg)
+
+
+def test_rejects_catches_a_core_that_writes_before_it_raises_P_5_P_6() -> None:
+    """The check of every ``rejects`` above can fail: a vault that writes ``collateral=0``
+    before raising the right error is caught (the state is compared before any rollback)."""
+    vf = VaultFixture()
+    vf.bond("alice", 100)
+    store = Store()
+    leaky = make(_LeakyVault, store, VAULT, vf.querier)
+    leaky.instantiate(vf.env, info("creator"), VaultInstantiate(denom=DENOM))
+    leaky.execute(vf.env, info("alice", 100), VaultBond())
+    with pytest.raises(AssertionError):
+        rejects(
+            store,
+            lambda: leaky.execute(vf.env, info("alice"), VaultUnbond(amount=coin(101))),
+            ClaimsLocked(100, 100),
+        )
+    # the honest vault passes the same check
+    rejects(
+        vf.store,
+        lambda: vf.vault.execute(vf.env, info("alice"), VaultUnbond(amount=coin(101))),
+        ClaimsLocked(100, 100),
+    )
 
 
 def test_unbond_errors_P_24(vf: VaultFixture) -> None:

@@ -5,8 +5,8 @@ provider needs (a packet-capturing ``"ibc"`` module, ``"gov"``, ``"provider"``) 
 the contracts in the spec's order (I-49 step 3): the vault, which instantiates native
 staking, then each external staking contract. The consumer side is the test: ``ProviderKit``
 turns the packets external staking sent into `IbcPacket` values and delivers acks, error
-acks, timeouts and consumer packets back as units (``Chain.run_unit`` +
-``executor.call_contract``), exactly as an IBC module would.
+acks, timeouts and consumer packets back as units (``Chain.run_unit`` with the deliveries
+of `chains.testing`), exactly as an IBC module would.
 """
 
 from __future__ import annotations
@@ -18,11 +18,7 @@ from typing import Any
 
 from chains import Chain, ChainConfig, Coin, Decimal18, GenesisAccount, GenesisValidator, TxResult
 from chains.contract import (
-    ChannelConnect,
-    ChannelOpen,
-    Contract,
     CustomMsg,
-    Env,
     IbcAcknowledgement,
     IbcChannel,
     IbcEndpoint,
@@ -58,7 +54,14 @@ from chains.provider import (
     VaultInstantiate,
     encode_stake_target,
 )
-from chains.testing import FakeIbcModule
+from chains.testing import (
+    FakeIbcModule,
+    channel_connect,
+    channel_open,
+    packet_ack,
+    packet_receive,
+    packet_timeout,
+)
 from chains.wire import (
     ACK_SUCCESS_BYTES,
     ConsumerPacket,
@@ -90,6 +93,7 @@ ALICE = address("alice")
 BOB = address("bob")
 DEPLOYER = address("deployer")
 ADMIN = address("admin")
+RELAYER = address("relayer")
 
 
 def make_config(
@@ -243,23 +247,9 @@ class ProviderKit:
             version=channel_version(),
             connection_id=CONNECTION,
         )
-        opened = await self.chain.run_unit(
-            lambda ex: ex.call_contract(
-                ext,
-                "ibc_channel_open",
-                lambda core, env: core.ibc_channel_open(
-                    env, ChannelOpen(channel=channel, counterparty_version=channel_version())
-                ),
-            )
-        )
+        opened = await self.chain.run_unit(channel_open(ext, channel, channel_version()))
         opened.unwrap()
-        confirmed = await self.chain.run_unit(
-            lambda ex: ex.call_contract(
-                ext,
-                "ibc_channel_connect",
-                lambda core, env: core.ibc_channel_connect(env, ChannelConnect(channel=channel)),
-            )
-        )
+        confirmed = await self.chain.run_unit(channel_connect(ext, channel))
         confirmed.unwrap()
         self.channels[channel.endpoint.channel_id] = channel
 
@@ -329,25 +319,13 @@ class ProviderKit:
     async def ack(self, sent: Sent, ack: IbcAcknowledgement | None = None) -> TxResult:
         """Deliver a success ack (or ``ack``) as its own unit."""
         answer = ack or IbcAcknowledgement.success(ACK_SUCCESS_BYTES)
-        return await self.chain.run_unit(
-            lambda ex: ex.call_contract(
-                sent.contract,
-                "ibc_packet_ack",
-                lambda core, env: core.ibc_packet_ack(env, answer, sent.packet, "relayer"),
-            )[1]
-        )
+        return await self.chain.run_unit(packet_ack(sent.contract, sent.packet, answer, RELAYER))
 
     async def error_ack(self, sent: Sent, text: str = "consumer failed") -> TxResult:
         return await self.ack(sent, IbcAcknowledgement.error(text))
 
     async def timeout(self, sent: Sent) -> TxResult:
-        return await self.chain.run_unit(
-            lambda ex: ex.call_contract(
-                sent.contract,
-                "ibc_packet_timeout",
-                lambda core, env: core.ibc_packet_timeout(env, sent.packet, "relayer"),
-            )[1]
-        )
+        return await self.chain.run_unit(packet_timeout(sent.contract, sent.packet, RELAYER))
 
     async def receive(
         self, ext: str, packet: ConsumerPacket
@@ -363,30 +341,10 @@ class ProviderKit:
             data=encode_packet(packet),
             timeout=IbcTimeout(timestamp_ns=(await self.chain.time() + DAY) * 10**9),
         )
-
-        def deliver(ex: TxExecutor) -> IbcAcknowledgement:
-            def handle() -> Any:
-                return ex.call_contract(
-                    ext,
-                    "ibc_packet_receive",
-                    lambda core, env: _receive(core, env, ibc_packet),
-                )
-
-            result, error = ex.attempt(handle)
-            if error is not None:
-                return IbcAcknowledgement.error(f"{error.name}: {error}")
-            assert result is not None
-            ack: IbcAcknowledgement = result[0].ack
-            return ack
-
-        result = await self.chain.run_unit(deliver)
+        result = await self.chain.run_unit(packet_receive(ext, ibc_packet, RELAYER))
         assert result.ok, result.error
         ack: IbcAcknowledgement = result.data
         return ack, result
-
-
-def _receive(core: Contract, env: Env, packet: IbcPacket) -> Any:
-    return core.ibc_packet_receive(env, packet, "relayer")
 
 
 def _fake_ibc(ex: TxExecutor) -> FakeIbcModule:
