@@ -12,6 +12,10 @@ from chains.ibc._channel_actor import (
     run_ibc_batch,
     wrong_endpoint_result,
 )
+from chains.ibc._commitment import (
+    ack_commitment,
+    packet_commitment,
+)
 from chains.ibc._errors import (
     IbcBadChannelState,
     IbcBadConnectionState,
@@ -124,8 +128,6 @@ from chains.ibc._state import (
     ClientState,
     ConnectionEnd,
     IbcStore,
-    ack_commitment,
-    packet_commitment,
 )
 
 __all__ = [
