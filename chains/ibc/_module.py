@@ -246,6 +246,7 @@ class IbcModule:
         return []
 
     def end_block(self, block: BlockEnv) -> list[SudoCall]:
+        """Nothing to do at a block's end (what it did is noticed at the next begin)."""
         return []
 
     # -- block schedule (lazy blocks, `TxExecutor.set_block_hint`) ---------------------------
