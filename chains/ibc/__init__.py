@@ -1,9 +1,11 @@
 """IBC between chains (ibc.md §1): the module, its actors, and the relayer.
 
 The IBC module keeps clients, connections, channels and packet commitments, receipts and
-acks in the chain's store; the gateway and one actor per channel end make it addressable;
-the relayer moves handshakes, packets, acks and timeouts between two chains through a
-transport, planning sans-IO (`plan_*`) what the two chains can prove."""
+acks in the chain's store, one module per layer as ibc-go cuts its core (``_client``,
+``_connection``, ``_channel``, ``_packet``, ``_commitment``, ``_port``) under the facade
+``_module`` that the chain host routes to; the gateway and one actor per channel end make it
+addressable; the relayer moves handshakes, packets, acks and timeouts between two chains
+through a transport, planning sans-IO (`plan_*`) what the two chains can prove."""
 
 from __future__ import annotations
 
@@ -11,6 +13,10 @@ from chains.ibc._channel_actor import (
     ChannelActor,
     run_ibc_batch,
     wrong_endpoint_result,
+)
+from chains.ibc._commitment import (
+    ack_commitment,
+    packet_commitment,
 )
 from chains.ibc._commitment_paths import (
     ack_key,
@@ -169,8 +175,6 @@ from chains.ibc._state import (
     ClientState,
     ConnectionEnd,
     IbcStore,
-    ack_commitment,
-    packet_commitment,
 )
 
 __all__ = [

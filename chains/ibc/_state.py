@@ -1,4 +1,5 @@
-"""The IBC module's state in the chain `Store` (I-4, I-26) and the commitment hashes (I-8).
+"""The IBC module's state in the chain `Store` (I-4, I-26): the records and the named maps
+every layer of the module reads and writes (the commitment hashes are in ``_commitment.py``).
 
 Everything lives in journaled maps of the chain's store, so a failing transaction rolls the
 IBC state back with everything else, and it is part of the chain's state dump (I-26). Records
@@ -13,8 +14,6 @@ so the port is implied (and checked against the channel end wherever a packet na
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from dataclasses import dataclass, replace
 from typing import Final, NamedTuple
 
@@ -31,30 +30,13 @@ __all__ = [
     "ClientState",
     "ConnectionEnd",
     "IbcStore",
-    "ack_commitment",
-    "packet_commitment",
 ]
 
 ACKED: Final = "acked"
 TIMED_OUT: Final = "timed_out"
 
-_PACK = struct.Struct(">QQQ").pack
-_sha256 = hashlib.sha256
 _CHANNEL_VIEW_FIELDS = frozenset(ChannelView.model_fields)
 _CONNECTION_VIEW_FIELDS = frozenset(ConnectionView.model_fields)
-
-
-def packet_commitment(packet: IbcPacket) -> bytes:
-    """I-8: ``H(timeout_timestamp ‖ timeout_height ‖ H(data))`` (ICS-04 byte layout, with the
-    height as revision number and revision height)."""
-    timeout = packet.timeout
-    head = _PACK(timeout.timestamp_ns, timeout.revision, timeout.height)
-    return _sha256(head + _sha256(packet.data).digest()).digest()
-
-
-def ack_commitment(ack: bytes) -> bytes:
-    """I-10.6: ``H(ack)``."""
-    return _sha256(ack).digest()
 
 
 # -- records --------------------------------------------------------------------------------
@@ -260,6 +242,9 @@ class AckRecord(NamedTuple):
 
 PacketRef = tuple[str, int]  # (channel_id, sequence)
 
+# above every sequence and height: the upper bound of a per-channel or per-client key range
+_KEY_MAX: Final = 1 << 62
+
 
 class IbcStore:
     """The named maps of the IBC module in a chain's `Store` (all under ``ibc/``)."""
@@ -302,3 +287,22 @@ class IbcStore:
         number = self.counters.get(kind, 0)
         self.counters[kind] = number + 1
         return number
+
+    def log(self, item: tuple[object, ...]) -> None:
+        """Record ``item`` in the current block's activity log (read and emptied by the
+        module at the next block start; the layers log only while someone listens).
+
+        Items: ``("conn",)`` a connection changed; ``("changed", channel_id)`` a channel end
+        changed; ``("sent", channel_id, packet)`` a packet sent; ``("acks", channel_id,
+        written_acks)`` the acks one relayer operation wrote on a channel.
+        """
+        log = self.block_log
+        log[len(log)] = item
+
+    def commitment_refs(self, channel_id: str) -> list[PacketRef]:
+        """The ``(channel_id, sequence)`` keys of ``channel_id``'s commitments, by sequence."""
+        return self.commitments.keys_between((channel_id, 0), (channel_id, _KEY_MAX))
+
+    def consensus_keys(self, client_id: str) -> list[tuple[str, int]]:
+        """The ``(client_id, height)`` keys of a client's consensus states, by height."""
+        return self.consensus.keys_between((client_id, 0), (client_id, _KEY_MAX))

@@ -1,0 +1,552 @@
+"""Packets (ibc-go's 04-channel, the packet half): send, receive, acknowledge, time out.
+
+- **Send** (I-8, I-37): inside the sending contract's transaction; the next sequence, the
+  commitment (``_commitment.py``), the packet kept for relayers while it is pending.
+- **Receive** (I-10, I-12, I-19, I-24): on the destination, proven at a height this chain's
+  client holds; a receipt (exactly once), the application's ack or an error ack with the
+  application's changes discarded (`IbcExecutionAborted` fails the receive as a whole), the
+  ack commitment.
+- **Acknowledge** (I-13, I-24) and **time out** (I-14, I-15): on the source; the commitment
+  is checked and deleted, the outcome recorded (I-16, I-29) and the source application's
+  callback run; a timed-out packet closes an ORDERED channel.
+
+A packet operation (``RecvPackets``, ``AcknowledgePackets``, ``TimeoutPackets``) handles
+each packet atomically by itself: a failing one is rolled back alone and reported in the
+result's ``items`` (acks and timeouts run each packet in a savepoint; a receive checks
+everything before it changes anything, so only its app callback needs one).
+
+This is the per-packet path: collaborators' methods are bound once at construction, and a
+few pure per-packet results (event attributes, shared ack values) are cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Final
+
+from chains.contract._contract import (
+    BlockEnv,
+    IbcBasicResponse,
+    IbcReceiveResponse,
+    IbcSendPacket,
+)
+from chains.contract._errors import ChainError
+from chains.contract._ibc_types import (
+    IbcAcknowledgement,
+    IbcEndpoint,
+    IbcOrder,
+    IbcPacket,
+    IbcTimeout,
+    PacketTooLarge,
+    trusted_packet,
+)
+from chains.host._errors import ContractPanic, InternalError
+from chains.ibc._commitment import CommitmentCache
+from chains.ibc._errors import (
+    IbcBadChannelState,
+    IbcCommitmentMismatch,
+    IbcCounterpartyMismatch,
+    IbcExecutionAborted,
+    IbcNoTimeout,
+    IbcPacketExpired,
+    IbcPacketOutOfOrder,
+    IbcPacketTimedOut,
+    IbcTimeoutNotReached,
+    IbcUnknownChannel,
+)
+from chains.ibc._events import IbcEventType, packet_attributes
+from chains.ibc._msgs import (
+    AcknowledgePackets,
+    ChannelState,
+    IbcBlockNotice,
+    OpResult,
+    RecvPackets,
+    TimeoutPackets,
+    WrittenAck,
+    written_ack,
+)
+from chains.ibc._state import ACKED, TIMED_OUT, AckRecord, ChannelEnd, ClientState, IbcStore
+
+if TYPE_CHECKING:
+    from chains.contract._contract import Contract, Env
+    from chains.host._executor import TxExecutor
+    from chains.ibc._channel import Channels
+    from chains.ibc._port import Ports
+
+__all__: list[str] = []
+
+_OPEN: Final = ChannelState.OPEN
+_CLOSED: Final = ChannelState.CLOSED
+_ORDERED: Final = IbcOrder.ORDERED
+_OK: Final = "ok"
+_NOOP: Final = "noop"
+_RECV_EVENT: Final = IbcEventType.RECV_PACKET.value
+_WRITE_ACK_EVENT: Final = IbcEventType.WRITE_ACKNOWLEDGEMENT.value
+_SEND_EVENT: Final = IbcEventType.SEND_PACKET.value
+_ACK_EVENT: Final = IbcEventType.ACKNOWLEDGE_PACKET.value
+_TIMEOUT_EVENT: Final = IbcEventType.TIMEOUT_PACKET.value
+_SUCCESS_TRUE: Final = ("success", "true")
+_SUCCESS_FALSE: Final = ("success", "false")
+_CACHE_ENTRIES: Final = 256
+_CACHED_ACK_OBJECTS: Final = 64
+_new_tuple: Final = tuple.__new__
+
+
+class Packets:
+    """The packet layer of one chain's IBC module (see the module docstring).
+
+    Shares the module's `IbcStore`, executor and listener list (sends and written acks are
+    logged for the block notice only while someone listens); proofs and the send's timeout
+    check go through the connection layer, callbacks through the port layer, and a timeout
+    on an ORDERED channel closes it through the channel layer. Everything runs *in a unit*
+    of the executor.
+    """
+
+    def __init__(
+        self,
+        executor: TxExecutor,
+        state: IbcStore,
+        listeners: list[Callable[[IbcBlockNotice], None]],
+        max_packet_size: int,
+        client_of: Callable[[str], ClientState],
+        proof_time: Callable[[str, int], int],
+        channels: Channels,
+        ports: Ports,
+    ) -> None:
+        self._state = state
+        self._listeners = listeners
+        self._max_packet_size = max_packet_size
+        # collaborators bound once: this is the per-packet path
+        self._executor = executor
+        self._emit_raw = executor.emit_raw
+        self._nested = executor.nested
+        self._call_contract = executor.call_contract
+        self._log = state.log
+        self._client_of = client_of
+        self._proof_time = proof_time
+        self._port_contract = ports.port_contract
+        self._callback = ports.callback
+        self._channels = channels
+        commitments = CommitmentCache()
+        self._commitment = commitments.packet
+        self._known_ack = commitments.known_ack
+        self._ack_commitment_of = commitments.ack_commitment_of
+        # shared IbcAcknowledgement values for the few acks apps repeat (frozen: safe)
+        self._ack_objects: dict[bytes, IbcAcknowledgement] = {}
+        self._attribute_tails: dict[tuple[str, str, str, str, int, int, int], Any] = {}
+        # the last packet's (src, dest, timeout) objects and their attribute tail: in memory
+        # the packets of a channel share these objects, so an identity check finds the tail
+        self._last_tail: tuple[IbcEndpoint, IbcEndpoint, IbcTimeout, Any] | None = None
+        # during one packet operation: the channel end and proof height already checked
+        # against the light client (ends are immutable, replaced on change, so identity
+        # means the same end; reset around every operation, as an update may come between)
+        self._proved_end: ChannelEnd | None = None
+        self._proved_height = -1
+
+    # -- sending (I-8) ----------------------------------------------------------------------
+
+    def send_packet(self, sender: str, msg: IbcSendPacket, height: int) -> None:
+        """(In a unit.) Contract ``sender`` sends ``msg`` at block ``height`` (I-8): the
+        packet's commitment, its event and its block-log entry. What the module's ``handle``
+        does with an ``IbcSendPacket``, without a `ModuleCall` or a response: the executor
+        routes sends here directly (the per-packet path).
+
+        Raises `IbcUnknownChannel` (no such channel on the sender's port),
+        `IbcBadChannelState`, `IbcNoTimeout`, `PacketTooLarge` or `IbcPacketExpired`.
+        """
+        state = self._state
+        channel_id = msg.channel_id
+        end = state.channels.get(channel_id)
+        if end is None:
+            raise IbcUnknownChannel(f"wasm.{sender}", channel_id)
+        port_id = end.port_id
+        # the port layer's port_owner, inlined on the per-packet path
+        owner = state.ports.get(port_id)
+        if owner is None and port_id.startswith("wasm."):
+            owner = port_id[5:]
+        if owner != sender:
+            raise IbcUnknownChannel(f"wasm.{sender}", channel_id)
+        if end.state is _CLOSED:
+            raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "not CLOSED")
+        timeout = msg.timeout
+        if not timeout.height and not timeout.timestamp_ns:
+            raise IbcNoTimeout()
+        data = msg.data
+        limit = self._max_packet_size
+        if len(data) > limit:
+            raise PacketTooLarge(len(data), limit)
+        client = self._client_of(end.connection_id)
+        if timeout.expired(client.latest_height, client.latest_time_ns):
+            raise IbcPacketExpired(
+                timeout.height, timeout.timestamp_ns, client.latest_height, client.latest_time_ns
+            )
+        sequence = state.next_send.get(channel_id, 1)
+        state.next_send[channel_id] = sequence + 1
+        packet = trusted_packet(sequence, end.endpoint, end.counterparty, data, timeout)
+        ref = (channel_id, sequence)
+        state.commitments[ref] = (self._commitment(packet), height)
+        state.packets[ref] = packet
+        if self._listeners:
+            self._log(("sent", channel_id, packet))
+        self._emit_raw("ibc", _SEND_EVENT, self._packet_attributes(packet))
+
+    def _packet_attributes(self, packet: IbcPacket) -> tuple[tuple[str, str], ...]:
+        """`packet_attributes`: all but the ``seq`` attribute are shared by the packets of a
+        channel with the same timeout (small cache, emptied when full)."""
+        src = packet.src
+        dest = packet.dest
+        timeout = packet.timeout
+        last = self._last_tail
+        if last is not None and last[0] is src and last[1] is dest and last[2] is timeout:
+            return (("seq", str(packet.sequence)), *last[3])
+        key = (
+            src.port_id,
+            src.channel_id,
+            dest.port_id,
+            dest.channel_id,
+            timeout.revision,
+            timeout.height,
+            timeout.timestamp_ns,
+        )
+        cache = self._attribute_tails
+        tail = cache.get(key)
+        if tail is None:
+            if len(cache) >= _CACHE_ENTRIES:
+                cache.clear()
+            tail = cache[key] = packet_attributes(packet)[1:]
+        self._last_tail = (src, dest, timeout, tail)
+        return (("seq", str(packet.sequence)), *tail)
+
+    # -- receiving (I-10, I-12, I-19) -------------------------------------------------------
+
+    def recv_packets(self, op: RecvPackets, signer: str) -> OpResult:
+        """The relayer's ``RecvPackets``: receive each packet, proven at ``op.proof_height``;
+        one item status per packet (``ok``, ``noop`` for a repeat, or the error's name).
+
+        Raises only what fails the operation as a whole: `IbcExecutionAborted` (I-19).
+        """
+        block = self._executor.block_env
+        proof_height = op.proof_height
+        statuses: list[str] = []
+        failures: dict[int, str] = {}
+        self._proved_end = None
+        # the acks written, by channel, logged once for the whole operation (the operation
+        # is atomic: if it fails, the log entry goes with it)
+        written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
+        recv = self._recv
+        for packet in op.packets:
+            # no savepoint per packet: `_recv` changes nothing before its last possible
+            # failure (the app callback runs in a savepoint of its own)
+            try:
+                statuses.append(recv(packet, proof_height, signer, block, written))
+            except ChainError as exc:
+                failures[len(statuses)] = str(exc)
+                statuses.append(exc.name)
+            except BaseException:
+                self._proved_end = None
+                raise
+        self._proved_end = None
+        if written:
+            for channel_id, channel_acks in written.items():
+                self._log(("acks", channel_id, tuple(channel_acks)))
+        return _items_result(statuses, failures)
+
+    def _recv(
+        self,
+        packet: IbcPacket,
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+    ) -> str:
+        """Receive one packet (I-10). Every check comes before the first change, and the app
+        callback (which may fail, I-19) undoes its own changes, so a failure leaves no trace
+        without a savepoint around the whole step."""
+        state = self._state
+        dest = packet.dest
+        channel_id = dest.channel_id
+        end = state.channels.get(channel_id)
+        if end is None or end.port_id != dest.port_id:
+            raise IbcUnknownChannel(dest.port_id, channel_id)
+        if end.state is not _OPEN:
+            raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
+        if not _same_endpoint(packet.src, end.counterparty):
+            raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
+        sequence = packet.sequence
+        height = block.height
+        time_ns = block.time_s * 1_000_000_000
+        if packet.timeout.expired(height, time_ns):
+            raise IbcPacketTimedOut(sequence, height, time_ns)
+        if end is not self._proved_end or proof_height != self._proved_height:
+            self._proof_time(end.connection_id, proof_height)
+            self._proved_end, self._proved_height = end, proof_height
+        ref = (channel_id, sequence)
+        receipts = state.receipts
+        ordered = end.ordering is _ORDERED
+        expected = 0
+        if ordered:
+            expected = state.next_recv.get(channel_id, 1)
+            if sequence < expected:
+                return _NOOP
+            if sequence > expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+        elif receipts.get(ref) is not None:  # (heights are never None; get is a C call)
+            return _NOOP
+        # the app runs before the receipt is written: nothing it can see depends on it (the
+        # module answers queries as of the last ended block), and an aborted receive
+        # (IbcExecutionAborted, I-19) then has nothing of the module's to undo
+        ack = self._app_receive(end, packet, signer)
+        if ordered:
+            state.next_recv[channel_id] = expected + 1
+        receipts[ref] = height
+        known = self._known_ack(ack)
+        if known is None:
+            known = self._ack_commitment_of(ack)
+        ack_hash, succeeded = known
+        # tuple.__new__ straight: a NamedTuple's generated __new__ costs twice as much
+        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+        if written is not None:
+            channel_acks = written.get(channel_id)
+            if channel_acks is None:
+                channel_acks = written[channel_id] = []
+            channel_acks.append(written_ack(packet, ack))
+        emit = self._emit_raw
+        attributes = self._packet_attributes(packet)
+        emit("ibc", _RECV_EVENT, attributes)
+        emit(
+            "ibc",
+            _WRITE_ACK_EVENT,
+            (
+                attributes[0],  # ("seq", str(sequence))
+                ("dst_port", dest.port_id),
+                ("dst_channel", channel_id),
+                _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
+            ),
+        )
+        return _OK
+
+    def _app_receive(self, end: ChannelEnd, packet: IbcPacket, signer: str) -> bytes:
+        """I-10.4, I-10.5, I-19: the app's ack, or an error ack with its changes discarded.
+
+        Raises `IbcExecutionAborted` (with the app's changes discarded) and nothing else."""
+        try:
+            contract = self._port_contract(end.port_id)
+            response, _ = self._nested(
+                self._call_contract, contract, "ibc_packet_receive", _receive, packet, signer
+            )
+        except IbcExecutionAborted:
+            raise
+        except ChainError as exc:
+            return IbcAcknowledgement.error(str(exc)).data
+        ack: IbcAcknowledgement = response.ack
+        return ack.data
+
+    # -- source side: acks (I-13) and timeouts (I-14, I-15) ---------------------------------
+
+    def _per_packet(self, items: tuple[Any, ...], step: Callable[..., str], *args: Any) -> OpResult:
+        """``step(item, *args)`` for each item, each in a savepoint of its own: a failing
+        one is rolled back alone and reported in the result's ``items``."""
+        nested = self._nested
+        statuses: list[str] = []
+        # the failures' details by index: an all-ok batch builds no per-item list for them
+        failures: dict[int, str] = {}
+        for item in items:
+            try:
+                statuses.append(nested(step, item, *args))
+            except ChainError as exc:
+                failures[len(statuses)] = str(exc)
+                statuses.append(exc.name)
+        return _items_result(statuses, failures)
+
+    def acknowledge_packets(self, op: AcknowledgePackets, signer: str) -> OpResult:
+        """The relayer's ``AcknowledgePackets``: process each written ack, proven at
+        ``op.proof_height``, in a savepoint of its own; one item status per ack."""
+        self._proved_end = None
+        try:
+            return self._per_packet(op.acks, self._ack, op.proof_height, signer)
+        finally:
+            self._proved_end = None
+
+    def _source_end(self, packet: IbcPacket) -> ChannelEnd:
+        src = packet.src
+        end = self._state.channels.get(src.channel_id)
+        if end is None or end.port_id != src.port_id:
+            raise IbcUnknownChannel(src.port_id, src.channel_id)
+        if not _same_endpoint(packet.dest, end.counterparty):
+            raise IbcCounterpartyMismatch("packet destination is not this channel's counterparty")
+        return end
+
+    def _committed(self, ref: tuple[str, int], packet: IbcPacket) -> bool:
+        """Whether ``packet`` is committed under ``ref``; False if the commitment is gone
+        (a redundant relay); raises `IbcCommitmentMismatch` for another packet."""
+        state = self._state
+        stored = state.commitments.get(ref)
+        if stored is None:
+            return False
+        # in memory the relayer hands back the very object we stored: skip the hash
+        if state.packets.get(ref) is not packet and stored[0] != self._commitment(packet):
+            raise IbcCommitmentMismatch(packet.sequence)
+        return True
+
+    def _resolve(self, ref: tuple[str, int], outcome: str) -> None:
+        state = self._state
+        del state.commitments[ref]
+        state.packets.pop(ref, None)
+        outcomes = state.outcomes
+        if outcomes.get(ref) is not None:  # impossible by construction; I-29 would be broken
+            raise InternalError(f"packet {ref} resolved twice")
+        outcomes[ref] = outcome
+
+    def _acknowledgement(self, data: bytes) -> IbcAcknowledgement:
+        """``IbcAcknowledgement(data=data)``, shared for the few acks apps repeat (the value
+        is frozen, so sharing it is safe)."""
+        ack = self._ack_objects.get(data)
+        if ack is None:
+            ack = IbcAcknowledgement(data=data)
+            if len(self._ack_objects) < _CACHED_ACK_OBJECTS:
+                self._ack_objects[data] = ack
+        return ack
+
+    def _ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
+        packet = written.packet
+        end = self._source_end(packet)
+        channel_id = end.channel_id
+        if end.state is not _OPEN:
+            raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
+        if end is not self._proved_end or proof_height != self._proved_height:
+            self._proof_time(end.connection_id, proof_height)
+            self._proved_end, self._proved_height = end, proof_height
+        sequence = packet.sequence
+        ref = (channel_id, sequence)
+        if not self._committed(ref, packet):
+            return _NOOP
+        if end.ordering is _ORDERED:
+            next_ack = self._state.next_ack
+            expected = next_ack.get(channel_id, 1)
+            if sequence != expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+            next_ack[channel_id] = expected + 1
+        self._resolve(ref, ACKED)
+        self._call_contract(
+            self._port_contract(end.port_id),
+            "ibc_packet_ack",
+            _on_ack,
+            self._acknowledgement(written.ack),
+            packet,
+            signer,
+        )
+        self._emit_raw("ibc", _ACK_EVENT, self._packet_attributes(packet))
+        return _OK
+
+    def timeout_packets(self, op: TimeoutPackets, signer: str) -> OpResult:
+        """The relayer's ``TimeoutPackets``: time out each packet, its non-receipt (and, with
+        ``on_close``, the counterparty's CLOSED end) proven at ``op.proof_height``, in a
+        savepoint of its own; one item status per packet."""
+        return self._per_packet(op.packets, self._timeout, op.proof_height, op.on_close, signer)
+
+    def _timeout(self, packet: IbcPacket, proof_height: int, on_close: bool, signer: str) -> str:
+        end = self._source_end(packet)
+        proof_time = self._proof_time(end.connection_id, proof_height)
+        # I-15: on close the counterparty's CLOSED state (proven by the relayer at the same
+        # height as the missing receipt) replaces the timeout condition
+        if not on_close and not packet.timeout.expired(proof_height, proof_time):
+            raise IbcTimeoutNotReached(packet.sequence, proof_height, proof_time)
+        ref = (end.channel_id, packet.sequence)
+        if not self._committed(ref, packet):
+            return _NOOP
+        self._resolve(ref, TIMED_OUT)
+        if end.ordering is _ORDERED and end.state is not _CLOSED:
+            # I-14: one timed-out packet closes an ORDERED channel for good
+            channels = self._channels
+            end = end.advanced(self._executor.height, _CLOSED)
+            channels.save(end)
+            channels.event(IbcEventType.CHANNEL_CLOSE, end, ("step", "timeout"))
+        self._callback(
+            end.port_id,
+            "ibc_packet_timeout",
+            lambda core, env: core.ibc_packet_timeout(env, packet, signer),
+        )
+        self._emit_raw(
+            "ibc",
+            _TIMEOUT_EVENT,
+            (*packet_attributes(packet), ("on_close", "true" if on_close else "false")),
+        )
+        return _OK
+
+    # -- bookkeeping (I-29) -----------------------------------------------------------------
+
+    def invariant_violations(self) -> list[str]:
+        """The I-29 checks; an empty list when they all hold.
+
+        Per channel: ``#commitments + #acked + #timed_out == next_sequence_send - 1``; no
+        sequence both committed and resolved; every receipt has exactly one ack and every
+        ack a receipt (acks are keyed by sequence, so "exactly one" is "one").
+        """
+        state = self._state
+        problems: list[str] = []
+        counts: dict[str, list[int]] = {}
+        for channel_id, _ in state.commitments:
+            counts.setdefault(channel_id, [0, 0, 0])[0] += 1
+        for ref, outcome in state.outcomes.items():
+            row = counts.setdefault(ref[0], [0, 0, 0])
+            row[1 if outcome == ACKED else 2] += 1
+            if ref in state.commitments:
+                problems.append(f"{ref} is resolved ({outcome}) but still committed")
+        for channel_id in state.channels:
+            row = counts.get(channel_id, [0, 0, 0])
+            sent = state.next_send.get(channel_id, 1) - 1
+            if sum(row) != sent:
+                problems.append(
+                    f"{channel_id}: {row[0]} committed + {row[1]} acked + {row[2]} timed out"
+                    f" != {sent} sent"
+                )
+        for ref in state.receipts:
+            if ref not in state.acks:
+                problems.append(f"receipt {ref} has no ack")
+        for ref in state.acks:
+            if ref not in state.receipts:
+                problems.append(f"ack {ref} has no receipt")
+        return problems
+
+
+# -- helpers of the per-packet path ---------------------------------------------------------
+
+
+def _items_result(statuses: list[str], failures: dict[int, str]) -> OpResult:
+    """The result of a per-packet operation: one status per item, and the details of the
+    failed ones (``""`` for the others)."""
+    count = len(statuses)
+    if failures:
+        details = tuple([failures.get(index, "") for index in range(count)])
+    else:
+        details = ("",) * count
+    return OpResult.model_construct(
+        status="error" if failures else "ok",
+        value="",
+        error="",
+        detail="",
+        items=tuple(statuses),
+        item_details=details,
+    )
+
+
+def _same_endpoint(a: IbcEndpoint, b: IbcEndpoint) -> bool:
+    # field by field: pydantic's __eq__ costs several times more on the per-packet path
+    return a is b or (a.channel_id == b.channel_id and a.port_id == b.port_id)
+
+
+def _on_ack(
+    core: Contract, env: Env, ack: IbcAcknowledgement, packet: IbcPacket, relayer: str
+) -> IbcBasicResponse:
+    return core.ibc_packet_ack(env, ack, packet, relayer)
+
+
+def _receive(core: Contract, env: Env, packet: IbcPacket, relayer: str) -> IbcReceiveResponse:
+    response = core.ibc_packet_receive(env, packet, relayer)
+    if not isinstance(response, IbcReceiveResponse):
+        raise ContractPanic(
+            env.contract_address,
+            "ibc_packet_receive",
+            f"returned {type(response).__name__}, not an IbcReceiveResponse",
+        )
+    return response
