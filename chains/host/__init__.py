@@ -23,6 +23,8 @@ from chains.host._contract_actor import (
 )
 from chains.host._errors import (
     CodeExists,
+    CodeNotFound,
+    ContractNotFound,
     ContractPanic,
     InternalError,
     InvalidComponent,
@@ -88,9 +90,11 @@ __all__ = [
     "ChainHost",
     "ChainQuerier",
     "CodeExists",
+    "CodeNotFound",
     "ContractActor",
     "ContractInfo",
     "ContractMsg",
+    "ContractNotFound",
     "ContractPanic",
     "ExecuteContract",
     "ExecuteTx",

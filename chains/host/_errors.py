@@ -1,4 +1,4 @@
-"""Errors of the chain host: routing, panics, read-only queries, registration.
+"""Errors of the chain host: routing, panics, read-only queries, the code and contract registry.
 
 They join the flat `ChainError` hierarchy of ``_errors.py`` (same value semantics: compare by
 name and data, ``to_dict()`` for replies). Like every chain error they abort the atomic unit
@@ -11,6 +11,8 @@ from chains.contract._errors import ChainError
 
 __all__ = [
     "CodeExists",
+    "CodeNotFound",
+    "ContractNotFound",
     "ContractPanic",
     "InternalError",
     "InvalidComponent",
@@ -127,3 +129,23 @@ class QueryWrite(ChainError):
 
     def __init__(self, target: str) -> None:
         super().__init__(target)
+
+
+class ContractNotFound(ChainError):
+    """No contract is deployed at this address on this chain."""
+
+    fields = ("address",)
+    address: str
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+
+
+class CodeNotFound(ChainError):
+    """No contract code is registered under this name on this chain."""
+
+    fields = ("code",)
+    code: str
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)

@@ -82,19 +82,13 @@ from chains.contract._contract import (
     WasmExecute,
     WasmInstantiate,
 )
-from chains.contract._errors import (
-    ChainError,
-    CodeNotFound,
-    ContractNotFound,
-    InvalidBlock,
-    Unauthorized,
-    UnsupportedMessage,
-    WrongDenom,
-)
+from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage, WrongDenom
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
 from chains.host._config import ChainConfig
 from chains.host._errors import (
     CodeExists,
+    CodeNotFound,
+    ContractNotFound,
     ContractPanic,
     InternalError,
     ModuleExists,
@@ -106,6 +100,7 @@ from chains.host._events import BlockPhase, ChainEvent
 from chains.host._querier import ChainQuerier, run_read_only
 from chains.host._tx_result import BlockResult, TxResult
 from chains.modules._bank import Bank
+from chains.modules._errors import InvalidBlock
 from chains.modules._module import BlockHint, ChainModule, ModuleCall, ScheduledModule, SudoCall
 from chains.modules._msgs import (
     CreateValidator,

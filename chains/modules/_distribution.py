@@ -48,9 +48,9 @@ from dataclasses import dataclass
 
 from chains.contract._address import derive_address
 from chains.contract._decimal import SCALE, SdkDec, div_half_even, div_trunc
-from chains.contract._errors import NoDelegation, NoValidatorCommission, ValidatorNotFound
 from chains.contract._store import JournaledMap, Store, atomic
 from chains.modules._bank import Bank
+from chains.modules._errors import NoDelegation, NoValidatorCommission, ValidatorNotFound
 from chains.modules._hooks import BaseStakingHooks
 from chains.modules._staking import ActiveSet, Delegation, Staking, Validator
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 from typing import Any
 
 from chains.contract._contract import BlockEnv, Event, Response
-from chains.contract._errors import ContractNotFound, Unauthorized, UnsupportedMessage
+from chains.contract._errors import Unauthorized, UnsupportedMessage
 from chains.contract._store import JournaledMap, SortedJournaledMap
+from chains.host._errors import ContractNotFound
 from chains.host._executor import TxExecutor
 from chains.modules._hooks import BaseStakingHooks, InfractionReason, PendingSlash
 from chains.modules._module import ModuleCall, SudoCall

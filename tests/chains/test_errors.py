@@ -16,7 +16,8 @@ import chains.modules
 import chains.provider
 import chains.wire
 from chains import ChainError, InsufficientFunds
-from chains.contract import MissingDenom, NoFunds, SelfDelegationTooLow, WrongDenom
+from chains.contract import MissingDenom, NoFunds, WrongDenom
+from chains.modules import SelfDelegationTooLow
 
 PUBLIC_ROOMS = (
     chains,

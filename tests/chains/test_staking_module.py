@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chains import ChainError
-from chains.contract import InvalidBlock, SdkDec
-from chains.modules import Bank, BaseStakingHooks, StakingParams
+from chains.contract import SdkDec
+from chains.modules import Bank, BaseStakingHooks, InvalidBlock, StakingParams
 
 S = SdkDec.parse
 M = 1_000_000

@@ -37,9 +37,7 @@ from chains.contract import (
     BlockEnv,
     ChannelConnect,
     ChannelOpen,
-    CodeNotFound,
     Contract,
-    ContractNotFound,
     ContractStorage,
     CustomMsg,
     Deps,
@@ -68,6 +66,7 @@ from chains.contract import (
     derive_address,
     validate_address,
 )
+from chains.host import CodeNotFound, ContractNotFound
 from chains.modules import Bank, ModuleCall, StakingModule, StakingParams
 from chains.wire import channel_version, encode_packet
 

@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from chains import BlockPhase, Coin, Unauthorized
-from chains.contract import BlockEnv, Event, InvalidBlock, NotJailed, Response, SdkDec
+from chains.contract import BlockEnv, Event, Response, SdkDec
 from chains.modules import (
     BaseStakingHooks,
     BondStatus,
     CreateValidator,
     ForceDowntime,
+    InvalidBlock,
     Mint,
     ModuleCall,
+    NotJailed,
     RecordLiveness,
     SetCommission,
     StakingParams,

@@ -11,11 +11,8 @@ from chains import Coin, ContractPanic, InvalidAddress
 from chains.contract import (
     BankBurn,
     BankSend,
-    CodeNotFound,
-    ContractNotFound,
     DistributionWithdrawReward,
     IbcCloseChannel,
-    NoDelegation,
     ReplyOn,
     StakingDelegate,
     StakingRedelegate,
@@ -28,6 +25,8 @@ from chains.contract import (
 )
 from chains.host import (
     CodeExists,
+    CodeNotFound,
+    ContractNotFound,
     ModuleExists,
     ModulePanic,
     NoIbcModule,
@@ -35,7 +34,7 @@ from chains.host import (
     TxExecutor,
     UnknownModule,
 )
-from chains.modules import SelfRedelegation
+from chains.modules import NoDelegation, SelfRedelegation
 from chains.testing import (
     BalanceQuery,
     CallModule,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chains.contract import Event, TooManyUnbondingEntries
+from chains.contract import Event
+from chains.modules import TooManyUnbondingEntries
 from chains.provider import (
     ExternalUnstake,
     JailedValidator,
