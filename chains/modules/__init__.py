@@ -58,7 +58,6 @@ from chains.modules._gov_msgs import (
     WeightedVoteOption,
 )
 from chains.modules._hooks import (
-    BaseStakingHooks,
     DelegationHooks,
     InfractionReason,
     PendingSlash,
@@ -120,7 +119,6 @@ __all__ = [
     "ActiveSet",
     "AlreadyJailed",
     "Bank",
-    "BaseStakingHooks",
     "BlockHint",
     "BondStatus",
     "ChainModule",

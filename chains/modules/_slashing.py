@@ -28,7 +28,7 @@ from chains.modules._errors import (
     SelfDelegationTooLow,
     Tombstoned,
 )
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, PendingSlash, SlashEvent
+from chains.modules._hooks import InfractionReason, PendingSlash, SlashEvent, StakingHooks
 from chains.modules._params import DOUBLE_SIGN_JAIL_END
 from chains.modules._staking import BondStatus, Staking
 
@@ -55,7 +55,7 @@ class SigningInfo(BaseModel):
         return len(self.missed_heights)
 
 
-class Slashing(BaseStakingHooks):
+class Slashing(StakingHooks):
     """Slashing and evidence for one chain, layered on ``Staking``.
 
     It registers itself as the first staking hook, to restart a validator's liveness window

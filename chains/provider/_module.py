@@ -37,7 +37,7 @@ from chains.contract._errors import Unauthorized, UnsupportedMessage
 from chains.contract._store import JournaledMap, SortedJournaledMap
 from chains.host._errors import ContractNotFound
 from chains.host._executor import TxExecutor
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, PendingSlash
+from chains.modules._hooks import InfractionReason, PendingSlash, StakingHooks
 from chains.modules._module import ModuleCall, SudoCall
 from chains.provider.native_staking._msgs import JailedValidator, Jailing
 from chains.provider.native_staking_proxy._contract import NativeStakingProxy
@@ -60,7 +60,7 @@ class NativeStakingAddressQuery(Message):
     type_name = "provider.query.native_staking"
 
 
-class ProviderModule(BaseStakingHooks):
+class ProviderModule(StakingHooks):
     """The ``"provider"`` chain module (see the module docstring).
 
     Build it on the chain's executor, e.g. ``chain.add_module(ProviderModule)``; it registers

@@ -109,7 +109,7 @@ from chains.contract._decimal import SdkDec
 from chains.contract._errors import ChainError, Unauthorized
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
 from chains.host._tx_result import TxResult
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, SlashEvent
+from chains.modules._hooks import InfractionReason, SlashEvent, StakingHooks
 from chains.modules._module import ModuleCall, SudoCall
 from chains.modules._shares import token_value
 from chains.modules._staking_module import StakingModule
@@ -194,7 +194,7 @@ class ScheduledTaskResult(BaseModel):
     next_run_height: int | None
 
 
-class MeshSecurityModule(BaseStakingHooks):
+class MeshSecurityModule(StakingHooks):
     """The ``virtual_stake`` chain module (see the module docstring).
 
     ``authority`` is the governance account allowed to set caps (default: the address derived

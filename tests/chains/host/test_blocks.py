@@ -10,7 +10,6 @@ import pytest
 from chains import BlockPhase, Coin, Unauthorized
 from chains.contract import BlockEnv, Event, Response, SdkDec
 from chains.modules import (
-    BaseStakingHooks,
     BondStatus,
     CreateValidator,
     ForceDowntime,
@@ -20,6 +19,7 @@ from chains.modules import (
     NotJailed,
     RecordLiveness,
     SetCommission,
+    StakingHooks,
     StakingParams,
     SubmitEquivocation,
     SudoCall,
@@ -54,7 +54,7 @@ def test_genesis_bonds_validators_and_funds_accounts() -> None:
     assert kit.ex.bank.balance(ALICE, DENOM) == 10**12 - 3 * 50
 
 
-class _Order(BaseStakingHooks):
+class _Order(StakingHooks):
     def __init__(self, log: list[tuple[str, Any]]) -> None:
         self.log = log
 
