@@ -32,13 +32,17 @@ __all__ = [
     "InvalidDenom",
     "InvalidFraction",
     "InvalidSlashRatio",
+    "InvalidValue",
+    "MapExists",
     "MissingDenom",
+    "MissingKey",
     "MultipleDenoms",
     "NegativeDecimal",
     "NoFunds",
     "NonPayable",
     "NotFound",
     "Overflow",
+    "SavepointNotOpen",
     "Unauthorized",
     "Underflow",
     "UnsupportedMessage",
@@ -109,6 +113,51 @@ class ChainError(Exception):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+# --- values and the store (programming errors; also the builtin they replace) -----------------
+
+
+class InvalidValue(ChainError, ValueError):
+    """A value a field or an argument does not accept (a coin amount, a decimal string, a
+    genesis config, a bech32 prefix); ``reason`` says why.
+
+    Also a ``ValueError``: pydantic reports it inside its ``ValidationError`` when a message
+    or config field's validator raises it, and callers catching ``ValueError`` keep working.
+    """
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class MapExists(ChainError, ValueError):
+    """The store already has a journaled map of this name (two owners of one state)."""
+
+    fields = ("map_name",)
+    map_name: str
+
+    def __init__(self, map_name: str) -> None:
+        super().__init__(map_name)
+
+
+class SavepointNotOpen(ChainError, ValueError):
+    """A rollback or release of a savepoint that this store does not have open."""
+
+
+class MissingKey(ChainError, KeyError):
+    """A journaled map has no entry under ``key`` (``del`` or ``pop`` without a default).
+
+    Also a ``KeyError``, as the mapping protocol requires.
+    """
+
+    fields = ("key",)
+    key: object
+
+    def __init__(self, key: object) -> None:
+        super().__init__(key)
 
 
 # --- arithmetic (C-1, C-2, C-3, P-6) ---------------------------------------------------------

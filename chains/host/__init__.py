@@ -22,6 +22,7 @@ from chains.host._contract_actor import (
     QueryContract,
 )
 from chains.host._errors import (
+    ChainNotRunning,
     CodeExists,
     CodeNotFound,
     ContractNotFound,
@@ -30,6 +31,7 @@ from chains.host._errors import (
     InvalidComponent,
     ModuleExists,
     ModulePanic,
+    NestedUnit,
     NoIbcModule,
     QueryWrite,
     UnknownModule,
@@ -88,6 +90,7 @@ __all__ = [
     "ChainConfig",
     "ChainEvent",
     "ChainHost",
+    "ChainNotRunning",
     "ChainQuerier",
     "CodeExists",
     "CodeNotFound",
@@ -110,6 +113,7 @@ __all__ = [
     "MessageFilter",
     "ModuleExists",
     "ModulePanic",
+    "NestedUnit",
     "NoIbcModule",
     "ProduceBlocks",
     "QueryBackend",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from chains.contract._errors import ChainError
 
 __all__ = [
+    "ChainNotRunning",
     "CodeExists",
     "CodeNotFound",
     "ContractNotFound",
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidComponent",
     "ModuleExists",
     "ModulePanic",
+    "NestedUnit",
     "NoIbcModule",
     "QueryWrite",
     "UnknownModule",
@@ -149,3 +151,21 @@ class CodeNotFound(ChainError):
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
+
+
+class NestedUnit(ChainError, RuntimeError):
+    """A unit (transaction) started from inside a running unit: units do not nest; code
+    inside a unit uses the executor's in-unit operations (``dispatch``, ``nested``,
+    ``attempt``). A programming error, so also a ``RuntimeError``."""
+
+
+class ChainNotRunning(ChainError, RuntimeError):
+    """A `Chain`'s actor was used outside its ``async with Chain.start(...)`` block.
+
+    Also a ``RuntimeError`` (a programming error, as in anyio's use-before-start)."""
+
+    fields = ("chain_id",)
+    chain_id: str
+
+    def __init__(self, chain_id: str) -> None:
+        super().__init__(chain_id)

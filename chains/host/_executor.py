@@ -93,6 +93,7 @@ from chains.host._errors import (
     InternalError,
     ModuleExists,
     ModulePanic,
+    NestedUnit,
     NoIbcModule,
     UnknownModule,
 )
@@ -760,7 +761,7 @@ class TxExecutor:
         if not self._open:
             return self._failed(InvalidBlock("no block is open"), index)
         if self._in_unit:
-            raise RuntimeError("units do not nest: use dispatch() inside a unit")
+            raise NestedUnit()
         self._tx_index = index + 1
         store = self._store
         point = store.savepoint()
