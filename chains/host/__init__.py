@@ -34,6 +34,7 @@ from chains.host._errors import (
     NestedUnit,
     NoIbcModule,
     QueryWrite,
+    UndecodableMessage,
     UnknownModule,
 )
 from chains.host._events import (
@@ -131,6 +132,7 @@ __all__ = [
     "TxBatch",
     "TxExecutor",
     "TxResult",
+    "UndecodableMessage",
     "UnknownModule",
     "run_read_only",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "NestedUnit",
     "NoIbcModule",
     "QueryWrite",
+    "UndecodableMessage",
     "UnknownModule",
 ]
 
@@ -151,6 +152,17 @@ class CodeNotFound(ChainError):
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
+
+
+class UndecodableMessage(ChainError):
+    """A raw protobuf (`StargateMsg`) message of a type this chain cannot decode; the host
+    runs no message it cannot read (consumer.md C-50)."""
+
+    fields = ("type_url",)
+    type_url: str
+
+    def __init__(self, type_url: str) -> None:
+        super().__init__(type_url)
 
 
 class NestedUnit(ChainError, RuntimeError):

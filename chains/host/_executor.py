@@ -78,6 +78,7 @@ from chains.contract._contract import (
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
+    StargateMsg,
     SubMsg,
     WasmExecute,
     WasmInstantiate,
@@ -95,6 +96,7 @@ from chains.host._errors import (
     ModulePanic,
     NestedUnit,
     NoIbcModule,
+    UndecodableMessage,
     UnknownModule,
 )
 from chains.host._events import BlockPhase, ChainEvent
@@ -247,6 +249,7 @@ class TxExecutor:
             IbcTransfer: self._route_ibc,
             IbcCloseChannel: self._route_ibc,
             CustomMsg: self._route_custom,
+            StargateMsg: self._route_stargate,
         }
         self._native_routes: dict[type[Any], Callable[[str, Any], Any]] = {
             CreateValidator: self._native_create_validator,
@@ -1330,6 +1333,10 @@ class TxExecutor:
         if msg.module not in self._modules:
             raise UnknownModule(msg.module)
         return self._module_handle(msg.module, sender, msg.msg)
+
+    def _route_stargate(self, sender: str, msg: StargateMsg) -> Any:
+        # no protobuf decoder: a raw message is refused by name rather than guessed at
+        raise UndecodableMessage(msg.type_url)
 
     def _module_handle(self, name: str, sender: str, payload: Any) -> Any:
         module = self._modules[name]
