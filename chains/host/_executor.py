@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -104,7 +104,14 @@ from chains.host._querier import ChainQuerier, run_read_only
 from chains.host._tx_result import BlockResult, TxResult
 from chains.modules._bank import Bank
 from chains.modules._errors import InvalidBlock
-from chains.modules._module import BlockHint, ChainModule, ModuleCall, ScheduledModule, SudoCall
+from chains.modules._module import (
+    BlockHint,
+    ChainModule,
+    ModuleCall,
+    ModuleHost,
+    ScheduledModule,
+    SudoCall,
+)
 from chains.modules._msgs import (
     CreateValidator,
     ForceDowntime,
@@ -1524,3 +1531,10 @@ class TxExecutor:
             for key, value in sorted(data.items(), key=lambda item: repr(item[0])):
                 lines.append(f"{key!r} = {value!r}")
         return "\n".join(lines).encode()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_module_host(executor: TxExecutor) -> ModuleHost:
+        # mypy's proof that modules written against `ModuleHost` can be built on the executor
+        return executor

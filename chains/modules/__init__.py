@@ -67,7 +67,9 @@ from chains.modules._hooks import (
 from chains.modules._module import (
     BlockHint,
     ChainModule,
+    ContractRecord,
     ModuleCall,
+    ModuleHost,
     ScheduledModule,
     SudoCall,
 )
@@ -122,6 +124,7 @@ __all__ = [
     "BlockHint",
     "BondStatus",
     "ChainModule",
+    "ContractRecord",
     "CreateValidator",
     "DOUBLE_SIGN_JAIL_END",
     "Delegation",
@@ -144,6 +147,7 @@ __all__ = [
     "JailedUntilNotPassed",
     "Mint",
     "ModuleCall",
+    "ModuleHost",
     "NativeMsg",
     "NoDelegation",
     "NoValidatorCommission",
