@@ -124,6 +124,7 @@ class InvalidValue(ChainError, ValueError):
 
     Also a ``ValueError``: pydantic reports it inside its ``ValidationError`` when a message
     or config field's validator raises it, and callers catching ``ValueError`` keep working.
+    Its text is the bare reason, since that is what pydantic shows a user of a config file.
     """
 
     fields = ("reason",)
@@ -131,6 +132,9 @@ class InvalidValue(ChainError, ValueError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class MapExists(ChainError, ValueError):

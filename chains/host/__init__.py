@@ -7,8 +7,15 @@ embedder starts, transacts through and queries."""
 
 from __future__ import annotations
 
+from chains.host._blocks import (
+    SudoResultObserver,
+)
 from chains.host._chain import (
     Chain,
+)
+from chains.host._chain_state import (
+    ContractInfo,
+    MessageFilter,
 )
 from chains.host._config import (
     ChainConfig,
@@ -42,9 +49,6 @@ from chains.host._events import (
     ChainEvent,
 )
 from chains.host._executor import (
-    ContractInfo,
-    MessageFilter,
-    SudoResultObserver,
     TxExecutor,
 )
 from chains.host._host import (

@@ -181,3 +181,9 @@ class ChainNotRunning(ChainError, RuntimeError):
 
     def __init__(self, chain_id: str) -> None:
         super().__init__(chain_id)
+
+
+def panic_detail(exc: BaseException) -> str:
+    """The ``detail`` of a panic error (`ContractPanic`, `ModulePanic`, `InternalError`) for
+    an exception that is not a `ChainError`: its type name and message."""
+    return f"{type(exc).__name__}: {exc}"
