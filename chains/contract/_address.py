@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 
-from chains.contract._errors import InvalidAddress
+from chains.contract._errors import InvalidAddress, InvalidValue
 
 __all__ = [
     "address_bytes",
@@ -75,7 +75,7 @@ def _convert_bits(data: Iterable[int], from_bits: int, to_bits: int, pad: bool) 
 
 def _check_prefix(prefix: str) -> None:
     if not prefix or prefix != prefix.lower() or any(not 33 <= ord(c) <= 126 for c in prefix):
-        raise ValueError(f"invalid bech32 prefix {prefix!r}")
+        raise InvalidValue(f"invalid bech32 prefix {prefix!r}")
 
 
 def operator_prefix(prefix: str) -> str:
@@ -91,11 +91,11 @@ def consensus_prefix(prefix: str) -> str:
 def encode_address(prefix: str, payload: bytes) -> str:
     """Encode payload bytes as a lowercase bech32 string with ``prefix``.
 
-    Raises ``ValueError`` for an invalid prefix or an empty payload (programming errors).
+    Raises `InvalidValue` for an invalid prefix or an empty payload (programming errors).
     """
     _check_prefix(prefix)
     if not payload:
-        raise ValueError("empty address payload")
+        raise InvalidValue("empty address payload")
     data = _convert_bits(payload, 8, 5, pad=True)
     assert data is not None  # padding conversion cannot fail
     return prefix + "1" + "".join(_CHARSET[d] for d in data + _checksum(prefix, data))
@@ -105,11 +105,11 @@ def derive_address(prefix: str, seed: bytes | str, *, length: int = 20) -> str:
     """Derive a deterministic address: the first ``length`` bytes of ``sha256(seed)``.
 
     With the default 20 bytes the result is ``prefix + "1" + 38`` bech32 characters.
-    String seeds are UTF-8 encoded. Raises ``ValueError`` for an invalid prefix or a length
+    String seeds are UTF-8 encoded. Raises `InvalidValue` for an invalid prefix or a length
     outside ``1..32``.
     """
     if not 1 <= length <= 32:
-        raise ValueError("length must be between 1 and 32 bytes")
+        raise InvalidValue("length must be between 1 and 32 bytes")
     raw = seed.encode() if isinstance(seed, str) else bytes(seed)
     return encode_address(prefix, hashlib.sha256(raw).digest()[:length])
 

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chains.contract._errors import InsufficientDelegations
+
 __all__ = ["distribute_burn"]
 
 
-def distribute_burn(entries: Sequence[tuple[str, int]], amount: int) -> tuple[int, dict[str, int]]:
+def distribute_burn(
+    entries: Sequence[tuple[str, int]], amount: int, *, owner: str = ""
+) -> tuple[int, dict[str, int]]:
     """Split ``amount`` over ``entries`` = ``[(validator, available), ...]`` (P-17).
 
     Returns ``(burned, {validator: burn})`` with the parts in entry order (validators that
@@ -21,10 +25,12 @@ def distribute_burn(entries: Sequence[tuple[str, int]], amount: int) -> tuple[in
     (``InsufficientDelegations``); the split can fail although enough is available in total
     (``[29, 30, 31, 1]``, 91 burns 67): a known limitation, kept.
 
-    Raises ``ValueError`` for an empty ``entries`` (callers check that first).
+    Raises `InsufficientDelegations` ``(owner, amount)`` for an empty ``entries``: a burn
+    with nowhere to go is what every caller reports for it (P-58, P-80, C-91), so a caller
+    may pass its ``owner`` and leave the check to this function.
     """
     if not entries:
-        raise ValueError("distribute_burn needs at least one entry")
+        raise InsufficientDelegations(owner, amount)
     base = amount // len(entries)
     parts: dict[str, int] = {}
     burned = 0

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
 
-from chains.contract._errors import ExtraDenoms, MissingDenom, MultipleDenoms, NoFunds, NonPayable
+from chains.contract._errors import (
+    ExtraDenoms,
+    InvalidValue,
+    MissingDenom,
+    MultipleDenoms,
+    NoFunds,
+    NonPayable,
+)
 
 __all__ = ["Coin", "may_pay", "must_pay", "nonpayable"]
 
@@ -34,15 +41,15 @@ class Coin(BaseModel):
     def _amount_in_range(cls, value: object) -> int:
         # bool is an int subclass; a True amount is certainly a bug upstream
         if isinstance(value, bool):
-            raise ValueError("amount must be an integer, not a bool")
+            raise InvalidValue("amount must be an integer, not a bool")
         if isinstance(value, str):
             if _DIGITS.fullmatch(value) is None:
-                raise ValueError("amount string must be decimal digits")
+                raise InvalidValue("amount string must be decimal digits")
             value = int(value)
         if not isinstance(value, int):
-            raise ValueError("amount must be an integer or a string of digits")
+            raise InvalidValue("amount must be an integer or a string of digits")
         if not 0 <= value < _UINT128:
-            raise ValueError("amount must be in [0, 2**128)")
+            raise InvalidValue("amount must be in [0, 2**128)")
         return value
 
     @field_serializer("amount", when_used="json")

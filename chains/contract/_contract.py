@@ -65,6 +65,7 @@ __all__ = [
     "StakingDelegate",
     "StakingRedelegate",
     "StakingUndelegate",
+    "StargateMsg",
     "SubMsg",
     "WasmExecute",
     "WasmInstantiate",
@@ -195,6 +196,20 @@ class CustomMsg(_Frozen):
     msg: Any
 
 
+class StargateMsg(_Frozen):
+    """A raw protobuf message (CosmWasm's ``CosmosMsg::Stargate``, an ``Any``): ``type_url``
+    names the protobuf type (e.g. ``/cosmos.staking.v1beta1.MsgDelegate``), ``value`` is its
+    encoded bytes.
+
+    A host runs only what it can decode, and on a consumer chain a contract with a max-cap
+    entry may not emit one at all (consumer.md C-50: it could reach native staking past the
+    module's accounting).
+    """
+
+    type_url: str
+    value: bytes
+
+
 CosmosMsg = (
     WasmExecute
     | WasmInstantiate
@@ -209,6 +224,7 @@ CosmosMsg = (
     | IbcTransfer
     | IbcCloseChannel
     | CustomMsg
+    | StargateMsg
 )
 
 

@@ -28,6 +28,7 @@ from chains.contract._errors import (
     DecimalTooPrecise,
     DivideByZero,
     InvalidDecimal,
+    InvalidValue,
     NegativeDecimal,
     Overflow,
     Underflow,
@@ -82,9 +83,10 @@ def _pydantic_schema(cls: type[Any]) -> CoreSchema:
             try:
                 return cls.parse(value)
             except ChainError as err:
-                # pydantic only turns ValueError into a ValidationError
-                raise ValueError(str(err)) from err
-        raise ValueError(f"expected a decimal string, got {type(value).__name__}")
+                # pydantic only turns a ValueError (InvalidValue is one) into a
+                # ValidationError
+                raise InvalidValue(str(err)) from err
+        raise InvalidValue(f"expected a decimal string, got {type(value).__name__}")
 
     return core_schema.no_info_plain_validator_function(
         validate,

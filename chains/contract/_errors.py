@@ -6,6 +6,11 @@ and data are equal, they pickle, and ``to_dict()`` gives the JSON shape carried 
 acks (``{"error": name, **fields}``). Raising one inside an atomic unit (a transaction, a
 savepoint) leaves state exactly as it was before the unit started; the store does that, not the
 error.
+
+This module holds the base `ChainError` and the errors both sides of the protocol share
+(arithmetic, coins and payments, addresses, records, burns, channels). The native modules'
+errors (staking, slashing, distribution, governance) are in ``chains.modules``, the host's
+(routing, registry, panics) in ``chains.host``, each contract's beside the contract.
 """
 
 from __future__ import annotations
@@ -13,10 +18,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
-    "AlreadyJailed",
     "ChainError",
-    "CodeNotFound",
-    "ContractNotFound",
     "DecimalTooPrecise",
     "DivideByZero",
     "ExtraDenoms",
@@ -26,36 +28,24 @@ __all__ = [
     "InsufficientFunds",
     "InvalidAddress",
     "InvalidAmount",
-    "InvalidBlock",
-    "InvalidCommission",
     "InvalidDecimal",
     "InvalidDenom",
-    "InvalidExchangeRate",
     "InvalidFraction",
-    "InvalidInfractionHeight",
-    "InvalidPower",
-    "InvalidSharesAmount",
     "InvalidSlashRatio",
-    "JailedUntilNotPassed",
+    "InvalidValue",
+    "MapExists",
     "MissingDenom",
+    "MissingKey",
     "MultipleDenoms",
     "NegativeDecimal",
-    "NoDelegation",
     "NoFunds",
-    "NoValidatorCommission",
     "NonPayable",
     "NotFound",
-    "NotJailed",
     "Overflow",
-    "PubkeyExists",
-    "SelfDelegationTooLow",
-    "Tombstoned",
-    "TooManyUnbondingEntries",
+    "SavepointNotOpen",
     "Unauthorized",
     "Underflow",
     "UnsupportedMessage",
-    "ValidatorExists",
-    "ValidatorNotFound",
     "WrongDenom",
 ]
 
@@ -123,6 +113,55 @@ class ChainError(Exception):
 
     def __repr__(self) -> str:
         return str(self)
+
+
+# --- values and the store (programming errors; also the builtin they replace) -----------------
+
+
+class InvalidValue(ChainError, ValueError):
+    """A value a field or an argument does not accept (a coin amount, a decimal string, a
+    genesis config, a bech32 prefix); ``reason`` says why.
+
+    Also a ``ValueError``: pydantic reports it inside its ``ValidationError`` when a message
+    or config field's validator raises it, and callers catching ``ValueError`` keep working.
+    Its text is the bare reason, since that is what pydantic shows a user of a config file.
+    """
+
+    fields = ("reason",)
+    reason: str
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class MapExists(ChainError, ValueError):
+    """The store already has a journaled map of this name (two owners of one state)."""
+
+    fields = ("map_name",)
+    map_name: str
+
+    def __init__(self, map_name: str) -> None:
+        super().__init__(map_name)
+
+
+class SavepointNotOpen(ChainError, ValueError):
+    """A rollback or release of a savepoint that this store does not have open."""
+
+
+class MissingKey(ChainError, KeyError):
+    """A journaled map has no entry under ``key`` (``del`` or ``pop`` without a default).
+
+    Also a ``KeyError``, as the mapping protocol requires.
+    """
+
+    fields = ("key",)
+    key: object
+
+    def __init__(self, key: object) -> None:
+        super().__init__(key)
 
 
 # --- arithmetic (C-1, C-2, C-3, P-6) ---------------------------------------------------------
@@ -295,180 +334,7 @@ class ExtraDenoms(ChainError):
         super().__init__(denom)
 
 
-# --- staking, distribution, slashing (C-13..C-39) --------------------------------------------
-
-
-class ValidatorNotFound(ChainError):
-    """No validator with this operator (or consensus) address exists."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class ValidatorExists(ChainError):
-    """A validator with this operator address already exists."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class PubkeyExists(ChainError):
-    """Another validator already uses this consensus public key."""
-
-    fields = ("pubkey",)
-    pubkey: str
-
-    def __init__(self, pubkey: str) -> None:
-        super().__init__(pubkey)
-
-
-class InvalidCommission(ChainError):
-    """A commission rate outside ``[0, max_rate]`` or changing by more than allowed."""
-
-    fields = ("reason",)
-    reason: str
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-
-
-class InvalidExchangeRate(ChainError):
-    """The validator has delegator shares but no tokens, so new shares cannot be priced."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class NoDelegation(ChainError):
-    """The delegator has no delegation to this validator (C-26)."""
-
-    fields = ("delegator", "validator")
-    delegator: str
-    validator: str
-
-    def __init__(self, delegator: str, validator: str) -> None:
-        super().__init__(delegator, validator)
-
-
-class InvalidSharesAmount(ChainError):
-    """An undelegation asks for more shares than the delegation holds (C-19, C-47)."""
-
-
-class TooManyUnbondingEntries(ChainError):
-    """The (delegator, validator) pair already has ``max_entries`` unbonding entries (C-20)."""
-
-    fields = ("delegator", "validator")
-    delegator: str
-    validator: str
-
-    def __init__(self, delegator: str, validator: str) -> None:
-        super().__init__(delegator, validator)
-
-
-class InvalidPower(ChainError):
-    """A negative consensus power was given to the slash primitive."""
-
-    fields = ("power",)
-    power: int
-
-    def __init__(self, power: int) -> None:
-        super().__init__(power)
-
-
-class InvalidInfractionHeight(ChainError):
-    """A slash for an infraction in the future (``infraction_height > height``)."""
-
-    fields = ("infraction_height", "height")
-    infraction_height: int
-    height: int
-
-    def __init__(self, infraction_height: int, height: int) -> None:
-        super().__init__(infraction_height, height)
-
-
-class AlreadyJailed(ChainError):
-    """Jailing (or downtime-slashing) a validator that is already jailed."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class NotJailed(ChainError):
-    """Unjailing a validator that is not jailed (C-29)."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class Tombstoned(ChainError):
-    """Unjailing a tombstoned validator, which is never allowed (C-29, C-37)."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class JailedUntilNotPassed(ChainError):
-    """Unjailing before the jail period ended (C-29)."""
-
-    fields = ("validator", "jailed_until")
-    validator: str
-    jailed_until: int
-
-    def __init__(self, validator: str, jailed_until: int) -> None:
-        super().__init__(validator, jailed_until)
-
-
-class SelfDelegationTooLow(ChainError):
-    """The operator's self-delegation is below the validator's minimum (C-23, C-29)."""
-
-    fields = ("validator", "self_delegation", "minimum")
-    validator: str
-    self_delegation: int
-    minimum: int
-
-    def __init__(self, validator: str, self_delegation: int, minimum: int) -> None:
-        super().__init__(validator, self_delegation, minimum)
-
-
-class NoValidatorCommission(ChainError):
-    """Withdrawing commission when less than one whole token has accrued."""
-
-    fields = ("validator",)
-    validator: str
-
-    def __init__(self, validator: str) -> None:
-        super().__init__(validator)
-
-
-class InvalidBlock(ChainError):
-    """Block heights or times that do not strictly increase, or mismatched begin/end."""
-
-    fields = ("reason",)
-    reason: str
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-
-
-# --- contracts and the chain host ------------------------------------------------------------
+# --- contracts, records, burns, channels (both sides) ---------------------------------------
 
 
 class UnsupportedMessage(ChainError):
@@ -480,26 +346,6 @@ class UnsupportedMessage(ChainError):
 
     def __init__(self, entry_point: str, message_type: str) -> None:
         super().__init__(entry_point, message_type)
-
-
-class ContractNotFound(ChainError):
-    """No contract is deployed at this address on this chain."""
-
-    fields = ("address",)
-    address: str
-
-    def __init__(self, address: str) -> None:
-        super().__init__(address)
-
-
-class CodeNotFound(ChainError):
-    """No contract code is registered under this name on this chain."""
-
-    fields = ("code",)
-    code: str
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
 
 
 class NotFound(ChainError):

@@ -35,6 +35,8 @@ from typing import (
     overload,
 )
 
+from chains.contract._errors import MapExists, MissingKey, SavepointNotOpen
+
 __all__ = ["JournaledMap", "Savepoint", "SortedJournaledMap", "Store", "atomic"]
 
 K = TypeVar("K", bound=Hashable)
@@ -80,7 +82,7 @@ class Store:
 
     def _register(self, name: str, journaled: JournaledMap[Any, Any]) -> None:
         if name in self._maps:
-            raise ValueError(f"store already has a map named {name!r}")
+            raise MapExists(name)
         self._maps[name] = journaled
 
     def names(self) -> tuple[str, ...]:
@@ -121,12 +123,12 @@ class Store:
         for i in range(len(self._open) - 1, -1, -1):
             if self._open[i] is point:
                 return i
-        raise ValueError("savepoint is not open in this store")
+        raise SavepointNotOpen()
 
     def rollback_to(self, point: Savepoint) -> None:
         """Undo every write made since ``point`` was opened and close it.
 
-        Savepoints opened after ``point`` are closed too. Raises ``ValueError`` if ``point``
+        Savepoints opened after ``point`` are closed too. Raises `SavepointNotOpen` if ``point``
         is not open in this store.
         """
         index = self._index(point)
@@ -140,7 +142,7 @@ class Store:
     def release(self, point: Savepoint) -> None:
         """Close ``point`` keeping its writes (they join the enclosing savepoint, if any).
 
-        Savepoints opened after ``point`` are released too. Raises ``ValueError`` if ``point``
+        Savepoints opened after ``point`` are released too. Raises `SavepointNotOpen` if ``point``
         is not open in this store.
         """
         opened = self._open
@@ -215,7 +217,7 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
     def __delitem__(self, key: K) -> None:
         data = self._data
         if key not in data:
-            raise KeyError(key)
+            raise MissingKey(key)
         store = self._store
         if store._open:
             store._journal.append((self, key, data[key]))
@@ -230,7 +232,7 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         data = self._data
         if key not in data:
             if default is _MISSING:
-                raise KeyError(key)
+                raise MissingKey(key)
             return default
         value = data[key]
         store = self._store

@@ -11,8 +11,15 @@ from chains.host._auth import (
     AccountSequences,
     authenticate_tx,
 )
+from chains.host._blocks import (
+    SudoResultObserver,
+)
 from chains.host._chain import (
     Chain,
+)
+from chains.host._chain_state import (
+    ContractInfo,
+    MessageFilter,
 )
 from chains.host._config import (
     ChainConfig,
@@ -26,14 +33,19 @@ from chains.host._contract_actor import (
     QueryContract,
 )
 from chains.host._errors import (
+    ChainNotRunning,
     CodeExists,
+    CodeNotFound,
+    ContractNotFound,
     ContractPanic,
     InternalError,
     InvalidComponent,
     ModuleExists,
     ModulePanic,
+    NestedUnit,
     NoIbcModule,
     QueryWrite,
+    UndecodableMessage,
     UnknownModule,
 )
 from chains.host._events import (
@@ -41,9 +53,6 @@ from chains.host._events import (
     ChainEvent,
 )
 from chains.host._executor import (
-    ContractInfo,
-    MessageFilter,
-    SudoResultObserver,
     TxExecutor,
 )
 from chains.host._host import (
@@ -91,11 +100,14 @@ __all__ = [
     "ChainConfig",
     "ChainEvent",
     "ChainHost",
+    "ChainNotRunning",
     "ChainQuerier",
     "CodeExists",
+    "CodeNotFound",
     "ContractActor",
     "ContractInfo",
     "ContractMsg",
+    "ContractNotFound",
     "ContractPanic",
     "ExecuteContract",
     "ExecuteTx",
@@ -111,6 +123,7 @@ __all__ = [
     "MessageFilter",
     "ModuleExists",
     "ModulePanic",
+    "NestedUnit",
     "NoIbcModule",
     "ProduceBlocks",
     "QueryBackend",
@@ -128,6 +141,7 @@ __all__ = [
     "TxBatch",
     "TxExecutor",
     "TxResult",
+    "UndecodableMessage",
     "UnknownModule",
     "authenticate_tx",
     "run_read_only",

@@ -39,10 +39,12 @@ from chains.contract._contract import (
     StakingUndelegate,
 )
 from chains.contract._decimal import SdkDec
+from chains.host._chain_state import ContractInfo
 from chains.host._config import ChainConfig
 from chains.host._contract_actor import ContractMsg
+from chains.host._errors import ChainNotRunning
 from chains.host._events import ChainEvent
-from chains.host._executor import ContractInfo, TxExecutor
+from chains.host._executor import TxExecutor
 from chains.host._host import BlockClock, ChainHost
 from chains.host._msgs import (
     AddModule,
@@ -165,7 +167,7 @@ class Chain:
     def host(self) -> ActorRef[HostMsg]:
         """The host actor (for components that send it `HostMsg` directly)."""
         if self._host is None:
-            raise RuntimeError("the chain is not running (use 'async with')")
+            raise ChainNotRunning(self.chain_id)
         return self._host
 
     @property

@@ -12,7 +12,7 @@ from chains.contract._address import (
 )
 from chains.contract._coin import Coin
 from chains.contract._decimal import SdkDec
-from chains.contract._errors import ChainError
+from chains.contract._errors import ChainError, InvalidValue
 from chains.modules._bank import check_denom
 from chains.modules._params import StakingParams
 
@@ -82,7 +82,7 @@ class ChainConfig(BaseModel):
         try:
             check_denom(value)
         except ChainError as exc:
-            raise ValueError(str(exc)) from None
+            raise InvalidValue(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -91,10 +91,10 @@ class ChainConfig(BaseModel):
             try:
                 validate_address(account.address, self.prefix)
             except ChainError as exc:
-                raise ValueError(f"genesis account: {exc}") from None
+                raise InvalidValue(f"genesis account: {exc}") from None
         names = [v.name for v in self.validators]
         if len(set(names)) != len(names):
-            raise ValueError("genesis validator names must be unique")
+            raise InvalidValue("genesis validator names must be unique")
         if self.staking.bond_denom != self.bond_denom:
             # one source of truth: the chain's bond denom
             object.__setattr__(

@@ -1,4 +1,4 @@
-"""Errors of the chain host: routing, panics, read-only queries, registration.
+"""Errors of the chain host: routing, panics, read-only queries, the code and contract registry.
 
 They join the flat `ChainError` hierarchy of ``_errors.py`` (same value semantics: compare by
 name and data, ``to_dict()`` for replies). Like every chain error they abort the atomic unit
@@ -10,14 +10,19 @@ from __future__ import annotations
 from chains.contract._errors import ChainError
 
 __all__ = [
+    "ChainNotRunning",
     "CodeExists",
+    "CodeNotFound",
+    "ContractNotFound",
     "ContractPanic",
     "InternalError",
     "InvalidComponent",
     "ModuleExists",
     "ModulePanic",
+    "NestedUnit",
     "NoIbcModule",
     "QueryWrite",
+    "UndecodableMessage",
     "UnknownModule",
 ]
 
@@ -127,3 +132,58 @@ class QueryWrite(ChainError):
 
     def __init__(self, target: str) -> None:
         super().__init__(target)
+
+
+class ContractNotFound(ChainError):
+    """No contract is deployed at this address on this chain."""
+
+    fields = ("address",)
+    address: str
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+
+
+class CodeNotFound(ChainError):
+    """No contract code is registered under this name on this chain."""
+
+    fields = ("code",)
+    code: str
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+
+
+class UndecodableMessage(ChainError):
+    """A raw protobuf (`StargateMsg`) message of a type this chain cannot decode; the host
+    runs no message it cannot read (consumer.md C-50)."""
+
+    fields = ("type_url",)
+    type_url: str
+
+    def __init__(self, type_url: str) -> None:
+        super().__init__(type_url)
+
+
+class NestedUnit(ChainError, RuntimeError):
+    """A unit (transaction) started from inside a running unit: units do not nest; code
+    inside a unit uses the executor's in-unit operations (``dispatch``, ``nested``,
+    ``attempt``). A programming error, so also a ``RuntimeError``."""
+
+
+class ChainNotRunning(ChainError, RuntimeError):
+    """A `Chain`'s actor was used outside its ``async with Chain.start(...)`` block.
+
+    Also a ``RuntimeError`` (a programming error, as in anyio's use-before-start)."""
+
+    fields = ("chain_id",)
+    chain_id: str
+
+    def __init__(self, chain_id: str) -> None:
+        super().__init__(chain_id)
+
+
+def panic_detail(exc: BaseException) -> str:
+    """The ``detail`` of a panic error (`ContractPanic`, `ModulePanic`, `InternalError`) for
+    an exception that is not a `ChainError`: its type name and message."""
+    return f"{type(exc).__name__}: {exc}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from typing import NamedTuple
 
+from chains.contract._coin import Coin
 from chains.contract._contract import Event
 
 __all__ = ["BlockPhase", "ChainEvent"]
@@ -56,3 +57,23 @@ class ChainEvent(NamedTuple):
             if k == key:
                 return v
         return None
+
+
+RawEvent = tuple[str, str, tuple[tuple[str, str], ...]]
+"""An event as a running unit records it: ``(source, type, attributes)``. `Event` models
+(and `ChainEvent` stamps) are only built when someone reads them."""
+
+
+def as_events(raw: list[RawEvent]) -> tuple[Event, ...]:
+    """The recorded events as `Event` models (for a reply, C-9)."""
+    # the recorded events are already typed: no validation (one reply per epoch target)
+    trusted = Event.trusted
+    return tuple([trusted(type_, attributes) for _, type_, attributes in raw])
+
+
+def coins_text(coins: tuple[Coin, ...]) -> str:
+    """Coins as an event attribute: ``"5stake"``, ``"5stake,7uosmo"``."""
+    if len(coins) == 1:
+        coin = coins[0]
+        return f"{coin.amount}{coin.denom}"
+    return ",".join([f"{c.amount}{c.denom}" for c in coins])

@@ -13,16 +13,37 @@ from chains.modules._bank import (
 from chains.modules._distribution import (
     Distribution,
 )
+from chains.modules._errors import (
+    AlreadyJailed,
+    InvalidBlock,
+    InvalidCommission,
+    InvalidExchangeRate,
+    InvalidInfractionHeight,
+    InvalidPower,
+    InvalidSharesAmount,
+    InvalidVoteOption,
+    InvalidWeightedVote,
+    JailedUntilNotPassed,
+    NoDelegation,
+    NotJailed,
+    NoValidatorCommission,
+    PubkeyExists,
+    SelfDelegationTooLow,
+    SelfRedelegation,
+    TinyRedelegationAmount,
+    Tombstoned,
+    TooManyRedelegationEntries,
+    TooManyUnbondingEntries,
+    TransitiveRedelegation,
+    UnknownProposal,
+    ValidatorExists,
+    ValidatorNotFound,
+    VotingClosed,
+)
 from chains.modules._gov import (
     VOTE_OPTIONS,
     GovModule,
     check_weighted_vote,
-)
-from chains.modules._gov_errors import (
-    InvalidVoteOption,
-    InvalidWeightedVote,
-    UnknownProposal,
-    VotingClosed,
 )
 from chains.modules._gov_msgs import (
     GovVote,
@@ -37,7 +58,6 @@ from chains.modules._gov_msgs import (
     WeightedVoteOption,
 )
 from chains.modules._hooks import (
-    BaseStakingHooks,
     DelegationHooks,
     InfractionReason,
     PendingSlash,
@@ -47,7 +67,9 @@ from chains.modules._hooks import (
 from chains.modules._module import (
     BlockHint,
     ChainModule,
+    ContractRecord,
     ModuleCall,
+    ModuleHost,
     ScheduledModule,
     SudoCall,
 )
@@ -65,12 +87,6 @@ from chains.modules._msgs import (
 from chains.modules._params import (
     DOUBLE_SIGN_JAIL_END,
     StakingParams,
-)
-from chains.modules._redelegation_errors import (
-    SelfRedelegation,
-    TinyRedelegationAmount,
-    TooManyRedelegationEntries,
-    TransitiveRedelegation,
 )
 from chains.modules._shares import (
     shares_from_tokens,
@@ -103,11 +119,12 @@ from chains.modules._staking_reader import (
 
 __all__ = [
     "ActiveSet",
+    "AlreadyJailed",
     "Bank",
-    "BaseStakingHooks",
     "BlockHint",
     "BondStatus",
     "ChainModule",
+    "ContractRecord",
     "CreateValidator",
     "DOUBLE_SIGN_JAIL_END",
     "Delegation",
@@ -119,17 +136,30 @@ __all__ = [
     "GovVote",
     "GovVoteWeighted",
     "InfractionReason",
+    "InvalidBlock",
+    "InvalidCommission",
+    "InvalidExchangeRate",
+    "InvalidInfractionHeight",
+    "InvalidPower",
+    "InvalidSharesAmount",
     "InvalidVoteOption",
     "InvalidWeightedVote",
+    "JailedUntilNotPassed",
     "Mint",
     "ModuleCall",
+    "ModuleHost",
     "NativeMsg",
+    "NoDelegation",
+    "NoValidatorCommission",
+    "NotJailed",
     "PendingSlash",
     "Proposal",
     "ProposalQuery",
+    "PubkeyExists",
     "RecordLiveness",
     "RedelegationEntry",
     "ScheduledModule",
+    "SelfDelegationTooLow",
     "SelfRedelegation",
     "SetCommission",
     "SigningInfo",
@@ -147,7 +177,9 @@ __all__ = [
     "TallyQuery",
     "TallyResult",
     "TinyRedelegationAmount",
+    "Tombstoned",
     "TooManyRedelegationEntries",
+    "TooManyUnbondingEntries",
     "TransitiveRedelegation",
     "UnbondingEntry",
     "UnbondingEntryView",
@@ -155,6 +187,8 @@ __all__ = [
     "UnknownProposal",
     "VOTE_OPTIONS",
     "Validator",
+    "ValidatorExists",
+    "ValidatorNotFound",
     "Vote",
     "VoteQuery",
     "VotingClosed",

@@ -48,10 +48,10 @@ from dataclasses import dataclass
 
 from chains.contract._address import derive_address
 from chains.contract._decimal import SCALE, SdkDec, div_half_even, div_trunc
-from chains.contract._errors import NoDelegation, NoValidatorCommission, ValidatorNotFound
 from chains.contract._store import JournaledMap, Store, atomic
 from chains.modules._bank import Bank
-from chains.modules._hooks import BaseStakingHooks
+from chains.modules._errors import NoDelegation, NoValidatorCommission, ValidatorNotFound
+from chains.modules._hooks import StakingHooks
 from chains.modules._staking import ActiveSet, Delegation, Staking, Validator
 
 __all__ = ["Distribution"]
@@ -102,7 +102,7 @@ class _Segment:
     runs: int  # entries in ``distribution/runs``
 
 
-class Distribution(BaseStakingHooks):
+class Distribution(StakingHooks):
     """Reward allocation and withdrawal for one chain's staking module.
 
     Registered with ``Staking`` as a ``DelegationHooks`` observer so every change of a

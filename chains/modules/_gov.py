@@ -20,7 +20,7 @@ from chains.contract._contract import BlockEnv, Event, Response
 from chains.contract._decimal import Decimal18
 from chains.contract._errors import UnsupportedMessage
 from chains.contract._store import JournaledMap, SortedJournaledMap
-from chains.modules._gov_errors import (
+from chains.modules._errors import (
     InvalidVoteOption,
     InvalidWeightedVote,
     UnknownProposal,

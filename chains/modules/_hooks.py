@@ -2,7 +2,7 @@
 
 A module or contract that must react to validator events (the mesh-security module captures
 them for valset updates, the provider host turns them into ``jailing`` calls) registers a
-``StakingHooks`` object with ``StakingModule.add_hooks``. Hooks are called synchronously,
+``StakingHooks`` subclass with ``StakingModule.add_hooks``. Hooks are called synchronously,
 inside the transaction or block step that caused the event, after the event's state change:
 querying the staking module from a hook sees the new state. A hook that raises aborts that
 transaction or block step, which is then rolled back with the store; hooks should not raise.
@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict
 from chains.contract._decimal import SdkDec
 
 __all__ = [
-    "BaseStakingHooks",
     "DelegationHooks",
     "InfractionReason",
     "PendingSlash",
@@ -77,7 +76,7 @@ class PendingSlash(BaseModel):
     time_s: int
 
 
-class StakingHooks(Protocol):
+class StakingHooks:
     """Validator events of the staking, slashing and evidence modules.
 
     The first three are the staking hooks of C-16 (they fire from end-block set changes,
@@ -88,75 +87,39 @@ class StakingHooks(Protocol):
     ``jailing`` there, P-51), and ``after_unbonding_matured`` when staking end-block pays out
     a matured unbonding entry (C-20; the provider chain drains proxies' queues there, P-62).
     Arguments are validator operator addresses.
+
+    Every hook does nothing here: an observer subclasses this and overrides the events it
+    needs (one type for what the staking module calls and what observers implement, so a
+    hook added here reaches every observer without a second list to keep in step).
     """
 
     def after_validator_bonded(self, validator: str) -> None:
         """The validator entered the active set (staking end-block, C-16)."""
-        ...
 
     def after_validator_begin_unbonding(self, validator: str) -> None:
         """The validator left the active set and started unbonding (end-block, C-16)."""
-        ...
 
     def before_validator_modified(self, validator: str) -> None:
         """Commission changed or the validator was slashed (C-16, C-28 step 4)."""
-        ...
 
     def after_validator_slashed(self, event: SlashEvent) -> None:
         """A slash from the slashing or evidence module was applied (C-30, C-39)."""
-        ...
 
     def after_validator_jailed(self, validator: str) -> None:
         """The validator was jailed by the slashing or evidence module (C-30)."""
-        ...
 
     def after_validator_unjailed(self, validator: str) -> None:
         """The operator's unjail succeeded (C-29, C-30)."""
-        ...
 
     def after_validator_tombstoned(self, validator: str) -> None:
         """The validator was tombstoned for double signing (C-30, C-33, C-37)."""
-        ...
 
     def before_validator_slashed(self, slash: PendingSlash) -> None:
         """A slash from the slashing or evidence module is about to be applied (P-51)."""
-        ...
 
     def after_unbonding_matured(self, delegator: str, validator: str, amount: int) -> None:
         """An unbonding entry matured and ``amount`` tokens were paid to ``delegator``
         (staking end-block, C-20, C-27)."""
-        ...
-
-
-class BaseStakingHooks:
-    """A ``StakingHooks`` implementation that ignores every event; subclass what you need."""
-
-    def after_validator_bonded(self, validator: str) -> None:
-        """Ignored."""
-
-    def after_validator_begin_unbonding(self, validator: str) -> None:
-        """Ignored."""
-
-    def before_validator_modified(self, validator: str) -> None:
-        """Ignored."""
-
-    def after_validator_slashed(self, event: SlashEvent) -> None:
-        """Ignored."""
-
-    def after_validator_jailed(self, validator: str) -> None:
-        """Ignored."""
-
-    def after_validator_unjailed(self, validator: str) -> None:
-        """Ignored."""
-
-    def after_validator_tombstoned(self, validator: str) -> None:
-        """Ignored."""
-
-    def before_validator_slashed(self, slash: PendingSlash) -> None:
-        """Ignored."""
-
-    def after_unbonding_matured(self, delegator: str, validator: str, amount: int) -> None:
-        """Ignored."""
 
 
 class DelegationHooks(Protocol):

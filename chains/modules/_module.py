@@ -9,18 +9,36 @@ state in the chain's journaled `Store`, so a failing transaction rolls them back
 A module whose block hooks are mostly idle implements `ScheduledModule` as well: the host
 then calls its hooks only at the heights it names, and a chain whose modules all have
 nothing due can produce its idle blocks late, in one go (see `TxExecutor.block_due`).
+
+A module that needs more of its chain than its store (run contract code, read the contract
+registry) is written against `ModuleHost`, the narrow view of the host it uses, not against
+the executor: the executor satisfies it structurally (this room sits below the host), and a
+test can hand the module a scripted host instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
 from chains.contract._contract import BlockEnv, Event, Response
+from chains.contract._errors import ChainError
+from chains.contract._store import Store
+from chains.modules._staking_module import StakingModule
 
-__all__ = ["BlockHint", "ChainModule", "ModuleCall", "ScheduledModule", "SudoCall"]
+T = TypeVar("T")
+
+__all__ = [
+    "BlockHint",
+    "ChainModule",
+    "ContractRecord",
+    "ModuleCall",
+    "ModuleHost",
+    "ScheduledModule",
+    "SudoCall",
+]
 
 
 class ModuleCall(BaseModel):
@@ -87,3 +105,60 @@ whose block boundary it does something another party could observe (events, sudo
 notices), or ``None``. Unlike `ScheduledModule.next_due_height` it does not let the host skip
 the module's hooks, only tell idle blocks (whose production may be deferred) from due ones
 (see `TxExecutor.set_block_hint`)."""
+
+
+class ContractRecord(Protocol):
+    """What a module reads of a deployed contract's registry record."""
+
+    @property
+    def address(self) -> str:
+        """The contract's address."""
+        ...
+
+    @property
+    def code(self) -> str:
+        """The name of the code it was instantiated from."""
+        ...
+
+
+class ModuleHost(Protocol):
+    """The chain host as a module sees it: only what modules use (the executor satisfies it).
+
+    Calls that run contract code (``sudo_contract``, ``attempt``) may only be made inside a
+    unit, i.e. from a module's message handler, block hook or staking hook.
+    """
+
+    @property
+    def store(self) -> Store:
+        """The chain's journaled store (a module keeps its state there, C-8)."""
+        ...
+
+    @property
+    def staking(self) -> StakingModule:
+        """The native staking, slashing and distribution modules (hooks are added here)."""
+        ...
+
+    @property
+    def gov_address(self) -> str:
+        """The governance module account (the sender of privileged messages)."""
+        ...
+
+    def contract_info(self, address: str) -> ContractRecord | None:
+        """The registry record of the contract at ``address``, or ``None``."""
+        ...
+
+    def query_contract(self, address: str, msg: Any) -> Any:
+        """A contract's ``query`` entry point, read-only; raises what the query raises."""
+        ...
+
+    def sudo_contract(self, contract: str, msg: Any) -> Any:
+        """In a unit: run ``contract``'s ``sudo`` entry point and its messages."""
+        ...
+
+    def attempt(self, body: Callable[..., T], *args: Any) -> tuple[T | None, ChainError | None]:
+        """In a unit: run ``body(*args)`` in a nested savepoint, catching a `ChainError`."""
+        ...
+
+    def emit(self, source: str, event: Event) -> None:
+        """Record an event of the running unit (kept only if the unit commits)."""
+        ...

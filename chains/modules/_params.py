@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chains.contract._decimal import SdkDec
+from chains.contract._errors import InvalidValue
 
 __all__ = ["DOUBLE_SIGN_JAIL_END", "StakingParams"]
 
@@ -50,7 +51,7 @@ class StakingParams(BaseModel):
         ):
             value: SdkDec = getattr(self, name)
             if value.is_negative() or value > one:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+                raise InvalidValue(f"{name} must be between 0 and 1, got {value}")
         return self
 
     @classmethod

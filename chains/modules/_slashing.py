@@ -19,16 +19,16 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from chains.contract._decimal import SdkDec
-from chains.contract._errors import (
+from chains.contract._store import JournaledMap, SortedJournaledMap, Store, atomic
+from chains.modules._bank import Bank
+from chains.modules._errors import (
     AlreadyJailed,
     JailedUntilNotPassed,
     NotJailed,
     SelfDelegationTooLow,
     Tombstoned,
 )
-from chains.contract._store import JournaledMap, SortedJournaledMap, Store, atomic
-from chains.modules._bank import Bank
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, PendingSlash, SlashEvent
+from chains.modules._hooks import InfractionReason, PendingSlash, SlashEvent, StakingHooks
 from chains.modules._params import DOUBLE_SIGN_JAIL_END
 from chains.modules._staking import BondStatus, Staking
 
@@ -55,7 +55,7 @@ class SigningInfo(BaseModel):
         return len(self.missed_heights)
 
 
-class Slashing(BaseStakingHooks):
+class Slashing(StakingHooks):
     """Slashing and evidence for one chain, layered on ``Staking``.
 
     It registers itself as the first staking hook, to restart a validator's liveness window

@@ -39,36 +39,31 @@ from chains.contract._address import (
     validate_address,
 )
 from chains.contract._decimal import SdkDec
-from chains.contract._errors import (
+from chains.contract._errors import DivideByZero, InvalidAmount, InvalidFraction, Overflow
+from chains.contract._store import JournaledMap, SortedJournaledMap, Store, atomic
+from chains.modules._bank import Bank, check_amount
+from chains.modules._errors import (
     AlreadyJailed,
-    DivideByZero,
-    InvalidAmount,
     InvalidBlock,
     InvalidCommission,
     InvalidExchangeRate,
-    InvalidFraction,
     InvalidInfractionHeight,
     InvalidPower,
     InvalidSharesAmount,
     NoDelegation,
     NotJailed,
-    Overflow,
     PubkeyExists,
     SelfDelegationTooLow,
-    TooManyUnbondingEntries,
-    ValidatorExists,
-    ValidatorNotFound,
-)
-from chains.contract._store import JournaledMap, SortedJournaledMap, Store, atomic
-from chains.modules._bank import Bank, check_amount
-from chains.modules._hooks import DelegationHooks, StakingHooks
-from chains.modules._params import StakingParams
-from chains.modules._redelegation_errors import (
     SelfRedelegation,
     TinyRedelegationAmount,
     TooManyRedelegationEntries,
+    TooManyUnbondingEntries,
     TransitiveRedelegation,
+    ValidatorExists,
+    ValidatorNotFound,
 )
+from chains.modules._hooks import DelegationHooks, StakingHooks
+from chains.modules._params import StakingParams
 from chains.modules._shares import shares_from_tokens, token_value
 
 __all__ = [

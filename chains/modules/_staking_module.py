@@ -13,10 +13,10 @@ then the mesh-security module's end-blocker, which is not part of this object).
 from __future__ import annotations
 
 from chains.contract._decimal import SdkDec
-from chains.contract._errors import InvalidBlock
 from chains.contract._store import Store, atomic
 from chains.modules._bank import Bank
 from chains.modules._distribution import Distribution
+from chains.modules._errors import InvalidBlock
 from chains.modules._hooks import StakingHooks
 from chains.modules._params import StakingParams
 from chains.modules._slashing import SigningInfo, Slashing

@@ -33,11 +33,11 @@ from __future__ import annotations
 from typing import Any
 
 from chains.contract._contract import BlockEnv, Event, Response
-from chains.contract._errors import ContractNotFound, Unauthorized, UnsupportedMessage
+from chains.contract._errors import Unauthorized, UnsupportedMessage
 from chains.contract._store import JournaledMap, SortedJournaledMap
-from chains.host._executor import TxExecutor
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, PendingSlash
-from chains.modules._module import ModuleCall, SudoCall
+from chains.host._errors import ContractNotFound
+from chains.modules._hooks import InfractionReason, PendingSlash, StakingHooks
+from chains.modules._module import ModuleCall, ModuleHost, SudoCall
 from chains.provider.native_staking._msgs import JailedValidator, Jailing
 from chains.provider.native_staking_proxy._contract import NativeStakingProxy
 from chains.provider.native_staking_proxy._msgs import ProcessUnbondingQueue, QueuedUnbondsQuery
@@ -59,16 +59,17 @@ class NativeStakingAddressQuery(Message):
     type_name = "provider.query.native_staking"
 
 
-class ProviderModule(BaseStakingHooks):
+class ProviderModule(StakingHooks):
     """The ``"provider"`` chain module (see the module docstring).
 
-    Build it on the chain's executor, e.g. ``chain.add_module(ProviderModule)``; it registers
-    itself as a staking hook at construction.
+    Build it on the chain's host (any `ModuleHost`; the executor is one), e.g.
+    ``chain.add_module(ProviderModule)``; it registers itself as a staking hook at
+    construction.
     """
 
     name = "provider"
 
-    def __init__(self, executor: TxExecutor, native_staking: str | None = None) -> None:
+    def __init__(self, executor: ModuleHost, native_staking: str | None = None) -> None:
         self._executor = executor
         store = executor.store
         self._config: JournaledMap[str, str] = JournaledMap(store, "provider/config")

@@ -9,7 +9,7 @@ import pytest
 
 from chains import ChainError
 from chains.contract import SdkDec, Store, derive_address
-from chains.modules import Bank, BaseStakingHooks, SlashEvent, StakingModule, StakingParams
+from chains.modules import Bank, SlashEvent, StakingHooks, StakingModule, StakingParams
 
 PREFIX = "stars"
 DENOM = "stake"
@@ -17,7 +17,7 @@ START_TIME = 1_700_000_000
 BLOCK_SECONDS = 5
 
 
-class RecordingHooks(BaseStakingHooks):
+class RecordingHooks(StakingHooks):
     """Records every hook call as ``(name, validator)`` (slashes as ``("slashed", event)``)."""
 
     def __init__(self) -> None:

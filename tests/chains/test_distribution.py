@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chains.contract import NoDelegation, NoValidatorCommission, SdkDec, ValidatorNotFound
-from chains.modules import StakingParams
+from chains.contract import SdkDec
+from chains.modules import NoDelegation, NoValidatorCommission, StakingParams, ValidatorNotFound
 
 S = SdkDec.parse
 M = 1_000_000

@@ -16,7 +16,8 @@ import chains.modules
 import chains.provider
 import chains.wire
 from chains import ChainError, InsufficientFunds
-from chains.contract import MissingDenom, NoFunds, SelfDelegationTooLow, WrongDenom
+from chains.contract import MissingDenom, NoFunds, WrongDenom
+from chains.modules import SelfDelegationTooLow
 
 PUBLIC_ROOMS = (
     chains,
@@ -78,3 +79,18 @@ def test_every_exported_error_is_a_chain_error_with_stable_name() -> None:
         assert err.name == cls.__name__
         assert err.to_dict()["error"] == cls.__name__
         assert pickle.loads(pickle.dumps(err)) == err
+
+
+def test_invalid_value_is_a_value_error_whose_text_is_the_reason_C_5() -> None:
+    # pydantic turns only a ValueError raised by a validator into a ValidationError, and
+    # shows its text to whoever wrote the config
+    from pydantic import ValidationError
+
+    from chains.contract import InvalidValue
+
+    err = InvalidValue("amount must be in [0, 2**128)")
+    assert isinstance(err, ValueError)
+    assert str(err) == "amount must be in [0, 2**128)"
+    assert err.to_dict() == {"error": "InvalidValue", "reason": "amount must be in [0, 2**128)"}
+    with pytest.raises(ValidationError, match=r"amount must be in \[0, 2\*\*128\)"):
+        chains.Coin(denom="stake", amount=2**128)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from chains.contract import InvalidSharesAmount, NoDelegation, SdkDec, ValidatorNotFound
+from chains.contract import SdkDec
 from chains.modules import (
     BondStatus,
     InfractionReason,
+    InvalidSharesAmount,
+    NoDelegation,
     SelfRedelegation,
     TooManyRedelegationEntries,
     TransitiveRedelegation,
+    ValidatorNotFound,
 )
 
 M = 1_000_000

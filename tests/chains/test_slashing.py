@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from chains.contract import (
-    AlreadyJailed,
-    JailedUntilNotPassed,
-    NotJailed,
-    SdkDec,
-    SelfDelegationTooLow,
-    Tombstoned,
-    ValidatorNotFound,
-)
+from chains.contract import SdkDec
 from chains.modules import (
     DOUBLE_SIGN_JAIL_END,
+    AlreadyJailed,
     BondStatus,
     InfractionReason,
+    JailedUntilNotPassed,
+    NotJailed,
+    SelfDelegationTooLow,
     SlashEvent,
     StakingParams,
+    Tombstoned,
+    ValidatorNotFound,
 )
 
 S = SdkDec.parse

@@ -5,23 +5,23 @@ from __future__ import annotations
 import pytest
 
 from chains import InsufficientFunds, InvalidAddress, InvalidAmount
-from chains.contract import (
+from chains.contract import InvalidFraction, SdkDec
+from chains.modules import (
     AlreadyJailed,
+    BondStatus,
     InvalidCommission,
-    InvalidFraction,
     InvalidInfractionHeight,
     InvalidPower,
     InvalidSharesAmount,
     NoDelegation,
     NotJailed,
     PubkeyExists,
-    SdkDec,
     SelfDelegationTooLow,
+    StakingParams,
     TooManyUnbondingEntries,
     ValidatorExists,
     ValidatorNotFound,
 )
-from chains.modules import BondStatus, StakingParams
 
 S = SdkDec.parse
 M = 1_000_000
@@ -297,7 +297,7 @@ def test_delegate_errors_C_17(chain, rejects) -> None:
 
 
 def test_delegate_to_validator_without_tokens_is_refused(chain, rejects) -> None:
-    from chains.contract import InvalidExchangeRate
+    from chains.modules import InvalidExchangeRate
 
     op = chain.add_validator("v", M)
     chain.block()

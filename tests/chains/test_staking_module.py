@@ -6,8 +6,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chains import ChainError
-from chains.contract import InvalidBlock, SdkDec
-from chains.modules import Bank, BaseStakingHooks, StakingParams
+from chains.contract import SdkDec
+from chains.modules import Bank, InvalidBlock, StakingHooks, StakingParams
 
 S = SdkDec.parse
 M = 1_000_000
@@ -58,7 +58,7 @@ def test_set_change_hooks_run_before_unbonding_payouts_C_27(make_chain) -> None:
     owner = chain.account("a")
     seen: list[int] = []
 
-    class Probe(BaseStakingHooks):
+    class Probe(StakingHooks):
         def after_validator_bonded(self, validator: str) -> None:
             seen.append(chain.balance(owner))
 

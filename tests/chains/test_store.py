@@ -9,7 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains.contract import JournaledMap, SortedJournaledMap, Store, atomic
+from chains.contract import (
+    JournaledMap,
+    MapExists,
+    MissingKey,
+    SavepointNotOpen,
+    SortedJournaledMap,
+    Store,
+    atomic,
+)
 
 
 def _store() -> tuple[Store, JournaledMap[str, int], SortedJournaledMap[int, str]]:
@@ -77,11 +85,11 @@ def test_rollback_of_outer_closes_inner_and_stale_tokens_are_refused() -> None:
     plain["a"] = 1
     store.rollback_to(outer)
     assert store.depth == 0
-    with pytest.raises(ValueError):
+    with pytest.raises(SavepointNotOpen):
         store.rollback_to(inner)
-    with pytest.raises(ValueError):
+    with pytest.raises(SavepointNotOpen):
         store.release(outer)
-    with pytest.raises(ValueError):
+    with pytest.raises(SavepointNotOpen):
         Store().rollback_to(outer)
 
 
@@ -125,7 +133,7 @@ def test_atomic_decorator_rolls_back_on_error() -> None:
 def test_duplicate_map_name_refused() -> None:
     store = Store()
     JournaledMap(store, "m")
-    with pytest.raises(ValueError):
+    with pytest.raises(MapExists):
         JournaledMap(store, "m")
 
 
@@ -154,8 +162,12 @@ def test_get_pop_clear_and_snapshot() -> None:
     store.rollback_to(point)
     assert store.snapshot() == {"plain": {"a": 1}, "sorted": {3: "x"}}
     assert list(ordered) == [3]
-    with pytest.raises(KeyError):
+    with pytest.raises(MissingKey) as caught:
         del plain["missing"]
+    # still a KeyError, as the mapping protocol requires
+    assert isinstance(caught.value, KeyError)
+    with pytest.raises(MissingKey):
+        plain.pop("missing")
 
 
 # -- model test: random nested savepoints vs deep copies ------------------------------------

@@ -104,12 +104,13 @@ from chains.contract._contract import (
     StakingDelegate,
     StakingRedelegate,
     StakingUndelegate,
+    StargateMsg,
 )
 from chains.contract._decimal import SdkDec
 from chains.contract._errors import ChainError, Unauthorized
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
 from chains.host._tx_result import TxResult
-from chains.modules._hooks import BaseStakingHooks, InfractionReason, SlashEvent
+from chains.modules._hooks import InfractionReason, SlashEvent, StakingHooks
 from chains.modules._module import ModuleCall, SudoCall
 from chains.modules._shares import token_value
 from chains.modules._staking_module import StakingModule
@@ -122,8 +123,9 @@ __all__ = [
     "ValsetOperation",
 ]
 
-# the native staking messages a capped contract may not send (C-50)
-_NATIVE_STAKING_MSGS = (StakingDelegate, StakingUndelegate, StakingRedelegate)
+# what a capped contract may not send (C-50): native staking messages, and raw protobuf
+# ("stargate") messages, which could reach native staking past the module's accounting
+_REFUSED_FROM_CAPPED = (StakingDelegate, StakingUndelegate, StakingRedelegate, StargateMsg)
 
 _log = structlog.get_logger("chains.mesh_module")
 
@@ -194,7 +196,7 @@ class ScheduledTaskResult(BaseModel):
     next_run_height: int | None
 
 
-class MeshSecurityModule(BaseStakingHooks):
+class MeshSecurityModule(StakingHooks):
     """The ``virtual_stake`` chain module (see the module docstring).
 
     ``authority`` is the governance account allowed to set caps (default: the address derived
@@ -342,13 +344,14 @@ class MeshSecurityModule(BaseStakingHooks):
 
     def check_message(self, sender: str, msg: Any) -> None:
         """The integrity rule of C-50, which the host applies to every message a contract
-        emits: a contract with a max-cap entry may not send native staking messages.
+        emits: a contract with a max-cap entry may not send native staking messages nor raw
+        protobuf (`StargateMsg`) messages.
 
         Distribution messages (reward withdrawal) stay allowed. Raises ``Unsupported``.
         """
         # a tuple, not a union: isinstance on a union costs twice as much, and this runs
         # for every routed message (each epoch's reward withdrawals, C-95)
-        if isinstance(msg, _NATIVE_STAKING_MSGS) and sender in self._caps:
+        if isinstance(msg, _REFUSED_FROM_CAPPED) and sender in self._caps:
             raise Unsupported(type(msg).__name__)
 
     # -- governance (C-42..C-44) --

@@ -42,7 +42,6 @@ from chains.consumer import (
 from chains.contract import (
     BlockEnv,
     DistributionWithdrawReward,
-    InvalidSharesAmount,
     SdkDec,
     StakingDelegate,
     StakingRedelegate,
@@ -50,7 +49,7 @@ from chains.contract import (
     Store,
     derive_address,
 )
-from chains.modules import ChainModule, ModuleCall, SudoCall
+from chains.modules import ChainModule, InvalidSharesAmount, ModuleCall, SudoCall
 from tests.chains.consumer._deploy import DENOM, PREFIX, ConsumerKit, M
 
 S = SdkDec.parse

@@ -58,7 +58,6 @@ from chains.contract import (
     Env,
     InsufficientDelegations,
     MessageInfo,
-    NoDelegation,
     NonPayable,
     NotFound,
     Reply,
@@ -71,6 +70,7 @@ from chains.contract import (
     derive_address,
     distribute_burn,
 )
+from chains.modules import NoDelegation
 
 DENOM = "stake"
 VS = derive_address("stars", "vs")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from chains import Chain
-from chains.contract import JailedUntilNotPassed
+from chains.modules import JailedUntilNotPassed
 from chains.wire import ValsetUpdatePacket
 from tests.chains.consumer_actors._kit import (
     Consumer,

@@ -8,16 +8,18 @@ from typing import Any
 import pytest
 
 from chains import BlockPhase, Coin, Unauthorized
-from chains.contract import BlockEnv, Event, InvalidBlock, NotJailed, Response, SdkDec
+from chains.contract import BlockEnv, Event, Response, SdkDec
 from chains.modules import (
-    BaseStakingHooks,
     BondStatus,
     CreateValidator,
     ForceDowntime,
+    InvalidBlock,
     Mint,
     ModuleCall,
+    NotJailed,
     RecordLiveness,
     SetCommission,
+    StakingHooks,
     StakingParams,
     SubmitEquivocation,
     SudoCall,
@@ -52,7 +54,7 @@ def test_genesis_bonds_validators_and_funds_accounts() -> None:
     assert kit.ex.bank.balance(ALICE, DENOM) == 10**12 - 3 * 50
 
 
-class _Order(BaseStakingHooks):
+class _Order(StakingHooks):
     def __init__(self, log: list[tuple[str, Any]]) -> None:
         self.log = log
 

@@ -24,6 +24,7 @@ from chains import (
 )
 from chains.contract import BankSend, Event, SdkDec, UnsupportedMessage
 from chains.host import (
+    ChainNotRunning,
     ExecuteContract,
     ExecuteTx,
     InternalError,
@@ -273,5 +274,5 @@ async def test_chain_start_runs_in_a_system_of_its_own() -> None:
         assert chain.system.name == chain.chain_id
         await clock.sleep(10.5)
         assert await chain.height() == 3
-    with pytest.raises(RuntimeError):
+    with pytest.raises(ChainNotRunning):
         _ = chain.host

@@ -11,11 +11,8 @@ from chains import Coin, ContractPanic, InvalidAddress
 from chains.contract import (
     BankBurn,
     BankSend,
-    CodeNotFound,
-    ContractNotFound,
     DistributionWithdrawReward,
     IbcCloseChannel,
-    NoDelegation,
     ReplyOn,
     StakingDelegate,
     StakingRedelegate,
@@ -28,14 +25,17 @@ from chains.contract import (
 )
 from chains.host import (
     CodeExists,
+    CodeNotFound,
+    ContractNotFound,
     ModuleExists,
     ModulePanic,
+    NestedUnit,
     NoIbcModule,
     QueryWrite,
     TxExecutor,
     UnknownModule,
 )
-from chains.modules import SelfRedelegation
+from chains.modules import NoDelegation, SelfRedelegation
 from chains.testing import (
     BalanceQuery,
     CallModule,
@@ -404,3 +404,16 @@ def test_attempt_catches_a_failure_inside_a_custom_unit_C_9(kit: HostKit) -> Non
     assert kit.log(b) == (*logs[1], ("run", "ok", ALICE, 0))
     assert kit.ibc.outbox() == ()
     assert [e.get("_contract_address") for e in result.events if e.type == "execute"] == [b]
+
+
+def test_a_unit_started_inside_a_unit_fails_with_nested_unit_P_2(kit: HostKit) -> None:
+    a = kit.contracts[0]
+    logs = kit.log(a)
+
+    def body() -> object:
+        kit.ex.execute_contract(ALICE, a, RunNode(node=_node(a, "outer")))
+        return kit.ex.run(lambda: None)  # units do not nest
+
+    result = kit.ex.run(body)
+    assert not result.ok and result.error == NestedUnit()
+    assert kit.log(a) == logs  # the outer unit is rolled back whole (P-2)

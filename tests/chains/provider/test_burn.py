@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chains.contract import distribute_burn
+from chains.contract import InsufficientDelegations, distribute_burn
 
 
 def _split(available: list[int], amount: int) -> tuple[int, list[int]]:
@@ -32,9 +32,12 @@ def test_spec_examples_P_17(
     assert _split(available, amount) == (burned, parts)
 
 
-def test_empty_entries_are_refused_P_17() -> None:
-    with pytest.raises(ValueError):
-        distribute_burn([], 1)
+def test_empty_entries_are_insufficient_delegations_P_17() -> None:
+    # "entries non-empty" is the precondition; a burn with nowhere to go is what every
+    # caller reports (P-58, P-80, C-91): the named error, not a bare ValueError
+    with pytest.raises(InsufficientDelegations) as caught:
+        distribute_burn([], 1, owner="alice")
+    assert caught.value == InsufficientDelegations("alice", 1)
 
 
 def test_parts_keep_entry_order_and_skip_zero_parts_P_17() -> None:

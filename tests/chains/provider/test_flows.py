@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chains.contract import TooManyUnbondingEntries, derive_address
+from chains.contract import derive_address
 from chains.host import ChainEvent
+from chains.modules import TooManyUnbondingEntries
 from chains.provider import (
     ExternalUnstake,
     JailedValidator,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from chains import BlockPhase, Coin, Decimal18, InvalidAddress, Unauthorized
 from chains.contract import (
-    ContractNotFound,
     CustomMsg,
     DistributionSetWithdrawAddress,
     StakingDelegate,
     StakingRedelegate,
 )
+from chains.host import ContractNotFound
 from chains.modules import ForceDowntime, RecordLiveness, StakingParams
 from chains.provider import (
     NativeStaking,

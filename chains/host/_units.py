@@ -1,0 +1,182 @@
+"""Units: the atomic transactions of a chain (ARCHITECTURE rule 2, provider.md P-2).
+
+A unit is one transaction (an execute, an instantiate, a sudo call, a bank send, a native
+message...), or one end-block sudo call. It runs in a savepoint of the store: if a failure
+reaches the unit, the store is rolled back to it, so the bank, staking, every contract's
+storage and every module's state (an IBC module's outbox included) are exactly as before,
+and nothing the unit emitted is kept (C-8, P-2). Rollback costs O(writes) (the store's
+journal), never a copy of the state. A failure that is not a `ChainError` is reported as
+`InternalError` and handled like any error (P-6). Unit methods never raise a `ChainError`:
+they return a `TxResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chains.contract._coin import Coin
+from chains.contract._errors import ChainError, Unauthorized
+from chains.host._cascade import MessageCascade
+from chains.host._errors import InternalError, NestedUnit, panic_detail
+from chains.host._events import BlockPhase, ChainEvent
+from chains.host._tx_result import TxResult
+from chains.modules._errors import InvalidBlock
+
+__all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
+
+
+class UnitRunner(MessageCascade):
+    """The unit methods of a `TxExecutor` (see the module docstring)."""
+
+    def run(self, body: Callable[[], Any]) -> TxResult:
+        """Run ``body()`` as one atomic unit (a transaction) in the current block.
+
+        ``body`` uses the executor's in-unit operations (``dispatch``, ``execute_contract``,
+        ``instantiate_contract``, ``sudo_contract``, ``call_contract``, ``attempt``,
+        ``emit``) and returns the unit's data. This is how modules (an IBC module delivering
+        a packet) run their own kinds of transactions with the same atomicity. A unit
+        started inside a unit fails with `NestedUnit` (units do not nest).
+        """
+        return self._unit(body, BlockPhase.TX)
+
+    def _unit(self, body: Callable[..., Any], phase: BlockPhase, *args: Any) -> TxResult:
+        height, time_s, index = self._height, self._time, self._tx_index
+        if not self._open:
+            return self._failed(InvalidBlock("no block is open"), index)
+        if self._in_unit:
+            raise NestedUnit()
+        self._tx_index = index + 1
+        store = self._store
+        point = store.savepoint()
+        self._in_unit = True
+        # the buffers are reused between units (cleared, never shared): fewer allocations
+        events = self._events
+        created = self._created
+        events.clear()
+        created.clear()
+        failure: ChainError | None = None
+        data: Any = None
+        try:
+            data = body(*args)
+        except ChainError as exc:
+            failure = exc
+        except Exception as exc:
+            failure = InternalError(panic_detail(exc))
+        except BaseException:
+            store.rollback_to(point)
+            self._in_unit = False
+            events.clear()
+            created.clear()
+            raise
+        self._in_unit = False
+        if failure is not None:
+            store.rollback_to(point)
+            events.clear()
+            created.clear()
+            return self._failed(failure, index)
+        store.release(point)
+        if events:
+            chain_id = self.chain_id
+            # tuple.__new__ straight: ChainEvent is a NamedTuple, and its generated __new__
+            # (keyword handling, defaults) costs twice as much per event
+            new = tuple.__new__
+            stamped: tuple[ChainEvent, ...] = tuple(
+                [
+                    new(
+                        ChainEvent,
+                        (chain_id, height, time_s, index, phase, source, type_, attributes),
+                    )
+                    for source, type_, attributes in events
+                ]
+            )
+            events.clear()
+        else:
+            stamped = ()
+        if created:
+            contracts = tuple(created)
+            created.clear()
+        else:
+            contracts = ()
+        return TxResult(True, data, None, stamped, contracts, height, time_s, index)
+
+    def _failed(self, error: ChainError, index: int) -> TxResult:
+        return TxResult(
+            ok=False,
+            data=None,
+            error=error,
+            events=(),
+            contracts=(),
+            height=self._height,
+            time=self._time,
+            tx_index=index,
+        )
+
+    def execute(
+        self, sender: str, contract: str, msg: Any, funds: tuple[Coin, ...] = ()
+    ) -> TxResult:
+        """Transaction: ``sender`` executes ``contract`` with ``msg``, attaching ``funds``."""
+        return self._unit(
+            lambda: self.execute_contract(self.validate(sender), contract, msg, funds),
+            BlockPhase.TX,
+        )
+
+    def instantiate(
+        self,
+        sender: str,
+        code: str,
+        msg: Any,
+        funds: tuple[Coin, ...] = (),
+        label: str = "",
+        admin: str | None = None,
+    ) -> TxResult:
+        """Transaction: deploy a contract of ``code``; the result data is its address."""
+        return self._unit(
+            lambda: self.instantiate_contract(
+                self.validate(sender), code, msg, funds, label, admin
+            ),
+            BlockPhase.TX,
+        )
+
+    def sudo(self, contract: str, msg: Any) -> TxResult:
+        """Transaction: the chain calls ``contract``'s ``sudo`` entry point (no sender)."""
+        return self._unit(self.sudo_contract, BlockPhase.TX, contract, msg)
+
+    def submit(self, sender: str, msg: Any) -> TxResult:
+        """Transaction: a root `CosmosMsg` or a native message (``_native_routes.py``) from
+        ``sender``."""
+        return self._unit(self._submit, BlockPhase.TX, sender, msg)
+
+    def _submit(self, sender: str, msg: Any) -> Any:
+        if sender not in self._valid:
+            self.validate(sender)
+        native = self._native_routes.get(type(msg))
+        if native is not None:
+            return native(sender, msg)
+        return self.dispatch(sender, msg)
+
+    def gov_execute(
+        self, authority: str, contract: str, msg: Any, funds: tuple[Coin, ...] = ()
+    ) -> TxResult:
+        """Governance: execute ``contract`` as the gov module account.
+
+        Fails with `Unauthorized` unless ``authority`` is ``gov_address``.
+        """
+
+        def body() -> Any:
+            if authority != self.gov_address:
+                raise Unauthorized()
+            return self.execute_contract(self.gov_address, contract, msg, funds)
+
+        return self._unit(body, BlockPhase.TX)
+
+    def gov_sudo(self, authority: str, contract: str, msg: Any) -> TxResult:
+        """Governance: a privileged ``sudo`` call (e.g. set a max cap). `Unauthorized`
+        unless ``authority`` is ``gov_address``."""
+
+        def body() -> Any:
+            if authority != self.gov_address:
+                raise Unauthorized()
+            return self.sudo_contract(contract, msg)
+
+        return self._unit(body, BlockPhase.TX)
