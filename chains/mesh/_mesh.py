@@ -247,6 +247,7 @@ class Mesh:
         except BaseException:
             await stack.aclose()
             self._reset()
+            await anyio.lowlevel.checkpoint_if_cancelled()
             raise
         self._stack = stack
         return self
@@ -257,8 +258,18 @@ class Mesh:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Stop everything: relayers, chains, their actor systems, the network."""
-        await self.aclose()
+        """Stop everything: relayers, chains, their actor systems, the network.
+
+        An exception raised inside ``async with`` comes out as it was raised, also when the
+        enclosing scope is cancelled while the mesh closes (the cancellation would otherwise
+        replace it, and the scope that catches it would swallow the embedder's error).
+        """
+        cancelled = anyio.get_cancelled_exc_class()
+        try:
+            await self.aclose()
+        except cancelled:
+            if exc is None or isinstance(exc, cancelled):
+                raise
 
     async def aclose(self) -> None:
         """Stop the mesh (idempotent)."""
