@@ -94,9 +94,9 @@ async def embed(*, seed: int = 7) -> dict[str, object]:
 async def main() -> None:
     found = await embed()
     # the one place an example prints: it is the program's output
-    print(f"first stake: {found['first']}, second stake: {found['second']}")  # noqa: T201
-    print(f"bond(-5) refused: {found['refused']}")  # noqa: T201
-    print(found["table"])  # noqa: T201
+    print(f"first stake: {found['first']}, second stake: {found['second']}")
+    print(f"bond(-5) refused: {found['refused']}")
+    print(found["table"])
 
 
 if __name__ == "__main__":
