@@ -103,7 +103,8 @@ _RETRY = "retry"
 _FLUSH = "flush"
 _UPDATE = "update"
 _POLL_SECONDS = 0.5
-_SETUP_POLLS = 1000
+# setup gives up after this many clock seconds of polling (1000 polls at the default)
+_SETUP_PATIENCE = 500.0
 # a subscription lasts this many clear intervals and is renewed every
 # _RENEW_INTERVALS of them: two renewals in a row may be lost before notices stop (and
 # clearing covers the gap even then); renewing at every clearing cost a tell per chain
@@ -728,11 +729,12 @@ class Relayer(Actor[RelayerMsg]):
         return reply.header
 
     async def _wait_header(self, end: PathEnd) -> IbcHeader:
-        for _ in range(_SETUP_POLLS):
+        poll = self.config.poll_interval
+        for _ in range(max(1, int(_SETUP_PATIENCE / poll))):
             header = await self._header(end)
             if header is not None:
                 return header
-            await self.ctx.clock.sleep(_POLL_SECONDS)
+            await self.ctx.clock.sleep(poll)
         raise RelayerSetupError(f"{end.chain_id} never committed a block")
 
     async def _run(self, end: PathEnd, *ops: Any) -> IbcBatchResult:
@@ -758,12 +760,13 @@ class Relayer(Actor[RelayerMsg]):
     async def _wait_connection(
         self, end: PathEnd, connection_id: str, state: ConnectionState
     ) -> tuple[ConnectionView, IbcHeader]:
-        for _ in range(_SETUP_POLLS):
+        poll = self.config.poll_interval
+        for _ in range(max(1, int(_SETUP_PATIENCE / poll))):
             answer = await self._ask_state(end, connection_id)
             view = answer.connection
             if view is not None and view.state is state and answer.header is not None:
                 return view, answer.header
-            await self.ctx.clock.sleep(_POLL_SECONDS)
+            await self.ctx.clock.sleep(poll)
         raise RelayerSetupError(f"{connection_id} on {end.chain_id} never reached {state}")
 
     @handler

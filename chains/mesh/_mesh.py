@@ -141,6 +141,9 @@ _DAY = 86_400.0
 # clock seconds the deployment may wait for a handshake, a packet or a price
 _SETUP_WAIT = 3_600.0
 _ASK_TIMEOUT = 3_600.0
+# clock seconds between two looks at a setup step on a real clock (blocks are ended on
+# demand there, so a step is usually committed within one)
+_REAL_POLL = 0.005
 _DOUBLE_SIGN = "double_sign"
 _DOWNTIME = "downtime"
 
@@ -186,6 +189,12 @@ def _price(operation: str, price: object) -> Decimal18:
         return Decimal18.parse(price)
     except ChainError as exc:  # InvalidDecimal, NegativeDecimal, DecimalTooPrecise, Overflow
         raise InvalidArgument(operation, f"price {price!r}: {exc}") from exc
+
+
+def _ran_units(ex: TxExecutor) -> bool:
+    """Whether the open block ran a unit (whose effects the next step must be able to
+    prove, once the block ends)."""
+    return ex.block_open and ex.tx_index > 0
 
 
 def _provider_side(ex: TxExecutor, *, vault: str, ext: str) -> ProviderSide:
@@ -286,8 +295,14 @@ class Mesh:
            epochs), remote feeds fetch a first price;
         6. the setup relayers stop; the topology's relayers start, with their fault plans.
 
+        On a real clock the chains' blocks are ended on demand while this runs (see
+        `_end_setup_blocks`): start-up takes a fraction of a second whatever the block
+        time, and each chain's time then runs ahead of the wall clock by the dozen or so
+        blocks produced so. On a virtual clock blocks come on the clock as always.
+
         Raises `MeshSetupFailed` (or the `ChainError` of a step) after shutting down what
-        was started. On cancellation, what was started is shut down too.
+        was started. On cancellation, what was started is shut down too and the
+        cancellation propagates (never an error of an actor the cancellation stopped).
         """
         stack = AsyncExitStack()
         try:
@@ -363,21 +378,26 @@ class Mesh:
         setup = await stack.enter_async_context(
             ActorSystem("mesh-setup", clock=clock, transport=network, ask_timeout=_ASK_TIMEOUT)
         )
-        for a, b in topology.links():
-            link = MeshLink(
-                a=a,
-                b=b,
-                spec=topology.relayers_of(a, b),
-                gateways={
-                    a: self._chains[a].ibc.gateway_address,
-                    b: self._chains[b].ibc.gateway_address,
-                },
-            )
-            self._links[frozenset((a, b))] = link
-            await link.setup(setup, seed=self.seed)
-        await self._deploy()
-        await self._open_channels()
-        await self._authorize()
+        async with anyio.create_task_group() as genesis:
+            if not isinstance(clock, VirtualClock):
+                genesis.start_soon(self._end_setup_blocks, name="mesh setup blocks")
+            for a, b in topology.links():
+                link = MeshLink(
+                    a=a,
+                    b=b,
+                    spec=topology.relayers_of(a, b),
+                    gateways={
+                        a: self._chains[a].ibc.gateway_address,
+                        b: self._chains[b].ibc.gateway_address,
+                    },
+                )
+                self._links[frozenset((a, b))] = link
+                relayer_poll = 0.5 if isinstance(clock, VirtualClock) else _REAL_POLL
+                await link.setup(setup, seed=self.seed, poll_interval=relayer_poll)
+            await self._deploy()
+            await self._open_channels()
+            await self._authorize()
+            genesis.cancel_scope.cancel()
         for link in self._links.values():
             await link.end_setup()
             await link.start_relayers(stack, clock=clock, transport=network, seed=self.seed)
@@ -387,6 +407,35 @@ class Mesh:
         if self.check_every_block:
             self._tasks.start_soon(self._watch_invariants, name="mesh invariants")
         _log.info("mesh started", topology=topology.name, chains=len(self._chains))
+
+    @property
+    def _poll(self) -> float:
+        # how often start-up looks again for a committed step: on a virtual clock a
+        # clock second costs nothing, on a real one it is the start-up's wall time
+        return 1.0 if isinstance(self.clock, VirtualClock) else _REAL_POLL
+
+    async def _end_setup_blocks(self) -> None:
+        """On a real clock, while the mesh deploys: end the open block of every chain that
+        ran a unit in it at once (and every chain's first block), instead of waiting for
+        its block time.
+
+        Every setup step waits for a block boundary: IBC proves only what the last ended
+        block committed (I-2), so each handshake step (client, connection, channel, the
+        first validator sync, ``I-49``) needs the block with the previous one to end. That
+        is about eight block times on the clock; produced on demand (`Chain.produce_blocks`)
+        they take milliseconds, whatever the block time. The cost: each chain's time runs
+        ahead of the wall clock by the blocks produced so (a dozen or so block times, the
+        same order on every chain), as if the chains had been started that much earlier.
+        Cancelled when the deployment ends.
+        """
+        first = True
+        while True:
+            for node in self._chains.values():
+                busy = first or await node.chain.read(_ran_units)
+                if busy:
+                    await node.chain.produce_blocks(1)
+            first = False
+            await self.clock.sleep(_REAL_POLL)
 
     def _link(self, a: str, b: str) -> MeshLink:
         return self._links[frozenset((a, b))]
@@ -484,7 +533,7 @@ class Mesh:
         while not await condition():
             if self.clock.now() >= deadline:
                 raise MeshSetupFailed(step, f"not done after {_SETUP_WAIT:.0f} s of clock time")
-            await self.clock.sleep(1.0)
+            await self.clock.sleep(self._poll)
 
     async def _authorize(self) -> None:
         for pairing in self._pairings.values():
