@@ -378,26 +378,23 @@ class Mesh:
         setup = await stack.enter_async_context(
             ActorSystem("mesh-setup", clock=clock, transport=network, ask_timeout=_ASK_TIMEOUT)
         )
+        # the deployment runs in this task; a real clock's block pump beside it. A step's
+        # failure is re-raised outside the task group, as itself, not in an exception group
+        failure: Exception | None = None
         async with anyio.create_task_group() as genesis:
             if not isinstance(clock, VirtualClock):
                 genesis.start_soon(self._end_setup_blocks, name="mesh setup blocks")
-            for a, b in topology.links():
-                link = MeshLink(
-                    a=a,
-                    b=b,
-                    spec=topology.relayers_of(a, b),
-                    gateways={
-                        a: self._chains[a].ibc.gateway_address,
-                        b: self._chains[b].ibc.gateway_address,
-                    },
-                )
-                self._links[frozenset((a, b))] = link
-                relayer_poll = 0.5 if isinstance(clock, VirtualClock) else _REAL_POLL
-                await link.setup(setup, seed=self.seed, poll_interval=relayer_poll)
-            await self._deploy()
-            await self._open_channels()
-            await self._authorize()
-            genesis.cancel_scope.cancel()
+            try:
+                await self._deploy_links(setup)
+                await self._deploy()
+                await self._open_channels()
+                await self._authorize()
+            except Exception as exc:
+                failure = exc
+            finally:
+                genesis.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
         for link in self._links.values():
             await link.end_setup()
             await link.start_relayers(stack, clock=clock, transport=network, seed=self.seed)
@@ -407,6 +404,23 @@ class Mesh:
         if self.check_every_block:
             self._tasks.start_soon(self._watch_invariants, name="mesh invariants")
         _log.info("mesh started", topology=topology.name, chains=len(self._chains))
+
+    async def _deploy_links(self, setup: ActorSystem) -> None:
+        """I-49 step 2: per linked chain pair, clients and one connection."""
+        topology = self.topology
+        for a, b in topology.links():
+            link = MeshLink(
+                a=a,
+                b=b,
+                spec=topology.relayers_of(a, b),
+                gateways={
+                    a: self._chains[a].ibc.gateway_address,
+                    b: self._chains[b].ibc.gateway_address,
+                },
+            )
+            self._links[frozenset((a, b))] = link
+            relayer_poll = 0.5 if isinstance(self.clock, VirtualClock) else _REAL_POLL
+            await link.setup(setup, seed=self.seed, poll_interval=relayer_poll)
 
     @property
     def _poll(self) -> float:
@@ -431,9 +445,11 @@ class Mesh:
         first = True
         while True:
             for node in self._chains.values():
-                busy = first or await node.chain.read(_ran_units)
-                if busy:
-                    await node.chain.produce_blocks(1)
+                try:
+                    if first or await node.chain.read(_ran_units):
+                        await node.chain.produce_blocks(1)
+                except Exception as exc:  # a chain that fails fails its setup step too
+                    _log.debug("setup block not produced", chain=node.chain_id, error=repr(exc))
             first = False
             await self.clock.sleep(_REAL_POLL)
 

@@ -17,7 +17,7 @@ import anyio
 import pytest
 
 from chains import Mesh, Topology
-from mesh_actors import VirtualClock
+from mesh_actors import RealClock, VirtualClock
 from tests.mesh._topologies import SMALL, topology
 
 pytestmark = pytest.mark.anyio
@@ -142,3 +142,17 @@ async def test_embedder_exception_inside_a_cancelled_scope(anyio_backend: str) -
             scope.cancel()
             raise EmbedderError("late")
     _assert_stopped(mesh)
+
+
+async def test_cancelled_anywhere_in_a_real_clock_start_up(anyio_backend: str) -> None:
+    """On a real clock the deployment runs beside a task that ends blocks on demand: a
+    cancellation at any point of it still exits cleanly and leaves nothing running."""
+    before = await _tasks()
+    for delay in [0.0, 0.002, 0.01, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3]:
+        mesh = Mesh(_small(), clock=RealClock())
+        with anyio.move_on_after(delay) as scope:
+            async with mesh:
+                await mesh.advance(seconds=1.0)
+        assert scope.cancelled_caught, delay
+        _assert_stopped(mesh)
+        assert await _tasks() == before, delay
