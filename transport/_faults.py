@@ -317,10 +317,15 @@ class FaultyNetwork:
         try:
             await task_group.start(self._serve, name="transport.FaultyNetwork")
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                task_group.cancel_scope.cancel()
+            # the task group's scope is the innermost one open: it must close first, not
+            # inside a shield opened after it (asyncio refuses a scope exited out of
+            # order); cancelled, its exit only waits for the serving task to unwind
+            task_group.cancel_scope.cancel()
+            try:
                 await task_group.__aexit__(None, None, None)
-                await self._inner.aclose()
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._inner.aclose()
             raise
         self._task_group = task_group
         self._entered = True

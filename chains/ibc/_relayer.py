@@ -32,6 +32,17 @@ How it relays:
 - Batches hold at most ``max_batch`` packets; they are told (not asked) to the channel or
   gateway actor with ``reply_to`` set, so the relayer never blocks on a chain; results come
   back as `IbcBatchResult` and any failure schedules an early clearing (retries).
+- **Reads never block the relayer.** The queries of a periodic or retry clearing (and of a
+  client update tick) are asked by a child actor, the relayer's *reader*, which tells the
+  answers back; the relayer itself only ever waits on the network for an explicit
+  `ClearNow`, `SetupPath` or `OpenChannel`. One read is in flight at a time: a clearing
+  asked for meanwhile runs once when it returns (periodic ticks are dropped, the next one
+  comes anyway). So a relayer answers `RelayerStatus`, notices and control messages as
+  soon as it has handled what was queued before them, however long its queries take on a
+  lossy, slow link. (It used to clear inside the tick handler: under drop plus delay a
+  clearing waited up to three query timeouts, longer than the clear interval, so ticks
+  queued up faster than they were handled and a status request waited behind thousands of
+  seconds of them.)
 
 Control: `PauseRelaying` / `ResumeRelaying`, `ClearNow`, `RelayerStatus`; stop it like any
 actor and spawn a new one to restart it (it keeps no state that matters). `SetupPath`
@@ -92,7 +103,8 @@ _RETRY = "retry"
 _FLUSH = "flush"
 _UPDATE = "update"
 _POLL_SECONDS = 0.5
-_SETUP_POLLS = 1000
+# setup gives up after this many clock seconds of polling (1000 polls at the default)
+_SETUP_PATIENCE = 500.0
 # a subscription lasts this many clear intervals and is renewed every
 # _RENEW_INTERVALS of them: two renewals in a row may be lost before notices stop (and
 # clearing covers the gap even then); renewing at every clearing cost a tell per chain
@@ -126,6 +138,157 @@ class _UpdateTick(Message):
     type_name = "relayer.tick.update"
 
 
+class _RetryTick(Message):
+    """A clearing asked for (retry, notice of a handshake step, resume), not the period's."""
+
+    type_name = "relayer.tick.retry"
+
+
+class _ReadPath(Message):
+    """To the reader: read the path for clearing ``round`` (see `read_path`)."""
+
+    type_name = "relayer.read_path"
+    round: int
+    first: PathEnd
+    second: PathEnd
+    foreseen: tuple[PacketKey, ...]
+    limit: int
+    timeout: float
+
+
+class _PathRead(Message):
+    """From the reader: the answers of round ``round`` (empty and ``error`` set if an ask
+    failed), and how many queries it asked."""
+
+    type_name = "relayer.path_read"
+    round: int
+    answers: tuple[RelayState, ...] = ()
+    queries: int = 0
+    error: str = ""
+
+
+class _ReadHeaders(Message):
+    """To the reader: the latest headers of both ends (for client updates)."""
+
+    type_name = "relayer.read_headers"
+    ends: tuple[PathEnd, ...]
+    timeout: float
+
+
+class _HeadersRead(Message):
+    """From the reader: ``(chain id, header)`` of each end that answered."""
+
+    type_name = "relayer.headers_read"
+    headers: tuple[tuple[str, IbcHeader], ...] = ()
+
+
+_READER = "reader"
+# a read not answered after this many query timeouts is given up (the reader restarted, or
+# its answer was lost): the relayer starts a new one
+_READ_GIVE_UP = 4
+
+
+async def _ask_state(
+    ref: ActorRef[Any], end: PathEnd, keys: tuple[PacketKey, ...], limit: int, timeout: float
+) -> RelayState:
+    # built unvalidated: every field is ours and already typed (keys come from validated
+    # answers), and this runs twice or thrice per clearing
+    query = QueryRelayState.model_construct(connection_id=end.connection_id, limit=limit, keys=keys)
+    state: RelayState = await ref.ask(query, expect=RelayState, timeout=timeout)
+    return state
+
+
+async def read_path(
+    ref_of: Any,
+    first: PathEnd,
+    second: PathEnd,
+    foreseen: tuple[PacketKey, ...],
+    limit: int,
+    timeout: float,
+) -> tuple[tuple[RelayState, RelayState, RelayState], int]:
+    """Both chains' pending packets and the status of each one's on the other chain:
+    ``((first_pending, first_status, second_answer), queries asked)`` (the second chain's
+    one answer is both its pending and its status answer). ``ref_of`` maps a gateway
+    address to a reference.
+
+    ``first`` is asked for its pending packets and, at once, for the status of the
+    packets pending on ``second`` at the last clearing (``foreseen``); ``second`` for its
+    pending packets and the status of those just read on ``first``. Only if ``second``
+    now has a pending packet that was not foreseen is ``first`` asked a third time, for
+    those statuses alone (``limit=0``: no pending list). Facts from different answers
+    may be proven at different heights: each is a fact at its answer's height, and each
+    operation built from it carries that height (a status read before the pending list
+    of the other chain is still true: a receipt, an ack and an expired timeout never
+    go away), so mixing them is safe.
+
+    Raises what the asks raise (`MeshActorsError`, `TimeoutError`); cancellation stops
+    the asks.
+    """
+    first_answer = await _ask_state(ref_of(first.gateway), first, foreseen, limit, timeout)
+    second_answer = await _ask_state(
+        ref_of(second.gateway), second, destination_keys(first_answer), limit, timeout
+    )
+    needed = destination_keys(second_answer)
+    first_status = first_answer
+    queries = 2
+    if needed and not set(needed) <= set(foreseen):
+        first_status = await _ask_state(ref_of(first.gateway), first, needed, 0, timeout)
+        queries = 3
+    return (first_answer, first_status, second_answer), queries
+
+
+class _Reader(Actor[Any]):
+    """The relayer's child that asks the gateways, so that the relayer never waits on them
+    for its routine work. It handles one request at a time (the relayer sends one at a
+    time) and tells the parent the answers; a failed ask becomes an ``error`` answer, never
+    a failure of this actor."""
+
+    def __init__(self) -> None:
+        self._refs: dict[str, ActorRef[Any]] = {}
+
+    def _ref(self, address: str) -> ActorRef[Any]:
+        ref = self._refs.get(address)
+        if ref is None:
+            ref = self._refs[address] = self.ctx.system.ref(address)
+        return ref
+
+    def _reply(self, message: Any) -> None:
+        parent = self.ctx.parent
+        if parent is not None:
+            parent.tell_nowait(message)
+
+    @handler
+    async def on_read_path(self, msg: _ReadPath) -> None:
+        try:
+            answers, queries = await read_path(
+                self._ref, msg.first, msg.second, msg.foreseen, msg.limit, msg.timeout
+            )
+        except Exception as exc:  # lost, late or refused: the relayer retries
+            self._reply(
+                _PathRead.model_construct(
+                    round=msg.round, answers=(), queries=0, error=f"{type(exc).__name__}: {exc}"
+                )
+            )
+            return
+        self._reply(
+            _PathRead.model_construct(round=msg.round, answers=answers, queries=queries, error="")
+        )
+
+    @handler
+    async def on_read_headers(self, msg: _ReadHeaders) -> None:
+        headers: list[tuple[str, IbcHeader]] = []
+        for end in msg.ends:
+            try:
+                reply: HeaderReply = await self._ref(end.gateway).ask(
+                    QueryHeader(), expect=HeaderReply, timeout=msg.timeout
+                )
+            except Exception:  # an update is only an optimisation: skip this end
+                continue
+            if reply.header is not None:
+                headers.append((end.chain_id, reply.header))
+        self._reply(_HeadersRead.model_construct(headers=tuple(headers)))
+
+
 RelayerMsg = (
     IbcBlockNotice
     | IbcBatchResult
@@ -138,6 +301,9 @@ RelayerMsg = (
     | _ClearTick
     | _FlushTick
     | _UpdateTick
+    | _RetryTick
+    | _PathRead
+    | _HeadersRead
 )
 
 
@@ -172,6 +338,15 @@ class Relayer(Actor[RelayerMsg]):
         self._ok = 0
         self._noop = 0
         self._failed = 0
+        self._reader: ActorRef[Any] | None = None
+        # the round of the read in flight (None: none) and when it was asked; whether a
+        # clearing was asked for meanwhile; whether a header read is in flight
+        self._round = 0
+        self._reading: int | None = None
+        self._read_at = 0.0
+        self._read_first: PathEnd | None = None
+        self._again = False
+        self._reading_headers = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -195,10 +370,11 @@ class Relayer(Actor[RelayerMsg]):
             subscriber=self._me,
             lease=config.clear_interval * _LEASE_INTERVALS,
         )
+        self._reader = self.ctx.spawn(_Reader, name=_READER)
         self._subscribe()
         timers = self.ctx.timers
         timers.send_periodic(_CLEAR, config.clear_interval, _ClearTick())
-        timers.send_after(_RETRY, 0.0, _ClearTick())
+        timers.send_after(_RETRY, 0.0, _RetryTick())
         if config.client_update_interval is not None:
             timers.send_periodic(_UPDATE, config.client_update_interval, _UpdateTick())
 
@@ -261,73 +437,105 @@ class Relayer(Actor[RelayerMsg]):
     def _schedule_clear(self, delay: float) -> None:
         timers = self.ctx.timers
         if not timers.is_active(_RETRY):
-            timers.send_after(_RETRY, delay, _ClearTick())
+            timers.send_after(_RETRY, delay, _RetryTick())
 
     # -- clearing ---------------------------------------------------------------------------
 
-    async def _query(self, end: PathEnd, keys: tuple[PacketKey, ...], limit: int) -> RelayState:
-        self._queries += 1
-        # built unvalidated: every field is ours and already typed (keys come from
-        # validated answers), and this runs twice or thrice per clearing
-        query = QueryRelayState.model_construct(
-            connection_id=end.connection_id, limit=limit, keys=keys
-        )
-        state: RelayState = await self._ref(end.gateway).ask(
-            query, expect=RelayState, timeout=self.config.query_timeout
-        )
-        return state
-
-    async def _read_path(
-        self, first: PathEnd, second: PathEnd
-    ) -> tuple[RelayState, RelayState, RelayState]:
-        """Both chains' pending packets and the status of each one's on the other chain:
-        ``(first_pending, first_status, second_answer)`` (the second chain's one answer is
-        both its pending and its status answer).
-
-        ``first`` is asked for its pending packets and, at once, for the status of the
-        packets pending on ``second`` at the last clearing (foreseen); ``second`` for its
-        pending packets and the status of those just read on ``first``. Only if ``second``
-        now has a pending packet that was not foreseen is ``first`` asked a third time, for
-        those statuses alone (``limit=0``: no pending list). Facts from different answers
-        may be proven at different heights: each is a fact at its answer's height, and each
-        operation built from it carries that height (a status read before the pending list
-        of the other chain is still true: a receipt, an ack and an expired timeout never
-        go away), so mixing them is safe.
-
-        Raises what the asks raise (`MeshActorsError`, `TimeoutError`).
-        """
-        limit = self.config.clear_limit
-        foreseen = self._foreseen.get(first.chain_id, ())
-        first_answer = await self._query(first, foreseen, limit)
-        second_answer = await self._query(second, destination_keys(first_answer), limit)
-        needed = destination_keys(second_answer)
-        first_status = first_answer
-        if needed and not set(needed) <= set(foreseen):
-            first_status = await self._query(first, needed, 0)
-        self._foreseen[first.chain_id] = needed
-        self._foreseen[second.chain_id] = destination_keys(first_answer)
-        return first_answer, first_status, second_answer
-
-    async def _clear(self) -> ClearReport:
-        sides = self._path
-        if sides is None:
-            return ClearReport(ok=False, error="path not set up")
-        self._clears += 1
-        a, b = self._a, self._b
+    def _order(self) -> tuple[PathEnd, PathEnd]:
         # a clearing that needed a third ask (the chain asked second had pending packets
         # not foreseen) swaps the order: a chain that keeps having fresh pending packets
         # ends up asked first, where its packets need no foresight
-        first, second = (b, a) if self._ask_b_first else (a, b)
-        queries = self._queries
+        a, b = self._a, self._b
+        return (b, a) if self._ask_b_first else (a, b)
+
+    def _start_read(self, *, asked: bool) -> None:
+        """Start a clearing's read in the reader, unless one is in flight: then an
+        ``asked`` clearing (retry, handshake step, resume) runs once it returns, and a
+        periodic one is dropped (the next period's comes anyway)."""
+        if self._path is None or self._reader is None:
+            return
+        now = self.ctx.clock.now()
+        if self._reading is not None:
+            if now - self._read_at < _READ_GIVE_UP * self.config.query_timeout:
+                self._again = self._again or asked
+                return
+            # never answered (the reader restarted, or its answer was lost): start anew,
+            # the late answer of the old round is ignored
+            self._failed_clears += 1
+        self._clears += 1
+        self._round += 1
+        self._reading = self._round
+        self._read_at = now
+        self._again = False
+        first, second = self._order()
+        self._read_first = first
+        request = _ReadPath.model_construct(
+            round=self._round,
+            first=first,
+            second=second,
+            foreseen=self._foreseen.get(first.chain_id, ()),
+            limit=self.config.clear_limit,
+            timeout=self.config.query_timeout,
+        )
+        self._reader.tell_nowait(request)
+
+    @handler
+    def on_path_read(self, msg: _PathRead) -> None:
+        """A read of the reader came back: plan and submit (the rest of a clearing)."""
+        if msg.round != self._reading:
+            return  # given up on
+        self._reading = None
+        first = self._read_first
+        assert first is not None
+        self._queries += msg.queries
+        if msg.error:
+            self._failed_clears += 1
+            self._schedule_clear(self.config.retry_delay)
+        elif not self._paused:
+            first_pending, first_status, second_answer = msg.answers
+            self._plan_and_submit(first, (first_pending, first_status, second_answer), msg.queries)
+        if self._again and not self._paused:
+            self._start_read(asked=True)
+
+    async def _clear(self) -> ClearReport:
+        """One clearing read here, in the handler (an explicit `ClearNow`)."""
+        if self._path is None:
+            return ClearReport(ok=False, error="path not set up")
+        self._clears += 1
+        first, second = self._order()
         try:
-            first_pending, first_status, second_answer = await self._read_path(first, second)
+            answers, queries = await read_path(
+                self._ref,
+                first,
+                second,
+                self._foreseen.get(first.chain_id, ()),
+                self.config.clear_limit,
+                self.config.query_timeout,
+            )
         except (MeshActorsError, TimeoutError) as exc:
             self._failed_clears += 1
             self._schedule_clear(self.config.retry_delay)
             return ClearReport(ok=False, error=f"{type(exc).__name__}: {exc}")
-        if self._queries - queries > 2:
+        self._queries += queries
+        return self._plan_and_submit(first, answers, queries)
+
+    def _plan_and_submit(
+        self,
+        first: PathEnd,
+        answers: tuple[RelayState, RelayState, RelayState],
+        queries: int,
+    ) -> ClearReport:
+        sides = self._path
+        assert sides is not None
+        a, b = self._a, self._b
+        second = b if first.chain_id == a.chain_id else a
+        first_pending, first_status, second_answer = answers
+        needed = destination_keys(second_answer)
+        self._foreseen[first.chain_id] = needed
+        self._foreseen[second.chain_id] = destination_keys(first_pending)
+        if queries > 2:
             self._ask_b_first = not self._ask_b_first
-        if first is a:
+        if first.chain_id == a.chain_id:
             a_pending, a_status = first_pending, first_status
             b_pending = b_status = second_answer
         else:
@@ -354,12 +562,20 @@ class Relayer(Actor[RelayerMsg]):
         )
 
     @handler
-    async def on_clear_tick(self, _: _ClearTick) -> None:
-        """Periodic (and retry) clearing; renews the subscriptions too."""
+    def on_clear_tick(self, _: _ClearTick) -> None:
+        """Periodic clearing (its read runs in the reader); renews the subscriptions too."""
         if self._paused:
             return
         self._renew()
-        await self._clear()
+        self._start_read(asked=False)
+
+    @handler
+    def on_retry_tick(self, _: _RetryTick) -> None:
+        """A clearing asked for (retry, handshake step, resume, start)."""
+        if self._paused:
+            return
+        self._renew()
+        self._start_read(asked=True)
 
     @handler
     async def on_clear_now(self, _: ClearNow) -> ClearReport:
@@ -448,20 +664,32 @@ class Relayer(Actor[RelayerMsg]):
     # -- client updates without traffic -----------------------------------------------------
 
     @handler
-    async def on_update_tick(self, _: _UpdateTick) -> None:
+    def on_update_tick(self, _: _UpdateTick) -> None:
+        """Ask the reader for both chains' headers (one read at a time)."""
+        if self._paused or self._path is None or self._reader is None:
+            return
+        if self._reading_headers:
+            return
+        self._reading_headers = True
+        ends = (self._a, self._b)
+        self._reader.tell_nowait(
+            _ReadHeaders.model_construct(ends=ends, timeout=self.config.query_timeout)
+        )
+
+    @handler
+    def on_headers_read(self, msg: _HeadersRead) -> None:
+        """Update each chain's client of the other with the other's latest header."""
+        self._reading_headers = False
         if self._paused or self._path is None:
             return
         me = self._me
         signer = self.config.name
-        for end, other in ((self._a, self._b), (self._b, self._a)):
-            try:
-                header = await self._header(other)
-            except (MeshActorsError, TimeoutError):
-                continue
-            if header is not None:
-                update = UpdateClient.model_construct(client_id=end.client_id, header=header)
-                batch = IbcBatch.model_construct(ops=(update,), reply_to=me, signer=signer)
-                self._tell(end.gateway, batch)
+        for chain_id, header in msg.headers:
+            # the header of one chain updates the client on the other
+            end = self._b if chain_id == self._a.chain_id else self._a
+            update = UpdateClient.model_construct(client_id=end.client_id, header=header)
+            batch = IbcBatch.model_construct(ops=(update,), reply_to=me, signer=signer)
+            self._tell(end.gateway, batch)
 
     # -- control ----------------------------------------------------------------------------
 
@@ -501,11 +729,12 @@ class Relayer(Actor[RelayerMsg]):
         return reply.header
 
     async def _wait_header(self, end: PathEnd) -> IbcHeader:
-        for _ in range(_SETUP_POLLS):
+        poll = self.config.poll_interval
+        for _ in range(max(1, int(_SETUP_PATIENCE / poll))):
             header = await self._header(end)
             if header is not None:
                 return header
-            await self.ctx.clock.sleep(_POLL_SECONDS)
+            await self.ctx.clock.sleep(poll)
         raise RelayerSetupError(f"{end.chain_id} never committed a block")
 
     async def _run(self, end: PathEnd, *ops: Any) -> IbcBatchResult:
@@ -531,12 +760,13 @@ class Relayer(Actor[RelayerMsg]):
     async def _wait_connection(
         self, end: PathEnd, connection_id: str, state: ConnectionState
     ) -> tuple[ConnectionView, IbcHeader]:
-        for _ in range(_SETUP_POLLS):
+        poll = self.config.poll_interval
+        for _ in range(max(1, int(_SETUP_PATIENCE / poll))):
             answer = await self._ask_state(end, connection_id)
             view = answer.connection
             if view is not None and view.state is state and answer.header is not None:
                 return view, answer.header
-            await self.ctx.clock.sleep(_POLL_SECONDS)
+            await self.ctx.clock.sleep(poll)
         raise RelayerSetupError(f"{connection_id} on {end.chain_id} never reached {state}")
 
     @handler

@@ -52,7 +52,10 @@ class RelayerConfig(BaseModel):
       times out; decided per packet from ``seed``); ``duplicate``: probability that a batch is
       submitted twice (redundant relays must be no-ops);
     - ``client_update_interval``: also update both clients this often without traffic
-      (``None``: only as proofs need).
+      (``None``: only as proofs need);
+    - ``poll_interval``: how often `SetupPath` looks again for a committed block or
+      connection step (clock seconds; a real-clock mesh whose setup ends blocks on demand
+      polls often).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +73,7 @@ class RelayerConfig(BaseModel):
     drop_packets: float = Field(default=0.0, ge=0, le=1)
     duplicate: float = Field(default=0.0, ge=0, le=1)
     client_update_interval: float | None = Field(default=None, gt=0)
+    poll_interval: float = Field(default=0.5, gt=0)
     seed: int = 0
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 from chains.mesh._cli import (
     main,
 )
+from chains.mesh._cross_chain import (
+    CrossChainTx,
+    Settlement,
+)
 from chains.mesh._deploy import (
     MeshChain,
     MeshPairing,
 )
 from chains.mesh._errors import (
+    InvalidArgument,
     MeshError,
     MeshNotRunning,
     MeshSetupFailed,
@@ -97,9 +102,11 @@ __all__ = [
     "ClaimRewardsStep",
     "CloseChannelStep",
     "ConfigIssue",
+    "CrossChainTx",
     "CrossStakeStep",
     "DelaySpec",
     "FaultPlan",
+    "InvalidArgument",
     "Mesh",
     "MeshChain",
     "MeshConfigError",
@@ -121,6 +128,7 @@ __all__ = [
     "ScenarioError",
     "ScenarioStep",
     "SetMaxCapStep",
+    "Settlement",
     "SimplePriceFeedSpec",
     "StakeLocallyStep",
     "StepOutcome",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from chains.contract._errors import ChainError
 
 __all__ = [
+    "InvalidArgument",
     "MeshError",
     "MeshNotRunning",
     "MeshSetupFailed",
@@ -65,3 +66,18 @@ class MeshSetupFailed(MeshError):
 
     def __init__(self, step: str, detail: str) -> None:
         super().__init__(step, detail)
+
+
+class InvalidArgument(MeshError, ValueError):
+    """An argument of a `Mesh` method is not a valid value (a negative or non-integer
+    amount, a malformed price, an unknown misbehaviour kind): nothing was submitted.
+    ``operation`` is the method, ``detail`` what is wrong; the validation error that found
+    it (pydantic's, or a decimal parse error) is chained as ``__cause__``. Also a
+    ``ValueError``, so code that caught the builtin keeps working."""
+
+    fields = ("operation", "detail")
+    operation: str
+    detail: str
+
+    def __init__(self, operation: str, detail: str) -> None:
+        super().__init__(operation, detail)

@@ -30,8 +30,8 @@ topology does not have, and what the actor runtime raises.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from contextlib import AsyncExitStack
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.abc
 import structlog
+from pydantic import ValidationError
 
 from chains.consumer.mesh_security._msgs import BondStatusQuery, BondStatusResponse
 from chains.consumer.price_feeds._contract import ICQ_VERSION
@@ -52,11 +53,13 @@ from chains.consumer.price_feeds._msgs import (
 )
 from chains.contract._coin import Coin
 from chains.contract._decimal import Decimal18
+from chains.contract._errors import ChainError
 from chains.host._chain import Chain
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._tx_result import TxResult
 from chains.ibc._msgs import ChannelState
+from chains.mesh._cross_chain import CrossChainTx, SettlementWatch
 from chains.mesh._deploy import (
     ICQ_HOST_PORT,
     MeshChain,
@@ -71,6 +74,7 @@ from chains.mesh._deploy import (
     subscribe_price_feed,
 )
 from chains.mesh._errors import (
+    InvalidArgument,
     MeshNotRunning,
     MeshSetupFailed,
     UnknownChain,
@@ -137,8 +141,60 @@ _DAY = 86_400.0
 # clock seconds the deployment may wait for a handshake, a packet or a price
 _SETUP_WAIT = 3_600.0
 _ASK_TIMEOUT = 3_600.0
+# clock seconds between two looks at a setup step on a real clock (blocks are ended on
+# demand there, so a step is usually committed within one)
+_REAL_POLL = 0.005
 _DOUBLE_SIGN = "double_sign"
 _DOWNTIME = "downtime"
+
+
+def _describe(exc: ValidationError) -> str:
+    """pydantic's findings in one line: ``field: message`` for each."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{where}: {error['msg']}" if where else str(error["msg"]))
+    return "; ".join(parts)
+
+
+@contextmanager
+def _arguments(operation: str) -> Iterator[None]:
+    """Turn what building a message from the caller's arguments raises into
+    `InvalidArgument` (the finding chained): a caller catches one named error, not
+    pydantic's."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise InvalidArgument(operation, _describe(exc)) from exc
+
+
+def _amount(operation: str, amount: object, *, positive: bool = False) -> int:
+    """``amount`` as a base-unit integer (C-1), else `InvalidArgument`. A ``bool`` or a
+    float is refused though Python would take it for a number: amounts are exact."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidArgument(operation, f"amount must be an int, not {amount!r}")
+    if amount < 0 or (positive and amount == 0):
+        least = "positive" if positive else "non-negative"
+        raise InvalidArgument(operation, f"amount must be {least}, not {amount}")
+    return amount
+
+
+def _price(operation: str, price: object) -> Decimal18:
+    """``price`` as a `Decimal18` (given as one, or as its text), else `InvalidArgument`."""
+    if isinstance(price, Decimal18):
+        return price
+    if not isinstance(price, str):
+        raise InvalidArgument(operation, f"price must be a Decimal18 or a str, not {price!r}")
+    try:
+        return Decimal18.parse(price)
+    except ChainError as exc:  # InvalidDecimal, NegativeDecimal, DecimalTooPrecise, Overflow
+        raise InvalidArgument(operation, f"price {price!r}: {exc}") from exc
+
+
+def _ran_units(ex: TxExecutor) -> bool:
+    """Whether the open block ran a unit (whose effects the next step must be able to
+    prove, once the block ends)."""
+    return ex.block_open and ex.tx_index > 0
 
 
 def _provider_side(ex: TxExecutor, *, vault: str, ext: str) -> ProviderSide:
@@ -193,6 +249,7 @@ class Mesh:
         self._slashed: set[str] = set()
         self._cap_lowered: dict[tuple[str, str], float] = {}
         self._genesis_supply: dict[str, int] = {}
+        self._settlements = SettlementWatch()
 
     @classmethod
     def from_topology(
@@ -238,8 +295,14 @@ class Mesh:
            epochs), remote feeds fetch a first price;
         6. the setup relayers stop; the topology's relayers start, with their fault plans.
 
+        On a real clock the chains' blocks are ended on demand while this runs (see
+        `_end_setup_blocks`): start-up takes a fraction of a second whatever the block
+        time, and each chain's time then runs ahead of the wall clock by the dozen or so
+        blocks produced so. On a virtual clock blocks come on the clock as always.
+
         Raises `MeshSetupFailed` (or the `ChainError` of a step) after shutting down what
-        was started. On cancellation, what was started is shut down too.
+        was started. On cancellation, what was started is shut down too and the
+        cancellation propagates (never an error of an actor the cancellation stopped).
         """
         stack = AsyncExitStack()
         try:
@@ -247,6 +310,7 @@ class Mesh:
         except BaseException:
             await stack.aclose()
             self._reset()
+            await anyio.lowlevel.checkpoint_if_cancelled()
             raise
         self._stack = stack
         return self
@@ -257,8 +321,18 @@ class Mesh:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Stop everything: relayers, chains, their actor systems, the network."""
-        await self.aclose()
+        """Stop everything: relayers, chains, their actor systems, the network.
+
+        An exception raised inside ``async with`` comes out as it was raised, also when the
+        enclosing scope is cancelled while the mesh closes (the cancellation would otherwise
+        replace it, and the scope that catches it would swallow the embedder's error).
+        """
+        cancelled = anyio.get_cancelled_exc_class()
+        try:
+            await self.aclose()
+        except cancelled:
+            if exc is None or isinstance(exc, cancelled):
+                raise
 
     async def aclose(self) -> None:
         """Stop the mesh (idempotent)."""
@@ -271,6 +345,7 @@ class Mesh:
 
     def _reset(self) -> None:
         self._events.close()
+        self._settlements.close()
         self._tasks = None
         self._network = None
         self._forwarding = False
@@ -303,6 +378,36 @@ class Mesh:
         setup = await stack.enter_async_context(
             ActorSystem("mesh-setup", clock=clock, transport=network, ask_timeout=_ASK_TIMEOUT)
         )
+        # the deployment runs in this task; a real clock's block pump beside it. A step's
+        # failure is re-raised outside the task group, as itself, not in an exception group
+        failure: Exception | None = None
+        async with anyio.create_task_group() as genesis:
+            if not isinstance(clock, VirtualClock):
+                genesis.start_soon(self._end_setup_blocks, name="mesh setup blocks")
+            try:
+                await self._deploy_links(setup)
+                await self._deploy()
+                await self._open_channels()
+                await self._authorize()
+            except Exception as exc:
+                failure = exc
+            finally:
+                genesis.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        for link in self._links.values():
+            await link.end_setup()
+            await link.start_relayers(stack, clock=clock, transport=network, seed=self.seed)
+        self._tasks = await stack.enter_async_context(anyio.create_task_group())
+        stack.callback(self._tasks.cancel_scope.cancel)
+        self._start_time = clock.now()
+        if self.check_every_block:
+            self._tasks.start_soon(self._watch_invariants, name="mesh invariants")
+        _log.info("mesh started", topology=topology.name, chains=len(self._chains))
+
+    async def _deploy_links(self, setup: ActorSystem) -> None:
+        """I-49 step 2: per linked chain pair, clients and one connection."""
+        topology = self.topology
         for a, b in topology.links():
             link = MeshLink(
                 a=a,
@@ -314,19 +419,39 @@ class Mesh:
                 },
             )
             self._links[frozenset((a, b))] = link
-            await link.setup(setup, seed=self.seed)
-        await self._deploy()
-        await self._open_channels()
-        await self._authorize()
-        for link in self._links.values():
-            await link.end_setup()
-            await link.start_relayers(stack, clock=clock, transport=network, seed=self.seed)
-        self._tasks = await stack.enter_async_context(anyio.create_task_group())
-        stack.callback(self._tasks.cancel_scope.cancel)
-        self._start_time = clock.now()
-        if self.check_every_block:
-            self._tasks.start_soon(self._watch_invariants, name="mesh invariants")
-        _log.info("mesh started", topology=topology.name, chains=len(self._chains))
+            relayer_poll = 0.5 if isinstance(self.clock, VirtualClock) else _REAL_POLL
+            await link.setup(setup, seed=self.seed, poll_interval=relayer_poll)
+
+    @property
+    def _poll(self) -> float:
+        # how often start-up looks again for a committed step: on a virtual clock a
+        # clock second costs nothing, on a real one it is the start-up's wall time
+        return 1.0 if isinstance(self.clock, VirtualClock) else _REAL_POLL
+
+    async def _end_setup_blocks(self) -> None:
+        """On a real clock, while the mesh deploys: end the open block of every chain that
+        ran a unit in it at once (and every chain's first block), instead of waiting for
+        its block time.
+
+        Every setup step waits for a block boundary: IBC proves only what the last ended
+        block committed (I-2), so each handshake step (client, connection, channel, the
+        first validator sync, ``I-49``) needs the block with the previous one to end. That
+        is about eight block times on the clock; produced on demand (`Chain.produce_blocks`)
+        they take milliseconds, whatever the block time. The cost: each chain's time runs
+        ahead of the wall clock by the blocks produced so (a dozen or so block times, the
+        same order on every chain), as if the chains had been started that much earlier.
+        Cancelled when the deployment ends.
+        """
+        first = True
+        while True:
+            for node in self._chains.values():
+                try:
+                    if first or await node.chain.read(_ran_units):
+                        await node.chain.produce_blocks(1)
+                except Exception as exc:  # a chain that fails fails its setup step too
+                    _log.debug("setup block not produced", chain=node.chain_id, error=repr(exc))
+            first = False
+            await self.clock.sleep(_REAL_POLL)
 
     def _link(self, a: str, b: str) -> MeshLink:
         return self._links[frozenset((a, b))]
@@ -424,7 +549,7 @@ class Mesh:
         while not await condition():
             if self.clock.now() >= deadline:
                 raise MeshSetupFailed(step, f"not done after {_SETUP_WAIT:.0f} s of clock time")
-            await self.clock.sleep(1.0)
+            await self.clock.sleep(self._poll)
 
     async def _authorize(self) -> None:
         for pairing in self._pairings.values():
@@ -527,13 +652,15 @@ class Mesh:
     async def bond(self, chain_id: str, user: str, amount: int) -> TxResult:
         """``user`` deposits ``amount`` of the provider's denom as collateral (P-23)."""
         node, vault = self._provider(chain_id)
-        coin = Coin(denom=node.denom, amount=amount)
+        with _arguments("bond"):
+            coin = Coin(denom=node.denom, amount=_amount("bond", amount))
         return await node.chain.execute(node.address(user), vault, VaultBond(), funds=(coin,))
 
     async def unbond(self, chain_id: str, user: str, amount: int) -> TxResult:
         """``user`` withdraws free collateral (P-24)."""
         node, vault = self._provider(chain_id)
-        msg = VaultUnbond(amount=Coin(denom=node.denom, amount=amount))
+        with _arguments("unbond"):
+            msg = VaultUnbond(amount=Coin(denom=node.denom, amount=_amount("unbond", amount)))
         return await node.chain.execute(node.address(user), vault, msg)
 
     async def stake_locally(
@@ -541,44 +668,59 @@ class Mesh:
     ) -> TxResult:
         """``user`` stakes collateral on a validator of the provider chain itself (P-25)."""
         node, vault = self._provider(chain_id)
-        msg = StakeLocal(
-            amount=Coin(denom=node.denom, amount=amount),
-            msg=encode_stake_target(self._operator(node, validator)),
-        )
+        operator = self._operator(node, validator)
+        with _arguments("stake_locally"):
+            msg = StakeLocal(
+                amount=Coin(denom=node.denom, amount=_amount("stake_locally", amount)),
+                msg=encode_stake_target(operator),
+            )
         return await node.chain.execute(node.address(user), vault, msg)
 
     async def cross_stake(
         self, provider: str, consumer: str, user: str, validator: str, amount: int
-    ) -> TxResult:
+    ) -> CrossChainTx:
         """``user`` cross-stakes ``amount`` to ``validator`` of ``consumer`` (P-26, I-51):
         the lien and the stake's value range open now; the stake reaches the consumer when
-        relayed and is committed when its ack comes back."""
+        relayed and is committed when its ack comes back (P-65), or rolled back on an
+        error ack or a timeout (P-66). Returns the transaction's result as a
+        `CrossChainTx`: ``await result.settled()`` waits for that decision. Raises
+        `InvalidArgument` for an amount that is not a non-negative int."""
         pairing = self._pairing(provider, consumer)
         node, vault = self._provider(provider)
         operator = self._operator(self._node(consumer), validator)
-        msg = StakeRemote(
-            contract=pairing.external_staking,
-            amount=Coin(denom=node.denom, amount=amount),
-            msg=encode_stake_target(operator),
-        )
+        with _arguments("cross_stake"):
+            msg = StakeRemote(
+                contract=pairing.external_staking,
+                amount=Coin(denom=node.denom, amount=_amount("cross_stake", amount)),
+                msg=encode_stake_target(operator),
+            )
         result = await node.chain.execute(node.address(user), vault, msg)
         if result.ok:
             self._count((provider, consumer), node.address(user), operator)
-        return result
+        return self._track(node, pairing, result)
+
+    def _track(self, node: MeshChain, pairing: MeshPairing, result: TxResult) -> CrossChainTx:
+        handle = CrossChainTx._of(
+            result, contract=pairing.external_staking, channel=pairing.provider_channel
+        )
+        return self._settlements.track(node.chain, handle, self._tasks)
 
     async def unstake(
         self, provider: str, consumer: str, user: str, validator: str, amount: int
-    ) -> TxResult:
+    ) -> CrossChainTx:
         """``user`` unstakes ``amount`` from ``validator`` of ``consumer`` (P-67, I-52);
-        unbonding starts at the ack."""
+        unbonding starts at the ack (P-68; a `CrossChainTx`: ``await result.settled()``
+        waits for it). Raises `InvalidArgument` for a bad amount."""
         pairing = self._pairing(provider, consumer)
         node = self._node(provider)
         operator = self._operator(self._node(consumer), validator)
-        msg = ExternalUnstake(validator=operator, amount=Coin(denom=node.denom, amount=amount))
+        with _arguments("unstake"):
+            coin = Coin(denom=node.denom, amount=_amount("unstake", amount))
+            msg = ExternalUnstake(validator=operator, amount=coin)
         result = await node.chain.execute(node.address(user), pairing.external_staking, msg)
         if result.ok:
             self._count((provider, consumer), node.address(user), operator)
-        return result
+        return self._track(node, pairing, result)
 
     def _count(self, key: tuple[str, str], user: str, validator: str) -> None:
         ops = self._operations.setdefault(key, {})
@@ -599,9 +741,10 @@ class Mesh:
         user: str,
         validator: str,
         recipient: str | None = None,
-    ) -> TxResult:
+    ) -> CrossChainTx:
         """``user`` withdraws its rewards on ``validator`` to ``recipient``'s account on the
-        consumer (default: the same name's; a full address is used as given) (I-54)."""
+        consumer (default: the same name's; a full address is used as given) (I-54). A
+        `CrossChainTx`: ``await result.settled()`` waits for the transfer's ack (P-75)."""
         pairing = self._pairing(provider, consumer)
         node = self._node(provider)
         consumer_node = self._node(consumer)
@@ -609,8 +752,10 @@ class Mesh:
         target = recipient or user
         if not target.startswith(f"{consumer_node.spec.prefix}1"):
             target = consumer_node.address(target)
-        msg = ExternalWithdrawRewards(validator=operator, remote_recipient=target)
-        return await node.chain.execute(node.address(user), pairing.external_staking, msg)
+        with _arguments("claim_rewards"):
+            msg = ExternalWithdrawRewards(validator=operator, remote_recipient=target)
+        result = await node.chain.execute(node.address(user), pairing.external_staking, msg)
+        return self._track(node, pairing, result)
 
     # -- the world --------------------------------------------------------------------------
 
@@ -619,7 +764,7 @@ class Mesh:
         the simple feed's owner updates it (C-60); for a remote feed the price host's TWAP
         changes and the feed is asked at once (C-62)."""
         pairing = self._pairing(provider, consumer)
-        value = price if isinstance(price, Decimal18) else Decimal18.parse(price)
+        value = _price("move_price", price)
         feed = pairing.spec.price_feed
         consumer_node = self._node(consumer)
         self._price_moved.add(pairing.key)
@@ -642,14 +787,16 @@ class Mesh:
         """``validator`` double-signs (``"double_sign"``: evidence for the current block:
         slash, jail forever, tombstone, C-36) or goes offline (``"downtime"``: slash and
         jail, C-35). On a consumer the slash travels to the providers in the next valset
-        update (I-88, I-89). Raises ``ValueError`` for another ``kind``."""
+        update (I-88, I-89). Raises `InvalidArgument` (a ``ValueError``) for another
+        ``kind``."""
         node = self._node(chain_id)
         operator = self._operator(node, validator)
+        if kind not in (_DOWNTIME, _DOUBLE_SIGN):
+            detail = f"kind must be {_DOUBLE_SIGN!r} or {_DOWNTIME!r}, not {kind!r}"
+            raise InvalidArgument("misbehave", detail)
         self._slashed.add(chain_id)
         if kind == _DOWNTIME:
             return await node.chain.force_downtime(operator)
-        if kind != _DOUBLE_SIGN:
-            raise ValueError(f"kind must be {_DOUBLE_SIGN!r} or {_DOWNTIME!r}, not {kind!r}")
         record = await node.chain.validator(operator)
         if record is None:
             raise UnknownValidator(chain_id, validator)
@@ -668,6 +815,7 @@ class Mesh:
         C-96 (``internal_unstake`` packets at the next epochs)."""
         pairing = self._pairing(provider, consumer)
         consumer_node = self._node(consumer)
+        amount = _amount("set_max_cap", amount)
         if amount < pairing.spec.max_cap or amount == 0:
             self._cap_lowered[pairing.key] = self.clock.now()
         return await authorize_max_cap(consumer_node, pairing, amount)

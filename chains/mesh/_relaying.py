@@ -73,7 +73,9 @@ class MeshLink:
         end = self.ends.a if self.ends.a.chain_id == chain_id else self.ends.b
         return end.connection_id
 
-    def _config(self, name: str, seed: int, *, faults: bool) -> RelayerConfig:
+    def _config(
+        self, name: str, seed: int, *, faults: bool, poll_interval: float = 0.5
+    ) -> RelayerConfig:
         spec = self.spec
         if self.ends is not None:
             a, b = self.ends.a, self.ends.b
@@ -94,15 +96,21 @@ class MeshLink:
             drop_packets=plan.drop_packets if faults else 0.0,
             duplicate=plan.duplicate_batches if faults else 0.0,
             seed=seed,
+            poll_interval=poll_interval,
+            # a setup that polls often (a real clock, blocks ended on demand) retries
+            # often too: a step refused for want of a committed block succeeds at once
+            retry_delay=min(1.0, poll_interval * 10),
         )
 
     # -- setup ------------------------------------------------------------------------------
 
-    async def setup(self, system: ActorSystem, *, seed: int) -> PathReady:
+    async def setup(
+        self, system: ActorSystem, *, seed: int, poll_interval: float = 0.5
+    ) -> PathReady:
         """Spawn the setup relayer in ``system`` (shared by every link's setup relayer,
-        clean of faults) and create clients and connection (ICS-03). Raises
-        `MeshSetupFailed`."""
-        config = self._config(f"setup-{self.name}", seed, faults=False)
+        clean of faults) and create clients and connection (ICS-03), looking for each
+        committed step every ``poll_interval`` clock seconds. Raises `MeshSetupFailed`."""
+        config = self._config(f"setup-{self.name}", seed, faults=False, poll_interval=poll_interval)
         relayer: ActorRef[RelayerMsg] = system.spawn(
             partial(Relayer, config), name=f"setup-{self.name}", mailbox=Relayer.mailbox
         )

@@ -18,7 +18,7 @@ import chains
 
 TOP_LEVEL = {
     # the embedding API
-    "Mesh", "MeshChain", "MeshPairing", "MeshLink",
+    "Mesh", "MeshChain", "MeshPairing", "MeshLink", "CrossChainTx", "Settlement",
     "MeshSnapshot", "ChainView", "ChannelStats", "PairingView", "RelayerView", "UserStake",
     "ValidatorView", "VaultView", "render_snapshot",
     # topology and scenario files
@@ -30,8 +30,9 @@ TOP_LEVEL = {
     "Chain", "ChainConfig", "GenesisAccount", "GenesisValidator", "TxResult", "QueryResult",
     "BlockResult", "ChainEvent", "BlockPhase", "Coin", "Decimal18",
     # the errors an embedder catches
-    "ChainError", "MeshError", "MeshNotRunning", "MeshSetupFailed", "UnknownChain",
-    "UnknownPairing", "UnknownValidator", "MeshConfigError", "TopologyError", "ScenarioError",
+    "ChainError", "MeshError", "MeshNotRunning", "InvalidArgument", "MeshSetupFailed",
+    "UnknownChain", "UnknownPairing", "UnknownValidator", "MeshConfigError", "TopologyError",
+    "ScenarioError",
     "Unauthorized", "InsufficientFunds", "InvalidAddress", "InvalidAmount", "InvalidDenom",
     "ContractPanic",
 }  # fmt: skip
