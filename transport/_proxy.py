@@ -143,6 +143,7 @@ class FaultProxy:
         self._resets = 0
         self._failed_connects = 0
         self._task_group: anyio.abc.TaskGroup | None = None
+        self._service: anyio.CancelScope | None = None
         self._closed = False
         self._log: FilteringBoundLogger = structlog.get_logger("transport", transport="proxy")
 
@@ -205,11 +206,18 @@ class FaultProxy:
     async def aclose(self) -> None:
         """Stop listening and close every connection (FIN, not RST); idempotent."""
         self._closed = True
-        if self._task_group is not None:
-            self._task_group.cancel_scope.cancel()
+        if self._service is not None:
+            self._service.cancel()
         await anyio.lowlevel.checkpoint()
 
     async def _serve(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        # Under a scope of its own, so that `aclose` does not cancel the code inside
+        # ``async with``.
+        with anyio.CancelScope() as scope:
+            self._service = scope
+            await self._accept(task_status)
+
+    async def _accept(self, task_status: anyio.abc.TaskStatus[None]) -> None:
         listener = await anyio.create_tcp_listener(local_host=self._host, local_port=self._port)
         async with listener, anyio.create_task_group() as task_group:
             port = listener.extra(anyio.abc.SocketAttribute.local_address)[1]

@@ -378,12 +378,18 @@ class TcpNetwork:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
-        """Start the network's task group. Raises `TransportClosed` once closed and
-        ``RuntimeError`` if entered twice."""
+        """Start the network's task group. Raises `TransportClosed` once closed.
+
+        Entering again while entered does nothing (and the first exit closes it): so a
+        `FaultyNetwork`, which enters its inner transport itself but only ``aclose``-s it,
+        can wrap a network entered first, ``async with net, FaultyNetwork(net, ...)``, and
+        the task group is left in the order it was entered.
+        """
         if self._closed:
             raise TransportClosed("the TCP network is closed")
         if self._entered:
-            raise RuntimeError("a TcpNetwork can be entered only once")
+            await anyio.lowlevel.checkpoint()
+            return self
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
         try:
@@ -851,7 +857,11 @@ class _Inbound:
         )
         # Small limits until the peer is authenticated: it cannot make us buffer a big frame.
         decoder = FrameDecoder(
-            {FrameType.HELLO: MAX_HANDSHAKE_PAYLOAD, FrameType.AUTH: MAX_HANDSHAKE_PAYLOAD}
+            {
+                FrameType.HELLO: MAX_HANDSHAKE_PAYLOAD,
+                FrameType.AUTH: MAX_HANDSHAKE_PAYLOAD,
+                FrameType.REFUSE: _MAX_REASON,
+            }
         )
         frames = await _read_frames(self.stream, decoder)
         if frames[0][0] is not FrameType.HELLO or len(frames) > 1:
@@ -859,6 +869,8 @@ class _Inbound:
         challenge = handshake.challenge(frames[0][1])
         await self.stream.send(encode_frame(FrameType.CHALLENGE, challenge))
         frames = await _read_frames(self.stream, decoder)
+        if frames[0][0] is FrameType.REFUSE:
+            raise HandshakeRefused("refused by peer", _text(frames[0][1]))
         if frames[0][0] is not FrameType.AUTH or len(frames) > 1:
             raise HandshakeRefused("malformed", "expected one AUTH")
         self.info = handshake.verify(frames[0][1])
@@ -888,8 +900,7 @@ class _Inbound:
             frames = decoder.feed(data) if data else []
             for frame_type, payload in frames:
                 if frame_type is _DATA:
-                    if large is not None:
-                        raise ProtocolViolation("a whole envelope inside a chunked one")
+                    pass  # small envelopes are written between the chunks of a large one
                 elif frame_type is FrameType.CHUNK or frame_type is FrameType.CHUNK_END:
                     if large is None:
                         large = bytearray()
@@ -1236,8 +1247,12 @@ class _Link:
                 if kind is not FrameType.ACCEPT or len(payload) != 4:
                     raise HandshakeRefused("malformed", f"expected ACCEPT, got {kind.name}")
                 (credit,) = _CREDIT.unpack(payload)
-            except BaseException:
+            except BaseException as exc:
                 with anyio.CancelScope(shield=True):
+                    if isinstance(exc, HandshakeRefused) and exc.reason != "refused by peer":
+                        # Tell the listener why, for its log (best effort).
+                        with anyio.move_on_after(1), contextlib.suppress(*_CONNECTION_ERRORS):
+                            await stream.send(encode_frame(FrameType.REFUSE, _reason(exc)))
                     await _close_quietly(stream)
                 raise
         self.peer_incarnation = info.incarnation
