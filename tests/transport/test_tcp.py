@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from types import ModuleType
@@ -86,6 +86,14 @@ async def two_processes_in_one(
         yield net_a, a, net_b, b
 
 
+async def eventually(condition: Callable[[], bool], timeout: float = 3) -> None:
+    """Poll ``condition`` until it holds (socket and counter states have no event to wait
+    on); fail after ``timeout`` real seconds."""
+    with anyio.fail_after(timeout):
+        while not condition():  # noqa: ASYNC110 - polling a state, see the docstring
+            await anyio.sleep(0.01)
+
+
 async def balance(system: ActorSystem, account: str = "x", timeout: float = 5) -> int:
     reply = await system.ref("b/bank").ask(
         peer.GetBalance(account=account), expect=peer.Balance, timeout=timeout
@@ -133,9 +141,9 @@ async def test_wrong_secret_is_refused_on_both_sides_and_asks_fail_fast() -> Non
         with anyio.fail_after(3):
             with pytest.raises(NoRoute, match="authentication"):
                 await balance(a, timeout=30)
-        with anyio.fail_after(3):
-            while not net_b.endpoint_statistics("b").refused.get("HandshakeRefused"):
-                await anyio.sleep(0.01)
+        await eventually(
+            lambda: bool(net_b.endpoint_statistics("b").refused.get("HandshakeRefused"))
+        )
         assert net_a.endpoint_statistics("a").refused.get("HandshakeRefused", 0) >= 1
         assert net_a.statistics()[("a", "b")].state == "down"
         # Down: the next ask fails at once, as no route.
@@ -281,14 +289,12 @@ async def test_half_written_frame_is_refused_as_malformed() -> None:
         await stream.send_eof()
         await closed_by_peer(stream)
         await stream.aclose()
-        with anyio.fail_after(3):
-            while not net_b.endpoint_statistics("b").refused.get("MalformedFrame"):
-                await anyio.sleep(0.01)
+        await eventually(lambda: bool(net_b.endpoint_statistics("b").refused.get("MalformedFrame")))
         assert await balance(a) == 0
 
 
 async def test_more_envelopes_than_credit_is_a_protocol_violation() -> None:
-    async with two_processes_in_one(b_settings={"window": 4}) as (_, a, net_b, b):
+    async with two_processes_in_one(b_settings={"window": 4}) as (_, a, net_b, _):
         # Stall the bank so nothing is delivered (and no credit returned) for a while.
         stalled = a.ref("b/bank").ask(peer.Stall(seconds=0.5))
         async with anyio.create_task_group() as tg:
@@ -397,8 +403,7 @@ async def test_silent_peer_is_detected_by_heartbeats_and_asks_fail_fast() -> Non
             with anyio.fail_after(3):
                 with pytest.raises(NoRoute):
                     await a.ref("b/bank").ask(peer.GetBalance(account="x"), timeout=30)
-                while net_a.statistics()[("a", "b")].state != "down":
-                    await anyio.sleep(0.01)
+            await eventually(lambda: net_a.statistics()[("a", "b")].state == "down")
             proxy.upstream.black_hole = False
             proxy.downstream.black_hole = False
             with anyio.fail_after(5):
@@ -466,9 +471,7 @@ async def test_slow_reader_backpressures_the_sender_with_a_fixed_buffer() -> Non
             await anyio.sleep(0.05)
             assert not done.is_set()
             slow.release.set()
-        with anyio.fail_after(5):
-            while len(slow.received) < sent + 1:
-                await anyio.sleep(0.01)
+        await eventually(lambda: len(slow.received) == sent + 1)
 
 
 async def test_large_message_does_not_hold_back_small_ones_and_pairs_keep_order() -> None:
@@ -536,9 +539,7 @@ async def test_down_peer_raises_peer_unreachable_to_the_endpoint() -> None:
         endpoint = await net.attach("a", _StuckInbound())
         envelope = Envelope(Address("b", "bank"), peer.Deposit(account="x", amount=1))
         await endpoint.send(envelope)  # queued while the first dial is under way
-        with anyio.fail_after(3):
-            while net.statistics()[("a", "b")].state != "down":
-                await anyio.sleep(0.01)
+        await eventually(lambda: net.statistics()[("a", "b")].state == "down")
         with pytest.raises(PeerUnreachable) as raised:
             endpoint.send_nowait(envelope)
         assert isinstance(raised.value, LookupError)
