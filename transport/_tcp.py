@@ -335,6 +335,7 @@ class TcpNetwork:
         if self._learned.get(system) != listen:
             self._learned[system] = listen
             self._refresh_systems()
+            self._kick(system)
 
     def _kick(self, system: str) -> None:
         for endpoint in self._local.values():
@@ -654,6 +655,8 @@ class _TcpEndpoint:
             link.failed_asks += failed
             if link.peer_incarnation not in (None, incarnation):
                 link.restart_connection("the peer restarted")
+            # It is back (it just dialled us): re-dial now rather than after the backoff.
+            link.kick()
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -1167,7 +1170,8 @@ class _Link:
         """Dial, serve the connection, re-dial; until the endpoint closes."""
         endpoint = self.endpoint
         while self.state != "closed":
-            self.kicked = anyio.Event()
+            if self.kicked.is_set():
+                self.kicked = anyio.Event()
             address = self.network.peer_address(self.target)
             if address is None:
                 self.go_down("no known address")
@@ -1184,6 +1188,10 @@ class _Link:
                 await self._pause()
                 continue
             except (TimeoutError, MalformedFrame, CodecError, *_CONNECTION_ERRORS) as exc:
+                if self.kicked.is_set():
+                    # The peer came back elsewhere (or here) while we dialled its old
+                    # address: dial again at once, keeping what is queued for it.
+                    continue
                 self._failed(f"cannot connect to {address[0]}:{address[1]}: {exc!r}")
                 await self._pause()
                 continue

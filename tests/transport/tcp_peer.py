@@ -15,6 +15,7 @@ import argparse
 import sys
 
 import anyio
+import structlog
 
 from mesh_actors import Actor, ActorSystem, Message, MessageRegistry, handler
 from transport import JsonCodec, TcpNetwork
@@ -141,6 +142,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--peer", action="append", default=[], help="name=host:port")
     parser.add_argument("--backend", default="asyncio", choices=["asyncio", "trio"])
     args = parser.parse_args(argv)
+    # Stdout carries READY to the parent, which reads nothing after it: logs go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
     anyio.run(_serve, args, backend=args.backend)
     return 0
 

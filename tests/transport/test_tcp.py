@@ -545,3 +545,17 @@ async def test_down_peer_raises_peer_unreachable_to_the_endpoint() -> None:
         assert isinstance(raised.value, LookupError)
         assert "b" not in net.systems()
         assert net.statistics()[("a", "b")].discarded == 1
+
+
+async def test_a_client_restarted_elsewhere_gets_its_first_reply() -> None:
+    # The server's link to the old client is still re-dialling its dead port when the new
+    # client (same name, new port and incarnation) asks: the reply must wait for the new
+    # address, not be discarded with the old one.
+    async with network() as net_b, ActorSystem("b", transport=net_b) as b:
+        b.spawn(peer.Bank, name="bank")
+        for _ in range(4):
+            async with (
+                network(peers={"b": net_b.address("b")}) as net_a,
+                ActorSystem("a", transport=net_a) as a,
+            ):
+                assert await balance(a, timeout=3) == 0

@@ -69,7 +69,7 @@ async def peer_process(
         "--backend",
         backend,
     ]
-    process = await anyio.open_process(command, env=env, cwd=ROOT)
+    process = await anyio.open_process(command, env=env, cwd=ROOT, stderr=None)
     try:
         assert process.stdout is not None
         with anyio.fail_after(30):
