@@ -640,6 +640,11 @@ class _TcpEndpoint:
         """Record ``system``'s incarnation from a handshake; act if it restarted."""
         previous = self.peer_incarnations.get(system)
         self.peer_incarnations[system] = incarnation
+        link = self.links.get(system)
+        if link is not None and link.state == "down":
+            # It just completed a handshake, so it is up: re-dial now, not after the backoff
+            # (and queue our replies to it meanwhile instead of refusing them).
+            link.kick()
         if previous is None or previous == incarnation:
             return
         reason = (
@@ -650,12 +655,10 @@ class _TcpEndpoint:
         self.log.info(
             "peer restarted", peer=system, old=previous, new=incarnation, failed_asks=failed
         )
-        link = self.links.get(system)
         if link is not None:
             link.failed_asks += failed
             if link.peer_incarnation not in (None, incarnation):
                 link.restart_connection("the peer restarted")
-            # It is back (it just dialled us): re-dial now rather than after the backoff.
             link.kick()
 
     # -- sending ---------------------------------------------------------------------------
