@@ -309,16 +309,25 @@ class FaultProxy:
                             step = rng.randint(1, size)
                             pieces.append(data[offset : offset + step])
                             offset += step
+                    bandwidth = faults.bandwidth
+                    if bandwidth is not None:
+                        # Pieces worth 20 ms at most, each held for its transmission time
+                        # before it is written, as a slow link would.
+                        most = max(1, bandwidth // 50)
+                        pieces = [
+                            piece[start : start + most]
+                            for piece in pieces
+                            for start in range(0, len(piece), most)
+                        ]
                     for index, piece in enumerate(pieces):
+                        if bandwidth is not None:
+                            await anyio.sleep(len(piece) / bandwidth)
                         try:
                             await sink.send(piece)
                         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
                             task_group.cancel_scope.cancel()
                             return
                         self._bytes[direction] += len(piece)
-                        bandwidth = faults.bandwidth
-                        if bandwidth is not None:
-                            await anyio.sleep(len(piece) / bandwidth)
                         if faults.slice_delay and index < len(pieces) - 1:
                             await anyio.sleep(faults.slice_delay)
             # The source is finished: pass the end on (half-close), as a real path would.
