@@ -683,8 +683,8 @@ class _TcpEndpoint:
 
         Raises `TransportClosed` after `aclose`, `UnknownSystem` if the target's address is
         unknown, `PeerUnreachable` while it is down (also if it goes down while this waits),
-        and a `CodecError` if the codec refuses the envelope. Cancellation while waiting for
-        room leaves the envelope unsent.
+        and a `CodecError` if the codec refuses the envelope. A checkpoint only when it waits
+        for room; cancellation while waiting leaves the envelope unsent.
         """
         link = self._link(envelope)
         payload = self.network._codec.encode(envelope)
@@ -693,9 +693,8 @@ class _TcpEndpoint:
         link.push(envelope, payload)
         if envelope.kind is _ASK:
             self.track(envelope, link)
-        # A cancellation point that does not yield: a burst of sends fills the queue before
-        # the writer runs, so it is written in one batch.
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        # No checkpoint unless it waited for room: a burst of sends fills the queue before the
+        # writer runs, so it goes out in one batch (and a checkpoint costs as much as a send).
 
     def send_nowait(self, envelope: Envelope) -> None:
         """Queue ``envelope`` without waiting; raises as `send`, and `SendQueueFull` (an
@@ -797,7 +796,7 @@ class _Inbound:
         self.delivering = False
         self.last_received = anyio.current_time()
         self.last_written = self.last_received
-        self.goodbye: str | None = None
+        self.keepalive_due = False
         self.wake = anyio.Event()
 
     async def run(self) -> None:
@@ -834,6 +833,7 @@ class _Inbound:
         error: Exception | None = None
         async with anyio.create_task_group() as task_group:
             task_group.start_soon(self._write_loop, task_group.cancel_scope)
+            task_group.start_soon(self._heartbeat, task_group.cancel_scope)
             try:
                 await self._read_loop(leftover)
             except (MalformedFrame, CodecError, ProtocolViolation, _ConnectionLost) as exc:
@@ -966,28 +966,37 @@ class _Inbound:
                 raise _ConnectionLost(f"connection error: {exc!r}") from None
 
     async def _write_loop(self, scope: anyio.CancelScope) -> None:
-        network = self.endpoint.network
-        interval = network.heartbeat_interval
-        timeout = network.heartbeat_timeout
-        threshold = max(1, network.window // 2)
+        threshold = max(1, self.endpoint.network.window // 2)
         stream = self.stream
         while True:
-            now = anyio.current_time()
             out = b""
             if self.pending_credit >= threshold:
                 out = encode_frame(FrameType.CREDIT, _CREDIT.pack(self.pending_credit))
                 self.granted += self.pending_credit
                 self.pending_credit = 0
-            elif now - self.last_written >= interval:
+            elif self.keepalive_due:
                 out = _KEEPALIVE_FRAME
             if out:
+                self.keepalive_due = False
                 try:
                     await stream.send(out)
                 except _CONNECTION_ERRORS:
                     scope.cancel()
                     return
-                self.last_written = now
+                self.last_written = anyio.current_time()
                 continue
+            self.wake = anyio.Event()
+            await self.wake.wait()
+
+    async def _heartbeat(self, scope: anyio.CancelScope) -> None:
+        # One timer per connection, not a timeout per wait of the writer: that would cost a
+        # cancel scope per envelope.
+        network = self.endpoint.network
+        interval = network.heartbeat_interval
+        timeout = network.heartbeat_timeout
+        while True:
+            await anyio.sleep(min(interval, timeout / 4))
+            now = anyio.current_time()
             if not self.delivering and now - self.last_received > timeout:
                 self.endpoint.log.warning(
                     "peer silent, closing",
@@ -996,10 +1005,9 @@ class _Inbound:
                 )
                 scope.cancel()
                 return
-            self.wake = anyio.Event()
-            wait = min(interval - (now - self.last_written), timeout / 4)
-            with anyio.move_on_after(max(wait, 0.001)):
-                await self.wake.wait()
+            if now - self.last_written >= interval:
+                self.keepalive_due = True
+                self.wake.set()
 
 
 def _reason(error: BaseException) -> bytes:
@@ -1043,6 +1051,8 @@ class _Link:
         self.kicked = anyio.Event()
         self.connection_scope: anyio.CancelScope | None = None
         self.last_received = 0.0
+        self.last_written = 0.0
+        self.keepalive_due = False
         self.lost_reason = ""
         self.decoder: FrameDecoder | None = None
         self.backoff = ReconnectBackoff(
@@ -1280,7 +1290,8 @@ class _Link:
         self.connects += 1
         self.backoff.reset()
         self.credit = credit
-        self.last_received = anyio.current_time()
+        self.last_received = self.last_written = anyio.current_time()
+        self.keepalive_due = False
         self.lost_reason = ""
         if self.state != "closed":
             self.state = "up"
@@ -1294,6 +1305,7 @@ class _Link:
                     scope.cancel()
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._read_loop, stream, frames, task_group.cancel_scope)
+                    task_group.start_soon(self._heartbeat, task_group.cancel_scope)
                     reason = await self._write_loop(stream)
                     task_group.cancel_scope.cancel()
         finally:
@@ -1365,13 +1377,10 @@ class _Link:
 
     async def _write_loop(self, stream: anyio.abc.ByteStream) -> str:
         network = self.network
-        interval = network.heartbeat_interval
-        timeout = network.heartbeat_timeout
         batch_bytes = network.batch_bytes
         chunk_size = network.chunk_size
         small = self.small
         large = self.large
-        last_written = anyio.current_time()
         while True:
             out = bytearray()
             written = 0
@@ -1403,10 +1412,10 @@ class _Link:
                     if last:
                         self._large_done(item)
                         written += 1
-            now = anyio.current_time()
-            if not out and now - last_written >= interval:
+            if not out and self.keepalive_due:
                 out += _KEEPALIVE_FRAME
             if out:
+                self.keepalive_due = False
                 self.queued -= written
                 self.sent += written
                 self.bytes_sent += len(out)
@@ -1416,19 +1425,31 @@ class _Link:
                     await stream.send(bytes(out))
                 except _CONNECTION_ERRORS as exc:
                     return f"write failed: {exc!r}"
-                last_written = now
+                self.last_written = anyio.current_time()
                 continue
+            self.wake = anyio.Event()
+            await self.wake.wait()
+
+    async def _heartbeat(self, scope: anyio.CancelScope) -> None:
+        # One timer per connection, not a timeout per wait of the writer: that would cost a
+        # cancel scope per envelope.
+        interval = self.network.heartbeat_interval
+        timeout = self.network.heartbeat_timeout
+        while True:
+            await anyio.sleep(min(interval, timeout / 4))
+            now = anyio.current_time()
             if now - self.last_received > timeout:
                 self.endpoint.log.warning(
                     "peer silent, closing",
                     peer=self.target,
                     seconds=round(now - self.last_received, 3),
                 )
-                return "heartbeat timeout"
-            self.wake = anyio.Event()
-            wait = min(interval - (now - last_written), timeout / 4)
-            with anyio.move_on_after(max(wait, 0.001)):
-                await self.wake.wait()
+                self.lost_reason = "heartbeat timeout"
+                scope.cancel()
+                return
+            if now - self.last_written >= interval:
+                self.keepalive_due = True
+                self.wake.set()
 
     def _large_done(self, item: _Large) -> None:
         self.large.popleft()
