@@ -10,12 +10,12 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import anyio
 import pytest
 
-from mesh_actors import Clock, MessageRegistry, RealClock
+from mesh_actors import Clock, Message, MessageRegistry, RealClock
 from transport import (
     ClientHandshake,
     Codec,
@@ -27,6 +27,11 @@ from transport import (
     encode_frame,
 )
 from transport.testing import TransportConformance
+
+
+class Quiet(Message):
+    type_name = "tests.tcp_tls.Quiet"
+
 
 SECRET = b"conformance-secret-0123456789"
 
@@ -47,7 +52,7 @@ async def inject_raw_frame(network: TcpNetwork, source: str, target: str, frame:
             {FrameType.CHALLENGE: 4096, FrameType.ACCEPT: 4, FrameType.REFUSE: 256}
         )
         await stream.send(encode_frame(FrameType.HELLO, handshake.hello()))
-        frames = []
+        frames: list[tuple[FrameType, bytes]] = []
         while not frames:
             frames = decoder.feed(await stream.receive())
         auth, _ = handshake.answer(frames[0][1])
@@ -90,7 +95,7 @@ class TestTcpNetwork(TransportConformance):
             **self.tls(),
         )
 
-    def tls(self) -> dict[str, ssl.SSLContext]:
+    def tls(self) -> dict[str, Any]:
         return {}
 
     @asynccontextmanager
@@ -148,7 +153,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def tls_contexts(directory: Path) -> dict[str, ssl.SSLContext]:
+def tls_contexts(directory: Path) -> dict[str, Any]:
     cert, key = self_signed(directory)
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(cert, key)
@@ -163,10 +168,28 @@ class TestTcpNetworkOverTls(TestTcpNetwork):
     def _certificate(self, tmp_path: Path) -> None:
         self._contexts = tls_contexts(tmp_path)
 
-    def tls(self) -> dict[str, ssl.SSLContext]:
+    def tls(self) -> dict[str, Any]:
         return self._contexts
 
     async def inject_frame(
         self, transport: Transport, source: str, target: str, frame: bytes
     ) -> None:
         pytest.skip("raw frames are injected over plain TCP (covered by TestTcpNetwork)")
+
+
+@pytest.mark.anyio
+async def test_a_plain_dialer_is_refused_by_a_tls_listener(tmp_path: Path) -> None:
+    from mesh_actors import ActorSystem, NoRoute
+
+    contexts = tls_contexts(tmp_path)
+    registry = MessageRegistry([Quiet])
+    tls = TcpNetwork(secret=SECRET, codec=JsonCodec(registry), handshake_timeout=1, **contexts)
+    async with tls, ActorSystem("b", transport=tls):
+        plain = TcpNetwork(secret=SECRET, codec=JsonCodec(registry), peers={"b": tls.address("b")})
+        async with plain, ActorSystem("a", transport=plain) as a:
+            with anyio.fail_after(5), pytest.raises(NoRoute):
+                await a.ref("b/x").ask(Quiet(), timeout=30)
+        with anyio.fail_after(3):
+            while not tls.endpoint_statistics("b").refused:  # noqa: ASYNC110 - a counter
+                await anyio.sleep(0.01)
+        assert set(tls.endpoint_statistics("b").refused) == {"HandshakeRefused"}

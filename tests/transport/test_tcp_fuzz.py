@@ -232,8 +232,8 @@ def test_wrong_secret_fails_on_both_sides() -> None:
 # -- the long run ----------------------------------------------------------------------------
 
 
-def _mutate(rng: random.Random, data: bytes) -> bytes:
-    data = bytearray(data)
+def _mutate(rng: random.Random, original: bytes) -> bytes:
+    data = bytearray(original)
     for _ in range(rng.randint(1, 4)):
         choice = rng.random()
         if choice < 0.3 and data:
