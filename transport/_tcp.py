@@ -185,7 +185,9 @@ class TcpNetwork:
     ``secret`` (at least 16 bytes) is shared by every process of the mesh; peers that cannot
     prove they know it are refused. ``host`` is the interface local systems listen on
     (loopback by default); ``ports`` gives a system its port (absent or 0: a free port,
-    reported by `address`). ``peers`` says where remote systems listen. ``codec`` defaults to
+    reported by `address`); ``advertise_host`` is the host peers are told to dial back (in
+    the handshake; default ``host``, which will not do if ``host`` is ``"0.0.0.0"``).
+    ``peers`` says where remote systems listen. ``codec`` defaults to
     a `JsonCodec` over every `mesh_actors.Message` subclass defined when the network is
     created. ``ssl_server``/``ssl_client`` turn TLS on (both sides of a mesh must agree).
 
@@ -204,6 +206,7 @@ class TcpNetwork:
         *,
         secret: bytes,
         host: str = "127.0.0.1",
+        advertise_host: str | None = None,
         ports: Mapping[str, int] | None = None,
         peers: Mapping[str, tuple[str, int]] | None = None,
         codec: Codec | None = None,
@@ -240,6 +243,7 @@ class TcpNetwork:
             codec = JsonCodec(MessageRegistry.from_subclasses())
         self._secret = secret
         self._host = host
+        self._advertise_host = advertise_host or host
         self._ports = dict(ports or {})
         self._codec = codec
         self._codec_name = _codec_name(codec)
@@ -1240,7 +1244,7 @@ class _Link:
                     incarnation=endpoint.incarnation,
                     target=self.target,
                     codec=network._codec_name,
-                    listen=endpoint.address,
+                    listen=(network._advertise_host, endpoint.address[1]),
                 )
                 decoder = FrameDecoder(
                     {

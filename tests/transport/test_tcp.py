@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mesh_actors import ActorSystem, Address, Envelope, NoRoute
+from mesh_actors import ActorNotFound, ActorSystem, Address, Envelope, NoRoute
 from transport import (
     ClientHandshake,
     FaultProxy,
@@ -113,6 +113,21 @@ async def test_port_zero_picks_a_free_port_and_the_network_reports_it() -> None:
         # Something really listens there.
         async with await anyio.connect_tcp(host, port):
             pass
+
+
+async def test_a_peer_learns_the_advertised_address_from_the_handshake() -> None:
+    net_b = network()
+    async with (
+        net_b,
+        ActorSystem("b", transport=net_b),
+        network(peers={"b": net_b.address("b")}, advertise_host="localhost") as net_a,
+        ActorSystem("a", transport=net_a) as a,
+    ):
+        assert net_b.peer_address("a") is None
+        with pytest.raises(ActorNotFound):  # b has no bank: the answer still comes back
+            await balance(a, timeout=3)
+        assert net_b.peer_address("a") == ("localhost", net_a.address("a")[1])
+        assert "a" in net_b.systems()
 
 
 async def test_typed_asks_and_tells_cross_and_order_is_kept() -> None:
