@@ -7,7 +7,9 @@ implementations that all pass the conformance suite in `transport.testing`:
   a codec so tests catch anything that could not cross a real wire;
 - `FaultyNetwork`: a wrapper over any transport that drops, duplicates, delays, reorders and
   partitions, repeatably from a seed and in (virtual) clock time;
-- `JsonCodec`: envelopes as JSON frames, messages by registered type name.
+- `JsonCodec`: envelopes as JSON frames, messages by registered type name;
+- `TcpNetwork`: actor systems in different processes or machines, over TCP (optionally TLS),
+  with `FaultProxy` to inject faults at the socket level.
 
 Attach actor systems by passing the transport to them::
 
@@ -36,8 +38,13 @@ from ._faults import (
     LinkFaults,
     Uniform,
 )
+from ._framing import FrameDecoder, FrameType, encode_frame
+from ._handshake import ClientHandshake, PeerInfo, ReplayGuard, ServerHandshake
 from ._interface import Codec, Transport
 from ._memory import InMemoryNetwork, LinkStatistics
+from ._proxy import FaultProxy, ProxyStatistics, SocketFaults
+from ._tcp import TcpEndpointStatistics, TcpLinkStatistics, TcpNetwork
+from ._tcp_errors import HandshakeRefused, PeerUnreachable, ProtocolViolation, SendQueueFull
 
 __all__ = [
     # interfaces
@@ -47,6 +54,20 @@ __all__ = [
     "InMemoryNetwork",
     "LinkStatistics",
     "JsonCodec",
+    # TCP: the transport, its wire format and handshake (sans-IO), a socket-level fault proxy
+    "TcpNetwork",
+    "TcpLinkStatistics",
+    "TcpEndpointStatistics",
+    "FrameDecoder",
+    "FrameType",
+    "encode_frame",
+    "ClientHandshake",
+    "ServerHandshake",
+    "ReplayGuard",
+    "PeerInfo",
+    "FaultProxy",
+    "SocketFaults",
+    "ProxyStatistics",
     # fault injection
     "FaultyNetwork",
     "FaultStatistics",
@@ -64,4 +85,8 @@ __all__ = [
     "UnknownMessageType",
     "FrameTooLarge",
     "UnencodableMessage",
+    "HandshakeRefused",
+    "ProtocolViolation",
+    "SendQueueFull",
+    "PeerUnreachable",
 ]
