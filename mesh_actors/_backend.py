@@ -9,14 +9,31 @@ per actor system.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import anyio
 import anyio.lowlevel
-import sniffio
 
-__all__ = ["Backend", "EventLike", "current_backend"]
+__all__ = ["Backend", "EventLike", "current_backend", "current_library"]
+
+
+def current_library() -> str:
+    """``"trio"`` or ``"asyncio"``: the async library running the current task.
+
+    Asked of the libraries themselves (``trio.lowlevel.in_trio_run``, the running asyncio
+    loop) rather than through ``sniffio``, which anyio no longer requires and which we do not
+    declare. trio is only consulted if something imported it already: a program that never
+    uses trio never pays for importing it. Raises ``RuntimeError`` outside any event loop.
+    """
+    if "trio" in sys.modules:
+        import trio.lowlevel
+
+        if trio.lowlevel.in_trio_run():
+            return "trio"
+    asyncio.get_running_loop()  # raises RuntimeError when no loop runs in this thread
+    return "asyncio"
 
 
 class EventLike(Protocol):
@@ -62,7 +79,7 @@ class Backend:
 
 def current_backend() -> Backend:
     """The `Backend` for the async library running the current task."""
-    name = sniffio.current_async_library()
+    name = current_library()
     if name == "asyncio":
         loop = asyncio.get_running_loop()
 

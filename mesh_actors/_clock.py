@@ -16,8 +16,9 @@ from typing import Protocol, runtime_checkable
 
 import anyio
 import anyio.lowlevel
-import sniffio
 from anyio.lowlevel import RunVar
+
+from ._backend import current_library
 
 __all__ = ["Clock", "ClockDriver", "RealClock", "VirtualClock", "wait_all_tasks_blocked"]
 
@@ -360,7 +361,7 @@ def _trio_urgent_counter() -> _TrioUrgent:
 
 def _nothing_runnable() -> bool:
     """Whether no other task can run right now (checked by the task that is running)."""
-    if sniffio.current_async_library() == "trio":
+    if current_library() == "trio":
         import trio
 
         if _trio_urgent_counter().count:
@@ -371,7 +372,7 @@ def _nothing_runnable() -> bool:
 
 
 async def _wait_idle(priority: int) -> None:
-    if sniffio.current_async_library() == "trio":
+    if current_library() == "trio":
         import trio.testing
 
         if priority == _LAST:

@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sniffio
-
+from .._backend import current_library
 from .._clock import VirtualClock
 from .._system import ActorSystem
 
@@ -16,7 +15,7 @@ __all__ = ["seed_scheduler", "virtual_system"]
 
 def seed_scheduler(seed: int) -> None:
     """Seed the running backend's task-order randomness (trio only; asyncio is FIFO)."""
-    if sniffio.current_async_library() == "trio":
+    if current_library() == "trio":
         from trio._core import _run
 
         _run._r.seed(seed)
