@@ -276,6 +276,8 @@ class _Cell(_Parent):
         new_event = system._backend.event
         checkpoint = system._backend.checkpoint
         debug = system.debug
+        drop_expired = system.drop_expired
+        clock = system.clock
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -297,6 +299,11 @@ class _Cell(_Parent):
                 if mailbox._putters:
                     mailbox.took()
                 handled += 1
+                # Only asks carry a deadline, so a tell pays one attribute read for this.
+                deadline = env.deadline
+                if deadline is not None and drop_expired and deadline <= clock.now():
+                    self._expired(env)
+                    continue
                 self.current = env
                 message = env.message
                 if debug:
@@ -320,6 +327,12 @@ class _Cell(_Parent):
                     system._reply(env, result)
             self.current = None
             await checkpoint()
+
+    def _expired(self, env: Envelope) -> None:
+        # Its asker has already failed with AskTimeout (or is about to): a reply would only
+        # be a late one, so the handler does not run and nothing is sent back.
+        self.mailbox.expired += 1
+        self.system._publish_dead_letter(env, "expired")
 
     def _unhandled(self, env: Envelope) -> None:
         try:

@@ -34,7 +34,7 @@ from ._errors import (
 )
 from ._events import DeadLetter, EventStream, Subscription, SystemEvent
 from ._failure import Failure
-from ._mailbox import MailboxConfig
+from ._mailbox import MailboxConfig, MailboxStatistics
 from ._message import Terminated
 from ._ref import ActorRef
 from ._remote import Endpoint, Network
@@ -73,9 +73,13 @@ class _Inbound:
         self._system = system
 
     async def deliver(self, envelope: Envelope) -> None:
+        if envelope.budget is not None:  # an ask's deadline, re-anchored on our clock
+            envelope = envelope.arrived(self._system.clock.now())
         await self._system._deliver_local(envelope)
 
     def deliver_nowait(self, envelope: Envelope) -> None:
+        if envelope.budget is not None:
+            envelope = envelope.arrived(self._system.clock.now())
         self._system._deliver_local_nowait(envelope, from_remote=True)
 
 
@@ -94,7 +98,11 @@ class ActorSystem:
     ``attach(name, inbound)``, e.g. ``transport.InMemoryNetwork``), ``ask_timeout`` (default
     timeout of every ask, clock seconds), ``stop_timeout`` (how long one actor's stop may take
     during shutdown before it is abandoned), ``guardian_strategy`` (the default strategy of
-    top-level actors), ``debug`` (log every message handled: costs time per message).
+    top-level actors), ``debug`` (log every message handled: costs time per message),
+    ``drop_expired`` (default on: an ask whose asker has stopped waiting is taken out of the
+    mailbox unhandled, counted in `MailboxStatistics.expired` and published as a
+    `DeadLetter` with reason ``"expired"``, instead of being handled for a reply nobody
+    reads; off, every ask is handled however late, as before).
     """
 
     def __init__(
@@ -107,8 +115,10 @@ class ActorSystem:
         stop_timeout: float = 10.0,
         guardian_strategy: SupervisorStrategy | None = None,
         debug: bool = False,
+        drop_expired: bool = True,
     ) -> None:
         self.name = check_name(name, "system")
+        self.drop_expired = drop_expired
         self.clock: Clock = clock if clock is not None else RealClock()
         self.ask_timeout = ask_timeout
         self.stop_timeout = stop_timeout
@@ -274,6 +284,14 @@ class ActorSystem:
         cell.request_stop()
         await cell.terminated.wait()
 
+    def mailbox_statistics(self, ref: ActorRef[Any]) -> MailboxStatistics:
+        """A snapshot of the counters of a live local actor's mailbox; raise `ActorNotFound`
+        if ``ref`` names no live actor of this system."""
+        cell = self._cells.get(ref.address.path) if ref.address.system == self.name else None
+        if cell is None or not cell.alive:
+            raise ActorNotFound(str(ref.address))
+        return cell.mailbox.statistics()
+
     def dead_letters(self, buffer: int = 10_000) -> Subscription[DeadLetter]:
         """Subscribe to the dead letters only."""
         return self.events.subscribe(DeadLetter, buffer=buffer)
@@ -318,11 +336,13 @@ class ActorSystem:
         corr = next(self._corr)
         cell = current_cell.get()
         sender = cell.address if cell is not None and cell.system is self else self._ask_address
-        env = Envelope(ref.address, message, sender, corr, _ASK)
-        pending = _PendingAsk(self._backend.event())
-        self._asks[corr] = pending
         if timeout is None:
             timeout = self.ask_timeout
+        env = Envelope(
+            ref.address, message, sender, corr, _ASK, deadline=self.clock.now() + timeout
+        )
+        pending = _PendingAsk(self._backend.event())
+        self._asks[corr] = pending
         # The deadline is a scheduler entry that fails the ask, not a cancel scope per ask:
         # that is most of the cost of a round trip on asyncio.
         deadline = self._scheduler.call_later(
@@ -371,6 +391,8 @@ class ActorSystem:
             self._no_route(env)
             return
         try:
+            if env.deadline is not None:  # clocks differ between systems: send the budget
+                env = env.in_transit(self.clock.now())
             endpoint.send_nowait(env)
         except LookupError:
             self._no_route(env)
@@ -384,6 +406,8 @@ class ActorSystem:
             self._no_route(env)
             return
         try:
+            if env.deadline is not None:
+                env = env.in_transit(self.clock.now())
             await endpoint.send(env)
         except LookupError:
             self._no_route(env)

@@ -6,9 +6,12 @@ Wire form (version 1), one UTF-8 JSON object, keys in this order::
      "correlation_id": 7, "type": "bank.deposit", "body": {"account": "a", "amount": 5}}
 
 ``kind`` is ``"tell"``, ``"ask"``, ``"reply"`` or ``"failure"``; ``sender`` may be ``null``
-(not for an ask, whose reply must be routed somewhere). Field values in ``body`` use
-pydantic's JSON form of the message (by alias, round-trip mode), so decoding rebuilds an
-equal message.
+(not for an ask, whose reply must be routed somewhere). An ask may also have a ``"budget"``
+key after ``correlation_id``: the seconds its asker still waited when it was sent (a finite
+number, at least 0; see `mesh_actors.Envelope`), which the receiving system re-anchors on
+its own clock; frames without it are asks without a deadline, as older peers send them.
+Field values in ``body`` use pydantic's JSON form of the message (by alias, round-trip
+mode), so decoding rebuilds an equal message.
 
 A reply may also carry a plain JSON value instead of a message, since a handler's return
 value is the reply to an ask and ``return self.balance`` is the natural way to answer one:
@@ -65,6 +68,7 @@ _KINDS: Final[Mapping[str, EnvelopeKind]] = MappingProxyType(
 _KEYS: Final = frozenset(
     ("version", "kind", "recipient", "sender", "correlation_id", "type", "body")
 )
+_KEYS_WITH_BUDGET: Final = _KEYS | {"budget"}
 # Correlation ids are counters; anything beyond a signed 64-bit integer is not one of ours.
 _MAX_CORRELATION_ID: Final = 2**63 - 1
 _ADDRESS_CACHE_SIZE: Final = 4096
@@ -142,16 +146,28 @@ class JsonCodec:
                     f"a reply carries a mesh_actors.Message or a plain JSON value: {problem}"
                 )
             type_name = None
+        if envelope.deadline is not None:
+            raise UnencodableMessage(
+                "an absolute deadline means nothing on another clock: send"
+                " envelope.in_transit(now), which carries the remaining budget"
+            )
         sender = envelope.sender
-        frame = {
+        frame: dict[str, Any] = {
             "version": VERSION,
             "kind": _KIND_NAMES[kind],
             "recipient": str(envelope.recipient),
             "sender": None if sender is None else str(sender),
             "correlation_id": envelope.correlation_id,
-            "type": type_name,
-            "body": message,
         }
+        budget = envelope.budget
+        if budget is not None:
+            if kind is not EnvelopeKind.ASK:
+                raise UnencodableMessage(f"only an ask carries a budget, not a {kind.name}")
+            if type(budget) is not float or not 0.0 <= budget < math.inf:
+                raise UnencodableMessage(f"a budget is a finite float >= 0, not {budget!r}")
+            frame["budget"] = budget
+        frame["type"] = type_name
+        frame["body"] = message
         try:
             # round_trip leaves out computed fields (the model would refuse them as extra);
             # serialize_as_any writes a nested subclass in full rather than silently as its
@@ -183,9 +199,10 @@ class JsonCodec:
             raise MalformedFrame(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise MalformedFrame(f"a frame is a JSON object, not {type(data).__name__}")
-        if data.keys() != _KEYS:
-            missing = sorted(_KEYS - data.keys())
-            extra = sorted(str(key) for key in data.keys() - _KEYS)
+        keys = data.keys()
+        if keys != _KEYS and keys != _KEYS_WITH_BUDGET:
+            missing = sorted(_KEYS - keys)
+            extra = sorted(str(key) for key in keys - _KEYS_WITH_BUDGET)
             raise MalformedFrame(f"wrong keys (missing {missing}, unexpected {extra})")
         version = data["version"]
         if version != VERSION or type(version) is not int:
@@ -200,8 +217,16 @@ class JsonCodec:
         correlation_id = data["correlation_id"]
         if type(correlation_id) is not int or not 0 <= correlation_id <= _MAX_CORRELATION_ID:
             raise MalformedFrame(f"bad correlation id {correlation_id!r}")
+        budget: float | None = None
+        if "budget" in data:
+            if kind is not EnvelopeKind.ASK:
+                raise MalformedFrame("only an ask may carry a budget")
+            raw = data["budget"]
+            if type(raw) not in (int, float) or not 0 <= raw < math.inf:
+                raise MalformedFrame(f"bad budget {raw!r}")
+            budget = float(raw)
         message = self._message(data["type"], data["body"], kind)
-        return Envelope(recipient, message, sender, correlation_id, kind)
+        return Envelope(recipient, message, sender, correlation_id, kind, budget=budget)
 
     def _address(self, value: Any, what: str) -> Address:
         if not isinstance(value, str):

@@ -248,6 +248,30 @@ def test_a_reply_carries_a_plain_json_value(codec: JsonCodec, value: Any) -> Non
     assert b'"type":null' in frame
 
 
+def test_an_ask_carries_its_budget_and_frames_without_one_still_decode(codec: JsonCodec) -> None:
+    ask = Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=0.25)
+    frame_bytes = codec.encode(ask)
+    assert b'"correlation_id":7,"budget":0.25,"type"' in frame_bytes
+    assert codec.decode(frame_bytes) == ask
+    assert codec.decode(frame(kind="ask", correlation_id=1)).budget is None
+    assert codec.decode(frame(kind="ask", correlation_id=1, budget=3)).budget == 3.0
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, deadline=5.0),
+        Envelope(B, Ping(text="t"), A, budget=1.0),
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=-1.0),
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=float("inf")),
+    ],
+    ids=["absolute-deadline", "tell-with-budget", "negative", "infinite"],
+)
+def test_encode_refuses_what_no_peer_could_anchor(codec: JsonCodec, envelope: Envelope) -> None:
+    with pytest.raises(UnencodableMessage):
+        codec.encode(envelope)
+
+
 class Level(enum.IntEnum):
     LOW = 1
 
@@ -367,6 +391,12 @@ def test_the_frame_helper_makes_valid_frames(codec: JsonCodec) -> None:
         frame(type=None, body=5),
         frame(kind="ask", type=None, body={"text": "hi"}),
         frame(kind="reply", type=None, body=_nested(33)),
+        frame(budget=1.0),
+        frame(kind="ask", correlation_id=1, budget=-0.5),
+        frame(kind="ask", correlation_id=1, budget=True),
+        frame(kind="ask", correlation_id=1, budget="1"),
+        frame(kind="ask", correlation_id=1, budget=None),
+        frame(kind="ask", correlation_id=1, budget=float("nan")),
         frame(kind="reply", type=None, body=[float("nan")]),
         frame(kind="reply", type=None, body={"big": float("inf")}),
         frame(body=None),
@@ -463,7 +493,17 @@ def envelopes(draw: st.DrawFn) -> Envelope:
     kind = draw(st.sampled_from(EnvelopeKind))
     message = draw(messages if kind is not EnvelopeKind.REPLY else plain_values | messages)
     sender = draw(addresses if kind is EnvelopeKind.ASK else st.none() | addresses)
-    return Envelope(draw(addresses), message, sender, draw(st.integers(0, 2**63 - 1)), kind)
+    budget = None
+    if kind is EnvelopeKind.ASK:
+        budget = draw(st.none() | st.floats(0.0, 1e9, allow_nan=False, allow_infinity=False))
+    return Envelope(
+        draw(addresses),
+        message,
+        sender,
+        draw(st.integers(0, 2**63 - 1)),
+        kind,
+        budget=budget,
+    )
 
 
 @_SETTINGS
