@@ -16,7 +16,6 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from ._actor import Actor
 from ._address import Address
@@ -80,7 +79,7 @@ class _Parent:
                 return
             window.append(now)
         self.system._publish(ActorFailed(str(child.address), error, directive.value, now))
-        child.log.error("actor failed", error=repr(error), directive=directive.value)
+        child.failures.report(error, directive.value)
         all_for_one = strategy.scope is Scope.ALL_FOR_ONE
         if directive is Directive.RESTART:
             delay = strategy.backoff.delay(len(child.restart_times))
@@ -120,6 +119,60 @@ class _Guardian(_Parent):
             child.request_stop()
 
 
+class _FailureLog:
+    """Logs an actor's failures without flooding: one full line (with its traceback) for the
+    first failure of each exception type, then only a count until the window closes.
+
+    A handler failing on every message of a burst would otherwise log a traceback per
+    message. The window (``ActorSystem(failure_log_window=...)``, clock seconds) opens at the
+    first failure of a type; when it closes, or the actor stops, one summary line says how
+    many more failures of that type there were. The next failure after that logs in full
+    again. Runs in the failing actor's supervisor's task (or the scheduler's, for closing).
+    """
+
+    __slots__ = ("_cell", "_open")
+
+    def __init__(self, cell: _Cell) -> None:
+        self._cell = cell
+        # exception type -> [repeats since the full line, scheduled close, last directive]
+        self._open: dict[str, list[Any]] = {}
+
+    def report(self, error: BaseException, directive: str) -> None:
+        kind = type(error)
+        key = f"{kind.__module__}.{kind.__qualname__}"
+        window = self._open.get(key)
+        if window is not None:
+            window[0] += 1
+            window[2] = directive
+            return
+        cell = self._cell
+        cell.log.error(
+            "actor failed", error=repr(error), error_type=key, directive=directive, exc_info=error
+        )
+        system = cell.system
+        close = system._scheduler.call_later(system.failure_log_window, lambda: self._close(key))
+        self._open[key] = [0, close, directive]
+
+    def _close(self, key: str) -> None:
+        window = self._open.pop(key, None)
+        if window is None:
+            return
+        window[1].cancel()
+        if window[0]:
+            self._cell.log.error(
+                "actor failed repeatedly",
+                error_type=key,
+                repeats=window[0],
+                window=self._cell.system.failure_log_window,
+                directive=window[2],
+            )
+
+    def flush(self) -> None:
+        """Close every open window now (the actor stops)."""
+        for key in list(self._open):
+            self._close(key)
+
+
 class _Cell(_Parent):
     __slots__ = (
         "_ctx",
@@ -129,6 +182,7 @@ class _Cell(_Parent):
         "dispatch",
         "escalated",
         "factory",
+        "failures",
         "instance",
         "log",
         "mailbox",
@@ -177,9 +231,8 @@ class _Cell(_Parent):
         self.escalated = False
         # Mirrors `state is DEAD` as a plain attribute: senders read it on every tell.
         self.dead = False
-        self.log: FilteringBoundLogger = structlog.get_logger("mesh_actors").bind(
-            system=system.name, actor=address.path
-        )
+        self.log: FilteringBoundLogger = system.log.bind(actor=address.path)
+        self.failures = _FailureLog(self)
         self._ctx: ActorContext[Any] = ActorContext(self)
 
     # -- called from anywhere -------------------------------------------------------------
@@ -417,6 +470,7 @@ class _Cell(_Parent):
                     await instance.on_stop()
             except Exception as exc:
                 self.log.error("on_stop raised", error=repr(exc))
+        self.failures.flush()
         self.state = _State.DEAD
         self.dead = True
         for env in self.mailbox.close():

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
 
 from ._actor import Actor
 from ._address import Address, check_name
@@ -34,6 +33,7 @@ from ._errors import (
 )
 from ._events import DeadLetter, EventStream, Subscription, SystemEvent
 from ._failure import Failure
+from ._logging import get_logger
 from ._mailbox import MailboxConfig, MailboxStatistics
 from ._message import Terminated
 from ._ref import ActorRef
@@ -102,7 +102,9 @@ class ActorSystem:
     ``drop_expired`` (default on: an ask whose asker has stopped waiting is taken out of the
     mailbox unhandled, counted in `MailboxStatistics.expired` and published as a
     `DeadLetter` with reason ``"expired"``, instead of being handled for a reply nobody
-    reads; off, every ask is handled however late, as before).
+    reads; off, every ask is handled however late, as before), ``failure_log_window``
+    (clock seconds: an actor's repeated failures of one exception type are logged once in
+    full, then summarised as a count when the window closes or the actor stops).
     """
 
     def __init__(
@@ -116,15 +118,17 @@ class ActorSystem:
         guardian_strategy: SupervisorStrategy | None = None,
         debug: bool = False,
         drop_expired: bool = True,
+        failure_log_window: float = 10.0,
     ) -> None:
         self.name = check_name(name, "system")
         self.drop_expired = drop_expired
+        self.failure_log_window = failure_log_window
         self.clock: Clock = clock if clock is not None else RealClock()
         self.ask_timeout = ask_timeout
         self.stop_timeout = stop_timeout
         self.debug = debug
         self.events: EventStream[SystemEvent] = EventStream()
-        self.log = structlog.get_logger("mesh_actors").bind(system=name)
+        self.log = get_logger("mesh_actors", system=name)
         self._network = transport
         self._endpoint: Endpoint | None = None
         self._cells: dict[str, _Cell] = {}

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Final, Self
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
 
-from mesh_actors import Clock, Endpoint, Envelope, Inbound, Scheduler
+from mesh_actors import Clock, Endpoint, Envelope, Inbound, Scheduler, get_logger
 
 from ._errors import TransportClosed, TransportError, UnknownSystem
 from ._interface import Transport
@@ -279,10 +278,8 @@ class FaultyNetwork:
         self._pumps: anyio.abc.TaskGroup | None = None
         self._entered = False
         self._closed = False
-        # Lazy: resolved at each log call, so structlog configured later still applies.
-        self._log: FilteringBoundLogger = structlog.get_logger(
-            "transport", transport="faulty", seed=seed
-        )
+        # Resolved at each log call: logging configured later still applies.
+        self._log: FilteringBoundLogger = get_logger("transport", transport="faulty", seed=seed)
 
     @property
     def inner(self) -> Transport:

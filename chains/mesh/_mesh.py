@@ -39,7 +39,6 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
-import structlog
 
 from chains.consumer.mesh_security._msgs import BondStatusQuery, BondStatusResponse
 from chains.consumer.price_feeds._contract import ICQ_VERSION
@@ -124,14 +123,14 @@ from chains.provider.vault._msgs import (
     VaultUnbond,
 )
 from chains.wire._version import channel_version
-from mesh_actors import ActorSystem, Clock, EventStream, Subscription, VirtualClock
+from mesh_actors import ActorSystem, Clock, EventStream, Subscription, VirtualClock, get_logger
 from transport import FaultyNetwork, InMemoryNetwork
 
 __all__ = ["Mesh"]
 
 T = TypeVar("T")
 
-_log = structlog.get_logger("chains.mesh")
+_log = get_logger("chains.mesh")
 
 _DAY = 86_400.0
 # clock seconds the deployment may wait for a handshake, a packet or a price

@@ -58,7 +58,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from chains.consumer.mesh_security._errors import (
@@ -113,6 +112,7 @@ from chains.modules._hooks import BaseStakingHooks, InfractionReason, SlashEvent
 from chains.modules._module import ModuleCall, SudoCall
 from chains.modules._shares import token_value
 from chains.modules._staking_module import StakingModule
+from mesh_actors import get_logger
 
 __all__ = [
     "MeshParams",
@@ -125,7 +125,7 @@ __all__ = [
 # the native staking messages a capped contract may not send (C-50)
 _NATIVE_STAKING_MSGS = (StakingDelegate, StakingUndelegate, StakingRedelegate)
 
-_log = structlog.get_logger("chains.mesh_module")
+_log = get_logger("chains.mesh_module")
 
 MODULE_NAME = "virtual_stake"
 # the attribute value of the module's own events (the reference module's name)
