@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.lowlevel
@@ -61,25 +61,65 @@ class _FutureEvent:
         return self._future
 
 
-class Backend:
-    """Native one-shot events and checkpoints for the running backend."""
+class _TurnEvent:
+    """A one-shot event whose waiter is woken in its turn (see `VirtualClock.call_in_turn`)."""
 
-    __slots__ = ("checkpoint", "event", "name")
+    __slots__ = ("_clock", "_native", "_set")
+
+    def __init__(self, clock: Any) -> None:
+        self._clock = clock
+        self._native = anyio.Event()
+        self._set = False
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._clock.call_in_turn(self._native.set)
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def wait(self) -> Awaitable[object]:
+        return self._native.wait()
+
+
+class Backend:
+    """Native one-shot events and checkpoints for the running backend.
+
+    ``in_turn``: wake-ups take turns on a deterministic virtual clock (trio only), so
+    actors also start in turn, in the order they were spawned.
+    """
+
+    __slots__ = ("checkpoint", "event", "in_turn", "name")
 
     def __init__(
         self,
         name: str,
         event: Callable[[], EventLike],
         checkpoint: Callable[[], Awaitable[None]],
+        in_turn: bool = False,
     ) -> None:
         self.name = name
         self.event = event
         self.checkpoint = checkpoint
+        self.in_turn = in_turn
 
 
-def current_backend() -> Backend:
-    """The `Backend` for the async library running the current task."""
+def current_backend(clock: object = None) -> Backend:
+    """The `Backend` for the async library running the current task (taking turns if
+    ``clock`` is a deterministic `VirtualClock` and the library is trio)."""
     name = current_library()
+    if name == "trio" and getattr(clock, "deterministic", False) is True:
+
+        def turn_event() -> EventLike:
+            return _TurnEvent(clock)
+
+        async def turn_checkpoint() -> None:
+            event = _TurnEvent(clock)
+            event.set()
+            await event.wait()
+
+        return Backend(name, turn_event, turn_checkpoint, in_turn=True)
     if name == "asyncio":
         loop = asyncio.get_running_loop()
 

@@ -19,6 +19,7 @@ import anyio
 
 from ._actor import Actor
 from ._address import Address
+from ._backend import EventLike
 from ._context import ActorContext
 from ._current import current_cell
 from ._envelope import Envelope, EnvelopeKind
@@ -183,6 +184,7 @@ class _Cell(_Parent):
         "escalated",
         "factory",
         "failures",
+        "go",
         "instance",
         "log",
         "mailbox",
@@ -233,6 +235,7 @@ class _Cell(_Parent):
         self.dead = False
         self.log: FilteringBoundLogger = system.log.bind(actor=address.path)
         self.failures = _FailureLog(self)
+        self.go: EventLike | None = None  # set when the actor may start (taking turns)
         self._ctx: ActorContext[Any] = ActorContext(self)
 
     # -- called from anywhere -------------------------------------------------------------
@@ -288,6 +291,8 @@ class _Cell(_Parent):
     async def run(self) -> None:
         current_cell.set(self)
         try:
+            if self.go is not None:
+                await self.go.wait()
             await self._start(None)
             await self._loop()
         finally:

@@ -152,7 +152,7 @@ class ActorSystem:
     async def __aenter__(self) -> ActorSystem:
         if self._open or self._closing:
             raise RuntimeError("an ActorSystem can be entered only once")
-        self._backend = current_backend()
+        self._backend = current_backend(self.clock)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
@@ -253,6 +253,10 @@ class ActorSystem:
             if not isinstance(mailbox, MailboxConfig):
                 mailbox = MailboxConfig()
         cell = _Cell(self, parent, address, factory, strategy or self._default_strategy, mailbox)
+        if self._backend.in_turn:
+            # Actors start in their turn, in spawn order, not in the order trio picks.
+            cell.go = self._backend.event()
+            cell.go.set()
         siblings[name] = cell
         self._cells[path] = cell
         assert self._task_group is not None

@@ -70,13 +70,6 @@ def test_every_third_party_import_is_declared() -> None:
     assert undeclared == []
 
 
-# Known and not yet replaced: trio has no public way to seed the order in which it runs a
-# batch of ready tasks, which `seed_scheduler` needs for fan-in interleavings to repeat on
-# trio (e.g. eight actors woken at once, each telling one collector). The replacement (a
-# virtual-time wake sequencer that makes the order independent of trio's) is open work.
-KNOWN_PRIVATE = {"mesh_actors/testing/_virtual.py: trio._core"}
-
-
 def test_no_private_module_of_another_library_is_imported() -> None:
     private = {
         f"{path.relative_to(ROOT)}: {name}"
@@ -85,7 +78,7 @@ def test_no_private_module_of_another_library_is_imported() -> None:
         if name.partition(".")[0] not in FIRST_PARTY
         and any(part.startswith("_") for part in name.split(".")[1:])
     }
-    assert private == KNOWN_PRIVATE
+    assert private == set()
 
 
 def test_the_runtime_runs_where_sniffio_cannot_be_imported() -> None:

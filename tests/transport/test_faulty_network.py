@@ -26,7 +26,6 @@ from mesh_actors import (
     VirtualClock,
     handler,
 )
-from mesh_actors.testing import seed_scheduler
 from transport import (
     Exponential,
     FaultStatistics,
@@ -450,8 +449,7 @@ LOSSY = LinkFaults(drop=0.2, duplicate=0.1, delay=Uniform(0.0, 0.5), reorder=0.1
 
 async def lossy_run(seed: int, extra_traffic: bool = False) -> tuple[list[Any], Any]:
     """Actor systems over a lossy network: what b's recorder saw, and the statistics."""
-    seed_scheduler(seed)  # trio shuffles ready tasks; make that repeatable too
-    clock = VirtualClock()
+    clock = VirtualClock(deterministic=True)  # wake-ups take turns: repeatable on trio too
     seen: list[tuple[int, float]] = []
     async with (
         clock.autojump(),
