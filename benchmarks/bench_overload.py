@@ -20,7 +20,7 @@ import anyio
 from benchmarks._report import Report
 from mesh_actors import Actor, ActorSystem, AskTimeout, MailboxConfig, Message, handler
 
-WINDOW = 2.0
+WINDOW = 5.0
 TIMEOUT = 1.0
 WORK = 0.001
 CLIENTS = (1_000, 3_000, 10_000)

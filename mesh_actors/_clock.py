@@ -178,6 +178,8 @@ class VirtualClock:
         turns = self._turns
         while turns:
             item = turns.popleft()
+            if not turns:
+                _unregister_turn_taker(self)  # registered again with its next wake-up
             if isinstance(item, _Timer):
                 if item.cancelled:
                     continue
@@ -436,6 +438,12 @@ def _register_turn_taker(clock: VirtualClock) -> None:
         _turn_clocks.set(clocks)
     if clock not in clocks:
         clocks.append(clock)
+
+
+def _unregister_turn_taker(clock: VirtualClock) -> None:
+    clocks = _turn_takers()
+    if clock in clocks:
+        clocks.remove(clock)
 
 
 # Waiters are woken most urgent first. The autojump driver waits at _LAST: it must only move
