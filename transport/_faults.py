@@ -471,12 +471,24 @@ class FaultyNetwork:
     ) -> None:
         scheduler = self._scheduler
         assert scheduler is not None
-        due = self._clock.now() + delay
+        now = self._clock.now()
+        due = now + delay
         if in_order:
             # Never before an earlier in-order envelope of the same link.
             due = max(due, link.ordered_due)
             link.ordered_due = due
             link.ordered_pending += copies
+        if envelope.budget is not None and due > now:
+            # The time an ask spends held here is time its asker waits: a real wire's
+            # transit time cannot be deducted, but ours is known.
+            envelope = Envelope(
+                envelope.recipient,
+                envelope.message,
+                envelope.sender,
+                envelope.correlation_id,
+                envelope.kind,
+                budget=max(envelope.budget - (due - now), 0.0),
+            )
         link.in_flight += copies
         entry = (envelope, in_order, endpoint)
         for _ in range(copies):
