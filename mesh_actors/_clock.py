@@ -115,6 +115,11 @@ class VirtualClock:
     same instant fire in the order they were set, so a run is repeatable. A 21-day unbonding
     period therefore costs as much wall time as the work that happens in it.
 
+    ``deterministic=True`` makes runs repeat on trio as well as on asyncio: trio runs each
+    batch of ready tasks in a randomised order, so wake-ups this clock knows of (its timers,
+    the runtime's own events, actor starts) then take turns instead (`call_in_turn`). Tasks
+    that an application starts itself, and events it makes itself, still run in trio's order.
+
     Works on asyncio and trio. Under autojump every task must be waiting on something
     in-process (another task, this clock): a task blocked on real I/O looks idle and time would
     run ahead of it.
