@@ -335,7 +335,7 @@ class _Cell(_Parent):
         checkpoint = system._backend.checkpoint
         debug = system.debug
         drop_expired = system.drop_expired
-        clock = system.clock
+        now = system._now
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -359,7 +359,7 @@ class _Cell(_Parent):
                 handled += 1
                 # Only asks carry a deadline, so a tell pays one attribute read for this.
                 deadline = env.deadline
-                if deadline is not None and drop_expired and deadline <= clock.now():
+                if deadline is not None and drop_expired and deadline <= now():
                     self._expired(env)
                     continue
                 self.current = env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from types import TracebackType
@@ -74,13 +75,27 @@ class _Inbound:
 
     async def deliver(self, envelope: Envelope) -> None:
         if envelope.budget is not None:  # an ask's deadline, re-anchored on our clock
-            envelope = envelope.arrived(self._system.clock.now())
+            envelope = envelope.arrived(self._system._now())
         await self._system._deliver_local(envelope)
 
     def deliver_nowait(self, envelope: Envelope) -> None:
         if envelope.budget is not None:
-            envelope = envelope.arrived(self._system.clock.now())
+            envelope = envelope.arrived(self._system._now())
         self._system._deliver_local_nowait(envelope, from_remote=True)
+
+
+def _fast_now(clock: Clock, backend: Backend) -> Callable[[], float]:
+    """``clock.now`` as the cheapest call giving the same value: asks read the clock twice
+    (to set their deadline and to check it), and anyio's ``current_time`` looks up the
+    running backend on every call."""
+    if type(clock) is RealClock and backend.name == "asyncio":
+        return asyncio.get_running_loop().time
+    if type(clock) is RealClock and backend.name == "trio":
+        import trio
+
+        now: Callable[[], float] = trio.current_time
+        return now
+    return clock.now
 
 
 class ActorSystem:
@@ -139,6 +154,7 @@ class ActorSystem:
         self._anon = itertools.count(1)
         self._task_group: anyio.abc.TaskGroup | None = None
         self._backend: Backend = Backend("unstarted", anyio.Event, anyio.lowlevel.checkpoint)
+        self._now: Callable[[], float] = self.clock.now
         self._scheduler = Scheduler(self.clock, self._timer_error)
         self._ask_address = Address(name, _ASK_PATH)
         self._reply_address = Address(name, _REPLY_PATH)
@@ -153,6 +169,7 @@ class ActorSystem:
         if self._open or self._closing:
             raise RuntimeError("an ActorSystem can be entered only once")
         self._backend = current_backend(self.clock)
+        self._now = _fast_now(self.clock, self._backend)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
@@ -346,9 +363,7 @@ class ActorSystem:
         sender = cell.address if cell is not None and cell.system is self else self._ask_address
         if timeout is None:
             timeout = self.ask_timeout
-        env = Envelope(
-            ref.address, message, sender, corr, _ASK, deadline=self.clock.now() + timeout
-        )
+        env = Envelope(ref.address, message, sender, corr, _ASK, deadline=self._now() + timeout)
         pending = _PendingAsk(self._backend.event())
         self._asks[corr] = pending
         # The deadline is a scheduler entry that fails the ask, not a cancel scope per ask:
@@ -400,7 +415,7 @@ class ActorSystem:
             return
         try:
             if env.deadline is not None:  # clocks differ between systems: send the budget
-                env = env.in_transit(self.clock.now())
+                env = env.in_transit(self._now())
             endpoint.send_nowait(env)
         except LookupError:
             self._no_route(env)
@@ -415,7 +430,7 @@ class ActorSystem:
             return
         try:
             if env.deadline is not None:
-                env = env.in_transit(self.clock.now())
+                env = env.in_transit(self._now())
             await endpoint.send(env)
         except LookupError:
             self._no_route(env)
