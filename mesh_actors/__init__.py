@@ -36,6 +36,7 @@ from ._events import (
     SystemEvent,
 )
 from ._failure import Failure
+from ._logging import get_logger
 from ._mailbox import Mailbox, MailboxConfig, MailboxStatistics, OverflowPolicy
 from ._message import Message, MessageRegistry, Terminated, construct_trusted
 from ._ref import ActorRef
@@ -99,6 +100,7 @@ __all__ = [
     "Unwatch",
     "VirtualClock",
     "construct_trusted",
+    "get_logger",
     "Watch",
     "handler",
     "wait_all_tasks_blocked",

@@ -16,10 +16,10 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import structlog
 
 from ._actor import Actor
 from ._address import Address
+from ._backend import EventLike
 from ._context import ActorContext
 from ._current import current_cell
 from ._envelope import Envelope, EnvelopeKind
@@ -80,7 +80,7 @@ class _Parent:
                 return
             window.append(now)
         self.system._publish(ActorFailed(str(child.address), error, directive.value, now))
-        child.log.error("actor failed", error=repr(error), directive=directive.value)
+        child.failures.report(error, directive.value)
         all_for_one = strategy.scope is Scope.ALL_FOR_ONE
         if directive is Directive.RESTART:
             delay = strategy.backoff.delay(len(child.restart_times))
@@ -120,6 +120,60 @@ class _Guardian(_Parent):
             child.request_stop()
 
 
+class _FailureLog:
+    """Logs an actor's failures without flooding: one full line (with its traceback) for the
+    first failure of each exception type, then only a count until the window closes.
+
+    A handler failing on every message of a burst would otherwise log a traceback per
+    message. The window (``ActorSystem(failure_log_window=...)``, clock seconds) opens at the
+    first failure of a type; when it closes, or the actor stops, one summary line says how
+    many more failures of that type there were. The next failure after that logs in full
+    again. Runs in the failing actor's supervisor's task (or the scheduler's, for closing).
+    """
+
+    __slots__ = ("_cell", "_open")
+
+    def __init__(self, cell: _Cell) -> None:
+        self._cell = cell
+        # exception type -> [repeats since the full line, scheduled close, last directive]
+        self._open: dict[str, list[Any]] = {}
+
+    def report(self, error: BaseException, directive: str) -> None:
+        kind = type(error)
+        key = f"{kind.__module__}.{kind.__qualname__}"
+        window = self._open.get(key)
+        if window is not None:
+            window[0] += 1
+            window[2] = directive
+            return
+        cell = self._cell
+        cell.log.error(
+            "actor failed", error=repr(error), error_type=key, directive=directive, exc_info=error
+        )
+        system = cell.system
+        close = system._scheduler.call_later(system.failure_log_window, lambda: self._close(key))
+        self._open[key] = [0, close, directive]
+
+    def _close(self, key: str) -> None:
+        window = self._open.pop(key, None)
+        if window is None:
+            return
+        window[1].cancel()
+        if window[0]:
+            self._cell.log.error(
+                "actor failed repeatedly",
+                error_type=key,
+                repeats=window[0],
+                window=self._cell.system.failure_log_window,
+                directive=window[2],
+            )
+
+    def flush(self) -> None:
+        """Close every open window now (the actor stops)."""
+        for key in list(self._open):
+            self._close(key)
+
+
 class _Cell(_Parent):
     __slots__ = (
         "_ctx",
@@ -129,6 +183,8 @@ class _Cell(_Parent):
         "dispatch",
         "escalated",
         "factory",
+        "failures",
+        "go",
         "instance",
         "log",
         "mailbox",
@@ -177,9 +233,9 @@ class _Cell(_Parent):
         self.escalated = False
         # Mirrors `state is DEAD` as a plain attribute: senders read it on every tell.
         self.dead = False
-        self.log: FilteringBoundLogger = structlog.get_logger("mesh_actors").bind(
-            system=system.name, actor=address.path
-        )
+        self.log: FilteringBoundLogger = system.log.bind(actor=address.path)
+        self.failures = _FailureLog(self)
+        self.go: EventLike | None = None  # set when the actor may start (taking turns)
         self._ctx: ActorContext[Any] = ActorContext(self)
 
     # -- called from anywhere -------------------------------------------------------------
@@ -235,6 +291,8 @@ class _Cell(_Parent):
     async def run(self) -> None:
         current_cell.set(self)
         try:
+            if self.go is not None:
+                await self.go.wait()
             await self._start(None)
             await self._loop()
         finally:
@@ -276,6 +334,8 @@ class _Cell(_Parent):
         new_event = system._backend.event
         checkpoint = system._backend.checkpoint
         debug = system.debug
+        drop_expired = system.drop_expired
+        now = system._now
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -297,6 +357,11 @@ class _Cell(_Parent):
                 if mailbox._putters:
                     mailbox.took()
                 handled += 1
+                # Only asks carry a deadline, so a tell pays one attribute read for this.
+                deadline = env.deadline
+                if deadline is not None and drop_expired and deadline <= now():
+                    self._expired(env)
+                    continue
                 self.current = env
                 message = env.message
                 if debug:
@@ -320,6 +385,12 @@ class _Cell(_Parent):
                     system._reply(env, result)
             self.current = None
             await checkpoint()
+
+    def _expired(self, env: Envelope) -> None:
+        # Its asker has already failed with AskTimeout (or is about to): a reply would only
+        # be a late one, so the handler does not run and nothing is sent back.
+        self.mailbox.expired += 1
+        self.system._publish_dead_letter(env, "expired")
 
     def _unhandled(self, env: Envelope) -> None:
         try:
@@ -404,6 +475,7 @@ class _Cell(_Parent):
                     await instance.on_stop()
             except Exception as exc:
                 self.log.error("on_stop raised", error=repr(exc))
+        self.failures.flush()
         self.state = _State.DEAD
         self.dead = True
         for env in self.mailbox.close():

@@ -10,14 +10,16 @@ import asyncio
 import heapq
 import itertools
 import math
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Protocol, runtime_checkable
 
 import anyio
 import anyio.lowlevel
-import sniffio
 from anyio.lowlevel import RunVar
+
+from ._backend import current_library
 
 __all__ = ["Clock", "ClockDriver", "RealClock", "VirtualClock", "wait_all_tasks_blocked"]
 
@@ -86,7 +88,7 @@ class ClockDriver(Protocol):
 
 
 class _Timer:
-    __slots__ = ("_clock", "callback", "cancelled", "deadline", "fired")
+    __slots__ = ("_clock", "callback", "cancelled", "deadline", "fired", "queued")
 
     def __init__(
         self, deadline: float, callback: Callable[[], object], clock: VirtualClock
@@ -95,12 +97,14 @@ class _Timer:
         self.callback = callback
         self.cancelled = False
         self.fired = False
+        self.queued = False  # out of the heap, waiting for its turn (deterministic clocks)
         self._clock = clock
 
     def cancel(self) -> None:
         if not self.cancelled and not self.fired:
             self.cancelled = True
-            self._clock._note_cancelled()
+            if not self.queued:
+                self._clock._note_cancelled()
 
 
 class VirtualClock:
@@ -110,6 +114,11 @@ class VirtualClock:
     earliest pending deadline whenever every task in the program is blocked. Timers due at the
     same instant fire in the order they were set, so a run is repeatable. A 21-day unbonding
     period therefore costs as much wall time as the work that happens in it.
+
+    ``deterministic=True`` makes runs repeat on trio as well as on asyncio: trio runs each
+    batch of ready tasks in a randomised order, so wake-ups this clock knows of (its timers,
+    the runtime's own events, actor starts) then take turns instead (`call_in_turn`). Tasks
+    that an application starts itself, and events it makes itself, still run in trio's order.
 
     Works on asyncio and trio. Under autojump every task must be waiting on something
     in-process (another task, this clock): a task blocked on real I/O looks idle and time would
@@ -124,8 +133,12 @@ class VirtualClock:
     every task was blocked.
     """
 
-    def __init__(self, start: float = 0.0) -> None:
+    def __init__(self, start: float = 0.0, *, deterministic: bool = False) -> None:
         self._now = float(start)
+        self._deterministic = deterministic
+        # Wake-ups waiting for their turn (deterministic clocks on trio), oldest first.
+        self._turns: deque[_Timer | Callable[[], object]] = deque()
+        self._jumping = False
         self._heap: list[tuple[float, int, _Timer]] = []
         self._seq = itertools.count()
         self._timer_added: anyio.Event | None = None
@@ -135,6 +148,52 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether wake-ups take turns (see `call_in_turn`)."""
+        return self._deterministic
+
+    def _taking_turns(self) -> bool:
+        # asyncio runs ready callbacks first in, first out: it needs no turns.
+        return self._deterministic and current_library() == "trio"
+
+    def call_in_turn(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` (a wake-up: synchronous, must not block) now, or, on a
+        deterministic clock under trio, at the next point where every task is blocked, one
+        such callback per point, in the order they were handed in.
+
+        trio runs each batch of ready tasks in an order it randomises (to flush out hidden
+        ordering assumptions), and offers no public way to seed that. A deterministic clock
+        instead never lets two wake-ups it knows of happen together: the clock's timers,
+        the runtime's own events (mailboxes, asks, actor starts) and zero-length sleeps wait
+        their turn here, so at most one of those tasks is ready at a time and a run repeats
+        exactly. Turns are given by whoever waits for idleness with the clock: `autojump`,
+        `advance`, `run_until_idle` (and `wait_all_tasks_blocked` without an autojump).
+        """
+        if self._taking_turns():
+            if not self._turns:
+                _register_turn_taker(self)
+            self._turns.append(callback)
+        else:
+            callback()
+
+    def _take_turn(self) -> bool:
+        """Run the oldest waiting wake-up; False if there was none."""
+        turns = self._turns
+        while turns:
+            item = turns.popleft()
+            if not turns:
+                _unregister_turn_taker(self)  # registered again with its next wake-up
+            if isinstance(item, _Timer):
+                if item.cancelled:
+                    continue
+                item.fired = True
+                item.callback()
+            else:
+                item()
+            return True
+        return False
 
     @property
     def jumps(self) -> int:
@@ -181,7 +240,12 @@ class VirtualClock:
 
     async def sleep_until(self, deadline: float) -> None:
         if deadline <= self._now:
-            await anyio.lowlevel.checkpoint()
+            if self._taking_turns():
+                yielded = anyio.Event()
+                self.call_in_turn(yielded.set)
+                await yielded.wait()
+            else:
+                await anyio.lowlevel.checkpoint()
             return
         woken = anyio.Event()
         timer = self.call_at(deadline, woken.set)
@@ -253,10 +317,14 @@ class VirtualClock:
                 self._now = deadline
                 self._jumps += 1
         # A callback may compact the heap (cancelling timers): re-read it every time.
+        in_turn = self._taking_turns()
         while self._heap and self._heap[0][0] == deadline:
             timer = heapq.heappop(self._heap)[2]
             if timer.cancelled:
                 self._cancelled -= 1
+            elif in_turn:
+                timer.queued = True
+                self.call_in_turn(timer)  # type: ignore[arg-type]
             else:
                 timer.fired = True
                 timer.callback()
@@ -281,18 +349,35 @@ class VirtualClock:
                 driver.advance_to(target)
 
     async def run_until_idle(self) -> None:
-        """Wait until every task is blocked, without moving time."""
-        await wait_all_tasks_blocked()
+        """Wait until every task is blocked (and, on a deterministic clock, every wake-up has
+        had its turn), without moving time."""
+        while True:
+            await wait_all_tasks_blocked()
+            if not self._turns:
+                return
+            if not self._jumping:
+                self._take_turn()
 
     async def _settle(self) -> None:
         # Idle means: no other task can run *now*, as we are about to move time. A task woken
-        # together with us may have run and made work, so check again after waking.
+        # together with us may have run and made work, so check again after waking. Wake-ups
+        # waiting for their turn go first, one per idle point; urgent idle-waiters never
+        # give turns while we do, so two are never given at once.
         while True:
             await _wait_idle(_LAST)
+            if self._take_turn():
+                continue
             if _nothing_runnable():
                 return
 
     async def _autojump(self) -> None:
+        self._jumping = True
+        try:
+            await self._jump_forever()
+        finally:
+            self._jumping = False
+
+    async def _jump_forever(self) -> None:
         while True:
             await self._settle()
             if not self._fire_next(float("inf")):
@@ -327,7 +412,43 @@ async def wait_all_tasks_blocked() -> None:
     would make virtual time crawl.) Several tasks may wait at once; they are woken one at a
     time, each only when everything else is blocked.
     """
-    await _wait_idle(_URGENT)
+    while True:
+        await _wait_idle(_URGENT)
+        # Idle is not done while a deterministic clock holds wake-ups: wait for their turns
+        # (given by its autojump; without one, give them here).
+        waiting = [clock for clock in _turn_takers() if clock._turns]
+        if not waiting:
+            return
+        for clock in waiting:
+            if not clock._jumping:
+                clock._take_turn()
+                break
+
+
+_turn_clocks: RunVar[list[VirtualClock]] = RunVar("mesh_actors_turn_clocks")
+
+
+def _turn_takers() -> list[VirtualClock]:
+    try:
+        return _turn_clocks.get()
+    except LookupError:
+        return []
+
+
+def _register_turn_taker(clock: VirtualClock) -> None:
+    try:
+        clocks = _turn_clocks.get()
+    except LookupError:
+        clocks = []
+        _turn_clocks.set(clocks)
+    if clock not in clocks:
+        clocks.append(clock)
+
+
+def _unregister_turn_taker(clock: VirtualClock) -> None:
+    clocks = _turn_takers()
+    if clock in clocks:
+        clocks.remove(clock)
 
 
 # Waiters are woken most urgent first. The autojump driver waits at _LAST: it must only move
@@ -360,7 +481,7 @@ def _trio_urgent_counter() -> _TrioUrgent:
 
 def _nothing_runnable() -> bool:
     """Whether no other task can run right now (checked by the task that is running)."""
-    if sniffio.current_async_library() == "trio":
+    if current_library() == "trio":
         import trio
 
         if _trio_urgent_counter().count:
@@ -371,7 +492,7 @@ def _nothing_runnable() -> bool:
 
 
 async def _wait_idle(priority: int) -> None:
-    if sniffio.current_async_library() == "trio":
+    if current_library() == "trio":
         import trio.testing
 
         if priority == _LAST:

@@ -29,9 +29,19 @@ class Envelope:
     ``sender`` is the address of the sending actor (or ``None`` when sent from outside any
     actor); for an ``ASK`` it is the address the reply is routed to. ``correlation_id`` is 0
     for tells. Envelopes are not mutated after creation.
+
+    An ask carries the time its asker stops waiting, so that the recipient can drop it
+    unhandled once nobody waits for the answer (as Orleans drops expired requests) instead of
+    working through a backlog whose every reply would be late. Clocks of different actor
+    systems are not comparable, so the time has two forms: ``deadline``, an absolute time on
+    the clock of the system holding the envelope (set by the asker, and by a receiving
+    system), and ``budget``, the seconds that were left when the envelope left its system
+    (what transports and codecs carry). `in_transit` turns the first into the second and
+    `arrived` the second back into the first, re-anchored on the receiver's clock. Time spent
+    on the way is not deducted: a wire cannot measure it without shared clocks.
     """
 
-    __slots__ = ("correlation_id", "kind", "message", "recipient", "sender")
+    __slots__ = ("budget", "correlation_id", "deadline", "kind", "message", "recipient", "sender")
 
     def __init__(
         self,
@@ -40,17 +50,55 @@ class Envelope:
         sender: Address | None = None,
         correlation_id: int = 0,
         kind: EnvelopeKind = EnvelopeKind.TELL,
+        *,
+        deadline: float | None = None,
+        budget: float | None = None,
     ) -> None:
         self.recipient = recipient
         self.message = message
         self.sender = sender
         self.correlation_id = correlation_id
         self.kind = kind
+        self.deadline = deadline
+        self.budget = budget
+
+    def in_transit(self, now: float) -> Envelope:
+        """This envelope as it leaves a system whose clock reads ``now``: its ``deadline``
+        becomes the remaining ``budget`` (never negative). Returns ``self`` if it has none."""
+        if self.deadline is None:
+            return self
+        return Envelope(
+            self.recipient,
+            self.message,
+            self.sender,
+            self.correlation_id,
+            self.kind,
+            budget=max(self.deadline - now, 0.0),
+        )
+
+    def arrived(self, now: float) -> Envelope:
+        """This envelope as it enters a system whose clock reads ``now``: its ``budget``
+        becomes a ``deadline`` on that clock. Returns ``self`` if it has none."""
+        if self.budget is None:
+            return self
+        return Envelope(
+            self.recipient,
+            self.message,
+            self.sender,
+            self.correlation_id,
+            self.kind,
+            deadline=now + self.budget,
+        )
 
     def __repr__(self) -> str:
+        timing = ""
+        if self.deadline is not None:
+            timing = f" deadline={self.deadline}"
+        elif self.budget is not None:
+            timing = f" budget={self.budget}"
         return (
             f"Envelope({self.kind.name} {type(self.message).__name__} -> {self.recipient}"
-            f" from {self.sender} corr={self.correlation_id})"
+            f" from {self.sender} corr={self.correlation_id}{timing})"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -61,6 +109,8 @@ class Envelope:
             and self.sender == other.sender
             and self.correlation_id == other.correlation_id
             and self.kind == other.kind
+            and self.deadline == other.deadline
+            and self.budget == other.budget
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -52,6 +52,7 @@ class MailboxStatistics:
     refused: int
     high_water: int  # the largest backlog the actor found when it came to take messages
     waiting_senders: int
+    expired: int = 0  # asks taken out unhandled: their asker had stopped waiting
 
 
 class Mailbox:
@@ -68,6 +69,7 @@ class Mailbox:
         "_putters",
         "capacity",
         "dropped",
+        "expired",
         "high_water",
         "overflow",
         "queue",
@@ -87,6 +89,7 @@ class Mailbox:
         self.received = 0
         self.dropped = 0
         self.refused = 0
+        self.expired = 0
         self.high_water = 0
         self._getter: EventLike | None = None
         self._putters: deque[EventLike] = deque()
@@ -171,4 +174,5 @@ class Mailbox:
             refused=self.refused,
             high_water=self.high_water,
             waiting_senders=len(self._putters),
+            expired=self.expired,
         )

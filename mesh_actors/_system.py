@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from types import TracebackType
@@ -10,7 +11,6 @@ from typing import Any, TypeVar
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
 
 from ._actor import Actor
 from ._address import Address, check_name
@@ -34,7 +34,8 @@ from ._errors import (
 )
 from ._events import DeadLetter, EventStream, Subscription, SystemEvent
 from ._failure import Failure
-from ._mailbox import MailboxConfig
+from ._logging import get_logger
+from ._mailbox import MailboxConfig, MailboxStatistics
 from ._message import Terminated
 from ._ref import ActorRef
 from ._remote import Endpoint, Network
@@ -73,10 +74,28 @@ class _Inbound:
         self._system = system
 
     async def deliver(self, envelope: Envelope) -> None:
+        if envelope.budget is not None:  # an ask's deadline, re-anchored on our clock
+            envelope = envelope.arrived(self._system._now())
         await self._system._deliver_local(envelope)
 
     def deliver_nowait(self, envelope: Envelope) -> None:
+        if envelope.budget is not None:
+            envelope = envelope.arrived(self._system._now())
         self._system._deliver_local_nowait(envelope, from_remote=True)
+
+
+def _fast_now(clock: Clock, backend: Backend) -> Callable[[], float]:
+    """``clock.now`` as the cheapest call giving the same value: asks read the clock twice
+    (to set their deadline and to check it), and anyio's ``current_time`` looks up the
+    running backend on every call."""
+    if type(clock) is RealClock and backend.name == "asyncio":
+        return asyncio.get_running_loop().time
+    if type(clock) is RealClock and backend.name == "trio":
+        import trio
+
+        now: Callable[[], float] = trio.current_time
+        return now
+    return clock.now
 
 
 class ActorSystem:
@@ -94,7 +113,13 @@ class ActorSystem:
     ``attach(name, inbound)``, e.g. ``transport.InMemoryNetwork``), ``ask_timeout`` (default
     timeout of every ask, clock seconds), ``stop_timeout`` (how long one actor's stop may take
     during shutdown before it is abandoned), ``guardian_strategy`` (the default strategy of
-    top-level actors), ``debug`` (log every message handled: costs time per message).
+    top-level actors), ``debug`` (log every message handled: costs time per message),
+    ``drop_expired`` (default on: an ask whose asker has stopped waiting is taken out of the
+    mailbox unhandled, counted in `MailboxStatistics.expired` and published as a
+    `DeadLetter` with reason ``"expired"``, instead of being handled for a reply nobody
+    reads; off, every ask is handled however late, as before), ``failure_log_window``
+    (clock seconds: an actor's repeated failures of one exception type are logged once in
+    full, then summarised as a count when the window closes or the actor stops).
     """
 
     def __init__(
@@ -107,14 +132,18 @@ class ActorSystem:
         stop_timeout: float = 10.0,
         guardian_strategy: SupervisorStrategy | None = None,
         debug: bool = False,
+        drop_expired: bool = True,
+        failure_log_window: float = 10.0,
     ) -> None:
         self.name = check_name(name, "system")
+        self.drop_expired = drop_expired
+        self.failure_log_window = failure_log_window
         self.clock: Clock = clock if clock is not None else RealClock()
         self.ask_timeout = ask_timeout
         self.stop_timeout = stop_timeout
         self.debug = debug
         self.events: EventStream[SystemEvent] = EventStream()
-        self.log = structlog.get_logger("mesh_actors").bind(system=name)
+        self.log = get_logger("mesh_actors", system=name)
         self._network = transport
         self._endpoint: Endpoint | None = None
         self._cells: dict[str, _Cell] = {}
@@ -125,6 +154,7 @@ class ActorSystem:
         self._anon = itertools.count(1)
         self._task_group: anyio.abc.TaskGroup | None = None
         self._backend: Backend = Backend("unstarted", anyio.Event, anyio.lowlevel.checkpoint)
+        self._now: Callable[[], float] = self.clock.now
         self._scheduler = Scheduler(self.clock, self._timer_error)
         self._ask_address = Address(name, _ASK_PATH)
         self._reply_address = Address(name, _REPLY_PATH)
@@ -138,7 +168,8 @@ class ActorSystem:
     async def __aenter__(self) -> ActorSystem:
         if self._open or self._closing:
             raise RuntimeError("an ActorSystem can be entered only once")
-        self._backend = current_backend()
+        self._backend = current_backend(self.clock)
+        self._now = _fast_now(self.clock, self._backend)
         tg = anyio.create_task_group()
         await tg.__aenter__()
         self._task_group = tg
@@ -239,6 +270,10 @@ class ActorSystem:
             if not isinstance(mailbox, MailboxConfig):
                 mailbox = MailboxConfig()
         cell = _Cell(self, parent, address, factory, strategy or self._default_strategy, mailbox)
+        if self._backend.in_turn:
+            # Actors start in their turn, in spawn order, not in the order trio picks.
+            cell.go = self._backend.event()
+            cell.go.set()
         siblings[name] = cell
         self._cells[path] = cell
         assert self._task_group is not None
@@ -273,6 +308,14 @@ class ActorSystem:
             return
         cell.request_stop()
         await cell.terminated.wait()
+
+    def mailbox_statistics(self, ref: ActorRef[Any]) -> MailboxStatistics:
+        """A snapshot of the counters of a live local actor's mailbox; raise `ActorNotFound`
+        if ``ref`` names no live actor of this system."""
+        cell = self._cells.get(ref.address.path) if ref.address.system == self.name else None
+        if cell is None or not cell.alive:
+            raise ActorNotFound(str(ref.address))
+        return cell.mailbox.statistics()
 
     def dead_letters(self, buffer: int = 10_000) -> Subscription[DeadLetter]:
         """Subscribe to the dead letters only."""
@@ -318,11 +361,11 @@ class ActorSystem:
         corr = next(self._corr)
         cell = current_cell.get()
         sender = cell.address if cell is not None and cell.system is self else self._ask_address
-        env = Envelope(ref.address, message, sender, corr, _ASK)
-        pending = _PendingAsk(self._backend.event())
-        self._asks[corr] = pending
         if timeout is None:
             timeout = self.ask_timeout
+        env = Envelope(ref.address, message, sender, corr, _ASK, deadline=self._now() + timeout)
+        pending = _PendingAsk(self._backend.event())
+        self._asks[corr] = pending
         # The deadline is a scheduler entry that fails the ask, not a cancel scope per ask:
         # that is most of the cost of a round trip on asyncio.
         deadline = self._scheduler.call_later(
@@ -371,6 +414,8 @@ class ActorSystem:
             self._no_route(env)
             return
         try:
+            if env.deadline is not None:  # clocks differ between systems: send the budget
+                env = env.in_transit(self._now())
             endpoint.send_nowait(env)
         except LookupError:
             self._no_route(env)
@@ -384,6 +429,8 @@ class ActorSystem:
             self._no_route(env)
             return
         try:
+            if env.deadline is not None:
+                env = env.in_transit(self._now())
             await endpoint.send(env)
         except LookupError:
             self._no_route(env)

@@ -6,13 +6,24 @@ Wire form (version 1), one UTF-8 JSON object, keys in this order::
      "correlation_id": 7, "type": "bank.deposit", "body": {"account": "a", "amount": 5}}
 
 ``kind`` is ``"tell"``, ``"ask"``, ``"reply"`` or ``"failure"``; ``sender`` may be ``null``
-(not for an ask, whose reply must be routed somewhere); ``type`` and ``body`` are ``null``
-together for a reply whose value is ``None``. Field values in ``body`` use pydantic's JSON
-form of the message (by alias, round-trip mode), so decoding rebuilds an equal message.
+(not for an ask, whose reply must be routed somewhere). An ask may also have a ``"budget"``
+key after ``correlation_id``: the seconds its asker still waited when it was sent (a finite
+number, at least 0; see `mesh_actors.Envelope`), which the receiving system re-anchors on
+its own clock; frames without it are asks without a deadline, as older peers send them.
+Field values in ``body`` use pydantic's JSON form of the message (by alias, round-trip
+mode), so decoding rebuilds an equal message.
+
+A reply may also carry a plain JSON value instead of a message, since a handler's return
+value is the reply to an ask and ``return self.balance`` is the natural way to answer one:
+``type`` is then ``null`` and ``body`` the value (``None``, ``bool``, ``int``, finite
+``float``, ``str``, and lists and string-keyed dicts of these, nested at most
+`MAX_PLAIN_DEPTH` deep). Only exact types cross (no tuples, sets, or subclasses such as
+``IntEnum``), so the value a peer decodes equals the one the handler returned.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -43,6 +54,10 @@ __all__ = ["JsonCodec"]
 
 VERSION: Final = 1
 MiB: Final = 1024 * 1024
+# How deep lists and dicts may nest in a plain reply value: deep enough for any honest
+# answer, shallow enough that checking it can never exhaust the stack (or loop on a cycle).
+MAX_PLAIN_DEPTH: Final = 32
+_SCALARS: Final = frozenset((bool, int, str))
 
 _KIND_NAMES: Final[Mapping[EnvelopeKind, str]] = MappingProxyType(
     {kind: kind.name.lower() for kind in EnvelopeKind}
@@ -53,6 +68,7 @@ _KINDS: Final[Mapping[str, EnvelopeKind]] = MappingProxyType(
 _KEYS: Final = frozenset(
     ("version", "kind", "recipient", "sender", "correlation_id", "type", "body")
 )
+_KEYS_WITH_BUDGET: Final = _KEYS | {"budget"}
 # Correlation ids are counters; anything beyond a signed 64-bit integer is not one of ours.
 _MAX_CORRELATION_ID: Final = 2**63 - 1
 _ADDRESS_CACHE_SIZE: Final = 4096
@@ -72,8 +88,9 @@ class JsonCodec:
     ``max_frame_size`` (bytes, default 1 MiB) bounds frames in both directions.
 
     `encode` raises `UnknownMessageType` for a message class that is not registered (under
-    its ``type_name``), `UnencodableMessage` for anything that is not a message (``None`` is
-    allowed as the value of a reply) or that its serializer rejects, and `FrameTooLarge`.
+    its ``type_name``), `UnencodableMessage` for anything that is not a message (a reply may
+    carry a plain JSON value instead, see the module docstring) or that its serializer
+    rejects, and `FrameTooLarge`.
     `decode` raises `FrameTooLarge` (checked before parsing), `UnknownMessageType`, and
     `MalformedFrame` for everything else; it raises nothing but these, whatever the input.
     Both are synchronous and thread-safe as long as the registry is not being changed.
@@ -112,29 +129,45 @@ class JsonCodec:
         """The frame carrying ``envelope`` (see the class docstring for what it raises)."""
         message = envelope.message
         kind = envelope.kind
-        if message is None:
-            if kind is not EnvelopeKind.REPLY:
-                raise UnencodableMessage(f"a {kind.name} envelope must carry a message, not None")
-            type_name: str | None = None
-        elif isinstance(message, Message):
+        type_name: str | None
+        if isinstance(message, Message):
             type_name = message.type_name
             if self._class_for(type_name) is not type(message):
                 raise UnknownMessageType(type_name)
-        else:
+        elif kind is not EnvelopeKind.REPLY:
             raise UnencodableMessage(
-                f"{type(message).__module__}.{type(message).__qualname__} is not a"
-                " mesh_actors.Message (nor None in a reply)"
+                f"a {kind.name} envelope must carry a mesh_actors.Message, not"
+                f" {type(message).__module__}.{type(message).__qualname__}"
+            )
+        else:
+            problem = _plain_problem(message)
+            if problem is not None:
+                raise UnencodableMessage(
+                    f"a reply carries a mesh_actors.Message or a plain JSON value: {problem}"
+                )
+            type_name = None
+        if envelope.deadline is not None:
+            raise UnencodableMessage(
+                "an absolute deadline means nothing on another clock: send"
+                " envelope.in_transit(now), which carries the remaining budget"
             )
         sender = envelope.sender
-        frame = {
+        frame: dict[str, Any] = {
             "version": VERSION,
             "kind": _KIND_NAMES[kind],
             "recipient": str(envelope.recipient),
             "sender": None if sender is None else str(sender),
             "correlation_id": envelope.correlation_id,
-            "type": type_name,
-            "body": message,
         }
+        budget = envelope.budget
+        if budget is not None:
+            if kind is not EnvelopeKind.ASK:
+                raise UnencodableMessage(f"only an ask carries a budget, not a {kind.name}")
+            if type(budget) is not float or not 0.0 <= budget < math.inf:
+                raise UnencodableMessage(f"a budget is a finite float >= 0, not {budget!r}")
+            frame["budget"] = budget
+        frame["type"] = type_name
+        frame["body"] = message
         try:
             # round_trip leaves out computed fields (the model would refuse them as extra);
             # serialize_as_any writes a nested subclass in full rather than silently as its
@@ -166,9 +199,10 @@ class JsonCodec:
             raise MalformedFrame(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise MalformedFrame(f"a frame is a JSON object, not {type(data).__name__}")
-        if data.keys() != _KEYS:
-            missing = sorted(_KEYS - data.keys())
-            extra = sorted(str(key) for key in data.keys() - _KEYS)
+        keys = data.keys()
+        if keys != _KEYS and keys != _KEYS_WITH_BUDGET:
+            missing = sorted(_KEYS - keys)
+            extra = sorted(str(key) for key in keys - _KEYS_WITH_BUDGET)
             raise MalformedFrame(f"wrong keys (missing {missing}, unexpected {extra})")
         version = data["version"]
         if version != VERSION or type(version) is not int:
@@ -183,8 +217,16 @@ class JsonCodec:
         correlation_id = data["correlation_id"]
         if type(correlation_id) is not int or not 0 <= correlation_id <= _MAX_CORRELATION_ID:
             raise MalformedFrame(f"bad correlation id {correlation_id!r}")
+        budget: float | None = None
+        if "budget" in data:
+            if kind is not EnvelopeKind.ASK:
+                raise MalformedFrame("only an ask may carry a budget")
+            raw = data["budget"]
+            if type(raw) not in (int, float) or not 0 <= raw < math.inf:
+                raise MalformedFrame(f"bad budget {raw!r}")
+            budget = float(raw)
         message = self._message(data["type"], data["body"], kind)
-        return Envelope(recipient, message, sender, correlation_id, kind)
+        return Envelope(recipient, message, sender, correlation_id, kind, budget=budget)
 
     def _address(self, value: Any, what: str) -> Address:
         if not isinstance(value, str):
@@ -200,11 +242,14 @@ class JsonCodec:
             self._addresses[value] = address
         return address
 
-    def _message(self, type_name: object, body: object, kind: EnvelopeKind) -> Message | None:
+    def _message(self, type_name: object, body: object, kind: EnvelopeKind) -> object:
         if type_name is None:
-            if kind is not EnvelopeKind.REPLY or body is not None:
-                raise MalformedFrame("only a reply may have no message type, and then no body")
-            return None
+            if kind is not EnvelopeKind.REPLY:
+                raise MalformedFrame("only a reply may carry a plain value (no message type)")
+            problem = _plain_problem(body)
+            if problem is not None:
+                raise MalformedFrame(f"bad plain reply value: {problem}")
+            return body
         if not isinstance(type_name, str):
             raise MalformedFrame(f"message type must be a string, not {type(type_name).__name__}")
         cls = self._class_for(type_name)
@@ -216,6 +261,38 @@ class JsonCodec:
             return cls.model_validate(body)
         except Exception as exc:  # ValidationError, or whatever a user's validator raised
             raise MalformedFrame(f"invalid {type_name}: {_summary(exc)}") from None
+
+
+def _plain_problem(value: object) -> str | None:
+    """Why ``value`` is not a plain JSON value that round-trips exactly, or ``None`` if it is.
+
+    Iterative and bounded by `MAX_PLAIN_DEPTH`, so neither a deep nor a cyclic value can
+    exhaust the stack or loop.
+    """
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if item is None or kind in _SCALARS:
+            continue
+        if isinstance(item, float) and kind is float:
+            if not math.isfinite(item):
+                return f"{item!r} has no JSON form"
+            continue
+        children: list[object]
+        if isinstance(item, dict) and kind is dict:
+            bad_keys = [key for key in item if type(key) is not str]
+            if bad_keys:
+                return f"dict key {bad_keys[0]!r} is not a str"
+            children = list(item.values())
+        elif isinstance(item, list) and kind is list:
+            children = item
+        else:
+            return f"{kind.__module__}.{kind.__qualname__} is neither"
+        if depth >= MAX_PLAIN_DEPTH:
+            return f"nested more than {MAX_PLAIN_DEPTH} deep"
+        stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def _summary(exc: Exception) -> str:

@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Final, Self
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
 
-from mesh_actors import Clock, Endpoint, Envelope, Inbound, Scheduler
+from mesh_actors import Clock, Endpoint, Envelope, Inbound, Scheduler, get_logger
 
 from ._errors import TransportClosed, TransportError, UnknownSystem
 from ._interface import Transport
@@ -279,10 +278,8 @@ class FaultyNetwork:
         self._pumps: anyio.abc.TaskGroup | None = None
         self._entered = False
         self._closed = False
-        # Lazy: resolved at each log call, so structlog configured later still applies.
-        self._log: FilteringBoundLogger = structlog.get_logger(
-            "transport", transport="faulty", seed=seed
-        )
+        # Resolved at each log call: logging configured later still applies.
+        self._log: FilteringBoundLogger = get_logger("transport", transport="faulty", seed=seed)
 
     @property
     def inner(self) -> Transport:
@@ -479,12 +476,24 @@ class FaultyNetwork:
     ) -> None:
         scheduler = self._scheduler
         assert scheduler is not None
-        due = self._clock.now() + delay
+        now = self._clock.now()
+        due = now + delay
         if in_order:
             # Never before an earlier in-order envelope of the same link.
             due = max(due, link.ordered_due)
             link.ordered_due = due
             link.ordered_pending += copies
+        if envelope.budget is not None and due > now:
+            # The time an ask spends held here is time its asker waits: a real wire's
+            # transit time cannot be deducted, but ours is known.
+            envelope = Envelope(
+                envelope.recipient,
+                envelope.message,
+                envelope.sender,
+                envelope.correlation_id,
+                envelope.kind,
+                budget=max(envelope.budget - (due - now), 0.0),
+            )
         link.in_flight += copies
         entry = (envelope, in_order, endpoint)
         for _ in range(copies):

@@ -7,9 +7,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 import anyio.lowlevel
-import structlog
 
-from mesh_actors import Address, Endpoint, Envelope, Inbound, MessageRegistry
+from mesh_actors import Address, Endpoint, Envelope, Inbound, MessageRegistry, get_logger
 
 from ._codec import JsonCodec
 from ._errors import CodecError, MalformedFrame, TransportClosed, UnknownSystem
@@ -78,8 +77,8 @@ class InMemoryNetwork:
         self._systems: frozenset[str] = frozenset()
         self._counters: dict[tuple[str, str], _Counters] = {}
         self._closed = False
-        # Lazy: resolved at each log call, so structlog configured later still applies.
-        self._log: FilteringBoundLogger = structlog.get_logger("transport", transport="memory")
+        # Resolved at each log call: logging configured later still applies.
+        self._log: FilteringBoundLogger = get_logger("transport", transport="memory")
 
     @property
     def codec(self) -> Codec | None:

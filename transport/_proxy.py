@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Self, cast
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
+
+from mesh_actors import get_logger
 
 from ._errors import TransportClosed
 
@@ -145,7 +146,7 @@ class FaultProxy:
         self._task_group: anyio.abc.TaskGroup | None = None
         self._service: anyio.CancelScope | None = None
         self._closed = False
-        self._log: FilteringBoundLogger = structlog.get_logger("transport", transport="proxy")
+        self._log: FilteringBoundLogger = get_logger("transport", transport="proxy")
 
     @property
     def address(self) -> tuple[str, int]:

@@ -75,7 +75,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self, cast
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import structlog
 from anyio.streams.tls import TLSStream
 
 from mesh_actors import (
@@ -86,6 +85,7 @@ from mesh_actors import (
     Failure,
     Inbound,
     MessageRegistry,
+    get_logger,
 )
 
 from ._backoff import ReconnectBackoff
@@ -275,7 +275,7 @@ class TcpNetwork:
         self._entered = False
         self._closed = False
         # Lazy: resolved at each log call, so structlog configured later still applies.
-        self._log: FilteringBoundLogger = structlog.get_logger("transport", transport="tcp")
+        self._log: FilteringBoundLogger = get_logger("transport", transport="tcp")
         self._refresh_systems()
 
     # -- properties ------------------------------------------------------------------------

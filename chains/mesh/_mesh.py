@@ -39,7 +39,6 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
-import structlog
 from pydantic import ValidationError
 
 from chains.consumer.mesh_security._msgs import BondStatusQuery, BondStatusResponse
@@ -128,14 +127,14 @@ from chains.provider.vault._msgs import (
     VaultUnbond,
 )
 from chains.wire._version import channel_version
-from mesh_actors import ActorSystem, Clock, EventStream, Subscription, VirtualClock
+from mesh_actors import ActorSystem, Clock, EventStream, Subscription, VirtualClock, get_logger
 from transport import FaultyNetwork, InMemoryNetwork
 
 __all__ = ["Mesh"]
 
 T = TypeVar("T")
 
-_log = structlog.get_logger("chains.mesh")
+_log = get_logger("chains.mesh")
 
 _DAY = 86_400.0
 # clock seconds the deployment may wait for a handshake, a packet or a price

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import sniffio
-
 from .._clock import VirtualClock
 from .._system import ActorSystem
 
@@ -15,11 +13,15 @@ __all__ = ["seed_scheduler", "virtual_system"]
 
 
 def seed_scheduler(seed: int) -> None:
-    """Seed the running backend's task-order randomness (trio only; asyncio is FIFO)."""
-    if sniffio.current_async_library() == "trio":
-        from trio._core import _run
+    """Kept for compatibility; does nothing.
 
-        _run._r.seed(seed)
+    It used to seed trio's scheduler through trio's private internals. trio has no public
+    way to do that, and no longer needs to be: on a deterministic `VirtualClock`
+    (``VirtualClock(deterministic=True)``, which ``virtual_system(seed=...)`` uses) wake-ups
+    take turns, so a run repeats on trio whatever order trio picks. asyncio runs ready tasks
+    first in, first out, and needs nothing.
+    """
+    del seed
 
 
 @asynccontextmanager
@@ -37,14 +39,12 @@ async def virtual_system(
     ``await system.clock.sleep(21 * 86400)`` returns at once with the clock 21 days later.
     Extra keyword arguments go to `ActorSystem`.
 
-    ``seed`` makes the interleaving of tasks repeatable on trio too. asyncio runs ready
-    tasks in FIFO order, so a virtual-time run is already repeatable there; trio shuffles
-    each batch of ready tasks with a private random generator, which this seeds (the same
-    hook trio offers Hypothesis).
+    ``seed`` (any value) makes the interleaving of tasks repeatable on trio too: the clock is
+    then deterministic (`VirtualClock.call_in_turn`: wake-ups take turns instead of running
+    in the order trio randomises). asyncio runs ready tasks in FIFO order, so a virtual-time
+    run is already repeatable there.
     """
-    if seed is not None:
-        seed_scheduler(seed)
-    clock = VirtualClock(start)
+    clock = VirtualClock(start, deterministic=seed is not None)
     if not autojump:
         async with ActorSystem(name, clock=clock, **kwargs) as system:
             yield system

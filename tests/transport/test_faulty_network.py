@@ -26,7 +26,6 @@ from mesh_actors import (
     VirtualClock,
     handler,
 )
-from mesh_actors.testing import seed_scheduler
 from transport import (
     Exponential,
     FaultStatistics,
@@ -450,8 +449,7 @@ LOSSY = LinkFaults(drop=0.2, duplicate=0.1, delay=Uniform(0.0, 0.5), reorder=0.1
 
 async def lossy_run(seed: int, extra_traffic: bool = False) -> tuple[list[Any], Any]:
     """Actor systems over a lossy network: what b's recorder saw, and the statistics."""
-    seed_scheduler(seed)  # trio shuffles ready tasks; make that repeatable too
-    clock = VirtualClock()
+    clock = VirtualClock(deterministic=True)  # wake-ups take turns: repeatable on trio too
     seen: list[tuple[int, float]] = []
     async with (
         clock.autojump(),
@@ -513,3 +511,31 @@ async def test_many_concurrent_senders_share_one_delivery_task() -> None:
         await mesh.clock.sleep(1.0)
         assert len(mesh.inboxes["b"].received) == 150
         assert {t for _, t in mesh.inboxes["b"].received} == {0.5}
+
+
+# -- deadlines ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("delay", "handled"), [(0.3, [1]), (2.0, [])])
+async def test_time_held_by_the_fault_injector_counts_against_an_asks_budget(
+    anyio_backend: str, delay: float, handled: list[int]
+) -> None:
+    """An ask held 2 s on a link with its asker waiting 1 s arrives expired: it is dropped,
+    not handled for a reply nobody reads (issue 12); held 0.3 s each way, it is answered."""
+    clock = VirtualClock()
+    seen: list[tuple[int, float]] = []
+    faults = LinkFaults(delay=Fixed(delay))
+    async with (
+        clock.autojump(),
+        FaultyNetwork(InMemoryNetwork(), clock=clock, seed=1, default=faults) as net,
+        ActorSystem("a", clock=clock, transport=net) as a,
+        ActorSystem("b", clock=clock, transport=net) as b,
+    ):
+        recorder = b.spawn(lambda: Recorder(seen), name="recorder")
+        try:
+            assert await a.ref("b/recorder").ask(Num(n=1), timeout=1.0) == Num(n=1)
+        except AskTimeout:
+            assert delay > 1.0
+        await clock.sleep(5)
+        assert b.mailbox_statistics(recorder).expired == (0 if handled else 1)
+    assert [n for n, _ in seen] == handled

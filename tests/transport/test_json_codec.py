@@ -209,14 +209,94 @@ def test_encode_refuses_a_class_that_is_not_the_registered_one() -> None:
         codec.encode(Envelope(B, Ping(text="x")))
 
 
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+_CYCLE: list[Any] = []
+_CYCLE.append(_CYCLE)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -(2**80),
+        1.5,
+        -0.0,
+        "",
+        "five",
+        [],
+        {},
+        [1, "two", 3.0, None, False, [{"deep": [1]}]],
+        {"balance": 5, "history": [1, 2], "owner": {"name": "alice"}},
+        _nested(32),
+    ],
+)
+def test_a_reply_carries_a_plain_json_value(codec: JsonCodec, value: Any) -> None:
+    """The README's first handler returns an ``int``: its reply must cross a wire."""
+    envelope = Envelope(Address("alpha", "$reply"), value, B, 3, EnvelopeKind.REPLY)
+    frame = codec.encode(envelope)
+    decoded = codec.decode(frame)
+    assert decoded == envelope
+    assert type(decoded.message) is type(value)
+    assert b'"type":null' in frame
+
+
+def test_an_ask_carries_its_budget_and_frames_without_one_still_decode(codec: JsonCodec) -> None:
+    ask = Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=0.25)
+    frame_bytes = codec.encode(ask)
+    assert b'"correlation_id":7,"budget":0.25,"type"' in frame_bytes
+    assert codec.decode(frame_bytes) == ask
+    assert codec.decode(frame(kind="ask", correlation_id=1)).budget is None
+    assert codec.decode(frame(kind="ask", correlation_id=1, budget=3)).budget == 3.0
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, deadline=5.0),
+        Envelope(B, Ping(text="t"), A, budget=1.0),
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=-1.0),
+        Envelope(B, Ping(text="q"), A, 7, EnvelopeKind.ASK, budget=float("inf")),
+    ],
+    ids=["absolute-deadline", "tell-with-budget", "negative", "infinite"],
+)
+def test_encode_refuses_what_no_peer_could_anchor(codec: JsonCodec, envelope: Envelope) -> None:
+    with pytest.raises(UnencodableMessage):
+        codec.encode(envelope)
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
 @pytest.mark.parametrize(
     ("message", "kind"),
     [
-        (42, EnvelopeKind.REPLY),
+        (42, EnvelopeKind.TELL),
+        (42, EnvelopeKind.ASK),
         ({"text": "dict"}, EnvelopeKind.TELL),
         (None, EnvelopeKind.TELL),
         (None, EnvelopeKind.ASK),
         (None, EnvelopeKind.FAILURE),
+        ("text", EnvelopeKind.FAILURE),
+        (b"bytes", EnvelopeKind.REPLY),
+        ((1, 2), EnvelopeKind.REPLY),
+        ({1, 2}, EnvelopeKind.REPLY),
+        ({1: "int key"}, EnvelopeKind.REPLY),
+        (float("nan"), EnvelopeKind.REPLY),
+        ([float("inf")], EnvelopeKind.REPLY),
+        (Level.LOW, EnvelopeKind.REPLY),
+        (Decimal("1.5"), EnvelopeKind.REPLY),
+        ([Ping(text="a message inside a plain value")], EnvelopeKind.REPLY),
+        (_nested(33), EnvelopeKind.REPLY),
+        (_CYCLE, EnvelopeKind.REPLY),
     ],
 )
 def test_encode_refuses_what_is_not_a_message(
@@ -308,7 +388,17 @@ def test_the_frame_helper_makes_valid_frames(codec: JsonCodec) -> None:
         frame(correlation_id="1"),
         frame(type=5),
         frame(type=None, body=None),
-        frame(kind="reply", type=None),
+        frame(type=None, body=5),
+        frame(kind="ask", type=None, body={"text": "hi"}),
+        frame(kind="reply", type=None, body=_nested(33)),
+        frame(budget=1.0),
+        frame(kind="ask", correlation_id=1, budget=-0.5),
+        frame(kind="ask", correlation_id=1, budget=True),
+        frame(kind="ask", correlation_id=1, budget="1"),
+        frame(kind="ask", correlation_id=1, budget=None),
+        frame(kind="ask", correlation_id=1, budget=float("nan")),
+        frame(kind="reply", type=None, body=[float("nan")]),
+        frame(kind="reply", type=None, body={"big": float("inf")}),
         frame(body=None),
         frame(body=[1, 2]),
         frame(body={}),
@@ -387,12 +477,33 @@ riches = st.builds(
 messages = st.one_of(riches, inners, st.builds(Ping, text=texts))
 
 
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | texts,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
+    max_leaves=10,
+)
+
+
 @st.composite
 def envelopes(draw: st.DrawFn) -> Envelope:
     kind = draw(st.sampled_from(EnvelopeKind))
-    message = draw(messages if kind is not EnvelopeKind.REPLY else st.none() | messages)
+    message = draw(messages if kind is not EnvelopeKind.REPLY else plain_values | messages)
     sender = draw(addresses if kind is EnvelopeKind.ASK else st.none() | addresses)
-    return Envelope(draw(addresses), message, sender, draw(st.integers(0, 2**63 - 1)), kind)
+    budget = None
+    if kind is EnvelopeKind.ASK:
+        budget = draw(st.none() | st.floats(0.0, 1e9, allow_nan=False, allow_infinity=False))
+    return Envelope(
+        draw(addresses),
+        message,
+        sender,
+        draw(st.integers(0, 2**63 - 1)),
+        kind,
+        budget=budget,
+    )
 
 
 @_SETTINGS

@@ -170,7 +170,7 @@ async def test_forced_codec_refusal_on_the_sending_side_raises_to_the_sender() -
         with pytest.raises(UnknownMessageType):
             a.send_nowait(note())
         with pytest.raises(UnencodableMessage):
-            await a.send(Envelope(Address("b", "$reply"), 42, None, 1, EnvelopeKind.REPLY))
+            await a.send(Envelope(Address("b", "$reply"), b"raw", None, 1, EnvelopeKind.REPLY))
         assert inbox.received == []
         assert net.statistics()[("a", "b")] == LinkStatistics(sent=3, refused=3)
 

@@ -37,7 +37,7 @@ class Replier(Actor[Ping]):
 
     @handler
     def ping(self, _: Ping) -> object:
-        return 42 if self.unencodable else Pong()
+        return (4, 2) if self.unencodable else Pong()  # a tuple has no exact JSON form
 
 
 class Watcher(Actor[Terminated]):
@@ -70,6 +70,48 @@ async def test_unencodable_reply_fails_the_ask_at_once_instead_of_timing_out() -
         with pytest.raises(HandlerError, match="could not be sent"):
             await a.ref("b/r").ask(Ping(), timeout=1000)
         assert clock.now() == 0.0
+
+
+class Deposit(Message):
+    type_name = "bank.deposit"
+    amount: int
+
+
+class GetBalance(Message):
+    type_name = "bank.get_balance"
+
+
+class Account(Actor[Deposit | GetBalance]):
+    """The README's first example, as shown there."""
+
+    def __init__(self) -> None:
+        self.balance = 0
+
+    @handler
+    def deposit(self, msg: Deposit) -> None:
+        self.balance += msg.amount
+
+    @handler
+    def get(self, _: GetBalance) -> int:  # the return value is the reply to an ask
+        return self.balance
+
+
+async def test_the_readme_example_replies_with_an_int_over_a_codec() -> None:
+    """Issue 12: ``HandlerError: builtins.int is not a mesh_actors.Message`` over a wire."""
+    clock = VirtualClock()
+    net = InMemoryNetwork(codec=JsonCodec(MessageRegistry([Deposit, GetBalance])), force_codec=True)
+    async with (
+        clock.autojump(),
+        net,
+        ActorSystem("bank", clock=clock, transport=net) as bank,
+        ActorSystem("teller", clock=clock, transport=net) as teller,
+    ):
+        bank.spawn(Account, name="alice")
+        account = teller.ref("bank/alice")
+        account.tell_nowait(Deposit(amount=5))
+        balance = await account.ask(GetBalance(), timeout=1.0)
+        assert balance == 5 and type(balance) is int
+        assert net.statistics()[("bank", "teller")].delivered == 1
 
 
 async def test_ask_frame_without_sender_is_refused_and_the_system_keeps_running() -> None:

@@ -15,7 +15,12 @@ class TestInMemoryNetwork(TransportConformance):
 
 
 class TestInMemoryNetworkForcingItsDefaultCodec(TransportConformance):
-    """The default codec knows every message class, so the codec tests do not apply."""
+    """The default codec knows every message class, so the refusal tests of unregistered
+    messages and frames do not apply; its frame limit (1 MiB) does."""
+
+    def max_frame_size(self, transport: Transport) -> int | None:
+        assert isinstance(transport, InMemoryNetwork) and transport.codec is not None
+        return transport.codec.max_frame_size
 
     def make_transport(self, clock: Clock, registry: MessageRegistry) -> Transport:
         # The default registry collects every Message subclass; a colliding class that some

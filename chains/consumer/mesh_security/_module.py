@@ -58,7 +58,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from chains.consumer.mesh_security._errors import (
@@ -114,6 +113,7 @@ from chains.modules._hooks import InfractionReason, SlashEvent, StakingHooks
 from chains.modules._module import ModuleCall, SudoCall
 from chains.modules._shares import token_value
 from chains.modules._staking_module import StakingModule
+from mesh_actors import get_logger
 
 __all__ = [
     "MeshParams",
@@ -127,7 +127,7 @@ __all__ = [
 # ("stargate") messages, which could reach native staking past the module's accounting
 _REFUSED_FROM_CAPPED = (StakingDelegate, StakingUndelegate, StakingRedelegate, StargateMsg)
 
-_log = structlog.get_logger("chains.mesh_module")
+_log = get_logger("chains.mesh_module")
 
 MODULE_NAME = "virtual_stake"
 # the attribute value of the module's own events (the reference module's name)
