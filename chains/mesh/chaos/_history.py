@@ -192,9 +192,7 @@ class History:
             life = self.packets[key] = PacketLife(chain, port, channel, seq)
         return life
 
-    def _lives_to(
-        self, port: str, channel: str, seq: int, sender: str | None
-    ) -> list[PacketLife]:
+    def _lives_to(self, port: str, channel: str, seq: int, sender: str | None) -> list[PacketLife]:
         return [
             life
             for life in self.packets.values()
@@ -214,8 +212,7 @@ class History:
         """Every packet's life, one JSON object per line, in sending order."""
         lives = sorted(self.packets.values(), key=lambda p: (p.sent_at or 0.0, p.key))
         return "".join(
-            json.dumps({"key": _str_key(p.key), **asdict(p)}, sort_keys=True) + "\n"
-            for p in lives
+            json.dumps({"key": _str_key(p.key), **asdict(p)}, sort_keys=True) + "\n" for p in lives
         )
 
     def edn(self) -> str:
@@ -229,7 +226,7 @@ class History:
                 ":f": f":{e.f.replace('_', '-')}",
                 ":process": process,
                 ":value": e.value,
-                ":time": int(round(e.time * _NS)),
+                ":time": round(e.time * _NS),
                 ":index": e.index,
             }
             if e.error is not None:

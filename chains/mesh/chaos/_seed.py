@@ -124,16 +124,27 @@ class _Driver:
             result = await self._call(op)
         except Exception as exc:  # a MeshError or a refused call: a definite failure
             self.history.record(
-                op.index, "fail", op.f, op.process, dict(op.args), mesh.seconds,
+                op.index,
+                "fail",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
                 error=type(exc).__name__,
-            )  # fmt: skip
+            )
             return
         if not result.ok:
             error = result.error.name if result.error is not None else "error"
             self.history.record(
-                op.index, "fail", op.f, op.process, dict(op.args), mesh.seconds,
-                height=result.height, error=error,
-            )  # fmt: skip
+                op.index,
+                "fail",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
+                height=result.height,
+                error=error,
+            )
             return
         if op.f == "withdraw_unbonded":
             for event in result.events:
@@ -149,14 +160,23 @@ class _Driver:
             for event in result.events:
                 if event.source == "ibc" and event.type == "send_packet":
                     packet = "/".join(
-                        (event.chain_id, event.get("src_port") or "",
-                         event.get("src_channel") or "", event.get("seq") or "")
-                    )  # fmt: skip
+                        (
+                            event.chain_id,
+                            event.get("src_port") or "",
+                            event.get("src_channel") or "",
+                            event.get("seq") or "",
+                        )
+                    )
         if packet is None:
             self.history.record(
-                op.index, "ok", op.f, op.process, dict(op.args), mesh.seconds,
+                op.index,
+                "ok",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
                 height=result.height,
-            )  # fmt: skip
+            )
         else:
             self.pending[packet] = op.index
             self.record.op_packets[packet] = op.index
@@ -221,9 +241,15 @@ class _Driver:
         invoked = self.history.invocation(index)
         assert invoked is not None
         self.history.record(
-            index, kind, invoked.f, invoked.process, invoked.value,
-            time if time is not None else self.mesh.seconds, height=height, error=error,
-        )  # fmt: skip
+            index,
+            kind,
+            invoked.f,
+            invoked.process,
+            invoked.value,
+            time if time is not None else self.mesh.seconds,
+            height=height,
+            error=error,
+        )
 
     def finish(self) -> None:
         """Operations still pending become ``info``; entries are put in time order."""

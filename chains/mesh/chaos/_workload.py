@@ -153,9 +153,7 @@ def _provider_accounts(topology: Topology) -> dict[str, str]:
     return out
 
 
-def generate_operations(
-    topology: Topology, workload: Workload, seed: int
-) -> tuple[Operation, ...]:
+def generate_operations(topology: Topology, workload: Workload, seed: int) -> tuple[Operation, ...]:
     """The operations of ``workload`` on ``topology`` for ``seed`` (deterministic).
 
     Raises `WorkloadError` if the topology has no pairing or the users are unknown."""
