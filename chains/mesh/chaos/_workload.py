@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 Weight = Annotated[float, Field(ge=0.0)]
+_BOND_FACTOR = 5
 PositiveInt = Annotated[int, Field(strict=True, gt=0)]
 
 OPERATION_KINDS = (
@@ -78,7 +79,8 @@ class Workload(BaseModel):
     """How users act during a run (see the module docstring).
 
     ``users``: account names of provider chains (default: every account of every provider);
-    ``amount``: ``[low, high]`` base units per bond or stake; ``settle_bound``: clock
+    ``amount``: ``[low, high]`` base units per stake, unstake or unbond (a bond is five
+    times a drawn amount); ``settle_bound``: clock
     seconds after the faults heal within which every operation must settle (the liveness
     checker's bound); ``status_bound``: clock seconds within which each relayer must
     answer a status request at the end.
@@ -188,7 +190,10 @@ def generate_operations(topology: Topology, workload: Workload, seed: int) -> tu
         amount = rng.randint(low, high)
         args: dict[str, Any] = {"provider": pairing.provider, "consumer": pairing.consumer}
         process = user
-        if kind in ("bond", "unbond"):
+        if kind == "bond":
+            # collateral for several stakes, so that stakes find it more often than not
+            args = {"chain": provider, "amount": amount * _BOND_FACTOR}
+        elif kind == "unbond":
             args = {"chain": provider, "amount": amount}
         elif kind == "stake_local":
             args = {"chain": provider, "validator": rng.choice(home.validators).name}
