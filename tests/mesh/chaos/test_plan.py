@@ -56,7 +56,10 @@ def test_errors_are_located_file_line_key_message() -> None:
 
 
 def test_unknown_kind_and_unknown_key_are_reported() -> None:
-    text = '[[faults]]\nkind = "meteor"\n\n[[faults]]\nkind = "partition"\nchains = ["a", "b"]\nsplit = 1\n'
+    text = (
+        '[[faults]]\nkind = "meteor"\n\n'
+        '[[faults]]\nkind = "partition"\nchains = ["a", "b"]\nsplit = 1\n'
+    )
     with pytest.raises(ChaosPlanError) as caught:
         parse_chaos_plan(text, "p.toml")
     message = str(caught.value)
@@ -65,7 +68,7 @@ def test_unknown_kind_and_unknown_key_are_reported() -> None:
 
 
 def test_window_end_before_start_is_refused() -> None:
-    with pytest.raises(ChaosPlanError, match="end 10.0 is before start 20.0"):
+    with pytest.raises(ChaosPlanError, match=r"end 10\.0 is before start 20\.0"):
         parse_chaos_plan(
             '[[faults]]\nkind = "partition"\nchains = ["a","b"]\nstart = 20\nend = 10\n'
         )
