@@ -81,3 +81,21 @@ def test_hundreds_of_seeds_of_a_small_mesh_under_a_mixed_plan_hold() -> None:
 def test_thousands_of_seeds_hold() -> None:
     summary = run_chaos(TOPOLOGY, PLAN, WORKLOAD, range(200, 2_200), jobs=4, shrink=False)
     assert summary.failing == {}, summary.failing
+
+
+def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path) -> None:
+    seen: list[int] = []
+
+    def interrupt_after_two(outcome: object) -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    summary = run_chaos(
+        TOPOLOGY, PLAN, WORKLOAD, range(5), run_dir=tmp_path, progress=interrupt_after_two
+    )
+    assert summary.interrupted and not summary.ok
+    assert summary.seeds == [0, 1]
+    assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["0", "1"]
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written["interrupted"] is True and written["seeds"] == 2
