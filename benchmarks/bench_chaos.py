@@ -1,15 +1,15 @@
 """Chaos runs (issue 17's benchmark): how many seeds a CPU minute buys, and one long run.
 
-- **small**: the two-chain topology of the chaos tests (one validator each, two users, a
-  10-minute unbonding period) under the mixed plan (a lossy, slow, reordering link window,
-  a partition, a relayer crash and restart) with a 5-minute workload of about ten
-  operations: seeds per CPU minute in this process (``jobs=1``; ``jobs=J`` multiplies it by
-  the cores), and what each seed costs.
+- **small**: ``examples/chaos`` (the chaos tests' files): two chains, one validator
+  each, two users, a 10-minute unbonding period, under the mixed plan (a lossy, slow,
+  reordering link window, a partition, a relayer crash and restart) with a 5-minute
+  workload of about ten operations: seeds per CPU minute in this process (``jobs=1``;
+  ``jobs=J`` multiplies it by the cores), and what each seed costs.
 - **seed topology**: `benchmarks.bench_mesh.build_topology` with ``U`` users and 2
-  validators per chain, ``D`` simulated days, a mixed plan over the four links (a lossy
-  window on osmosis-juno on day 1, a partition of osmosis-stargaze for an hour, one of the
-  two osmosis-juno relayers crashing for two hours) and a workload of ``R`` operations per
-  hour: CPU seconds of the run, operations, checks.
+  validators per chain, ``D`` simulated days, a mixed plan within the first day (a lossy
+  window on osmosis-juno from 6 h to 12 h, a partition of osmosis-stargaze for an hour at
+  12 h, one of the two osmosis-juno relayers crashing for two hours at 14 h) and a
+  workload of ``R`` operations per hour: CPU seconds of the run, operations, checks.
 
 Size knobs (environment variables)::
 
@@ -28,78 +28,23 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from benchmarks._report import Report
 from benchmarks.bench_mesh import build_topology
-from chains import Topology, parse_topology
+from chains import Topology, load_topology
 from chains.mesh import (
     ChaosPlan,
-    OperationMix,
     Workload,
+    load_chaos_plan,
+    load_workload,
     parse_chaos_plan,
     run_chaos,
 )
 
 __all__ = ["run"]
 
-SMALL = """
-name = "chaos-small"
-
-[[chains]]
-id = "osmosis"
-prefix = "osmo"
-denom = "uosmo"
-block_time = 5
-validators = [{ name = "val1", tokens = 10_000_000, commission = "0.05" }]
-accounts = [
-  { name = "alice", balance = 1_000_000_000 },
-  { name = "bob", balance = 1_000_000_000 },
-]
-
-[[chains]]
-id = "juno"
-prefix = "juno"
-denom = "ujuno"
-block_time = 5
-block_provision = 1_000_000
-epoch_blocks = 6
-validators = [{ name = "val1", tokens = 10_000_000, commission = "0.1" }]
-
-[[pairings]]
-provider = "osmosis"
-consumer = "juno"
-discount = "0.1"
-max_cap = 100_000_000
-unbonding_period = 600
-price_feed = { kind = "simple", price = "0.5" }
-"""
-
-SMALL_PLAN = """
-name = "mixed"
-
-[[faults]]
-kind = "link"
-chains = ["juno", "osmosis"]
-start = 20
-end = 200
-drop = 0.1
-duplicate = 0.05
-reorder = 0.05
-delay = { uniform = [0.5, 3.0] }
-
-[[faults]]
-kind = "partition"
-chains = ["juno", "osmosis"]
-side = "juno"
-start = 90
-end = 150
-
-[[faults]]
-kind = "relayer_crash"
-chains = ["juno", "osmosis"]
-at = 160
-restart = 220
-"""
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "chaos"
 
 SEED_PLAN = """
 name = "seed mixed"
@@ -107,8 +52,8 @@ name = "seed mixed"
 [[faults]]
 kind = "link"
 chains = ["juno", "osmosis"]
-start = 86_400
-end = 172_800
+start = 21_600
+end = 43_200
 drop = 0.05
 duplicate = 0.02
 reorder = 0.05
@@ -124,21 +69,9 @@ end = 46_800
 kind = "relayer_crash"
 chains = ["juno", "osmosis"]
 index = 1
-at = 100_000
-restart = 107_200
+at = 50_400
+restart = 57_600
 """
-
-MIX = OperationMix(
-    bond=4.0,
-    unbond=0.3,
-    stake_local=0.5,
-    cross_stake=4.0,
-    unstake=2.0,
-    withdraw_unbonded=1.0,
-    claim_rewards=1.0,
-    move_price=0.3,
-    set_max_cap=0.2,
-)
 
 
 def _env(name: str, default: float) -> float:
@@ -147,9 +80,9 @@ def _env(name: str, default: float) -> float:
 
 
 def _small(report: Report, seeds: int) -> None:
-    topology = parse_topology(SMALL)
-    plan = parse_chaos_plan(SMALL_PLAN)
-    workload = Workload(duration=300.0, rate=120.0, amount=(10_000, 100_000), mix=MIX)
+    topology = load_topology(EXAMPLES / "small.toml")
+    plan = load_chaos_plan(EXAMPLES / "mixed.toml")
+    workload = load_workload(EXAMPLES / "workload.toml")
     started = time.process_time()
     summary = run_chaos(topology, plan, workload, range(seeds), 1, shrink=False)
     spent = time.process_time() - started
@@ -164,11 +97,12 @@ def _small(report: Report, seeds: int) -> None:
 def _seed_topology(report: Report, users: int, days: float, rate: float) -> None:
     topology: Topology = build_topology(users, 2)
     plan: ChaosPlan = parse_chaos_plan(SEED_PLAN)
+    mix = load_workload(EXAMPLES / "workload.toml").mix
     workload = Workload(
         duration=days * 86_400.0,
         rate=rate,
         amount=(10_000, 200_000),
-        mix=MIX,
+        mix=mix,
         settle_bound=86_400.0,
     )
     started = time.process_time()

@@ -10,21 +10,7 @@ from pathlib import Path
 import pytest
 
 from chains.mesh import run_chaos_cli, run_report_cli
-from tests.mesh.chaos._chaos_fixtures import PLAN_TEXT, TOPOLOGY_TEXT
-
-WORKLOAD_TEXT = """
-duration = 300
-rate = 120
-amount = [10_000, 100_000]
-
-[mix]
-bond = 4.0
-cross_stake = 4.0
-unstake = 2.0
-claim_rewards = 1.0
-withdraw_unbonded = 1.0
-move_price = 0.3
-"""
+from tests.mesh.chaos._chaos_fixtures import PLAN_TEXT, TOPOLOGY_TEXT, WORKLOAD_TEXT
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_the_summary_counts_faults_checks_and_failing_seeds(tmp_path: Path) -> N
 def test_a_failing_seed_leaves_a_reproduction(tmp_path: Path) -> None:
     # a liveness bound no cross-chain operation can meet under this plan
     workload = WORKLOAD.model_copy(update={"settle_bound": 1.0})
-    summary = run_chaos(TOPOLOGY, PLAN, workload, [0, 1, 2, 3], run_dir=tmp_path)
+    summary = run_chaos(TOPOLOGY, PLAN, workload, [0, 1], run_dir=tmp_path)
     assert not summary.ok
     assert summary.failing
     seed = min(summary.failing)
@@ -68,10 +68,10 @@ def test_a_failing_seed_leaves_a_reproduction(tmp_path: Path) -> None:
 
 def test_hundreds_of_seeds_of_a_small_mesh_under_a_mixed_plan_hold() -> None:
     started = time.process_time()
-    summary = run_chaos(TOPOLOGY, PLAN, WORKLOAD, range(200), jobs=2, shrink=False)
-    assert len(summary.seeds) == 200
+    summary = run_chaos(TOPOLOGY, PLAN, WORKLOAD, range(300), jobs=2, shrink=False)
+    assert len(summary.seeds) == 300
     assert summary.failing == {}, summary.failing
-    assert summary.faults == {"link": 200, "partition": 200, "relayer_crash": 200}
+    assert summary.faults == {"link": 300, "partition": 300, "relayer_crash": 300}
     assert summary.latency.count("cross_stake_committed") > 50
     # the parent's CPU only: the workers' is the ~0.15 s per seed measured by the benchmark
     assert time.process_time() - started < 60
