@@ -37,6 +37,8 @@ _SUPPLY_MARKS = ("supply", "foreign denom")
 def packets_once(record: SeedRecord) -> list[str]:
     """See the module docstring."""
     out: list[str] = []
+    if record.events_dropped:
+        out.append(f"history incomplete: {record.events_dropped} chain events were dropped")
     quiet = record.settled_at is not None
     for life in record.history.packets.values():
         name = "/".join(map(str, life.key))

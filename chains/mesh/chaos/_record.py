@@ -73,6 +73,9 @@ class SeedRecord:
     unbonding: dict[str, float] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
     block_times: dict[str, float] = field(default_factory=dict)
+    # chain events the history's subscription lost (its buffer was full): the history is
+    # then incomplete, which the packets_once checker reports
+    events_dropped: int = 0
     # packet key (as "chain/port/channel/seq") -> operation index, for cross-chain ops
     op_packets: dict[str, int] = field(default_factory=dict)
 
@@ -84,6 +87,7 @@ class SeedRecord:
             "settled_at": self.settled_at,
             "end_time": self.end_time,
             "violations": list(self.violations),
+            "events_dropped": self.events_dropped,
             "faults": dict(sorted(self.faults.items())),
             "relayers": [r.__dict__ for r in self.relayers],
             "operations": len(self.operations),

@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+
 from chains.host._tx_result import TxResult
 from chains.ibc._relayer_msgs import (
     PauseRelaying,
@@ -66,7 +68,9 @@ def _timeline(plan: ChaosPlan, operations: tuple[Operation, ...]) -> list[_Actio
 
 
 class _Driver:
-    """Applies one seed's timeline to a running mesh and records what happens."""
+    """Applies one seed's timeline to a running mesh and records what happens.
+
+    Runs in the task of `run_seed`, except `consume`, its background task."""
 
     def __init__(self, mesh: Mesh, record: SeedRecord) -> None:
         self.mesh = mesh
@@ -74,45 +78,56 @@ class _Driver:
         self.record = record
         self.history = record.history
         self.pending: dict[str, int] = {}  # packet key -> op index
+        self.active: list[Any] = []  # faults started and not yet ended, in start order
 
     # -- faults -----------------------------------------------------------------------------
 
-    def _relayer_systems(self, link: MeshLink) -> list[str]:
-        return list(link.systems)
-
     def apply(self, action: _Action) -> None:
+        """Start or end one fault, then put every link of the fault's pair in the state the
+        faults active now call for (so overlapping windows compose: the latest started link
+        window wins while it lasts, partitions and crashes each hold until their own end)."""
         fault = action.fault
-        network = self.mesh.network
-        link = self.mesh.link(*fault.chains)
-        starting = action.kind == "start"
-        if starting:
+        if action.kind == "start":
             self.record.faults[fault.kind] = self.record.faults.get(fault.kind, 0) + 1
-        if isinstance(fault, LinkFaultWindow):
-            base = link.spec.faults.link_faults
-            faults = fault.link_faults if starting else (None if base.clean else base)
-            for system in self._relayer_systems(link):
-                for chain in (link.a, link.b):
-                    network.set_link(system, chain, faults)
-                    network.set_link(chain, system, faults)
-        elif isinstance(fault, PartitionWindow):
-            sides = (fault.side,) if fault.side is not None else (link.a, link.b)
-            for system in self._relayer_systems(link):
-                for chain in sides:
-                    if starting:
-                        network.partition(system, chain)
-                    else:
-                        network.heal(system, chain)
-        elif isinstance(fault, RelayerCrash):
+            self.active.append(fault)
+        else:
+            self.active.remove(fault)
+        link = self.mesh.link(*fault.chains)
+        self._sync(link, fault if isinstance(fault, RelayerCrash) else None, action.kind)
+
+    def _sync(self, link: MeshLink, crash: RelayerCrash | None, kind: str) -> None:
+        network = self.mesh.network
+        pair = frozenset((link.a, link.b))
+        mine = [f for f in self.active if frozenset(f.chain_names()) == pair]
+        windows = [f for f in mine if isinstance(f, LinkFaultWindow)]
+        base = link.spec.faults.link_faults
+        faults = windows[-1].link_faults if windows else (None if base.clean else base)
+        if crash is not None:
             # modelled as a relayer cut off and paused, then reconnected and resumed: its
             # memory survives (a true restart needs a respawn hook, see UnsupportedFault)
-            system = link.systems[fault.index]
-            relayer = link.relayers[fault.index]
-            if starting:
-                network.isolate(system)
+            relayer = link.relayers[crash.index]
+            if kind == "start":
+                network.isolate(link.systems[crash.index])
                 relayer.tell_nowait(PauseRelaying())
             else:
-                network.heal_node(system)
+                # heal_node also lifts this relayer's partitions: re-applied below
+                network.heal_node(link.systems[crash.index])
                 relayer.tell_nowait(ResumeRelaying())
+        for index, system in enumerate(link.systems):
+            crashed = any(isinstance(f, RelayerCrash) and f.index == index for f in mine)
+            if crashed:
+                network.isolate(system)
+            for chain in (link.a, link.b):
+                network.set_link(system, chain, faults)
+                network.set_link(chain, system, faults)
+                cut = any(
+                    isinstance(f, PartitionWindow) and (f.side is None or f.side == chain)
+                    for f in mine
+                )
+                if cut:
+                    network.partition(system, chain)
+                else:
+                    network.heal(system, chain)
 
     # -- operations -------------------------------------------------------------------------
 
@@ -211,10 +226,17 @@ class _Driver:
             return await m.set_max_cap(a["provider"], a["consumer"], a["amount"])
         raise ValueError(f"unknown operation kind {f!r}")
 
+    async def consume(self) -> None:
+        """Account for every event as it comes (a background task: the subscription's
+        buffer would overflow over simulated days); ends when the mesh closes."""
+        async for event in self._events:
+            self.history.observe(event)
+
     def observe(self) -> None:
-        """Account for the events published so far and complete settled operations."""
+        """Account for the events buffered now and complete settled operations."""
         for event in self._events.drain():
             self.history.observe(event)
+        self.record.events_dropped = self._events.dropped
         done = []
         for key, index in self.pending.items():
             life = self._life(key)
@@ -320,38 +342,56 @@ async def run_seed(
         # moment the mesh finished starting, as `Mesh.seconds` does
         record.history.start_time = topology.genesis_time + mesh.clock.now() - mesh.seconds
         driver = _Driver(mesh, record)
-        if sabotage is not None:
-            await sabotage(mesh)
-        for action in _timeline(plan, ops):
-            await mesh.advance_until(action.time)
-            driver.observe()
-            if action.op is not None:
-                await driver.invoke(action.op)
-                await driver.sample_caps()
-            else:
-                driver.apply(action)
-        await mesh.advance_until(max(workload.duration, heals or 0.0))
-        settled = await mesh.settle(timeout=workload.settle_bound)
-        driver.observe()
-        if settled:
-            record.settled_at = round(mesh.seconds, 6)
-        await driver.sample_caps()
-        record.violations = await mesh.check_invariants(quiescent=settled)
-        for link in _links(mesh, topology):
-            for index, relayer in enumerate(link.relayers):
-                started = mesh.clock.now()
-                try:
-                    await relayer.ask(
-                        RelayerStatus(), expect=RelayerStats, timeout=workload.status_bound
-                    )
-                    seconds: float | None = round(mesh.clock.now() - started, 6)
-                except (MeshActorsError, TimeoutError):
-                    seconds = None
-                record.relayers.append(RelayerAnswer(link.name, index, seconds))
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(driver.consume, name="chaos history")
+            await _play(mesh, driver, plan, workload, ops, topology, sabotage)
+            tasks.cancel_scope.cancel()
         driver.observe()
         driver.finish()
         record.end_time = round(mesh.seconds, 6)
     return record
+
+
+async def _play(
+    mesh: Mesh,
+    driver: _Driver,
+    plan: ChaosPlan,
+    workload: Workload,
+    ops: tuple[Operation, ...],
+    topology: Topology,
+    sabotage: Sabotage | None,
+) -> None:
+    record = driver.record
+    heals = record.heals_at
+    if sabotage is not None:
+        await sabotage(mesh)
+    for action in _timeline(plan, ops):
+        await mesh.advance_until(action.time)
+        driver.observe()
+        if action.op is not None:
+            await driver.invoke(action.op)
+            await driver.sample_caps()
+        else:
+            driver.apply(action)
+    await mesh.advance_until(max(workload.duration, heals or 0.0))
+    settled = await mesh.settle(timeout=workload.settle_bound)
+    driver.observe()
+    if settled:
+        record.settled_at = round(mesh.seconds, 6)
+    await driver.sample_caps()
+    record.violations = await mesh.check_invariants(quiescent=settled)
+    for link in _links(mesh, topology):
+        for index, relayer in enumerate(link.relayers):
+            started = mesh.clock.now()
+            try:
+                await relayer.ask(
+                    RelayerStatus(), expect=RelayerStats, timeout=workload.status_bound
+                )
+                seconds: float | None = round(mesh.clock.now() - started, 6)
+            except (MeshActorsError, TimeoutError):
+                seconds = None
+            record.relayers.append(RelayerAnswer(link.name, index, seconds))
+    driver.observe()
 
 
 def _links(mesh: Mesh, topology: Topology) -> list[MeshLink]:

@@ -242,3 +242,10 @@ def test_a_failing_seed_is_shrunk_to_a_smaller_reproduction() -> None:
         sabotage=stall_relayers, shrink=False,
     )  # fmt: skip
     assert again.failed == ["liveness"]
+
+
+def test_packets_once_fails_when_the_history_lost_events(record: SeedRecord) -> None:
+    record.events_dropped = 3
+    assert run_checkers(record)["packets_once"] == [
+        "history incomplete: 3 chain events were dropped"
+    ]
