@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from chains import parse_topology
 from chains.mesh import CHECKERS, ChaosPlan, replay_seed, run_chaos
+from tests.mesh._topologies import SMALL
 from tests.mesh.chaos._chaos_fixtures import PLAN, TOPOLOGY, WORKLOAD
 
 
@@ -99,3 +101,13 @@ def test_ctrl_c_keeps_what_was_recorded(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "seeds").iterdir()) == ["0", "1"]
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["interrupted"] is True and written["seeds"] == 2
+
+
+def test_validator_faults_hold_and_their_slashes_are_timed_I_88() -> None:
+    # three Juno validators: downtime and double signs leave the consumer running
+    topology = parse_topology(SMALL)
+    mix = WORKLOAD.mix.model_copy(update={"downtime": 1.0, "double_sign": 0.5})
+    workload = WORKLOAD.model_copy(update={"mix": mix, "duration": 900.0})
+    summary = run_chaos(topology, PLAN, workload, range(12), shrink=False)
+    assert summary.failing == {}, summary.failing
+    assert summary.latency.count("slash_propagated") > 0
