@@ -25,7 +25,7 @@ Measured (Python 3.11, x86_64, shared machine heavily loaded by other jobs; CPU 
 - small topology, mixed plan: **about 590 seeds per CPU minute** (100 ms per seed, mesh
   setup included; 0 failing), per worker process;
 - seed topology, 100 users, 2 validators per chain, mixed plan, 20 operations per hour:
-  **7 simulated days in 63.5 s of CPU** (9.1 s per simulated day; 3,360 operations, every
+  **7 simulated days in 63.5 s of CPU** (9.1 s per simulated day; about 3,400 operations, every
   check held); cross-stake committed p50 15.0 s / p99 17.9 s / max 20.7 s (n=894),
   unstake committed p50 14.8 s, rewards delivered p50 14.9 s (three 5-to-6-second blocks:
   commit, relay, ack). 2 days: 18.2 s. So the full configuration fits the ~60 s budget.
