@@ -1,0 +1,144 @@
+"""Chaos runs (issue 17's benchmark): how many seeds a CPU minute buys, and one long run.
+
+- **small**: ``examples/chaos`` (the chaos tests' files): two chains, one validator
+  each, two users, a 10-minute unbonding period, under the mixed plan (a lossy, slow,
+  reordering link window, a partition, a relayer crash and restart) with a 5-minute
+  workload of about ten operations: seeds per CPU minute in this process (``jobs=1``;
+  ``jobs=J`` multiplies it by the cores), and what each seed costs.
+- **seed topology**: `benchmarks.bench_mesh.build_topology` with ``U`` users and 2
+  validators per chain, ``D`` simulated days, a mixed plan within the first day (a lossy
+  window on osmosis-juno from 6 h to 12 h, a partition of osmosis-stargaze for an hour at
+  12 h, one of the two osmosis-juno relayers crashing for two hours at 14 h) and a
+  workload of ``R`` operations per hour: CPU seconds of the run, operations, checks.
+
+Size knobs (environment variables)::
+
+    CHAOS_BENCH_SEEDS   seeds of the small topology (default 60)
+    CHAOS_BENCH_USERS   users of the seed topology (default 100)
+    CHAOS_BENCH_DAYS    simulated days of the seed-topology run (default 7)
+    CHAOS_BENCH_RATE    operations per hour in that run (default 20)
+
+    .venv/bin/python -m benchmarks chaos
+
+Measured (Python 3.11, x86_64, shared machine heavily loaded by other jobs; CPU seconds):
+
+- small topology, mixed plan: **about 590 seeds per CPU minute** (100 ms per seed, mesh
+  setup included; 0 failing), per worker process;
+- seed topology, 100 users, 2 validators per chain, mixed plan, 20 operations per hour:
+  **7 simulated days in 63.5 s of CPU** (9.1 s per simulated day; about 3,400 operations, every
+  check held); cross-stake committed p50 15.0 s / p99 17.9 s / max 20.7 s (n=894),
+  unstake committed p50 14.8 s, rewards delivered p50 14.9 s (three 5-to-6-second blocks:
+  commit, relay, ack). 2 days: 18.2 s. So the full configuration fits the ~60 s budget.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from benchmarks._report import Report
+from benchmarks.bench_mesh import build_topology
+from chains import Topology, load_topology
+from chains.mesh import (
+    ChaosPlan,
+    Workload,
+    load_chaos_plan,
+    load_workload,
+    parse_chaos_plan,
+    run_chaos,
+)
+
+__all__ = ["run"]
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "chaos"
+
+SEED_PLAN = """
+name = "seed mixed"
+
+[[faults]]
+kind = "link"
+chains = ["juno", "osmosis"]
+start = 21_600
+end = 43_200
+drop = 0.05
+duplicate = 0.02
+reorder = 0.05
+delay = { exponential = 2.0 }
+
+[[faults]]
+kind = "partition"
+chains = ["stargaze", "osmosis"]
+start = 43_200
+end = 46_800
+
+[[faults]]
+kind = "relayer_crash"
+chains = ["juno", "osmosis"]
+index = 1
+at = 50_400
+restart = 57_600
+"""
+
+
+def _env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def _small(report: Report, seeds: int) -> None:
+    topology = load_topology(EXAMPLES / "small.toml")
+    plan = load_chaos_plan(EXAMPLES / "mixed.toml")
+    workload = load_workload(EXAMPLES / "workload.toml")
+    started = time.process_time()
+    summary = run_chaos(topology, plan, workload, range(seeds), 1, shrink=False)
+    spent = time.process_time() - started
+    report.figure(
+        f"small topology, mixed plan: seeds per CPU minute ({seeds} seeds)",
+        60.0 * seeds / spent,
+        "seeds/min",
+        note=f"{spent / seeds * 1000:.0f} ms per seed; {len(summary.failing)} failing",
+    )
+
+
+def _seed_topology(report: Report, users: int, days: float, rate: float) -> None:
+    topology: Topology = build_topology(users, 2)
+    plan: ChaosPlan = parse_chaos_plan(SEED_PLAN)
+    mix = load_workload(EXAMPLES / "workload.toml").mix
+    workload = Workload(
+        duration=days * 86_400.0,
+        rate=rate,
+        amount=(10_000, 200_000),
+        mix=mix,
+        settle_bound=86_400.0,
+    )
+    started = time.process_time()
+    summary = run_chaos(topology, plan, workload, [0], 1, shrink=False)
+    spent = time.process_time() - started
+    failed = ", ".join(sorted({n for names in summary.failing.values() for n in names}))
+    report.figure(
+        f"seed topology, {users} users, {days:g} days, {rate:g} ops/h: CPU s",
+        spent,
+        "s",
+        note=f"{spent / days:.1f} s per simulated day; checks failed: {failed or 'none'}",
+    )
+    for flow in summary.latency.flows():
+        p = summary.latency.percentiles(flow)
+        report.figure(
+            f"  {flow}: p50 / p99 / max (n={summary.latency.count(flow)})",
+            p["p50"],
+            "s",
+            note=f"p99 {p['p99']:.1f} s, max {p['max']:.1f} s",
+        )
+
+
+def run(report: Report) -> None:
+    """Print the figures (see the module docstring)."""
+    seeds = int(_env("CHAOS_BENCH_SEEDS", 60))
+    _small(report, seeds)
+    _seed_topology(
+        report,
+        int(_env("CHAOS_BENCH_USERS", 100)),
+        _env("CHAOS_BENCH_DAYS", 7),
+        _env("CHAOS_BENCH_RATE", 20),
+    )

@@ -1,0 +1,265 @@
+"""Histories of a chaos run: users' operations (Jepsen style) and every packet's life.
+
+Operations: each has an ``invoke`` entry when the user submits it and one completion:
+``ok`` (it took effect: for a cross-chain operation, its packet was acknowledged with
+success), ``fail`` (it certainly did not: the transaction failed, the ack was an error, or
+the packet timed out and was rolled back) or ``info`` (unknown when the run ended). Times
+are clock seconds since the mesh started; heights are the deciding chain's.
+
+Packets: keyed by ``(chain, src_port, src_channel, seq)`` of the sending chain, with when
+they were sent, received, acknowledged or timed out, counted (a correct mesh receives a
+packet at most once and settles it exactly once), read from the chains' IBC events (I-25).
+
+`History.operations_jsonl`, `History.packets_jsonl` and `History.edn` serialise them; the
+EDN lines are what Jepsen's Elle and knossos tools read (``:type :process :f :value :time
+:index``, times in nanoseconds).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chains.host._events import ChainEvent
+
+__all__ = ["History", "HistoryEntry", "PacketLife", "to_edn"]
+
+_NS = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One line of the operation history."""
+
+    index: int
+    op: int
+    type: str
+    f: str
+    process: str
+    value: dict[str, Any]
+    time: float
+    height: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class PacketLife:
+    """What happened to one packet (see the module docstring)."""
+
+    chain: str
+    src_port: str
+    src_channel: str
+    seq: int
+    dst_port: str = ""
+    dst_channel: str = ""
+    sent_at: float | None = None
+    sent_height: int | None = None
+    received: int = 0
+    received_at: float | None = None
+    ack_success: bool | None = None
+    acked: int = 0
+    acked_at: float | None = None
+    acked_height: int | None = None
+    timed_out: int = 0
+    timed_out_at: float | None = None
+    timed_out_height: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        """``(chain, src_port, src_channel, seq)``."""
+        return (self.chain, self.src_port, self.src_channel, self.seq)
+
+    @property
+    def settled(self) -> bool:
+        """Acknowledged or timed out (at least once)."""
+        return bool(self.acked or self.timed_out)
+
+
+def _str_key(key: tuple[str, str, str, int]) -> str:
+    return "/".join(map(str, key))
+
+
+@dataclass
+class History:
+    """The recorded history of one run (operations and packets)."""
+
+    # the chains' block time (UNIX seconds) of clock second 0 of the run
+    start_time: float = 0.0
+    entries: list[HistoryEntry] = field(default_factory=list)
+    packets: dict[tuple[str, str, str, int], PacketLife] = field(default_factory=dict)
+    # (dst chain side) channel pair -> sending chain, learnt from send_packet events
+    _senders: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
+
+    # -- operations -------------------------------------------------------------------------
+
+    def record(
+        self,
+        op: int,
+        type_: str,
+        f: str,
+        process: str,
+        value: dict[str, Any],
+        time: float,
+        *,
+        height: int | None = None,
+        error: str | None = None,
+    ) -> HistoryEntry:
+        """Append one entry (``type_``: invoke, ok, fail or info) and return it."""
+        entry = HistoryEntry(
+            len(self.entries), op, type_, f, process, value, round(time, 6), height, error
+        )
+        self.entries.append(entry)
+        return entry
+
+    def completion(self, op: int) -> HistoryEntry | None:
+        """The ok/fail/info entry of operation ``op`` (``None`` while pending)."""
+        for entry in reversed(self.entries):
+            if entry.op == op and entry.type != "invoke":
+                return entry
+        return None
+
+    def invocation(self, op: int) -> HistoryEntry | None:
+        """The invoke entry of operation ``op``."""
+        for entry in self.entries:
+            if entry.op == op and entry.type == "invoke":
+                return entry
+        return None
+
+    # -- packets ----------------------------------------------------------------------------
+
+    def observe(self, event: ChainEvent) -> PacketLife | None:
+        """Account for one chain event; returns the packet it concerned (if any)."""
+        if event.source != "ibc":
+            return None
+        kind = event.type
+        if kind not in (
+            "send_packet",
+            "recv_packet",
+            "acknowledge_packet",
+            "timeout_packet",
+            "write_acknowledgement",
+        ):
+            return None
+        attrs = dict(event.attributes)
+        seq = int(attrs.get("seq", "0"))
+        when = round(float(event.time) - self.start_time, 6)
+        if kind == "write_acknowledgement":
+            sender = self._senders.get(("?", "?", attrs["dst_port"], attrs["dst_channel"]))
+            for life in self._lives_to(attrs["dst_port"], attrs["dst_channel"], seq, sender):
+                life.ack_success = attrs.get("success") == "true"
+                return life
+            return None
+        src = (attrs["src_port"], attrs["src_channel"])
+        dst = (attrs["dst_port"], attrs["dst_channel"])
+        if kind == "recv_packet":
+            sender = self._senders.get((*src, *dst))
+            if sender is None:
+                return None
+            life = self._life(sender, *src, seq)
+            life.received += 1
+            if life.received_at is None:
+                life.received_at = when
+            return life
+        if kind != "send_packet":
+            # the ack or timeout of a packet sent before recording began (mesh setup)
+            found = self.packets.get((event.chain_id, *src, seq))
+            if found is None:
+                return None
+        life = self._life(event.chain_id, *src, seq)
+        life.dst_port, life.dst_channel = dst
+        if kind == "send_packet":
+            self._senders[(*src, *dst)] = event.chain_id
+            self._senders[("?", "?", *dst)] = event.chain_id
+            life.sent_at = when
+            life.sent_height = event.height
+        elif kind == "acknowledge_packet":
+            life.acked += 1
+            if life.acked_at is None:
+                life.acked_at = when
+                life.acked_height = event.height
+        else:
+            life.timed_out += 1
+            if life.timed_out_at is None:
+                life.timed_out_at = when
+                life.timed_out_height = event.height
+        return life
+
+    def _life(self, chain: str, port: str, channel: str, seq: int) -> PacketLife:
+        key = (chain, port, channel, seq)
+        life = self.packets.get(key)
+        if life is None:
+            life = self.packets[key] = PacketLife(chain, port, channel, seq)
+        return life
+
+    def _lives_to(self, port: str, channel: str, seq: int, sender: str | None) -> list[PacketLife]:
+        return [
+            life
+            for life in self.packets.values()
+            if life.seq == seq
+            and life.dst_port == port
+            and life.dst_channel == channel
+            and (sender is None or life.chain == sender)
+        ]
+
+    # -- serialisation ----------------------------------------------------------------------
+
+    def operations_jsonl(self) -> str:
+        """The operation history, one JSON object per line (sorted keys: byte-stable)."""
+        return "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in self.entries)
+
+    def packets_jsonl(self) -> str:
+        """Every packet's life, one JSON object per line, in sending order."""
+        lives = sorted(self.packets.values(), key=lambda p: (p.sent_at or 0.0, p.key))
+        return "".join(
+            json.dumps({"key": _str_key(p.key), **asdict(p)}, sort_keys=True) + "\n" for p in lives
+        )
+
+    def edn(self) -> str:
+        """The operation history as EDN maps, one per line, for Jepsen's tools."""
+        lines = []
+        processes: dict[str, int] = {}
+        for e in self.entries:
+            process = processes.setdefault(e.process, len(processes))
+            record: dict[str, Any] = {
+                ":type": f":{e.type}",
+                ":f": f":{e.f.replace('_', '-')}",
+                ":process": process,
+                ":value": e.value,
+                ":time": round(e.time * _NS),
+                ":index": e.index,
+            }
+            if e.error is not None:
+                record[":error"] = e.error
+            lines.append(to_edn(record) + "\n")
+        return "".join(lines)
+
+    @staticmethod
+    def entries_from_jsonl(text: str) -> list[HistoryEntry]:
+        """The entries `operations_jsonl` wrote."""
+        return [HistoryEntry(**json.loads(line)) for line in text.splitlines() if line]
+
+
+def to_edn(value: Any) -> str:
+    """``value`` as EDN: dicts are maps (a string key starting with ``:`` is a keyword,
+    other keys keywords of their text), lists and tuples vectors, strings starting with
+    ``:`` keywords only as map values produced here (see `History.edn`), ``None`` nil."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        if value.startswith(":") and value[1:].replace("-", "").isalnum():
+            return value
+        return json.dumps(value)
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            key = k if isinstance(k, str) and k.startswith(":") else f":{k}"
+            items.append(f"{key} {to_edn(v)}")
+        return "{" + ", ".join(items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(to_edn(v) for v in value) + "]"
+    return json.dumps(str(value))

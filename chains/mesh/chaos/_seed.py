@@ -1,0 +1,398 @@
+"""Running one seed of a chaos run: a mesh, a fault plan and a workload on one timeline.
+
+`run_seed` enters a fresh `Mesh` (virtual time, seeded), merges the plan's fault actions and
+the workload's operations into one timeline and plays it: before each item the mesh runs
+until the item's time, so faults and operations interleave the same way every time for a
+seed. Afterwards it waits for the faults to heal, lets the mesh settle, asks each relayer
+for its status, reads the quiescent invariants, and returns a `SeedRecord` for the
+checkers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from chains.host._tx_result import TxResult
+from chains.ibc._relayer_msgs import (
+    PauseRelaying,
+    RelayerStats,
+    RelayerStatus,
+    ResumeRelaying,
+)
+from chains.mesh._mesh import Mesh
+from chains.mesh._relaying import MeshLink
+from chains.mesh._topology import Topology
+from chains.mesh.chaos._history import History
+from chains.mesh.chaos._plan import (
+    ChaosPlan,
+    LinkFaultWindow,
+    PartitionWindow,
+    RelayerCrash,
+    check_plan_supported,
+)
+from chains.mesh.chaos._record import CapSample, RelayerAnswer, SeedRecord, Withdrawal
+from chains.mesh.chaos._workload import Operation, Workload, generate_operations
+from mesh_actors import MeshActorsError
+
+__all__ = ["Sabotage", "run_seed"]
+
+Sabotage = Callable[[Mesh], Awaitable[None]]
+"""A test's hook, called once the mesh runs: breaks a component on purpose."""
+
+# cross-chain operations complete when their packet settles, the others with their tx
+_CROSS_CHAIN = frozenset({"cross_stake", "unstake", "claim_rewards"})
+
+
+@dataclass(frozen=True)
+class _Action:
+    time: float
+    order: int  # faults before operations at the same time; heals before new faults
+    kind: str
+    fault: Any = None
+    op: Operation | None = None
+
+
+def _timeline(plan: ChaosPlan, operations: tuple[Operation, ...]) -> list[_Action]:
+    actions: list[_Action] = []
+    for fault in plan.faults:
+        start, end = fault.window()
+        actions.append(_Action(start, 1, "start", fault))
+        if end is not None:
+            actions.append(_Action(end, 0, "end", fault))
+    actions += [_Action(op.time, 2, "op", op=op) for op in operations]
+    return sorted(actions, key=lambda a: (a.time, a.order))
+
+
+class _Driver:
+    """Applies one seed's timeline to a running mesh and records what happens.
+
+    Runs in the task of `run_seed`, except `consume`, its background task."""
+
+    def __init__(self, mesh: Mesh, record: SeedRecord) -> None:
+        self.mesh = mesh
+        self._events = mesh.events()
+        self.record = record
+        self.history = record.history
+        self.pending: dict[str, int] = {}  # packet key -> op index
+        self.active: list[Any] = []  # faults started and not yet ended, in start order
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def apply(self, action: _Action) -> None:
+        """Start or end one fault, then put every link of the fault's pair in the state the
+        faults active now call for (so overlapping windows compose: the latest started link
+        window wins while it lasts, partitions and crashes each hold until their own end)."""
+        fault = action.fault
+        if action.kind == "start":
+            self.record.faults[fault.kind] = self.record.faults.get(fault.kind, 0) + 1
+            self.active.append(fault)
+        else:
+            self.active.remove(fault)
+        link = self.mesh.link(*fault.chains)
+        self._sync(link, fault if isinstance(fault, RelayerCrash) else None, action.kind)
+
+    def _sync(self, link: MeshLink, crash: RelayerCrash | None, kind: str) -> None:
+        network = self.mesh.network
+        pair = frozenset((link.a, link.b))
+        mine = [f for f in self.active if frozenset(f.chain_names()) == pair]
+        windows = [f for f in mine if isinstance(f, LinkFaultWindow)]
+        base = link.spec.faults.link_faults
+        faults = windows[-1].link_faults if windows else (None if base.clean else base)
+        if crash is not None:
+            # modelled as a relayer cut off and paused, then reconnected and resumed: its
+            # memory survives (a true restart needs a respawn hook, see UnsupportedFault)
+            relayer = link.relayers[crash.index]
+            if kind == "start":
+                network.isolate(link.systems[crash.index])
+                relayer.tell_nowait(PauseRelaying())
+            else:
+                # heal_node also lifts this relayer's partitions: re-applied below
+                network.heal_node(link.systems[crash.index])
+                relayer.tell_nowait(ResumeRelaying())
+        for index, system in enumerate(link.systems):
+            crashed = any(isinstance(f, RelayerCrash) and f.index == index for f in mine)
+            if crashed:
+                network.isolate(system)
+            for chain in (link.a, link.b):
+                network.set_link(system, chain, faults)
+                network.set_link(chain, system, faults)
+                cut = any(
+                    isinstance(f, PartitionWindow) and (f.side is None or f.side == chain)
+                    for f in mine
+                )
+                if cut:
+                    network.partition(system, chain)
+                else:
+                    network.heal(system, chain)
+
+    # -- operations -------------------------------------------------------------------------
+
+    async def invoke(self, op: Operation) -> None:
+        mesh = self.mesh
+        now = mesh.seconds
+        self.history.record(op.index, "invoke", op.f, op.process, dict(op.args), now)
+        try:
+            result = await self._call(op)
+        except Exception as exc:  # a MeshError or a refused call: a definite failure
+            self.history.record(
+                op.index,
+                "fail",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
+                error=type(exc).__name__,
+            )
+            return
+        if not result.ok:
+            error = result.error.name if result.error is not None else "error"
+            self.history.record(
+                op.index,
+                "fail",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
+                height=result.height,
+                error=error,
+            )
+            return
+        if op.f == "withdraw_unbonded":
+            for event in result.events:
+                if event.type == "withdraw_unbonded":
+                    amount = int(event.get("amount") or 0)
+                    if amount:
+                        pairing = f"{op.args['provider']}→{op.args['consumer']}"
+                        self.record.withdrawals.append(
+                            Withdrawal(mesh.seconds, pairing, op.process, amount)
+                        )
+        packet = None
+        if op.f in _CROSS_CHAIN:
+            for event in result.events:
+                if event.source == "ibc" and event.type == "send_packet":
+                    packet = "/".join(
+                        (
+                            event.chain_id,
+                            event.get("src_port") or "",
+                            event.get("src_channel") or "",
+                            event.get("seq") or "",
+                        )
+                    )
+        if packet is None:
+            self.history.record(
+                op.index,
+                "ok",
+                op.f,
+                op.process,
+                dict(op.args),
+                mesh.seconds,
+                height=result.height,
+            )
+        else:
+            self.pending[packet] = op.index
+            self.record.op_packets[packet] = op.index
+
+    async def _call(self, op: Operation) -> TxResult:
+        m = self.mesh
+        a = op.args
+        f = op.f
+        if f == "bond":
+            return await m.bond(a["chain"], op.process, a["amount"])
+        if f == "unbond":
+            return await m.unbond(a["chain"], op.process, a["amount"])
+        if f == "stake_local":
+            return await m.stake_locally(a["chain"], op.process, a["validator"], a["amount"])
+        if f == "cross_stake":
+            return await m.cross_stake(
+                a["provider"], a["consumer"], op.process, a["validator"], a["amount"]
+            )
+        if f == "unstake":
+            return await m.unstake(
+                a["provider"], a["consumer"], op.process, a["validator"], a["amount"]
+            )
+        if f == "withdraw_unbonded":
+            return await m.withdraw_unbonded(a["provider"], a["consumer"], op.process)
+        if f == "claim_rewards":
+            return await m.claim_rewards(a["provider"], a["consumer"], op.process, a["validator"])
+        if f == "move_price":
+            return await m.move_price(a["provider"], a["consumer"], a["price"])
+        if f in ("downtime", "double_sign"):
+            return await m.misbehave(a["chain"], a["validator"], f)
+        if f == "set_max_cap":
+            return await m.set_max_cap(a["provider"], a["consumer"], a["amount"])
+        raise ValueError(f"unknown operation kind {f!r}")
+
+    async def consume(self) -> None:
+        """Account for every event as it comes (a background task: the subscription's
+        buffer would overflow over simulated days); ends when the mesh closes."""
+        async for event in self._events:
+            self.history.observe(event)
+
+    def observe(self) -> None:
+        """Account for the events buffered now and complete settled operations."""
+        for event in self._events.drain():
+            self.history.observe(event)
+        self.record.events_dropped = self._events.dropped
+        done = []
+        for key, index in self.pending.items():
+            life = self._life(key)
+            if life is None or not life.settled:
+                continue
+            if life.timed_out:
+                self._complete(index, "fail", life.timed_out_at, life.timed_out_height, "timeout")
+                done.append(key)
+            elif life.ack_success is not None:
+                kind = "ok" if life.ack_success else "fail"
+                error = None if life.ack_success else "error_ack"
+                self._complete(index, kind, life.acked_at, life.acked_height, error)
+                done.append(key)
+        for key in done:
+            del self.pending[key]
+
+    def _life(self, key: str) -> Any:
+        chain, port, channel, seq = key.rsplit("/", 3)
+        return self.history.packets.get((chain, port, channel, int(seq)))
+
+    def _complete(
+        self, index: int, kind: str, time: float | None, height: int | None, error: str | None
+    ) -> None:
+        invoked = self.history.invocation(index)
+        assert invoked is not None
+        self.history.record(
+            index,
+            kind,
+            invoked.f,
+            invoked.process,
+            invoked.value,
+            time if time is not None else self.mesh.seconds,
+            height=height,
+            error=error,
+        )
+
+    def finish(self) -> None:
+        """Operations still pending become ``info``; entries are put in time order."""
+        for index in self.pending.values():
+            invoked = self.history.invocation(index)
+            assert invoked is not None
+            self.history.record(
+                index, "info", invoked.f, invoked.process, invoked.value, self.mesh.seconds
+            )
+        self.pending.clear()
+        rank = {"invoke": 0, "ok": 1, "fail": 1, "info": 1}
+        entries = sorted(self.history.entries, key=lambda e: (e.time, e.op, rank[e.type]))
+        self.history.entries = [
+            type(e)(i, e.op, e.type, e.f, e.process, e.value, e.time, e.height, e.error)
+            for i, e in enumerate(entries)
+        ]
+
+    async def sample_caps(self) -> None:
+        for pairing in self.mesh.pairings():
+            p = pairing.spec
+            status = await self.mesh.virtual_stake(p.provider, p.consumer)
+            self.record.cap_samples.append(
+                CapSample(
+                    round(self.mesh.seconds, 6),
+                    f"{p.provider}→{p.consumer}",
+                    status.delegated.amount,
+                    status.cap.amount,
+                )
+            )
+
+
+async def run_seed(
+    topology: Topology,
+    plan: ChaosPlan,
+    workload: Workload,
+    seed: int,
+    *,
+    operations: tuple[Operation, ...] | None = None,
+    sabotage: Sabotage | None = None,
+) -> SeedRecord:
+    """Run one seed (see the module docstring) and return its record.
+
+    ``operations`` replaces the workload's generated ones (the shrinker's reduced lists);
+    ``sabotage`` is called once the mesh runs (tests break a component with it). Raises
+    `UnsupportedFault` or `ChaosPlanError` before starting anything for a plan the mesh
+    cannot run, `WorkloadError` for a workload that does not fit the topology. On
+    cancellation the mesh is closed and nothing is returned.
+    """
+    check_plan_supported(plan, topology)
+    ops = operations if operations is not None else generate_operations(topology, workload, seed)
+    heals = plan.heals_at()
+    record = SeedRecord(
+        seed=seed,
+        operations=ops,
+        history=History(),
+        heals_at=heals,
+        settle_bound=workload.settle_bound,
+        status_bound=workload.status_bound,
+    )
+    for p in topology.pairings:
+        name = f"{p.provider}→{p.consumer}"
+        record.unbonding[name] = float(p.unbonding_period)
+        consumer = topology.chain(p.consumer)
+        record.cap_grace[name] = (consumer.epoch_blocks + 2) * consumer.block_time
+    record.block_times = {c.id: c.block_time for c in topology.chains}
+    async with Mesh(topology, seed=seed) as mesh:
+        # block times are genesis time plus clock seconds; history times count from the
+        # moment the mesh finished starting, as `Mesh.seconds` does
+        record.history.start_time = topology.genesis_time + mesh.clock.now() - mesh.seconds
+        driver = _Driver(mesh, record)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(driver.consume, name="chaos history")
+            await _play(mesh, driver, plan, workload, ops, topology, sabotage)
+            tasks.cancel_scope.cancel()
+        driver.observe()
+        driver.finish()
+        record.end_time = round(mesh.seconds, 6)
+    return record
+
+
+async def _play(
+    mesh: Mesh,
+    driver: _Driver,
+    plan: ChaosPlan,
+    workload: Workload,
+    ops: tuple[Operation, ...],
+    topology: Topology,
+    sabotage: Sabotage | None,
+) -> None:
+    record = driver.record
+    heals = record.heals_at
+    if sabotage is not None:
+        await sabotage(mesh)
+    for action in _timeline(plan, ops):
+        await mesh.advance_until(action.time)
+        driver.observe()
+        if action.op is not None:
+            await driver.invoke(action.op)
+            await driver.sample_caps()
+        else:
+            driver.apply(action)
+    await mesh.advance_until(max(workload.duration, heals or 0.0))
+    settled = await mesh.settle(timeout=workload.settle_bound)
+    driver.observe()
+    if settled:
+        record.settled_at = round(mesh.seconds, 6)
+    await driver.sample_caps()
+    record.violations = await mesh.check_invariants(quiescent=settled)
+    for link in _links(mesh, topology):
+        for index, relayer in enumerate(link.relayers):
+            started = mesh.clock.now()
+            try:
+                await relayer.ask(
+                    RelayerStatus(), expect=RelayerStats, timeout=workload.status_bound
+                )
+                seconds: float | None = round(mesh.clock.now() - started, 6)
+            except (MeshActorsError, TimeoutError):
+                seconds = None
+            record.relayers.append(RelayerAnswer(link.name, index, seconds))
+    driver.observe()
+
+
+def _links(mesh: Mesh, topology: Topology) -> list[MeshLink]:
+    return [mesh.link(a, b) for a, b in topology.links()]
