@@ -28,7 +28,9 @@ from chains.mesh._relaying import (
     MeshLink,
 )
 from chains.mesh._report import (
+    missing_relayers,
     render_snapshot,
+    render_table,
 )
 from chains.mesh._scenario import (
     BondStep,
@@ -142,8 +144,10 @@ __all__ = [
     "load_scenario",
     "load_topology",
     "main",
+    "missing_relayers",
     "parse_scenario",
     "parse_topology",
     "render_snapshot",
+    "render_table",
     "run_scenario",
 ]
