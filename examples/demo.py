@@ -32,6 +32,7 @@ import anyio
 import structlog
 
 from chains import ChainEvent, Mesh, MeshSnapshot, TxResult
+from chains.mesh import render_table
 
 TOPOLOGY = Path(__file__).resolve().parent / "topologies" / "demo.toml"
 
@@ -62,29 +63,9 @@ class DemoFigures:
     invariant_violations: list[str] = field(default_factory=list)
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "-"
-    if isinstance(value, int):
-        return f"{value:_}"
-    return str(value)
-
-
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A small text table: numbers right-aligned, the rest left-aligned."""
-    cells = [list(headers)] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows) for i in range(len(widths))]
-    lines = []
-    for n, row in enumerate(cells):
-        parts = [
-            c.rjust(widths[i]) if numeric[i] and n else c.ljust(widths[i])
-            for i, c in enumerate(row)
-        ]
-        lines.append("    " + "  ".join(parts).rstrip())
-        if n == 0:
-            lines.append("    " + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """A table of the narration (the `mesh` command's renderer, indented under the text)."""
+    return render_table(headers, rows, indent="    ")
 
 
 def _key(provider: str, consumer: str) -> str:

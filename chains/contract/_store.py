@@ -19,7 +19,6 @@ value to change it (``m[k] = old.model_copy(update=...)``), never mutate it.
 
 from __future__ import annotations
 
-import bisect
 import enum
 import functools
 from collections.abc import Callable, Hashable, Iterator, MutableMapping
@@ -34,6 +33,8 @@ from typing import (
     TypeVar,
     overload,
 )
+
+from sortedcontainers import SortedList
 
 from chains.contract._errors import MapExists, MissingKey, SavepointNotOpen
 
@@ -262,22 +263,25 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
 class SortedJournaledMap(JournaledMap[K, V]):
     """A ``JournaledMap`` that iterates in key order and supports range scans.
 
-    Keys must be mutually comparable (ints, strings, tuples of them). Inserting or deleting a
-    key costs O(log n) comparisons plus one list move; lookups are dict lookups.
+    Keys must be mutually comparable (ints, strings, tuples of them). The values stay in a
+    plain dict, so lookups cost what they cost in a ``JournaledMap``; the keys are also kept
+    in a ``sortedcontainers.SortedList`` (a list of sorted sublists), so inserting or deleting
+    a key costs O(log n) and a range scan O(log n + k). The journal records values only, as
+    for the plain map: a rollback restores the key order through the same writes.
     """
 
     def __init__(self, store: Store, name: str) -> None:
         super().__init__(store, name)
         # typed Any: K is only Hashable, but these keys are also ordered (see class docstring)
-        self._keys: list[Any] = []
+        self._keys: SortedList[Any] = SortedList()
 
     def _restore(self, key: K, old: V | _Missing) -> None:
         present = key in self._data
         super()._restore(key, old)
         if old is _MISSING:
-            del self._keys[bisect.bisect_left(self._keys, key)]
+            self._keys.remove(key)
         elif not present:
-            bisect.insort(self._keys, key)
+            self._keys.add(key)
 
     def __setitem__(self, key: K, value: V) -> None:
         data = self._data
@@ -286,24 +290,14 @@ class SortedJournaledMap(JournaledMap[K, V]):
             if store._open:
                 store._journal.append((self, key, data[key]))
         else:
-            keys = self._keys
-            # appending in order (new sequences, heights) is the common case: no search
-            if not keys or keys[-1] < key:
-                keys.append(key)
-            else:
-                bisect.insort(keys, key)
+            self._keys.add(key)
             if store._open:
                 store._journal.append((self, key, _MISSING))
         data[key] = value
 
     def __delitem__(self, key: K) -> None:
         super().__delitem__(key)
-        keys = self._keys
-        # removing the oldest key (acked/pruned in order) is the common case
-        if keys[0] == key:
-            del keys[0]
-        else:
-            del keys[bisect.bisect_left(keys, key)]
+        self._keys.remove(key)
 
     @overload
     def pop(self, key: K, /) -> V: ...
@@ -327,21 +321,22 @@ class SortedJournaledMap(JournaledMap[K, V]):
 
     def raw_items(self) -> Iterator[tuple[K, V]]:
         """All items in key order."""
-        return ((k, self._data[k]) for k in list(self._keys))
+        data = self._data
+        return iter([(k, data[k]) for k in self._keys])
 
     def first_key(self) -> K | None:
         """The smallest key, or ``None`` when empty."""
-        return self._keys[0] if self._keys else None
+        keys = self._keys
+        return keys[0] if keys else None
 
     def head(self, count: int) -> list[K]:
         """The ``count`` smallest keys, ascending."""
+        # a slice of a SortedList is a list, and much cheaper than list(islice(...))
         return self._keys[:count]
 
     def keys_between(self, low: Any, high: Any) -> list[K]:
         """The keys ``k`` with ``low <= k < high``, ascending (bounds may be key prefixes)."""
-        start = bisect.bisect_left(self._keys, low)
-        stop = bisect.bisect_left(self._keys, high, lo=start)
-        return self._keys[start:stop]
+        return list(self._keys.irange(low, high, inclusive=(True, False)))
 
 
 class HasStore(Protocol):

@@ -33,7 +33,9 @@ from chains.mesh._relaying import (
     MeshLink,
 )
 from chains.mesh._report import (
+    missing_relayers,
     render_snapshot,
+    render_table,
 )
 from chains.mesh._scenario import (
     BondStep,
@@ -240,12 +242,14 @@ __all__ = [
     "load_topology",
     "load_workload",
     "main",
+    "missing_relayers",
     "parse_chaos_plan",
     "parse_scenario",
     "parse_topology",
     "parse_workload",
     "plan_issues",
     "render_snapshot",
+    "render_table",
     "replay_seed",
     "run_chaos",
     "run_chaos_cli",

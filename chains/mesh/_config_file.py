@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chains.contract._errors import ChainError
 from chains.mesh._toml_locate import TomlLocator, syntax_error_line
 from chains.mesh._topology_errors import ConfigIssue, MeshConfigError
 
@@ -24,7 +25,33 @@ __all__: list[str] = []
 
 M = TypeVar("M", bound=BaseModel)
 
+# the chains' amounts are Uint128 (C-1): a larger one in a file is refused with its line, not
+# by the bank when the chain starts
+MAX_AMOUNT = 2**128 - 1
+
 _POSITION = re.compile(r"\s*\(at (line \d+, column \d+|end of document)\)")
+
+
+# what a decimal's parse error means, said about the text the user wrote
+_DECIMAL_ERRORS = {
+    "NegativeDecimal": "must not be negative",
+    "InvalidDecimal": "is not a decimal number",
+    "DecimalTooPrecise": "has more than 18 decimal places",
+}
+
+
+def _chain_error_message(error: Any) -> str | None:
+    # a validator that raised a ChainError (a decimal's parse, say): pydantic's text would be
+    # the error's repr, NegativeDecimal(text='-1'); say it about what the file wrote instead
+    cause = getattr(error.get("ctx", {}).get("error"), "__cause__", None)
+    if not isinstance(cause, ChainError):
+        return None
+    value = error.get("input")
+    written = f'"{value}"' if isinstance(value, str) else repr(value)
+    meaning = _DECIMAL_ERRORS.get(cause.name)
+    if meaning is not None:
+        return f"{written} {meaning}"
+    return f"{written} is refused ({cause.name})"
 
 
 def _message(error: Any) -> str:
@@ -34,6 +61,17 @@ def _message(error: Any) -> str:
         return f"unknown key {loc[-1]!r}" if loc else "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "finite_number":
+        return f"must be a finite number, got {error.get('input')}"
+    if kind == "less_than_equal" and error.get("ctx", {}).get("le") == MAX_AMOUNT:
+        return (
+            f"must be below 2**128 (amounts are the chains' 128-bit unsigned integers),"
+            f" got {error.get('input')}"
+        )
+    if kind == "value_error":
+        chain_message = _chain_error_message(error)
+        if chain_message is not None:
+            return chain_message
     message: str = error["msg"]
     # pydantic prefixes the text of a ValueError raised by a validator
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -70,7 +108,7 @@ def pydantic_issues(error: ValidationError, data: Any = None) -> list[ConfigIssu
     """One issue per pydantic error (no lines yet); with the validated ``data``, locations
     lose the union tags pydantic inserts."""
     out = []
-    for e in error.errors(include_url=False, include_context=False):
+    for e in error.errors(include_url=False, include_context=True):
         loc = tuple(e["loc"])
         if data is not None:
             loc = _written_path(loc, data, e["type"] == "missing")

@@ -3,39 +3,66 @@
 Per chain: validators (status, jail, tokens), supply, bonded tokens, the vault; per pairing:
 price, cap, virtual stake, cross-stake, rewards, the provider's validator view; per user
 stake both sides' figures; per channel end: packets sent, acknowledged, timed out, pending,
-received; per relayer its counters. Plain text (no colours), so it reads the same in a
-terminal, a log or a test's failure output.
+received; per relayer its counters. Tables are laid out by rich (`render_table`, also used by
+the demo) and rendered as plain text (no colours, no terminal codes), so they read the same in
+a terminal, a log or a test's failure output.
+
+A table that cannot be filled is said so, never left out: `missing_relayers` names the
+relayers that did not report their counters, and `render_snapshot` prints those errors where
+the relayer table would be.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+from collections.abc import Mapping, Sequence
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from chains.mesh._state import MeshSnapshot
 
-__all__ = ["render_snapshot"]
+__all__ = ["missing_relayers", "render_snapshot", "render_table"]
+
+# wide enough that no real table wraps: a wrapped cell would make the text depend on the width
+_WIDTH = 10_000
 
 
 def render_table(
     headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  "
 ) -> str:
-    """Left-aligned text, numbers right-aligned, columns two spaces apart."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    numeric = [
-        all(isinstance(row[i], int | float) for row in rows) and bool(rows)
-        for i in range(len(headers))
-    ]
-    lines = []
-    for n, row in enumerate(cells):
-        parts = [
-            cell.rjust(widths[i]) if numeric[i] and n else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
-        lines.append(indent + "  ".join(parts).rstrip())
-        if n == 0:
-            lines.append(indent + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """``rows`` under ``headers`` as plain text, each line prefixed with ``indent``.
+
+    Columns whose every value is a number are right-aligned, the rest left-aligned; ints are
+    written with ``_`` thousands separators, booleans as ``yes``/``-``. A rule separates the
+    headers from the rows. Cells are text, never rich markup (a ``[`` in a name stays a
+    ``[``). Raises nothing for well-formed input.
+    """
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for i, header in enumerate(headers):
+        numeric = bool(rows) and all(
+            isinstance(row[i], int | float) and not isinstance(row[i], bool) for row in rows
+        )
+        table.add_column(Text(str(header)), justify="right" if numeric else "left", no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(_cell(value)) for value in row))
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=_WIDTH,
+        color_system=None,
+        force_terminal=False,
+        force_jupyter=False,
+        no_color=True,
+        emoji=False,
+        highlight=False,
+        markup=False,
+    )
+    console.print(table)
+    lines = buffer.getvalue().rstrip("\n").split("\n")
+    return "\n".join((indent + line).rstrip() for line in lines)
 
 
 def _cell(value: object) -> str:
@@ -52,8 +79,32 @@ def _duration(seconds: float) -> str:
     return f"{days}d {hours:02d}h{rest // 60:02d}m"
 
 
-def render_snapshot(snapshot: MeshSnapshot) -> str:
-    """The whole snapshot as text (see the module docstring)."""
+def missing_relayers(snapshot: MeshSnapshot, expected: Mapping[str, int]) -> list[str]:
+    """One message per link of ``expected`` (link name → number of relayers) whose relayers
+    did not all report their counters in ``snapshot`` (an empty list when all did)."""
+    answered: dict[str, int] = {}
+    for relayer in snapshot.relayers:
+        answered[relayer.link] = answered.get(relayer.link, 0) + 1
+    out = []
+    for link, count in expected.items():
+        got = answered.get(link, 0)
+        if got < count:
+            out.append(
+                f"relayers of {link}: {count - got} of {count} did not answer a status request"
+                " (their counters are missing)"
+            )
+    return out
+
+
+def render_snapshot(
+    snapshot: MeshSnapshot, *, expected_relayers: Mapping[str, int] | None = None
+) -> str:
+    """The whole snapshot as text (see the module docstring).
+
+    With ``expected_relayers`` (link name → number of relayers, as the topology says), the
+    relayers that did not report are named as errors under the relayer table (which is then
+    printed even if no relayer reported at all).
+    """
     out: list[str] = []
     title = snapshot.name or "mesh"
     out.append(f"{title} after {_duration(snapshot.seconds)} (seed {snapshot.seed})")
@@ -157,7 +208,8 @@ def render_snapshot(snapshot: MeshSnapshot) -> str:
                 ],
             )
         )
-    if snapshot.relayers:
+    missing = missing_relayers(snapshot, expected_relayers or {})
+    if snapshot.relayers or missing:
         out.append("")
         out.append("relayers")
         out.append(
@@ -169,6 +221,7 @@ def render_snapshot(snapshot: MeshSnapshot) -> str:
                 ],
             )
         )
+        out.extend(f"  ERROR: {message}" for message in missing)
     out.append("")
     if snapshot.invariant_violations:
         out.append(f"invariants: {len(snapshot.invariant_violations)} violated")

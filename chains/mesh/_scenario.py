@@ -46,7 +46,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chains.contract._decimal import Decimal18
-from chains.mesh._config_file import load_toml_model
+from chains.mesh._config_file import MAX_AMOUNT, load_toml_model
 from chains.mesh._topology import Topology
 from chains.mesh._topology_errors import ConfigIssue, ScenarioError
 
@@ -70,20 +70,25 @@ __all__ = [
     "parse_scenario",
 ]
 
-Amount = Annotated[int, Field(strict=True, gt=0)]
+Amount = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 _DAY = 86_400.0
 _HOUR = 3_600.0
+# a bound on how long a run may be, so that every time in seconds is a finite float (a
+# million days of virtual time is far beyond any run that finishes)
+MAX_DAYS = 1_000_000.0
+# inf and nan are valid TOML floats; no time of a scenario means either
+_FINITE = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class _Step(BaseModel):
     """Timing shared by every step (see the module docstring)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _FINITE
 
-    day: Annotated[float, Field(ge=0)] | None = None
-    hour: Annotated[float, Field(ge=0)] | None = None
-    second: Annotated[float, Field(ge=0)] | None = None
+    day: Annotated[float, Field(ge=0, le=MAX_DAYS)] | None = None
+    hour: Annotated[float, Field(ge=0, le=MAX_DAYS * 24)] | None = None
+    second: Annotated[float, Field(ge=0, le=MAX_DAYS * _DAY)] | None = None
     block: Annotated[int, Field(strict=True, ge=1)] | None = None
     on: str | None = None
 
@@ -226,7 +231,7 @@ class SetMaxCapStep(_Step):
     action: Literal["set_max_cap"]
     provider: str
     consumer: str
-    amount: Annotated[int, Field(strict=True, ge=0)]
+    amount: Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
 
 
 class CloseChannelStep(_Step):
@@ -257,10 +262,10 @@ ScenarioStep = Annotated[
 class Scenario(BaseModel):
     """A named list of steps and how many days to run (see the module docstring)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _FINITE
 
     name: str = ""
-    days: Annotated[float, Field(gt=0)] = 1.0
+    days: Annotated[float, Field(gt=0, le=MAX_DAYS)] = 1.0
     steps: tuple[ScenarioStep, ...] = ()
 
     def timeline(self, topology: Topology) -> tuple[tuple[float, ScenarioStep], ...]:

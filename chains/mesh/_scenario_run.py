@@ -2,8 +2,9 @@
 
 Time moves with `Mesh.advance` in slices of at most ``progress_every`` clock seconds, so a
 long run can report progress (the CLI's progress bar) and be cancelled between slices.
-A step whose transaction fails does not stop the run: the failure is part of what the
-scenario shows (e.g. a cross-stake to a tombstoned validator is refused, I-77).
+A step whose transaction fails does not stop the run (the steps after it, and the figures at
+the end, still say what the mesh did), but it is a failure of the run: its `StepOutcome` has
+``ok`` false, and the ``mesh`` command then exits with status 1.
 """
 
 from __future__ import annotations

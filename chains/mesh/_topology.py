@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chains.contract._decimal import Decimal18, SdkDec
 from chains.contract._errors import ChainError
-from chains.mesh._config_file import load_toml_model
+from chains.mesh._config_file import MAX_AMOUNT, load_toml_model
 from chains.mesh._topology_errors import ConfigIssue, TopologyError
 from chains.modules._bank import check_denom
 from transport import Exponential, Fixed, LinkFaults, Uniform
@@ -68,8 +68,8 @@ __all__ = [
     "parse_topology",
 ]
 
-Amount = Annotated[int, Field(strict=True, ge=0)]
-PositiveAmount = Annotated[int, Field(strict=True, gt=0)]
+Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT)]
+PositiveAmount = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT)]
 Seconds = Annotated[int, Field(strict=True, gt=0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=64)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -77,8 +77,15 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 _ONE = Decimal18.one()
 
 
+def _plain(value: Decimal18 | SdkDec) -> str:
+    # a decimal as a file writes it: "-1", "1.5", not "-1.000000000000000000"
+    text = str(value)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf and nan are valid TOML floats, and no time or rate of a topology means either
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class ValidatorSpec(_Spec):
@@ -91,8 +98,8 @@ class ValidatorSpec(_Spec):
     @field_validator("commission")
     @classmethod
     def _commission_at_most_one(cls, value: SdkDec) -> SdkDec:
-        if value > SdkDec.one():
-            raise ValueError(f"commission must be at most 1, got {value}")
+        if value < SdkDec.zero() or value > SdkDec.one():
+            raise ValueError(f"commission must be between 0 and 1, got {_plain(value)}")
         return value
 
 
@@ -138,8 +145,8 @@ class ChainSpec(_Spec):
     @field_validator("community_tax", "slash_fraction_double_sign", "slash_fraction_downtime")
     @classmethod
     def _fraction(cls, value: SdkDec) -> SdkDec:
-        if value > SdkDec.one():
-            raise ValueError(f"must be between 0 and 1, got {value}")
+        if value < SdkDec.zero() or value > SdkDec.one():
+            raise ValueError(f"must be between 0 and 1, got {_plain(value)}")
         return value
 
 
@@ -205,14 +212,16 @@ class PairingSpec(_Spec):
     @classmethod
     def _discount_below_one(cls, value: Decimal18) -> Decimal18:
         if value >= _ONE:
-            raise ValueError(f"discount must be below 1, got {value} (C-67)")
+            raise ValueError(f"discount must be below 1, got {_plain(value)} (C-67)")
         return value
 
     @field_validator("slash_ratio_double_sign", "slash_ratio_offline")
     @classmethod
     def _ratio_at_most_one(cls, value: Decimal18) -> Decimal18:
         if value > _ONE:
-            raise ValueError(f"slash ratio must be at most 1, got {value} (InvalidSlashRatio)")
+            raise ValueError(
+                f"slash ratio must be at most 1, got {_plain(value)} (InvalidSlashRatio)"
+            )
         return value
 
     @property
@@ -403,6 +412,15 @@ def _semantic_issues(t: Topology) -> list[ConfigIssue]:
                     )
                 )
             names[account.name] = "account"
+        supply = sum(a.balance for a in chain.accounts) + sum(v.tokens for v in chain.validators)
+        if supply > MAX_AMOUNT:
+            issues.append(
+                ConfigIssue(
+                    ("chains", i, "accounts"),
+                    f"the genesis supply of {chain.id} (balances and validator tokens,"
+                    f" {supply}) must be below 2**128",
+                )
+            )
     known = ", ".join(sorted(ids)) or "none"
     pairs: dict[tuple[str, str], int] = {}
     for i, p in enumerate(t.pairings):

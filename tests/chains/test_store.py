@@ -221,3 +221,42 @@ def test_random_savepoint_sequences_match_deep_copy_model(ops: list[tuple[Any, .
         assert store.depth == len(points)
     if not points:
         assert store.journal_length == 0
+
+
+# -- the sorted map's scans against a sorted model, across sublist splits -------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 5_000), min_size=0, max_size=3_000),
+    st.lists(st.integers(0, 5_000), max_size=200),
+    st.integers(0, 5_000),
+    st.integers(0, 5_000),
+    st.integers(0, 50),
+)
+def test_sorted_map_scans_match_a_sorted_model_after_rollback(
+    inserted: list[int], removed: list[int], low: int, high: int, count: int
+) -> None:
+    # more keys than one sublist of the sorted key list holds (1,000), so inserts, deletes and
+    # rollbacks also split and merge sublists; the scans must not notice
+    store = Store()
+    ordered: SortedJournaledMap[int, int] = SortedJournaledMap(store, "s")
+    for key in inserted:
+        ordered[key] = key
+    before = sorted(set(inserted))
+    point = store.savepoint()
+    for key in removed:
+        ordered.pop(key, None)
+    for key in range(low, low + 20):
+        ordered[key] = -key
+    after = sorted((set(inserted) - set(removed)) | set(range(low, low + 20)))
+    assert list(ordered) == after
+    assert ordered.keys_between(low, high) == [k for k in after if low <= k < high]
+    assert ordered.head(count) == after[:count]
+    assert ordered.first_key() == after[0]
+    store.rollback_to(point)
+    assert list(ordered) == before
+    assert [k for k, _ in ordered.raw_items()] == before
+    assert ordered.keys_between(low, high) == [k for k in before if low <= k < high]
+    assert ordered.first_key() == (before[0] if before else None)
+    assert all(ordered[k] == k for k in before)

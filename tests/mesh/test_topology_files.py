@@ -270,3 +270,44 @@ name = "u"
     # a union tag between written keys is skipped, a missing tail kept
     assert loc.resolve(("chains", 0, "TAG", "id")) == ("chains", 0, "id")
     assert loc.resolve(("chains", 1, "missing")) == ("chains", 1, "missing")
+
+
+# -- ranges: what would otherwise crash the chains at start-up (issue 12) -------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "message"),
+    [
+        ("block_time = 5\nblock_provision", "block_time = inf\nblock_provision",
+         ("chains", 1, "block_time"), "must be a finite number, got inf"),
+        ("block_time = 5\nblock_provision", "block_time = nan\nblock_provision",
+         ("chains", 1, "block_time"), "must be a finite number, got nan"),
+        ('slash_fraction_downtime = "0.1"', 'slash_fraction_downtime = "-0.5"',
+         ("chains", 1, "slash_fraction_downtime"), "must be between 0 and 1, got -0.5"),
+        ('{ name = "val1", tokens = 10_000_000, commission = "0.1" }',
+         '{ name = "val1", tokens = 10_000_000, commission = "-0.25" }',
+         ("chains", 1, "validators", 0, "commission"),
+         "commission must be between 0 and 1, got -0.25"),
+    ],
+)  # fmt: skip
+def test_non_finite_times_and_negative_fractions_are_refused_at_load(
+    old: str, new: str, path: tuple[object, ...], message: str
+) -> None:
+    text = SMALL.replace(old, new)
+    assert text != SMALL
+    (issue,) = errors(text)
+    assert issue.path == path and issue.message == message
+    assert issue.line == line_of(text, new.split("\n")[0])
+
+
+def test_amounts_are_uint128_and_so_is_each_chains_genesis_supply_C_1() -> None:
+    top = 2**128 - 1
+    carol = '{ name = "carol", balance = 1_000_000_000 }'
+    text = SMALL.replace(carol, f'{{ name = "carol", balance = {top} }}')
+    # the largest amount alone is fine; with the validators' tokens the supply overflows
+    (issue,) = errors(text)
+    assert issue.path == ("chains", 1, "accounts")
+    assert "genesis supply of juno" in issue.message and "below 2**128" in issue.message
+    (issue,) = errors(text.replace(str(top), str(top + 1)))
+    assert issue.path == ("chains", 1, "accounts", 0, "balance")
+    assert issue.message.startswith("must be below 2**128")
