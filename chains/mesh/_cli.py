@@ -41,7 +41,7 @@ import math
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -69,6 +69,7 @@ from chains.mesh._scenario_run import StepOutcome, run_scenario
 from chains.mesh._state import MeshSnapshot
 from chains.mesh._topology import Topology, load_topology
 from chains.mesh._topology_errors import MeshConfigError
+from chains.mesh.chaos._commands import run_chaos_cli, run_report_cli
 
 # the console script names `chains.mesh._cli:main` by its module path; nothing here is part of
 # the `chains` package namespace
@@ -153,6 +154,11 @@ def _parser() -> argparse.ArgumentParser:
         help="log records of this level and above to stderr (default: warning)",
     )
     run.add_argument("--log-json", action="store_true", help="log as JSON, one object per line")
+    for name, summary in (
+        ("chaos", "run many seeds of a topology under a fault plan and check every run"),
+        ("report", "write latency plots and a summary of a 'mesh chaos' run directory"),
+    ):
+        commands.add_parser(name, help=f"{summary} ('mesh {name} --help')", add_help=False)
     inspect = commands.add_parser(
         "inspect",
         help="print the state a 'mesh run --save' wrote (not a running mesh)",
@@ -470,6 +476,12 @@ def _command_inspect(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
     return EXIT_OK
 
 
+_DELEGATED: dict[str, Callable[..., int]] = {
+    "chaos": run_chaos_cli,
+    "report": run_report_cli,
+}
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -486,6 +498,10 @@ def main(
     """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
+    words = list(sys.argv[1:] if argv is None else argv)
+    # `mesh chaos` and `mesh report` have parsers of their own (chains.mesh.chaos)
+    if words and words[0] in _DELEGATED:
+        return _DELEGATED[words[0]](words[1:], stdout=out, stderr=err)
     parser = _parser()
     try:
         # argparse prints help and usage errors to the process streams: send them to ours

@@ -425,3 +425,16 @@ def test_ctrl_c_prints_the_partial_summary_and_keeps_the_saved_state(
     saved = json.loads(state.read_text())
     assert saved["interrupted"] is True and saved["steps"][0]["ok"] is True
     assert saved["snapshot"]["seconds"] < 100_000 * 86_400
+
+
+def test_chaos_and_report_are_subcommands_of_mesh(tmp_path: Path) -> None:
+    """``mesh chaos`` and ``mesh report`` reach their own parsers (issue 17), and bad input
+    to them is exit status 2 like the rest of the command."""
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["chaos", "--help"], stdout=out, stderr=err) == 0
+    assert "usage: mesh chaos" in out.getvalue()
+    out = io.StringIO()
+    assert main(["--help"], stdout=out, stderr=err) == 0
+    assert "chaos" in out.getvalue() and "report" in out.getvalue()
+    assert main(["report", str(tmp_path / "missing")], stdout=out, stderr=err) == 2
+    assert main(["chaos", str(tmp_path / "missing.toml")], stdout=out, stderr=err) == 2
