@@ -38,6 +38,7 @@ from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from chains.consumer._rewards import validator_reward
 from chains.consumer.converter._errors import (
     DistributeRewardsInvalidAmount,
     IbcChannelCloseInitDisallowed,
@@ -129,7 +130,7 @@ from chains.wire._version import (
     parse_channel_version,
     verify_compatibility,
 )
-from mesh_actors import Message, construct_trusted
+from mesh_actors import Message
 
 __all__ = ["Converter", "ConverterState", "invert_amount", "normalize_amount"]
 
@@ -165,17 +166,6 @@ def invert_amount(amount: int, price: Decimal18, adjustment: Decimal18) -> int:
 
 
 # -- the contract ------------------------------------------------------------------------------
-
-
-def _reward_info(validator: str, reward: int) -> RewardInfo:
-    """``RewardInfo(validator=..., reward=...)``, unvalidated when the values are already a
-    ``str`` and an ``int`` (one per validator of every epoch's reward batch, C-78; its
-    Python-level field validator makes the validated construction slow)."""
-    if type(validator) is not str or type(reward) is not int:
-        return RewardInfo(validator=validator, reward=reward)
-    return construct_trusted(
-        RewardInfo, {"validator": validator, "reward": reward}, {"validator", "reward"}
-    )
 
 
 class ConverterState(BaseModel):
@@ -399,7 +389,9 @@ class Converter(Contract):
         if total != paid:
             raise DistributeRewardsInvalidAmount(total, paid)
         packet = DistributeBatchPacket(
-            rewards=tuple([_reward_info(p.validator, p.reward) for p in msg.payments]),
+            rewards=tuple(
+                [validator_reward(RewardInfo, p.validator, p.reward) for p in msg.payments]
+            ),
             denom=denom,
         )
         events = tuple(

@@ -55,6 +55,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chains.consumer._rewards import validator_reward
 from chains.consumer.converter._errors import InvalidReplyId
 from chains.consumer.converter._msgs import (
     ConverterInternalUnstake,
@@ -118,7 +119,7 @@ from chains.contract._errors import (
     UnsupportedMessage,
     WrongDenom,
 )
-from mesh_actors import Message, construct_trusted
+from mesh_actors import Message
 
 __all__ = ["VirtualStaking", "VirtualStakingState"]
 
@@ -128,16 +129,6 @@ REPLY_WITHDRAW_REWARDS = 1
 _ALL_RECORDS = 2**32 - 1
 # the reply's usual answer (immutable, so shared rather than built per reply)
 _NO_MESSAGES = Response()
-
-
-def _payment(validator: str, reward: int) -> RewardPayment:
-    """``RewardPayment(validator=..., reward=...)``, unvalidated when the values are already
-    a ``str`` and an ``int`` (one per target of every epoch, C-99)."""
-    if type(validator) is not str or type(reward) is not int:
-        return RewardPayment(validator=validator, reward=reward)
-    return construct_trusted(
-        RewardPayment, {"validator": validator, "reward": reward}, {"validator", "reward"}
-    )
 
 
 class VirtualStakingState(BaseModel):
@@ -559,7 +550,7 @@ class VirtualStaking(Contract):
                 entries = (*entries, (target, delta))
             self._batch.clear()
             self._batch_total.save(0)
-            payments = tuple([_payment(v, a) for v, a in entries])
+            payments = tuple([validator_reward(RewardPayment, v, a) for v, a in entries])
             return Response.of(
                 WasmExecute(
                     contract_addr=config.converter,
