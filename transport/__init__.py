@@ -7,6 +7,8 @@ implementations that all pass the conformance suite in `transport.testing`:
   a codec so tests catch anything that could not cross a real wire;
 - `FaultyNetwork`: a wrapper over any transport that drops, duplicates, delays, reorders and
   partitions, repeatably from a seed and in (virtual) clock time;
+- `NatsTransport`: actor systems in any number of processes through a NATS server
+  (asyncio only; `NatsServer` runs a local server for tests);
 - `JsonCodec`: envelopes as JSON frames, messages by registered type name.
 
 Attach actor systems by passing the transport to them::
@@ -38,6 +40,14 @@ from ._faults import (
 )
 from ._interface import Codec, Transport
 from ._memory import InMemoryNetwork, LinkStatistics
+from ._nats import (
+    AuthenticationFailed,
+    BrokerUnavailable,
+    NatsEndpoint,
+    NatsTransport,
+    UnsupportedBackend,
+)
+from ._nats_server import NatsServer, NatsServerError, find_nats_server
 
 __all__ = [
     # interfaces
@@ -47,6 +57,10 @@ __all__ = [
     "InMemoryNetwork",
     "LinkStatistics",
     "JsonCodec",
+    "NatsTransport",
+    "NatsEndpoint",
+    "NatsServer",
+    "find_nats_server",
     # fault injection
     "FaultyNetwork",
     "FaultStatistics",
@@ -64,4 +78,8 @@ __all__ = [
     "UnknownMessageType",
     "FrameTooLarge",
     "UnencodableMessage",
+    "BrokerUnavailable",
+    "AuthenticationFailed",
+    "UnsupportedBackend",
+    "NatsServerError",
 ]
