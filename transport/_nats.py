@@ -112,6 +112,12 @@ def _no_responders(msg: Msg) -> bool:
     return headers is not None and headers.get(_STATUS_HEADER) == _NO_RESPONDERS
 
 
+def _is_auth_error(error: Exception) -> bool:
+    # nats-py reports the server's "-ERR 'Authorization Violation'" as a plain nats Error.
+    text = str(error).lower()
+    return isinstance(error, nats.errors.AuthorizationError) or "authorization" in text
+
+
 def _run_now(coroutine: Coroutine[Any, Any, None]) -> None:
     """Run ``coroutine`` up to its first suspension now, and the rest in a task.
 
@@ -232,7 +238,6 @@ class NatsTransport:
         self._tokens = itertools.count(1)
         self._unacked: dict[str, int] = {}
         self._window_open: dict[str, anyio.Event] = {}
-        self._auth_error: BaseException | None = None
         self._started = False
         self._closed = False
         self._log: FilteringBoundLogger = structlog.get_logger("transport", transport="nats")
@@ -293,6 +298,7 @@ class NatsTransport:
             raise RuntimeError("a NatsTransport can be started only once")
         self._started = True
         options = {key: value for key, value in self._options.items() if value is not None}
+        reconnects = options.pop("max_reconnect_attempts")
         nc = Client()
         try:
             await nc.connect(
@@ -301,23 +307,28 @@ class NatsTransport:
                 disconnected_cb=self._on_disconnected,
                 reconnected_cb=self._on_reconnected,
                 closed_cb=self._on_closed,
-                allow_reconnect=True,
+                # nats-py would retry a first connection forever, wrong credentials and
+                # absent servers included: a couple of attempts here, and the caller's
+                # reconnection policy once connected (below).
+                allow_reconnect=False,
+                max_reconnect_attempts=1,
                 **options,
             )
         except BaseException as exc:
-            error = self._auth_error
+            self._closed = True
             with anyio.CancelScope(shield=True):
                 await nc.close()
-            self._closed = True
             if isinstance(exc, Exception):
-                if error is not None or isinstance(exc, nats.errors.AuthorizationError):
+                if _is_auth_error(exc):
                     raise AuthenticationFailed(
-                        f"the NATS server refused the credentials: {error or exc}"
+                        f"the NATS server refused the credentials: {exc}"
                     ) from exc
                 raise BrokerUnavailable(
                     f"cannot connect to the NATS server at {', '.join(self._servers)}: {exc!r}"
                 ) from exc
             raise
+        nc.options["allow_reconnect"] = True
+        nc.options["max_reconnect_attempts"] = reconnects
         self._nc = nc
         # A fresh unique inbox; its last token also names this transport in presence messages.
         self._inbox = nc.new_inbox()
@@ -361,9 +372,6 @@ class NatsTransport:
     # -- nats-py callbacks (run in nats-py's tasks) ------------------------------------------
 
     async def _on_error(self, error: Exception) -> None:
-        text = str(error).lower()
-        if "authorization" in text or "authentication" in text:
-            self._auth_error = error
         self._log.warning("nats error", error=repr(error))
 
     async def _on_disconnected(self) -> None:

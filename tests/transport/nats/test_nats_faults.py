@@ -1,0 +1,287 @@
+"""The NATS transport's own faults: backend, credentials, server loss, oversize, no responders.
+
+Tests that kill the server start their own (`NatsServer`) rather than the session's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import nats
+import pytest
+
+from mesh_actors import Actor, ActorSystem, MessageRegistry, NoRoute, handler
+from transport import (
+    AuthenticationFailed,
+    BrokerUnavailable,
+    FrameTooLarge,
+    JsonCodec,
+    NatsServer,
+    NatsTransport,
+    UnknownSystem,
+    UnsupportedBackend,
+)
+from transport.testing import SUITE_MESSAGES
+
+pytestmark = pytest.mark.anyio
+
+MESSAGES = {cls.type_name: cls for cls in SUITE_MESSAGES}
+Ping = MESSAGES["transport.testing.Ping"]
+Pong = MESSAGES["transport.testing.Pong"]
+Blob = MESSAGES["transport.testing.Blob"]
+Item = MESSAGES["transport.testing.Item"]
+
+ASK_TIMEOUT = 10.0
+# "At once" on a loaded machine: far below the ask timeout, well above a round trip.
+FAST = 2.0
+
+
+class Echo(Actor[object]):
+    @handler
+    def on_ping(self, message: Ping) -> Pong:  # type: ignore[valid-type]
+        return Pong(text=message.text)
+
+    @handler
+    async def on_item(self, message: Item) -> None:  # type: ignore[valid-type]
+        # Holds its mailbox for a while: an ask made meanwhile is still in flight.
+        await anyio.sleep(message.n)
+
+
+def _transport(url: str, prefix: str, **options: object) -> NatsTransport:
+    codec = JsonCodec(MessageRegistry(SUITE_MESSAGES), max_frame_size=8 * 1024 * 1024)
+    return NatsTransport(url, prefix=prefix, codec=codec, **options)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def two_systems(url: str, prefix: str) -> AsyncIterator[tuple[ActorSystem, ActorSystem]]:
+    """System ``a`` and system ``b`` (with ``b/echo``), each on its own connection."""
+    async with (
+        _transport(url, prefix, reconnect_time_wait=0.1) as near,
+        _transport(url, prefix, reconnect_time_wait=0.1) as far,
+        ActorSystem("a", transport=near, ask_timeout=ASK_TIMEOUT) as a,
+        ActorSystem("b", transport=far, ask_timeout=ASK_TIMEOUT, stop_timeout=1) as b,
+    ):
+        b.spawn(Echo, name="echo")
+        b.spawn(Echo, name="slow")
+        await wait_for(lambda: "b" in near.systems())
+        yield a, b
+
+
+async def wait_for(condition: object, timeout: float = 15.0) -> None:
+    assert callable(condition)
+    with anyio.fail_after(timeout):
+        while not condition():
+            await anyio.sleep(0.02)
+
+
+# -- backend ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_trio_is_refused_with_a_named_error(nats_server: NatsServer) -> None:
+    with pytest.raises(UnsupportedBackend, match="asyncio"):
+        NatsTransport(nats_server.url)
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_transport_built_outside_a_loop_is_refused_when_entered_under_trio(
+    nats_server: NatsServer,
+) -> None:
+    transport = await anyio.to_thread.run_sync(lambda: NatsTransport(nats_server.url))
+    with pytest.raises(UnsupportedBackend, match="asyncio"):
+        async with transport:
+            pass  # pragma: no cover - entering must fail
+
+
+# -- credentials -----------------------------------------------------------------------------
+
+
+async def test_wrong_password_is_refused_and_the_right_one_connects() -> None:
+    with NatsServer(user="alice", password="s3cret") as server:
+        with pytest.raises(AuthenticationFailed):
+            async with NatsTransport(server.url, user="alice", password="wrong"):
+                pass  # pragma: no cover
+        with pytest.raises(AuthenticationFailed):
+            async with NatsTransport(server.url):
+                pass  # pragma: no cover
+        async with NatsTransport(server.url, user="alice", password="s3cret") as transport:
+            assert transport.connected
+
+
+async def test_wrong_token_is_refused_and_the_right_one_connects() -> None:
+    with NatsServer(token="t0ken") as server:
+        with pytest.raises(AuthenticationFailed):
+            async with NatsTransport(server.url, token="nope"):
+                pass  # pragma: no cover
+        async with NatsTransport(server.url, token="t0ken") as transport:
+            assert transport.connected
+
+
+async def test_no_server_is_a_named_error() -> None:
+    with NatsServer() as server:
+        url = server.url
+    with pytest.raises(BrokerUnavailable):
+        async with NatsTransport(url, connect_timeout=1):
+            pass  # pragma: no cover
+
+
+# -- frames ----------------------------------------------------------------------------------
+
+
+async def test_frame_over_the_servers_max_payload_is_refused_before_publishing(
+    nats_server: NatsServer, subject_prefix: str
+) -> None:
+    async with two_systems(nats_server.url, subject_prefix) as (a, _b):
+        transport = a._network
+        assert isinstance(transport, NatsTransport)
+        # The codec would take 8 MiB; the server takes 1 MiB (its default max_payload).
+        assert transport.max_frame_size == 1024 * 1024
+        # A raw subscriber proves nothing reaches the wire.
+        seen: list[bytes] = []
+        nc = await nats.connect(nats_server.url)
+        try:
+            sub = await nc.subscribe(transport.subject("b"), cb=_collect(seen))
+            await nc.flush()
+            echo = a.ref("b/echo")
+            with pytest.raises(FrameTooLarge) as raised:
+                await echo.tell(Blob(data="x" * (2 * 1024 * 1024)))
+            assert raised.value.limit == 1024 * 1024
+            with pytest.raises(FrameTooLarge):
+                await echo.ask(Blob(data="x" * (2 * 1024 * 1024)))
+            assert await echo.ask(Ping(text="after"), expect=Pong) == Pong(text="after")
+            await nc.flush()
+            await sub.unsubscribe()
+        finally:
+            await nc.close()
+        assert all(len(frame) < 1024 for frame in seen)
+
+
+def _collect(into: list[bytes]):  # type: ignore[no-untyped-def]
+    async def collect(msg: nats.aio.msg.Msg) -> None:
+        into.append(msg.data)
+
+    return collect
+
+
+# -- no responders ---------------------------------------------------------------------------
+
+
+async def test_no_responders_fails_the_ask_at_once(
+    nats_server: NatsServer, subject_prefix: str
+) -> None:
+    async with (
+        _transport(nats_server.url, subject_prefix) as transport,
+        ActorSystem("a", transport=transport, ask_timeout=ASK_TIMEOUT) as a,
+    ):
+        # A system announced by a peer that then vanished without a word: the presence
+        # table still lists it, only the server knows no one holds its subject.
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.publish(f"{subject_prefix}.presence", b"up somebody ghost")
+            await nc.flush()
+        finally:
+            await nc.close()
+        await wait_for(lambda: "ghost" in transport.systems())
+        started = time.monotonic()
+        with pytest.raises(NoRoute):
+            await a.ref("ghost/actor").ask(Ping(text="?"))
+        assert time.monotonic() - started < FAST
+        # Written off: the next send is refused without asking the server.
+        assert "ghost" not in transport.systems()
+        with pytest.raises(NoRoute):
+            await a.ref("ghost/actor").ask(Ping(text="?"))
+
+
+async def test_endpoint_send_raises_unknown_system_for_no_responders(
+    nats_server: NatsServer, subject_prefix: str
+) -> None:
+    from mesh_actors import Address, Envelope, EnvelopeKind
+
+    async with _transport(nats_server.url, subject_prefix) as transport:
+        endpoint = await transport.attach("lonely", _Inbound())
+        nc = await nats.connect(nats_server.url)
+        try:
+            await nc.publish(f"{subject_prefix}.presence", b"up somebody ghost")
+            await nc.flush()
+        finally:
+            await nc.close()
+        await wait_for(lambda: "ghost" in transport.systems())
+        ask = Envelope(
+            Address("ghost", "x"), Ping(text="?"), Address("lonely", "$ask"), 1, EnvelopeKind.ASK
+        )
+        with pytest.raises(UnknownSystem):
+            await endpoint.send(ask)
+        await endpoint.aclose()
+
+
+class _Inbound:
+    async def deliver(self, envelope: object) -> None:
+        pass
+
+    def deliver_nowait(self, envelope: object) -> None:
+        pass
+
+
+# -- server restart --------------------------------------------------------------------------
+
+
+async def test_server_restart_fails_asks_fast_and_traffic_resumes(subject_prefix: str) -> None:
+    with NatsServer() as server:
+        async with two_systems(server.url, subject_prefix) as (a, _b):
+            echo = a.ref("b/echo")
+            assert await echo.ask(Ping(text="before"), expect=Pong) == Pong(text="before")
+            near = a._network
+            assert isinstance(near, NatsTransport)
+
+            # An ask in flight when the server dies fails with the named error, not a hang:
+            # it takes its handler 30 s, so it is still waiting when the server goes.
+            slow = a.ref("b/slow")
+            failures: list[BaseException] = []
+            ended = anyio.Event()
+
+            async def in_flight() -> None:
+                try:
+                    await slow.ask(Item(n=30), timeout=60)
+                except BrokerUnavailable as exc:
+                    failures.append(exc)
+                finally:
+                    ended.set()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(in_flight)
+                await anyio.sleep(0.3)
+                server.kill()
+                killed = time.monotonic()
+                with anyio.fail_after(FAST):
+                    await ended.wait()
+            assert time.monotonic() - killed < FAST
+            assert len(failures) == 1
+
+            # While it is down, asks and tells fail at once with the named error.
+            await wait_for(lambda: not near.connected)
+            started = time.monotonic()
+            with pytest.raises(BrokerUnavailable):
+                await echo.ask(Ping(text="down"))
+            with pytest.raises(BrokerUnavailable):
+                await echo.tell(Ping(text="down"))
+            assert time.monotonic() - started < FAST
+
+            # Back on the same port: both transports reconnect on their own.
+            server.start()
+            await wait_for(lambda: near.connected)
+            b_transport = _b._network
+            assert isinstance(b_transport, NatsTransport)
+            await wait_for(lambda: b_transport.connected)
+
+            async def answered() -> bool:
+                try:
+                    return await echo.ask(Ping(text="after"), timeout=1) == Pong(text="after")
+                except (BrokerUnavailable, NoRoute, TimeoutError):
+                    return False
+
+            with anyio.fail_after(15):
+                while not await answered():
+                    await anyio.sleep(0.1)
