@@ -6,14 +6,25 @@ Tests that kill the server start their own (`NatsServer`) rather than the sessio
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import anyio
 import nats
 import pytest
+from nats.aio.msg import Msg
 
-from mesh_actors import Actor, ActorSystem, MessageRegistry, NoRoute, handler
+from mesh_actors import (
+    Actor,
+    ActorSystem,
+    Address,
+    Envelope,
+    EnvelopeKind,
+    Message,
+    MessageRegistry,
+    NoRoute,
+    handler,
+)
 from transport import (
     AuthenticationFailed,
     BrokerUnavailable,
@@ -24,40 +35,64 @@ from transport import (
     UnknownSystem,
     UnsupportedBackend,
 )
-from transport.testing import SUITE_MESSAGES
 
 pytestmark = pytest.mark.anyio
 
-MESSAGES = {cls.type_name: cls for cls in SUITE_MESSAGES}
-Ping = MESSAGES["transport.testing.Ping"]
-Pong = MESSAGES["transport.testing.Pong"]
-Blob = MESSAGES["transport.testing.Blob"]
-Item = MESSAGES["transport.testing.Item"]
+
+class Ping(Message):
+    type_name = "nats-test.Ping"
+    text: str
+
+
+class Pong(Message):
+    type_name = "nats-test.Pong"
+    text: str
+
+
+class Blob(Message):
+    type_name = "nats-test.Blob"
+    data: str
+
+
+class Nap(Message):
+    """Its handler sleeps ``seconds`` (real time) before answering ``None``."""
+
+    type_name = "nats-test.Nap"
+    seconds: float
+
+
+REGISTRY = MessageRegistry((Ping, Pong, Blob, Nap))
 
 ASK_TIMEOUT = 10.0
 # "At once" on a loaded machine: far below the ask timeout, well above a round trip.
 FAST = 2.0
 
 
-class Echo(Actor[object]):
+class Echo(Actor[Ping | Blob | Nap]):
     @handler
-    def on_ping(self, message: Ping) -> Pong:  # type: ignore[valid-type]
+    def on_ping(self, message: Ping) -> Pong:
         return Pong(text=message.text)
 
     @handler
-    async def on_item(self, message: Item) -> None:  # type: ignore[valid-type]
-        # Holds its mailbox for a while: an ask made meanwhile is still in flight.
-        await anyio.sleep(message.n)
+    def on_blob(self, message: Blob) -> None:
+        return None
+
+    @handler
+    async def on_nap(self, message: Nap) -> None:
+        await anyio.sleep(message.seconds)
 
 
 def _transport(url: str, prefix: str, **options: object) -> NatsTransport:
-    codec = JsonCodec(MessageRegistry(SUITE_MESSAGES), max_frame_size=8 * 1024 * 1024)
+    codec = JsonCodec(REGISTRY, max_frame_size=8 * 1024 * 1024)
     return NatsTransport(url, prefix=prefix, codec=codec, **options)  # type: ignore[arg-type]
 
 
 @asynccontextmanager
-async def two_systems(url: str, prefix: str) -> AsyncIterator[tuple[ActorSystem, ActorSystem]]:
-    """System ``a`` and system ``b`` (with ``b/echo``), each on its own connection."""
+async def two_systems(
+    url: str, prefix: str
+) -> AsyncIterator[tuple[ActorSystem, NatsTransport, NatsTransport]]:
+    """System ``a`` and system ``b`` (with ``b/echo`` and ``b/slow``), each on its own
+    connection: yields ``a`` and the two transports (``a``'s first)."""
     async with (
         _transport(url, prefix, reconnect_time_wait=0.1) as near,
         _transport(url, prefix, reconnect_time_wait=0.1) as far,
@@ -67,14 +102,16 @@ async def two_systems(url: str, prefix: str) -> AsyncIterator[tuple[ActorSystem,
         b.spawn(Echo, name="echo")
         b.spawn(Echo, name="slow")
         await wait_for(lambda: "b" in near.systems())
-        yield a, b
+        yield a, near, far
 
 
-async def wait_for(condition: object, timeout: float = 15.0) -> None:
-    assert callable(condition)
-    with anyio.fail_after(timeout):
-        while not condition():
-            await anyio.sleep(0.02)
+async def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``condition`` (real time) until it holds; fail after ``timeout`` seconds."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await anyio.sleep(0.02)
+    assert condition(), f"condition not met within {timeout}s"
 
 
 # -- backend ---------------------------------------------------------------------------------
@@ -134,9 +171,7 @@ async def test_no_server_is_a_named_error() -> None:
 async def test_frame_over_the_servers_max_payload_is_refused_before_publishing(
     nats_server: NatsServer, subject_prefix: str
 ) -> None:
-    async with two_systems(nats_server.url, subject_prefix) as (a, _b):
-        transport = a._network
-        assert isinstance(transport, NatsTransport)
+    async with two_systems(nats_server.url, subject_prefix) as (a, transport, _):
         # The codec would take 8 MiB; the server takes 1 MiB (its default max_payload).
         assert transport.max_frame_size == 1024 * 1024
         # A raw subscriber proves nothing reaches the wire.
@@ -159,8 +194,8 @@ async def test_frame_over_the_servers_max_payload_is_refused_before_publishing(
         assert all(len(frame) < 1024 for frame in seen)
 
 
-def _collect(into: list[bytes]):  # type: ignore[no-untyped-def]
-    async def collect(msg: nats.aio.msg.Msg) -> None:
+def _collect(into: list[bytes]) -> Callable[[Msg], Awaitable[None]]:
+    async def collect(msg: Msg) -> None:
         into.append(msg.data)
 
     return collect
@@ -198,8 +233,6 @@ async def test_no_responders_fails_the_ask_at_once(
 async def test_endpoint_send_raises_unknown_system_for_no_responders(
     nats_server: NatsServer, subject_prefix: str
 ) -> None:
-    from mesh_actors import Address, Envelope, EnvelopeKind
-
     async with _transport(nats_server.url, subject_prefix) as transport:
         endpoint = await transport.attach("lonely", _Inbound())
         nc = await nats.connect(nats_server.url)
@@ -230,11 +263,9 @@ class _Inbound:
 
 async def test_server_restart_fails_asks_fast_and_traffic_resumes(subject_prefix: str) -> None:
     with NatsServer() as server:
-        async with two_systems(server.url, subject_prefix) as (a, _b):
+        async with two_systems(server.url, subject_prefix) as (a, near, far):
             echo = a.ref("b/echo")
             assert await echo.ask(Ping(text="before"), expect=Pong) == Pong(text="before")
-            near = a._network
-            assert isinstance(near, NatsTransport)
 
             # An ask in flight when the server dies fails with the named error, not a hang:
             # it takes its handler 30 s, so it is still waiting when the server goes.
@@ -244,7 +275,7 @@ async def test_server_restart_fails_asks_fast_and_traffic_resumes(subject_prefix
 
             async def in_flight() -> None:
                 try:
-                    await slow.ask(Item(n=30), timeout=60)
+                    await slow.ask(Nap(seconds=30), timeout=60)
                 except BrokerUnavailable as exc:
                     failures.append(exc)
                 finally:
@@ -272,16 +303,18 @@ async def test_server_restart_fails_asks_fast_and_traffic_resumes(subject_prefix
             # Back on the same port: both transports reconnect on their own.
             server.start()
             await wait_for(lambda: near.connected)
-            b_transport = _b._network
-            assert isinstance(b_transport, NatsTransport)
-            await wait_for(lambda: b_transport.connected)
+            await wait_for(lambda: far.connected)
 
             async def answered() -> bool:
                 try:
-                    return await echo.ask(Ping(text="after"), timeout=1) == Pong(text="after")
+                    reply = await echo.ask(Ping(text="after"), timeout=1)
+                    return bool(reply == Pong(text="after"))
                 except (BrokerUnavailable, NoRoute, TimeoutError):
                     return False
 
-            with anyio.fail_after(15):
-                while not await answered():
-                    await anyio.sleep(0.1)
+            for _ in range(150):
+                if await answered():
+                    break
+                await anyio.sleep(0.1)
+            else:
+                pytest.fail("no answer within 15 s of the server's restart")
