@@ -77,6 +77,15 @@ class Echo(Actor[Ping | Inc | Get]):
         return Count(n=self.n)
 
 
+async def _known(transport: NatsTransport, system: str) -> None:
+    """Wait until ``transport`` has heard ``system`` announced (one trip through the server)."""
+    for _ in range(1000):
+        if system in transport.systems():
+            return
+        await anyio.sleep(0.01)
+    raise RuntimeError(f"{system!r} was never announced")
+
+
 async def _timed(count: int, one: Callable[[], Awaitable[object]]) -> list[float]:
     """Seconds each of ``count`` sequential calls of ``one`` took (after a warm-up)."""
     for _ in range(WARMUP):
@@ -127,8 +136,7 @@ async def _transport_asks(url: str) -> list[float]:
         ActorSystem("b", transport=far) as b,
     ):
         b.spawn(Echo, name="echo")
-        while "b" not in near.systems():
-            await anyio.sleep(0.01)
+        await _known(near, "b")
         echo = a.ref("b/echo")
         message = Ping(text=TEXT)
 
@@ -146,8 +154,7 @@ async def _transport_tells(url: str) -> float:
         ActorSystem("b", transport=far) as b,
     ):
         b.spawn(Echo, name="echo")
-        while "b" not in near.systems():
-            await anyio.sleep(0.01)
+        await _known(near, "b")
         echo = a.ref("b/echo")
         message = Inc()
         started = time.perf_counter()
