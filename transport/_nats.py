@@ -27,6 +27,7 @@ nats-py runs only on asyncio: on any other event loop the transport refuses to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import ssl
 from collections.abc import Coroutine
@@ -118,13 +119,14 @@ def _is_auth_error(error: Exception) -> bool:
     return isinstance(error, nats.errors.AuthorizationError) or "authorization" in text
 
 
-def _run_now(coroutine: Coroutine[Any, Any, None]) -> None:
+def _run_now(coroutine: Coroutine[Any, Any, None], tasks: set[asyncio.Task[None]]) -> None:
     """Run ``coroutine`` up to its first suspension now, and the rest in a task.
 
     nats-py's ``publish`` appends the command to its outgoing buffer before its first
     suspension (which only happens when the buffer is over its limit and it waits for a
     flush), so stepping it synchronously keeps a ``send_nowait`` in order with the sends
-    around it, which a task started for the whole call would not.
+    around it, which a task started for the whole call would not. The rare rest runs in a
+    task kept in ``tasks`` (asyncio holds tasks only weakly).
     """
     try:
         waiting = coroutine.send(None)
@@ -133,24 +135,31 @@ def _run_now(coroutine: Coroutine[Any, Any, None]) -> None:
     except BaseException:
         coroutine.close()
         raise
-    asyncio.get_running_loop().create_task(_resume(coroutine, waiting))
+    task = asyncio.get_running_loop().create_task(_resume(coroutine, waiting))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 async def _resume(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
-    # Drives the rest of a coroutine that `_run_now` started, the way a task would: await
-    # what it yielded (a future, or None for a bare yield), then step it on.
+    # Drives the rest of a coroutine that `_run_now` started, the way a task would: wait
+    # until what it yielded (a future, or None for a bare yield) is done, then step it on;
+    # the future's result or exception reaches the coroutine through its own await.
+    loop = asyncio.get_running_loop()
     while True:
         try:
             if waiting is None:
                 await asyncio.sleep(0)
-            else:
-                await waiting
-        except BaseException as exc:
-            try:
-                waiting = coroutine.throw(exc)
-            except StopIteration:
-                return
-            continue
+            elif not waiting.done():
+                ready: asyncio.Future[None] = loop.create_future()
+                waiting.add_done_callback(
+                    lambda _, ready=ready: ready.done() or ready.set_result(None)
+                )
+                await ready
+        except BaseException as exc:  # cancelled: let the coroutine clean up, then end
+            with contextlib.suppress(BaseException):
+                coroutine.throw(exc)
+            coroutine.close()
+            raise
         try:
             waiting = coroutine.send(None)
         except StopIteration:
@@ -226,6 +235,7 @@ class NatsTransport:
             "max_reconnect_attempts": max_reconnect_attempts,
         }
         self._tell_window = tell_window
+        self._background: set[asyncio.Task[None]] = set()
         self._probe_interval = probe_interval
         self._nc: Client | None = None
         self._uid = ""
@@ -358,6 +368,8 @@ class NatsTransport:
                     await nc.close()
                 except Exception as exc:  # closing a broken connection must not raise
                     self._log.debug("close failed", error=repr(exc))
+            for task in list(self._background):
+                task.cancel()
             self._remote.clear()
             self._refresh_systems()
 
@@ -418,7 +430,7 @@ class NatsTransport:
         nc = self._nc
         if verb == "who" and nc is not None:
             for name in list(self._endpoints):
-                _run_now(nc.publish(self._presence_subject, f"up {self._uid} {name}".encode()))
+                self._publish_nowait(nc, self._presence_subject, f"up {self._uid} {name}".encode())
         elif verb == "up" and rest:
             self._remote.add(rest[0])
             self._refresh_systems()
@@ -498,6 +510,8 @@ class NatsTransport:
         await anyio.lowlevel.checkpoint()
         nc = self._live()
         Address.parse(f"{system}/$")  # validates the system name
+        if "" in system.split("."):
+            raise ValueError(f"system name {system!r} has an empty NATS subject token")
         if system in self._endpoints:
             raise ValueError(f"an actor system named {system!r} is attached already")
         if await self._probe(system):
@@ -578,7 +592,7 @@ class NatsTransport:
         future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._waiting[token] = future
         try:
-            _run_now(nc.publish(self.subject(target), frame, reply=f"{self._inbox}.r.{token}"))
+            self._publish_nowait(nc, self.subject(target), frame, f"{self._inbox}.r.{token}")
             msg = await future
         finally:
             self._waiting.pop(token, None)
@@ -590,11 +604,11 @@ class NatsTransport:
 
     def _publish_nowait(self, nc: Client, subject: str, frame: bytes, reply: str = "") -> None:
         try:
-            _run_now(nc.publish(subject, frame, reply=reply))
-        except nats.errors.OutboundBufferLimitError as exc:
-            raise BrokerUnavailable("not connected to the NATS server (reconnecting)") from exc
+            _run_now(nc.publish(subject, frame, reply=reply), self._background)
         except nats.errors.ConnectionClosedError as exc:
             raise TransportClosed("the NATS connection is closed") from exc
+        except nats.errors.Error as exc:  # a full reconnect buffer, or a lost connection
+            raise BrokerUnavailable(f"cannot publish to the NATS server: {exc!r}") from exc
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "connected" if self.connected else "disconnected"

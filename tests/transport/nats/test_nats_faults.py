@@ -20,6 +20,7 @@ from mesh_actors import (
     Address,
     Envelope,
     EnvelopeKind,
+    MailboxConfig,
     Message,
     MessageRegistry,
     NoRoute,
@@ -54,6 +55,12 @@ class Blob(Message):
     data: str
 
 
+class Numbered(Message):
+    type_name = "nats-test.Numbered"
+    n: int
+    padding: str
+
+
 class Nap(Message):
     """Its handler sleeps ``seconds`` (real time) before answering ``None``."""
 
@@ -61,7 +68,7 @@ class Nap(Message):
     seconds: float
 
 
-REGISTRY = MessageRegistry((Ping, Pong, Blob, Nap))
+REGISTRY = MessageRegistry((Ping, Pong, Blob, Nap, Numbered))
 
 ASK_TIMEOUT = 10.0
 # "At once" on a loaded machine: far below the ask timeout, well above a round trip.
@@ -199,6 +206,39 @@ def _collect(into: list[bytes]) -> Callable[[Msg], Awaitable[None]]:
         into.append(msg.data)
 
     return collect
+
+
+class Collector(Actor[Numbered]):
+    def __init__(self, seen: list[int]) -> None:
+        self._seen = seen
+
+    @handler
+    def on_numbered(self, message: Numbered) -> None:
+        self._seen.append(message.n)
+
+
+async def test_nowait_burst_beyond_the_client_buffer_keeps_its_order(
+    nats_server: NatsServer, subject_prefix: str
+) -> None:
+    seen: list[int] = []
+    count = 150
+    async with (
+        _transport(nats_server.url, subject_prefix) as near,
+        _transport(nats_server.url, subject_prefix) as far,
+        ActorSystem("a", transport=near, ask_timeout=ASK_TIMEOUT) as a,
+        ActorSystem("b", transport=far, ask_timeout=ASK_TIMEOUT) as b,
+    ):
+        b.spawn(lambda: Collector(seen), name="collector", mailbox=MailboxConfig(count))
+        await wait_for(lambda: "b" in near.systems())
+        collector = a.ref("b/collector")
+        padding = "x" * 30_000
+        # 150 x 30 kB without yielding: past nats-py's 2 MiB buffer, whose publish then
+        # suspends to flush; the rest of those publishes must not overtake the next ones.
+        for n in range(count):
+            collector.tell_nowait(Numbered(n=n, padding=padding))
+        await collector.tell(Numbered(n=count, padding=""))
+        await wait_for(lambda: len(seen) == count + 1)
+        assert seen == list(range(count + 1))
 
 
 # -- no responders ---------------------------------------------------------------------------
