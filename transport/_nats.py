@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import itertools
 import ssl
 from collections.abc import Coroutine
@@ -177,8 +178,9 @@ class NatsTransport:
     `FrameTooLarge` before anything is published.
 
     Credentials and TLS go to nats-py unchanged: ``user``/``password``, ``token`` or
-    ``nkeys_seed`` (a path to a seed file), ``tls`` (an ``ssl.SSLContext``) and
-    ``tls_hostname``. The server refusing them raises `AuthenticationFailed` on entering.
+    ``nkeys_seed`` (a path to a seed file; needs nats-py's ``nkeys`` extra, else
+    ``ValueError``), ``tls`` (an ``ssl.SSLContext``) and ``tls_hostname``. The server
+    refusing them raises `AuthenticationFailed` on entering.
 
     Connection loss: nats-py reconnects in the background (every ``reconnect_time_wait``
     seconds, forever unless ``max_reconnect_attempts`` says otherwise). While it is down,
@@ -215,6 +217,9 @@ class NatsTransport:
         _require_asyncio()
         if tell_window < 1:
             raise ValueError(f"tell_window must be positive, got {tell_window}")
+        if nkeys_seed is not None and importlib.util.find_spec("nkeys") is None:
+            # nats-py imports it only when connecting, where it would look like a network error.
+            raise ValueError("nkeys_seed needs the 'nkeys' package: pip install 'nats-py[nkeys]'")
         if not prefix or any(c in prefix for c in " *>\t\r\n"):
             raise ValueError(f"invalid subject prefix {prefix!r}")
         self._servers = [servers] if isinstance(servers, str) else list(servers)
@@ -343,10 +348,14 @@ class NatsTransport:
         # A fresh unique inbox; its last token also names this transport in presence messages.
         self._inbox = nc.new_inbox()
         self._uid = self._inbox.rpartition(".")[2]
-        await nc.subscribe(f"{self._inbox}.>", cb=self._on_inbox)
-        await nc.subscribe(self._presence_subject, cb=self._on_presence)
-        await nc.publish(self._presence_subject, f"who {self._uid}".encode())
-        await nc.flush()
+        try:
+            await nc.subscribe(f"{self._inbox}.>", cb=self._on_inbox)
+            await nc.subscribe(self._presence_subject, cb=self._on_presence)
+            await nc.publish(self._presence_subject, f"who {self._uid}".encode())
+            await nc.flush()
+        except BaseException:
+            await self.aclose()  # shielded
+            raise
 
     async def aclose(self) -> None:
         """Detach every system, announce it, and close the connection; idempotent.
