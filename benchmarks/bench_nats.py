@@ -26,9 +26,9 @@ from mesh_actors import Actor, ActorSystem, MailboxConfig, Message, MessageRegis
 from transport import JsonCodec, NatsServer, NatsTransport
 
 ASKS = 2_000
-TELLS = 10_000
+TELLS = 5_000
 WARMUP = 200
-REPEATS = 3
+REPEATS = 5
 
 
 class Ping(Message):
@@ -182,10 +182,14 @@ def _summary(runs: list[list[float]]) -> tuple[float, float, float]:
 def run(report: Report) -> None:
     with NatsServer() as server:
         url = server.url
-        bare = [anyio.run(_bare, url, backend="asyncio") for _ in range(REPEATS)]
-        ours = [anyio.run(_transport_asks, url, backend="asyncio") for _ in range(REPEATS)]
+        bare: list[list[float]] = []
+        ours: list[list[float]] = []
+        # Interleaved, so a change in the machine's load hits both sides alike.
+        for _ in range(REPEATS):
+            bare.append(anyio.run(_bare, url, backend="asyncio"))
+            ours.append(anyio.run(_transport_asks, url, backend="asyncio"))
         tells = statistics.median(
-            anyio.run(_transport_tells, url, backend="asyncio") for _ in range(REPEATS)
+            anyio.run(_transport_tells, url, backend="asyncio") for _ in range(3)
         )
     bare_rate, bare_p50, bare_p99 = _summary(bare)
     rate, p50, p99 = _summary(ours)
