@@ -315,23 +315,27 @@ class NatsTransport:
         options = {key: value for key, value in self._options.items() if value is not None}
         reconnects = options.pop("max_reconnect_attempts")
         nc = Client()
+        connect_timeout = float(self._options["connect_timeout"])
         try:
-            await nc.connect(
-                servers=self._servers,
-                error_cb=self._on_error,
-                disconnected_cb=self._on_disconnected,
-                reconnected_cb=self._on_reconnected,
-                closed_cb=self._on_closed,
-                # nats-py would retry a first connection forever, wrong credentials and
-                # absent servers included: a couple of attempts here, and the caller's
-                # reconnection policy once connected (below).
-                allow_reconnect=False,
-                max_reconnect_attempts=1,
-                **options,
-            )
+            # nats-py can wait forever on a handshake that failed half way (a TLS
+            # certificate it does not trust, for one): the whole first connection is bounded.
+            with anyio.fail_after(2 * connect_timeout + 1):
+                await nc.connect(
+                    servers=self._servers,
+                    error_cb=self._on_error,
+                    disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected,
+                    closed_cb=self._on_closed,
+                    # nats-py would retry a first connection forever, wrong credentials and
+                    # absent servers included: a couple of attempts here, and the caller's
+                    # reconnection policy once connected (below).
+                    allow_reconnect=False,
+                    max_reconnect_attempts=1,
+                    **options,
+                )
         except BaseException as exc:
             self._closed = True
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(connect_timeout):
                 await nc.close()
             if isinstance(exc, Exception):
                 if _is_auth_error(exc):

@@ -60,8 +60,9 @@ class NatsServer:
 
     ``port``: 0 picks a free one at the first `start` and keeps it across restarts, so
     clients reconnect to the same URL. ``user``/``password`` or ``token`` make the server
-    require them. Use it as a (synchronous) context manager, or call `start` and `stop`;
-    `kill` ends it abruptly (SIGKILL), as a crash would, and `start` brings it back.
+    require them; ``tls_cert`` and ``tls_key`` (PEM files) make it require TLS. Use it as a
+    (synchronous) context manager, or call `start` and `stop`; `kill` ends it abruptly
+    (SIGKILL), as a crash would, and `start` brings it back.
     """
 
     def __init__(
@@ -72,6 +73,8 @@ class NatsServer:
         user: str | None = None,
         password: str | None = None,
         token: str | None = None,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
         startup_timeout: float = 15.0,
     ) -> None:
         self.host = host
@@ -79,6 +82,7 @@ class NatsServer:
         self._user = user
         self._password = password
         self._token = token
+        self._tls = (tls_cert, tls_key) if tls_cert is not None else None
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._log_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -112,6 +116,9 @@ class NatsServer:
             args += ["--user", self._user, "--pass", self._password or ""]
         if self._token is not None:
             args += ["--auth", self._token]
+        if self._tls is not None:
+            cert, key = self._tls
+            args += ["--tls", "--tlscert", str(cert), "--tlskey", str(key or "")]
         self._process = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

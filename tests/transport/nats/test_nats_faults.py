@@ -5,13 +5,21 @@ Tests that kill the server start their own (`NatsServer`) rather than the sessio
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 import nats
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from nats.aio.msg import Msg
 
 from mesh_actors import (
@@ -162,6 +170,58 @@ async def test_wrong_token_is_refused_and_the_right_one_connects() -> None:
                 pass  # pragma: no cover
         async with NatsTransport(server.url, token="t0ken") as transport:
             assert transport.connected
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files in ``directory``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_options_reach_the_client(tmp_path: Path, subject_prefix: str) -> None:
+    cert, key = _self_signed(tmp_path)
+    with NatsServer(tls_cert=cert, tls_key=key) as server:
+        trusting = ssl.create_default_context(cafile=str(cert))
+        async with (
+            NatsTransport(server.url, prefix=subject_prefix, tls=trusting) as near,
+            NatsTransport(server.url, prefix=subject_prefix, tls=trusting) as far,
+            ActorSystem("a", transport=near, ask_timeout=ASK_TIMEOUT) as a,
+            ActorSystem("b", transport=far, ask_timeout=ASK_TIMEOUT) as b,
+        ):
+            b.spawn(Echo, name="echo")
+            await wait_for(lambda: "b" in near.systems())
+            assert await a.ref("b/echo").ask(Ping(text="tls"), expect=Pong) == Pong(text="tls")
+        # A client that does not trust the certificate cannot connect.
+        with pytest.raises(BrokerUnavailable):
+            untrusting = ssl.create_default_context()
+            async with NatsTransport(server.url, tls=untrusting, connect_timeout=1):
+                pass  # pragma: no cover
 
 
 async def test_no_server_is_a_named_error() -> None:
