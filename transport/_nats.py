@@ -44,7 +44,7 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from mesh_actors import Address, Envelope, EnvelopeKind, Inbound, MessageRegistry
+from mesh_actors import Address, Envelope, EnvelopeKind, Inbound, InvalidName, MessageRegistry
 
 from ._codec import JsonCodec
 from ._errors import (
@@ -442,13 +442,22 @@ class NatsTransport:
             return
         nc = self._nc
         if verb == "who" and nc is not None:
-            for name in list(self._endpoints):
-                self._publish_nowait(nc, self._presence_subject, f"up {self._uid} {name}".encode())
-        elif verb == "up" and rest:
-            self._remote.add(rest[0])
-            self._refresh_systems()
-        elif verb == "down" and rest:
-            self._forget(rest[0])
+            try:
+                for name in list(self._endpoints):
+                    announcement = f"up {self._uid} {name}".encode()
+                    self._publish_nowait(nc, self._presence_subject, announcement)
+            except TransportError as exc:  # the asker asks again when it reconnects
+                self._log.debug("presence not announced", error=repr(exc))
+        elif verb in ("up", "down") and rest:
+            try:
+                name = Address.parse(f"{rest[0]}/$").system
+            except InvalidName:
+                return  # not from one of ours: the name could never be routed to
+            if verb == "up":
+                self._remote.add(name)
+                self._refresh_systems()
+            else:
+                self._forget(name)
 
     def _forget(self, system: str) -> None:
         """The remote ``system`` is gone: unroute it and release senders waiting on it."""
