@@ -7,9 +7,11 @@ implementations that all pass the conformance suite in `transport.testing`:
   a codec so tests catch anything that could not cross a real wire;
 - `FaultyNetwork`: a wrapper over any transport that drops, duplicates, delays, reorders and
   partitions, repeatably from a seed and in (virtual) clock time;
-- `JsonCodec`: envelopes as JSON frames, messages by registered type name;
 - `TcpNetwork`: actor systems in different processes or machines, over TCP (optionally TLS),
-  with `FaultProxy` to inject faults at the socket level.
+  with `FaultProxy` to inject faults at the socket level;
+- `NatsTransport`: actor systems in any number of processes through a NATS server
+  (asyncio only; `NatsServer` runs a local server for tests);
+- `JsonCodec`: envelopes as JSON frames, messages by registered type name.
 
 Attach actor systems by passing the transport to them::
 
@@ -42,6 +44,14 @@ from ._framing import FrameDecoder, FrameType, encode_frame
 from ._handshake import ClientHandshake, PeerInfo, ReplayGuard, ServerHandshake
 from ._interface import Codec, Transport
 from ._memory import InMemoryNetwork, LinkStatistics
+from ._nats import (
+    AuthenticationFailed,
+    BrokerUnavailable,
+    NatsEndpoint,
+    NatsTransport,
+    UnsupportedBackend,
+)
+from ._nats_server import NatsServer, NatsServerError, find_nats_server
 from ._proxy import FaultProxy, ProxyStatistics, SocketFaults
 from ._tcp import TcpEndpointStatistics, TcpLinkStatistics, TcpNetwork
 from ._tcp_errors import HandshakeRefused, PeerUnreachable, ProtocolViolation, SendQueueFull
@@ -68,6 +78,10 @@ __all__ = [
     "FaultProxy",
     "SocketFaults",
     "ProxyStatistics",
+    "NatsTransport",
+    "NatsEndpoint",
+    "NatsServer",
+    "find_nats_server",
     # fault injection
     "FaultyNetwork",
     "FaultStatistics",
@@ -89,4 +103,8 @@ __all__ = [
     "ProtocolViolation",
     "SendQueueFull",
     "PeerUnreachable",
+    "BrokerUnavailable",
+    "AuthenticationFailed",
+    "UnsupportedBackend",
+    "NatsServerError",
 ]
