@@ -628,6 +628,13 @@ class Staking:
         if record.tokens == 0:
             # shares with no tokens behind them: any positive amount is more than they hold
             raise InvalidSharesAmount()
+        worth = token_value(delegation.shares, record.tokens, record.delegator_shares)
+        if amount == worth:
+            # asking for all the delegation is worth takes all its shares: after a slash the
+            # shares of ``amount`` tokens can round below the delegation's, and removing only
+            # those would release nothing and leave the same value behind (an unbond of a
+            # slashed delegation's live value that changed nothing, at every epoch)
+            return self._remove_shares(delegator, validator, delegation.shares)
         shares = shares_from_tokens(amount, record.tokens, record.delegator_shares)
         if shares > delegation.shares:
             raise InvalidSharesAmount()

@@ -270,6 +270,21 @@ _ops = st.sampled_from([*["blocks"] * 5, *["stake"] * 3, "ack", *_by_kind]).flat
         ("stake", "val-a", 4),
     ]
 )
+# found by Hypothesis on another seed: the live value of a slashed delegation (1 token in
+# 0.0000022 shares) unbonded nothing (the shares of 1 token rounded below the delegation's),
+# so the module kept counting it and every later bond under the cap failed MaxCapExceeded
+@example(
+    [
+        ("slash", "val-a"),
+        ("blocks", 1, 5),
+        ("stake", "val-a", 6),
+        ("blocks", 5, 5),
+        ("stake", "val-b", 4),
+        ("cap", 1),
+        ("blocks", 1, 5),
+        ("evidence", "val-a"),
+    ]
+)
 def test_every_epoch_keeps_the_cap_and_the_books_C_103_C_104(ops: list[tuple[Any, ...]]) -> None:
     world = World()
     for op in ops:
