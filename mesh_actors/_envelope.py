@@ -28,10 +28,14 @@ class Envelope:
 
     ``sender`` is the address of the sending actor (or ``None`` when sent from outside any
     actor); for an ``ASK`` it is the address the reply is routed to. ``correlation_id`` is 0
-    for tells. Envelopes are not mutated after creation.
+    for tells. ``remote`` is set by the receiving actor system when the envelope came in
+    through its transport (from another actor system), never by a sender: whatever a frame
+    claims, it arrives ``remote`` (ARCHITECTURE rule 3; a chain host refuses unsigned
+    transactions that arrive so). Apart from that mark, envelopes are not mutated after
+    creation.
     """
 
-    __slots__ = ("correlation_id", "kind", "message", "recipient", "sender")
+    __slots__ = ("correlation_id", "kind", "message", "recipient", "remote", "sender")
 
     def __init__(
         self,
@@ -46,6 +50,7 @@ class Envelope:
         self.sender = sender
         self.correlation_id = correlation_id
         self.kind = kind
+        self.remote = False
 
     def __repr__(self) -> str:
         return (

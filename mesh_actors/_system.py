@@ -73,9 +73,12 @@ class _Inbound:
         self._system = system
 
     async def deliver(self, envelope: Envelope) -> None:
+        # everything the transport hands in came from another actor system (see Envelope)
+        envelope.remote = True
         await self._system._deliver_local(envelope)
 
     def deliver_nowait(self, envelope: Envelope) -> None:
+        envelope.remote = True
         self._system._deliver_local_nowait(envelope, from_remote=True)
 
 
