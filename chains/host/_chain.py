@@ -241,8 +241,12 @@ class Chain:
 
     async def submit_signed(self, tx: SignedTx) -> TxResult:
         """Send a signed transaction; the host verifies it as it would one from another
-        process (see `ChainHost.on_signed` for the errors)."""
+        process (see `ChainHost.on_signed` for the errors). After a failure, ``sign``
+        starts again from the chain's sequence for the sender (a refused transaction
+        leaves its sequence unused, and anything signed after it then mismatches)."""
         result: TxResult = await self.host.ask(tx, expect=TxResult)
+        if not result.ok:
+            self._signed[tx.sender] = self._executor.sequences.get(tx.sender)
         return result
 
     def contract(self, address: str) -> ActorRef[ContractMsg]:
