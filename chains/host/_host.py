@@ -44,15 +44,17 @@ The executor lives outside the actor instance, so if the host ever restarts (sup
 chain's state, height and time carry on.
 
 **Trust** (ARCHITECTURE rule 3, issue 13). A `SignedTx` is always verified, wherever it comes
-from: it checks chain id, key, account sequence and signature (`verify_tx`), that the body is
-in the signer's name, and uses up the
-sequence *before* the transaction's savepoint (so a failing transaction cannot be replayed),
-then the body runs as the authenticated signer (`chains.host._signed`). Everything else is
-trusted only from the host's own process: an unsigned transaction that came in through the
-transport (``ctx.remote``: the receiving actor system marks what its transport delivers, a
-frame cannot claim otherwise) is refused with `Unauthorized` without running anything, and so
-are the administration and read messages and `ProduceBlocks`; block ticks from outside are
-ignored. Calls from the embedder's process (the `Chain` handle, the mesh, the IBC components)
+from: the host checks chain id, key, account sequence and signature (`verify_tx`) and that
+the body is in the signer's name, then uses up the sequence *before* the transaction's
+savepoint (so a transaction whose body fails cannot be replayed) and runs the body as the
+signer (`chains.host._signed`). Everything else is trusted only from the host's own
+process: an unsigned transaction that came in through the transport (``ctx.remote``: the
+receiving actor system marks what its transport delivers, a frame cannot claim otherwise) is
+refused with `Unauthorized` without running anything, as are the administration and read
+messages (`RunUnit`, `ReadState`, ... carry callables, which the JSON codec cannot decode in
+the first place) and `ProduceBlocks` (nothing produced); block ticks from outside are
+ignored. Answers to another actor system are `RemoteTxResult` (a `TxResult` does not cross
+the wire). Calls from the embedder's process (the `Chain` handle, the mesh, the IBC components)
 skip verification: that process holds the keys and runs the chain, so a signature would
 only cost time there (``python -m benchmarks auth`` measures both paths).
 """

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chains import Chain, ChainConfig, Coin, GenesisAccount, GenesisValidator
-from chains.contract import BankSend, CustomMsg, SignedTx
+from chains.contract import BankSend, CustomMsg, KeyPair, SignedTx
 from chains.host import (
     ExecuteTx,
     GovSudoTx,
@@ -28,9 +28,10 @@ from chains.host import (
     RunUnit,
     SubmitTx,
     TxExecutor,
+    signed_host_tx,
 )
 from chains.modules import Mint
-from mesh_actors import ActorRef, ActorSystem, HandlerError, VirtualClock
+from mesh_actors import ActorRef, ActorSystem, HandlerError, MessageRegistry, VirtualClock
 from transport import (
     InMemoryNetwork,
     JsonCodec,
@@ -100,9 +101,7 @@ class World:
         return BankSend(to_address=to, amount=(Coin(denom=DENOM, amount=amount),))
 
 
-def signed_for(key: Any, tx: Any, *, sequence: int, chain_id: str = CHAIN_ID) -> SignedTx:
-    from chains.host import signed_host_tx
-
+def signed_for(key: KeyPair, tx: Any, *, sequence: int, chain_id: str = CHAIN_ID) -> SignedTx:
     return signed_host_tx(key, prefix=PREFIX, chain_id=chain_id, sequence=sequence, tx=tx)
 
 
@@ -238,9 +237,7 @@ async def test_crafted_run_unit_frame_is_refused_by_the_codec() -> None:
         codec.decode(frame)
 
 
-def _registry() -> Any:
-    from mesh_actors import MessageRegistry
-
+def _registry() -> MessageRegistry:
     return MessageRegistry.from_subclasses()
 
 
