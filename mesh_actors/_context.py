@@ -54,6 +54,14 @@ class ActorContext(Generic[M]):
         return self._cell.timers
 
     @property
+    def remote(self) -> bool:
+        """Whether the message being handled came in through the transport, from another
+        actor system (``False`` outside a handler). Senders cannot set it: the receiving
+        system marks what its transport delivers."""
+        env = self._cell.current
+        return env is not None and env.remote
+
+    @property
     def sender(self) -> ActorRef[Any] | None:
         """The sender of the message being handled, or ``None`` (sent from outside an actor)."""
         env = self._cell.current

@@ -28,7 +28,11 @@ class Envelope:
 
     ``sender`` is the address of the sending actor (or ``None`` when sent from outside any
     actor); for an ``ASK`` it is the address the reply is routed to. ``correlation_id`` is 0
-    for tells. Envelopes are not mutated after creation.
+    for tells. ``remote`` is set by the receiving actor system when the envelope came in
+    through its transport (from another actor system), never by a sender: whatever a frame
+    claims, it arrives ``remote`` (ARCHITECTURE rule 3; a chain host refuses unsigned
+    transactions that arrive so). Apart from that mark, envelopes are not mutated after
+    creation.
 
     An ask carries the time its asker stops waiting, so that the recipient can drop it
     unhandled once nobody waits for the answer (as Orleans drops expired requests) instead of
@@ -41,7 +45,16 @@ class Envelope:
     on the way is not deducted: a wire cannot measure it without shared clocks.
     """
 
-    __slots__ = ("budget", "correlation_id", "deadline", "kind", "message", "recipient", "sender")
+    __slots__ = (
+        "budget",
+        "correlation_id",
+        "deadline",
+        "kind",
+        "message",
+        "recipient",
+        "remote",
+        "sender",
+    )
 
     def __init__(
         self,
@@ -61,6 +74,7 @@ class Envelope:
         self.kind = kind
         self.deadline = deadline
         self.budget = budget
+        self.remote = False
 
     def in_transit(self, now: float) -> Envelope:
         """This envelope as it leaves a system whose clock reads ``now``: its ``deadline``

@@ -76,11 +76,14 @@ class _Inbound:
     async def deliver(self, envelope: Envelope) -> None:
         if envelope.budget is not None:  # an ask's deadline, re-anchored on our clock
             envelope = envelope.arrived(self._system._now())
+        # everything the transport hands in came from another actor system (see Envelope)
+        envelope.remote = True
         await self._system._deliver_local(envelope)
 
     def deliver_nowait(self, envelope: Envelope) -> None:
         if envelope.budget is not None:
             envelope = envelope.arrived(self._system._now())
+        envelope.remote = True
         self._system._deliver_local_nowait(envelope, from_remote=True)
 
 

@@ -21,7 +21,8 @@ use tuples.
 
 Wiring (for the lead): the host calls `chains.host.authenticate_tx` (which calls `verify_tx`
 with the account's expected sequence and then consumes it) before it executes the message,
-*outside* the transaction's savepoint. `Mesh`/`Chain` sign for the embedder with `sign_tx`.
+*outside* the transaction's savepoint. `Chain.sign` signs for the embedder with
+``chains.host.signed_host_tx`` (a host transaction body around the message).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from chains.host._config import (
     ChainConfig,
     GenesisAccount,
     GenesisValidator,
+    account_key,
 )
 from chains.host._contract_actor import (
     ContractActor,
@@ -83,9 +84,16 @@ from chains.host._querier import (
     ReadOnlyHandle,
     run_read_only,
 )
+from chains.host._signed import (
+    LOCAL_ONLY_MESSAGES,
+    SignedBody,
+    decode_signed_body,
+    signed_host_tx,
+)
 from chains.host._tx_result import (
     BlockResult,
     QueryResult,
+    RemoteTxResult,
     TxResult,
 )
 
@@ -120,6 +128,7 @@ __all__ = [
     "InstantiateTx",
     "InternalError",
     "InvalidComponent",
+    "LOCAL_ONLY_MESSAGES",
     "MessageFilter",
     "ModuleExists",
     "ModulePanic",
@@ -133,7 +142,9 @@ __all__ = [
     "ReadOnlyHandle",
     "ReadState",
     "RegisterCode",
+    "RemoteTxResult",
     "RunUnit",
+    "SignedBody",
     "SpawnComponent",
     "SubmitTx",
     "SudoResultObserver",
@@ -143,6 +154,9 @@ __all__ = [
     "TxResult",
     "UndecodableMessage",
     "UnknownModule",
+    "account_key",
     "authenticate_tx",
+    "decode_signed_body",
     "run_read_only",
+    "signed_host_tx",
 ]

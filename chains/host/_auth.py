@@ -5,14 +5,14 @@ What this protects against (issue 13): a transaction made in another account's n
 another chain (`WrongChain`). It is the host's ante handler, as in the Cosmos SDK's
 ``SigVerificationDecorator`` and ``IncrementSequenceDecorator``.
 
-Wiring (for the lead): the host keeps one `AccountSequences` over its `Store` (its map is
-named ``auth/sequences``, so it is chain state: part of the block commit and of the app hash
-like any other map) and, for every `SignedTx` that reaches it from outside the process, calls
-``sender = authenticate_tx(tx, chain_id=..., prefix=..., sequences=book)`` *before* opening
-the transaction's savepoint, then executes ``tx.msg`` as ``sender``. Authentication must sit
-outside the savepoint: a transaction whose message fails has still used its sequence number,
-otherwise the same signed bytes could be replayed later, when the failure has gone away
-(Cosmos commits the ante handler's writes for a failing transaction for the same reason).
+Wiring: the executor keeps one `AccountSequences` over its store (``TxExecutor.sequences``;
+its map is named ``auth/sequences``, so it is chain state like any other map). The host
+(``ChainHost.on_signed``) does what `authenticate_tx` does in two halves, with the check that
+the body is in the signer's name between them (so such a refusal leaves the sequence unused),
+all *before* opening the transaction's savepoint. Authentication must sit outside the
+savepoint: a transaction whose message fails has still used its sequence number, otherwise
+the same signed bytes could be replayed later, when the failure has gone away (Cosmos
+commits the ante handler's writes for a failing transaction for the same reason).
 """
 
 from __future__ import annotations

@@ -19,15 +19,26 @@ if it failed; **queries** return the value and raise the `ChainError` (e.g.
 `InvalidAddress` for an address without the chain's prefix). Every method may raise
 `AskTimeout` / `ActorSystemClosed` from the actor runtime. Cancelling a call abandons the
 wait; a transaction already queued still runs.
+
+**Keys.** The handle holds a key pair per signing account, ``key(name)`` (`account_key`:
+derived from the name, so runs repeat), whose address is ``signer_address(name)``. (The
+named accounts of ``address(name)`` stay derived from the name, as the existing genesis
+files and tests spell them.) The methods above run as local, unsigned transactions (the
+host trusts its own process, see ``_host.py``); ``sign`` / ``submit_signed`` build and
+send the `SignedTx` another process would send, and ``save_key`` writes an account's key
+file for such a process.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar, cast
+
+from pydantic import BaseModel
 
 from chains.contract._address import convert_prefix, operator_prefix
 from chains.contract._coin import Coin
@@ -39,8 +50,10 @@ from chains.contract._contract import (
     StakingUndelegate,
 )
 from chains.contract._decimal import SdkDec
+from chains.contract._keys import KeyPair
+from chains.contract._signing import SignedTx
 from chains.host._chain_state import ContractInfo
-from chains.host._config import ChainConfig
+from chains.host._config import ChainConfig, account_key
 from chains.host._contract_actor import ContractMsg
 from chains.host._errors import ChainNotRunning
 from chains.host._events import ChainEvent
@@ -63,6 +76,7 @@ from chains.host._msgs import (
     SudoTx,
     TxBatch,
 )
+from chains.host._signed import SignedBody, signed_host_tx
 from chains.host._tx_result import QueryResult, TxResult
 from chains.modules._module import ChainModule
 from chains.modules._msgs import (
@@ -122,6 +136,7 @@ class Chain:
         self._clock = BlockClock(config.first_block_time, config.block_time, lazy=lazy_blocks)
         self._host: ActorRef[HostMsg] | None = None
         self._components: dict[str, SpawnComponent] = {}
+        self._signed: dict[str, int] = {}
 
     @classmethod
     @asynccontextmanager
@@ -182,6 +197,57 @@ class Chain:
     def operator(self, name: str) -> str:
         """The validator operator address of ``address(name)``."""
         return self.config.operator(name)
+
+    def key(self, name: str) -> KeyPair:
+        """The key pair of signing account ``name`` (address: ``signer_address(name)``)."""
+        return account_key(name)
+
+    def signer_address(self, name: str) -> str:
+        """The address of ``key(name)`` on this chain."""
+        return account_key(name).address(self.config.prefix)
+
+    @staticmethod
+    def signer_address_of(name: str, prefix: str) -> str:
+        """The address of ``key(name)`` under ``prefix`` (for genesis accounts)."""
+        return account_key(name).address(prefix)
+
+    def sequence(self, address: str) -> int:
+        """The sequence ``address``'s next signed transaction must carry (committed state;
+        in-process only, no ask)."""
+        return self._executor.sequences.get(address)
+
+    def save_key(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Write account ``name``'s key file (0600) for a process that signs as it; raises
+        `KeyFileError` / ``OSError`` as `KeyPair.save`."""
+        account_key(name).save(path)
+
+    def sign(self, signer: str | KeyPair, tx: SignedBody | BaseModel) -> SignedTx:
+        """``tx`` signed by ``signer`` (an account name or a key) at its next sequence.
+
+        ``tx`` is a host transaction (`SubmitTx`, `ExecuteTx`, ...) whose sender is the
+        signer, or a root message (`BankSend`, ...) to submit as the signer. The handle
+        counts the sequences it signs at, so several transactions may be signed before
+        any is sent (send them in order). Raises ``ValueError`` for a local-only message.
+        """
+        key = account_key(signer) if isinstance(signer, str) else signer
+        address = key.address(self.config.prefix)
+        # the chain's next sequence, or further if this handle signed ahead of it
+        sequence = max(self._signed.get(address, 0), self._executor.sequences.get(address))
+        signed = signed_host_tx(
+            key, prefix=self.config.prefix, chain_id=self.chain_id, sequence=sequence, tx=tx
+        )
+        self._signed[address] = sequence + 1
+        return signed
+
+    async def submit_signed(self, tx: SignedTx) -> TxResult:
+        """Send a signed transaction; the host verifies it as it would one from another
+        process (see `ChainHost.on_signed` for the errors). After a failure, ``sign``
+        starts again from the chain's sequence for the sender (a refused transaction
+        leaves its sequence unused, and anything signed after it then mismatches)."""
+        result: TxResult = await self.host.ask(tx, expect=TxResult)
+        if not result.ok:
+            self._signed[tx.sender] = self._executor.sequences.get(tx.sender)
+        return result
 
     def contract(self, address: str) -> ActorRef[ContractMsg]:
         """The actor of the contract at ``address`` (`ExecuteContract`, `QueryContract`)."""

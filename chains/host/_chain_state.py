@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from chains.contract._address import derive_address, validate_address
 from chains.contract._contract import BlockEnv, Contract, ContractStorage, Env
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
+from chains.host._auth import AccountSequences
 from chains.host._config import ChainConfig
 from chains.host._errors import CodeExists, ModuleExists, UnknownModule
 from chains.host._events import RawEvent
@@ -79,6 +80,8 @@ class ChainState:
         )
         self.bond_denom = config.bond_denom
         self.gov_address = derive_address(config.prefix, "module/gov")
+        # each account's next transaction sequence (signed transactions, `_auth.py`)
+        self.sequences = AccountSequences(self._store)
 
         self._contracts: SortedJournaledMap[str, ContractInfo] = SortedJournaledMap(
             self._store, "wasm/contracts"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chains.contract._address import (
@@ -13,10 +15,11 @@ from chains.contract._address import (
 from chains.contract._coin import Coin
 from chains.contract._decimal import SdkDec
 from chains.contract._errors import ChainError, InvalidValue
+from chains.contract._keys import KeyPair
 from chains.modules._bank import check_denom
 from chains.modules._params import StakingParams
 
-__all__ = ["ChainConfig", "GenesisAccount", "GenesisValidator"]
+__all__ = ["ChainConfig", "GenesisAccount", "GenesisValidator", "account_key"]
 
 _DEFAULT_GENESIS_TIME = 1_700_000_000
 
@@ -103,7 +106,11 @@ class ChainConfig(BaseModel):
         return self
 
     def address(self, name: str) -> str:
-        """The deterministic account address for a name on this chain (20 bytes)."""
+        """The deterministic account address for a name on this chain (20 bytes).
+
+        Derived from the name, not from a key (kept so for the tests and genesis files
+        that spell these addresses out): an account that signs transactions from another
+        process uses ``account_key(name).address(prefix)`` instead."""
         return derive_address(self.prefix, name)
 
     def operator(self, name: str) -> str:
@@ -114,3 +121,17 @@ class ChainConfig(BaseModel):
     def first_block_time(self) -> int:
         """The time of block 1: one (whole-second, at least 1 s) block time after genesis."""
         return self.genesis_time + max(1, int(self.block_time))
+
+
+def account_key(name: str) -> KeyPair:
+    """The key pair of the signing account called ``name``: ``KeyPair.from_seed(name)``,
+    the same on every chain (as one mnemonic across Cosmos chains), so virtual-time runs
+    repeat; its address on a chain is ``account_key(name).address(prefix)``. Simulation
+    keys: guessable from the name."""
+    return _account_key(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _account_key(name: str) -> KeyPair:
+    # deriving an ed25519 key costs tens of microseconds; names repeat across a run
+    return KeyPair.from_seed(name)

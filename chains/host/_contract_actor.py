@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from chains.contract._coin import Coin
-from chains.contract._errors import ChainError
+from chains.contract._errors import ChainError, Unauthorized
 from chains.host._executor import TxExecutor
 from chains.host._msgs import ExecuteTx, HostMsg
-from chains.host._tx_result import QueryResult, TxResult
+from chains.host._tx_result import QueryResult, RemoteTxResult, TxResult
 from mesh_actors import Actor, ActorRef, Message, handler
 
 __all__ = ["ContractActor", "ContractMsg", "ExecuteContract", "QueryContract"]
@@ -51,9 +51,16 @@ class ContractActor(Actor[ContractMsg]):
         self._executor = executor
 
     @handler
-    async def on_execute(self, msg: ExecuteContract) -> TxResult:
+    async def on_execute(self, msg: ExecuteContract) -> TxResult | RemoteTxResult:
         """Forward to the host as a transaction; on cancellation the ask is abandoned (the
-        transaction may still run)."""
+        transaction may still run). From another actor system it is refused with
+        `Unauthorized` (unsigned; send the host a `SignedTx`)."""
+        if self.ctx.remote:
+            ex = self._executor
+            refused = TxResult(
+                False, None, Unauthorized(), (), (), ex.height, ex.time_s, ex.tx_index
+            )
+            return RemoteTxResult.of(refused)
         tx = ExecuteTx(sender=msg.sender, contract=self.address, msg=msg.msg, funds=msg.funds)
         return await self._host.ask(tx, expect=TxResult)
 

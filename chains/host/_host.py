@@ -42,6 +42,21 @@ multi-chain run, advance the shared clock instead).
 
 The executor lives outside the actor instance, so if the host ever restarts (supervision) the
 chain's state, height and time carry on.
+
+**Trust** (ARCHITECTURE rule 3, issue 13). A `SignedTx` is always verified, wherever it comes
+from: the host checks chain id, key, account sequence and signature (`verify_tx`) and that
+the body is in the signer's name, then uses up the sequence *before* the transaction's
+savepoint (so a transaction whose body fails cannot be replayed) and runs the body as the
+signer (`chains.host._signed`). Everything else is trusted only from the host's own
+process: an unsigned transaction that came in through the transport (``ctx.remote``: the
+receiving actor system marks what its transport delivers, a frame cannot claim otherwise) is
+refused with `Unauthorized` without running anything, as are the administration and read
+messages (`RunUnit`, `ReadState`, ... carry callables, which the JSON codec cannot decode in
+the first place) and `ProduceBlocks` (nothing produced); block ticks from outside are
+ignored. Answers to another actor system are `RemoteTxResult` (a `TxResult` does not cross
+the wire). Calls from the embedder's process (the `Chain` handle, the mesh, the IBC components)
+skip verification: that process holds the keys and runs the chain, so a signature would
+only cost time there (``python -m benchmarks auth`` measures both paths).
 """
 
 from __future__ import annotations
@@ -52,7 +67,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from chains.contract._errors import ChainError, UnsupportedMessage
+from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
+from chains.contract._signing import SignedTx, verify_tx
 from chains.host._contract_actor import ContractActor
 from chains.host._errors import InternalError, InvalidComponent, ModulePanic
 from chains.host._events import ChainEvent
@@ -75,7 +91,8 @@ from chains.host._msgs import (
     SudoTx,
     TxBatch,
 )
-from chains.host._tx_result import BlockResult, QueryResult, TxResult
+from chains.host._signed import decode_signed_body
+from chains.host._tx_result import BlockResult, QueryResult, RemoteTxResult, TxResult
 from mesh_actors import (
     Actor,
     ActorRef,
@@ -311,7 +328,11 @@ class ChainHost(Actor[HostMsg]):
 
     @handler
     def on_tick(self, _: BlockTick) -> None:
-        """End the current block and begin the next at the clock's time (C-10)."""
+        """End the current block and begin the next at the clock's time (C-10); a tick from
+        another actor system is ignored."""
+        if self.ctx.remote:
+            self.ctx.log.warning("remote block tick ignored")
+            return
         executor = self._executor
         self._after_block(executor.end_block())
         time_s = self._clock.time_at(self.ctx.clock.now(), executor.time_s)
@@ -319,8 +340,9 @@ class ChainHost(Actor[HostMsg]):
 
     @handler
     def on_produce_blocks(self, msg: ProduceBlocks) -> int:
-        """Produce ``count`` blocks now, ``step`` seconds apart; return the new height."""
-        if msg.count == 0:
+        """Produce ``count`` blocks now, ``step`` seconds apart; return the new height (from
+        another actor system: nothing is produced, the height is returned as it is)."""
+        if msg.count == 0 or self.ctx.remote:
             return self._executor.height
         executor = self._executor
         clock = self._clock
@@ -395,14 +417,65 @@ class ChainHost(Actor[HostMsg]):
     def _run_unit(self, tx: RunUnit) -> TxResult:
         return self._executor.run(partial(tx.body, self._executor))
 
+    def _refused(self, error: ChainError) -> TxResult:
+        # a transaction refused before it ran: nothing executed, no unit index used
+        executor = self._executor
+        return TxResult(
+            ok=False,
+            data=None,
+            error=error,
+            events=(),
+            contracts=(),
+            height=executor.height,
+            time=executor.time_s,
+            tx_index=executor.tx_index,
+        )
+
     @handler(ExecuteTx, InstantiateTx, SudoTx, SubmitTx, GovExecuteTx, GovSudoTx, RunUnit)
-    def on_tx(self, tx: HostTx) -> TxResult:
-        """Run one transaction as an atomic unit in the current block."""
+    def on_tx(self, tx: HostTx) -> TxResult | RemoteTxResult:
+        """Run one transaction as an atomic unit in the current block (from another actor
+        system: refused with `Unauthorized`, answered as a `RemoteTxResult`; it must come
+        as a `SignedTx`)."""
+        if self.ctx.remote:
+            return RemoteTxResult.of(self._refused(Unauthorized()))
         return self._after_tx(self._runners[type(tx)](tx))
 
     @handler
+    def on_signed(self, tx: SignedTx) -> TxResult | RemoteTxResult:
+        """Verify a signed transaction and run its body as the signer (module docstring).
+
+        Refused without running, as a failed `TxResult`: `WrongChain`, `Unauthorized` (a
+        key that is not the sender's, or a body whose sender or authority is not the
+        signer), `SequenceMismatch`, `InvalidSignature`, `UnsupportedMessage` (a body that
+        is not a signable transaction). Only the first three leave the sequence unused.
+        """
+        executor = self._executor
+        sequences = executor.sequences
+        try:
+            # `authenticate_tx` in two halves, so that a body in someone else's name is
+            # refused before the signer's sequence is used (Cosmos checks the signers
+            # before it increments); both outside the unit's savepoint, so the sequence
+            # stays used whatever the body then does
+            verify_tx(
+                tx,
+                chain_id=executor.chain_id,
+                sequence=sequences.get(tx.sender),
+                prefix=executor.prefix,
+            )
+            body = decode_signed_body(tx, tx.sender)
+            sequences.advance(tx.sender)
+        except ChainError as exc:
+            result = self._refused(exc)
+        else:
+            result = self._after_tx(self._runners[type(body)](body))
+        return RemoteTxResult.of(result) if self.ctx.remote else result
+
+    @handler
     def on_batch(self, batch: TxBatch) -> tuple[TxResult, ...]:
-        """Run each transaction of the batch as its own unit, in order."""
+        """Run each transaction of the batch as its own unit, in order (from another actor
+        system: each refused with `Unauthorized`)."""
+        if self.ctx.remote:
+            return tuple(self._refused(Unauthorized()) for _ in batch.txs)
         return tuple(self._run_tx(tx) for tx in batch.txs)
 
     # -- reads and administration ---------------------------------------------------------
@@ -411,6 +484,8 @@ class ChainHost(Actor[HostMsg]):
     def on_read(self, msg: ReadState) -> QueryResult:
         """Run a read-only function of the executor; errors come back as values (any other
         exception as `InternalError`)."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
         try:
             value = self._executor.read(msg.reader)
         except ChainError as exc:
@@ -422,6 +497,8 @@ class ChainHost(Actor[HostMsg]):
     @handler
     def on_register_code(self, msg: RegisterCode) -> QueryResult:
         """Register a contract class (`CodeExists` if the name is taken by another)."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
         try:
             self._executor.register_code(msg.contract_class)
         except ChainError as exc:
@@ -432,6 +509,8 @@ class ChainHost(Actor[HostMsg]):
     def on_add_module(self, msg: AddModule) -> QueryResult:
         """Build and plug in a module (`ModuleExists` if the name is taken; a factory that
         raises something else gives `ModulePanic`)."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
         try:
             module = msg.factory(self._executor)
             self._executor.add_module(module)
@@ -448,6 +527,8 @@ class ChainHost(Actor[HostMsg]):
     def on_spawn_component(self, msg: SpawnComponent) -> QueryResult:
         """Spawn a component child (`InvalidComponent` if a live child has the name or it is
         not a valid actor name); it is respawned after every restart of the host."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
         # a component that was stopped on purpose may be spawned again under its name
         if any(child.address.name == msg.name for child in self.ctx.children):
             return QueryResult(ok=False, error=InvalidComponent(msg.name, "name is taken"))

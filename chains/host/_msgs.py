@@ -7,7 +7,10 @@ tuple of them); reads (`ReadState`) and administration (`RegisterCode`, `AddModu
 results, never as exceptions.
 
 `RunUnit`, `ReadState`, `RegisterCode`, `AddModule` and `SpawnComponent` carry Python
-callables or classes, so they only work inside one process; the others are plain data.
+callables or classes, so they only work inside one process (the JSON codec cannot rebuild a
+callable, and the host refuses them from another actor system anyway); the others are plain
+data. From another actor system the host runs only a `chains.contract.SignedTx` (see
+``_host.py``, ``_signed.py``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pydantic import Field
 
 from chains.contract._coin import Coin
 from chains.contract._contract import Contract
+from chains.contract._signing import SignedTx
 from chains.host._executor import TxExecutor
 from chains.modules._module import ChainModule
 from mesh_actors import Actor, MailboxConfig, Message
@@ -172,6 +176,7 @@ class BlockTick(Message):
 
 HostMsg = (
     HostTx
+    | SignedTx
     | TxBatch
     | ReadState
     | RegisterCode

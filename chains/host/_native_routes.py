@@ -5,6 +5,11 @@ withdraw commission; the operator's account must sign, else `Unauthorized`), the
 evidence inputs a real chain gets from consensus (signed blocks, forced downtime, equivocation
 evidence, C-31..C-39), and minting for tests and genesis-like setups. They are accepted as root
 messages of a ``submit`` only; each records the events the SDK's message server emits.
+
+The consensus inputs and `Mint` are privileged (issue 13: "any account minted 10^15 of the
+staking denom"): only the governance module account, which stands for the chain itself and
+the module that owns minting, may send them; anyone else gets `Unauthorized`. That account
+has no key, so no signed transaction from outside the process can carry them.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class NativeMessages:
         # the executor's event buffer (mutated in place, never replaced)
         self._events = executor._events
         self._validate = executor.validate
+        self._gov = executor.gov_address
         self.table: dict[type[Any], Callable[[str, Any], Any]] = {
             CreateValidator: self._create_validator,
             Unjail: self._unjail,
@@ -53,6 +59,11 @@ class NativeMessages:
             SubmitEquivocation: self._submit_equivocation,
             Mint: self._mint,
         }
+
+    def _chain_itself(self, sender: str) -> None:
+        # consensus inputs and minting: the gov module account only (module docstring)
+        if sender != self._gov:
+            raise Unauthorized()
 
     def _operator_account(self, sender: str, validator: str) -> None:
         if sender != self._staking.staking.account_of(validator):
@@ -100,9 +111,11 @@ class NativeMessages:
         return self._staking.withdraw_validator_commission(msg.validator)
 
     def _record_liveness(self, sender: str, msg: RecordLiveness) -> None:
+        self._chain_itself(sender)
         self._staking.record_liveness(msg.validator, msg.signed)
 
     def _force_downtime(self, sender: str, msg: ForceDowntime) -> int:
+        self._chain_itself(sender)
         burned = self._staking.force_downtime(msg.validator)
         self._events.append(
             (
@@ -118,6 +131,7 @@ class NativeMessages:
         return burned
 
     def _submit_equivocation(self, sender: str, msg: SubmitEquivocation) -> int | None:
+        self._chain_itself(sender)
         burned = self._staking.submit_equivocation(
             msg.consensus_address, msg.infraction_height, msg.infraction_time, msg.power
         )
@@ -136,6 +150,7 @@ class NativeMessages:
         return burned
 
     def _mint(self, sender: str, msg: Mint) -> None:
+        self._chain_itself(sender)
         recipient = self._validate(msg.to_address)
         for coin in msg.amount:
             if coin.amount:

@@ -15,8 +15,9 @@ from typing import Any, NamedTuple
 
 from chains.contract._errors import ChainError
 from chains.host._events import ChainEvent
+from mesh_actors import Message
 
-__all__ = ["BlockResult", "QueryResult", "TxResult"]
+__all__ = ["BlockResult", "QueryResult", "RemoteTxResult", "TxResult"]
 
 
 class TxResult(NamedTuple):
@@ -75,3 +76,30 @@ class BlockResult:
     events: tuple[ChainEvent, ...] = ()
     failures: tuple[tuple[str, ChainError], ...] = ()
     sudo_results: tuple[TxResult, ...] = ()
+
+
+class RemoteTxResult(Message):
+    """What the host answers a transaction from another actor system: a `TxResult` in a
+    form the wire carries. ``error`` is the error's class name (``"SequenceMismatch"``),
+    ``detail`` its text; ``data`` is the result data's text (``repr``), for display only."""
+
+    type_name = "chains.host.remote_tx_result"
+    ok: bool
+    error: str | None = None
+    detail: str = ""
+    data: str = ""
+    height: int
+    tx_index: int
+
+    @classmethod
+    def of(cls, result: TxResult) -> RemoteTxResult:
+        """The wire form of ``result``."""
+        error = result.error
+        return cls(
+            ok=result.ok,
+            error=None if error is None else type(error).__name__,
+            detail="" if error is None else str(error),
+            data="" if result.data is None else repr(result.data),
+            height=result.height,
+            tx_index=result.tx_index,
+        )

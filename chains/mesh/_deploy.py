@@ -46,7 +46,7 @@ from chains.contract._contract import Contract, CustomMsg
 from chains.contract._decimal import Decimal18, SdkDec
 from chains.contract._ibc_types import IbcOrder
 from chains.host._chain import Chain
-from chains.host._config import ChainConfig, GenesisAccount, GenesisValidator
+from chains.host._config import ChainConfig, GenesisAccount, GenesisValidator, account_key
 from chains.host._executor import TxExecutor
 from chains.host._tx_result import TxResult
 from chains.ibc._gateway import IbcHandle, install_ibc
@@ -113,10 +113,11 @@ class MeshChain:
         return self.spec.denom
 
     def address(self, name: str) -> str:
-        """The account address of user ``name`` on this chain."""
+        """The account address of user ``name`` on this chain: the address of the key the
+        chain handle holds for it (``Chain.key(name)``), so it can sign as the user."""
         address = self._addresses.get(name)
         if address is None:
-            address = self._addresses[name] = self.chain.address(name)
+            address = self._addresses[name] = self.chain.signer_address(name)
         return address
 
     def operator(self, name: str) -> str:
@@ -132,7 +133,7 @@ class MeshChain:
     def account_name(self, address: str) -> str:
         """The topology name of an account address (the address if unknown)."""
         for account in self.spec.accounts:
-            if self.chain.address(account.name) == address:
+            if self.address(account.name) == address:
                 return account.name
         return address
 
@@ -175,7 +176,6 @@ def chain_config(spec: ChainSpec, genesis_time: int) -> ChainConfig:
         community_tax=spec.community_tax,
         block_provision=spec.block_provision,
     )
-    probe = ChainConfig(chain_id=spec.id, prefix=spec.prefix, bond_denom=spec.denom)
     return ChainConfig(
         chain_id=spec.id,
         prefix=spec.prefix,
@@ -185,7 +185,9 @@ def chain_config(spec: ChainSpec, genesis_time: int) -> ChainConfig:
         staking=staking,
         accounts=tuple(
             GenesisAccount(
-                address=probe.address(a.name), coins=(Coin(denom=spec.denom, amount=a.balance),)
+                # the address of the user's key (`NodeHandle.address`)
+                address=account_key(a.name).address(spec.prefix),
+                coins=(Coin(denom=spec.denom, amount=a.balance),),
             )
             for a in spec.accounts
             if a.balance > 0
@@ -262,7 +264,7 @@ async def start_chain(
     for code in _codes(topology, spec.id):
         await chain.register_code(code)
     return MeshChain(
-        spec=spec, system=system, chain=chain, ibc=ibc, deployer=chain.address(MESH_DEPLOYER)
+        spec=spec, system=system, chain=chain, ibc=ibc, deployer=chain.signer_address(MESH_DEPLOYER)
     )
 
 

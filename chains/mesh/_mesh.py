@@ -30,6 +30,7 @@ topology does not have, and what the actor runtime raises.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from functools import partial
@@ -53,7 +54,9 @@ from chains.consumer.price_feeds._msgs import (
 from chains.contract._coin import Coin
 from chains.contract._decimal import Decimal18
 from chains.contract._errors import ChainError
+from chains.contract._keys import KeyPair
 from chains.host._chain import Chain
+from chains.host._config import account_key
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._tx_result import TxResult
@@ -61,6 +64,7 @@ from chains.ibc._msgs import ChannelState
 from chains.mesh._cross_chain import CrossChainTx, SettlementWatch
 from chains.mesh._deploy import (
     ICQ_HOST_PORT,
+    MESH_DEPLOYER,
     MeshChain,
     MeshPairing,
     authorize_max_cap,
@@ -612,8 +616,25 @@ class Mesh:
         return tuple(self._chains)
 
     def address(self, chain_id: str, user: str) -> str:
-        """``user``'s account address on ``chain_id``."""
+        """``user``'s account address on ``chain_id`` (the address of ``key(user)``)."""
         return self._node(chain_id).address(user)
+
+    def key(self, user: str) -> KeyPair:
+        """The key pair the mesh holds for ``user`` (the same on every chain, as one
+        mnemonic across Cosmos chains); a process that acts as ``user`` signs with it."""
+        return account_key(user)
+
+    def save_keys(self, directory: str | os.PathLike[str]) -> tuple[Path, ...]:
+        """Write a key file (0600) per topology user, and the deployer's, as
+        ``<directory>/<name>.key``, for processes that sign as them; returns the paths.
+        Raises `KeyFileError` if a file exists already, ``OSError`` from the file system."""
+        names = sorted(
+            {a.name for node in self._chains.values() for a in node.spec.accounts} | {MESH_DEPLOYER}
+        )
+        paths = tuple(Path(directory) / f"{name}.key" for name in names)
+        for name, path in zip(names, paths, strict=True):
+            account_key(name).save(path)
+        return paths
 
     def operator(self, chain_id: str, validator: str) -> str:
         """The operator address of ``validator`` on ``chain_id``."""

@@ -100,7 +100,9 @@ def test_block_lifecycle_order_C_10() -> None:
     kit.ex.add_module(observer)
     a = kit.contracts[0]
     operator = kit.ex.staking.staking.operator_of(BOB)
-    kit.ex.submit(ALICE, Mint(to_address=BOB, amount=(Coin(denom=DENOM, amount=5_000_000),)))
+    kit.ex.submit(
+        kit.ex.gov_address, Mint(to_address=BOB, amount=(Coin(denom=DENOM, amount=5_000_000),))
+    )
     assert (
         kit.ex.submit(BOB, CreateValidator(pubkey="pk-bob", self_bond=5_000_000)).data == operator
     )
