@@ -31,6 +31,7 @@ import contextlib
 import importlib.util
 import itertools
 import ssl
+import sys
 from collections.abc import Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
@@ -39,7 +40,6 @@ import anyio
 import anyio.lowlevel
 import nats
 import nats.errors
-import sniffio
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -98,14 +98,18 @@ class UnsupportedBackend(TransportError, RuntimeError):
 
 
 def _require_asyncio() -> None:
+    # asked of the libraries themselves, as mesh_actors does (sniffio is not a dependency)
+    if "trio" in sys.modules:
+        import trio.lowlevel
+
+        if trio.lowlevel.in_trio_run():
+            raise UnsupportedBackend(
+                "NatsTransport runs only on asyncio (nats-py is asyncio-only), not on trio"
+            )
     try:
-        library = sniffio.current_async_library()
-    except sniffio.AsyncLibraryNotFoundError:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return  # constructed outside any event loop: checked again when entered
-    if library != "asyncio":
-        raise UnsupportedBackend(
-            f"NatsTransport runs only on asyncio (nats-py is asyncio-only), not on {library}"
-        )
 
 
 def _no_responders(msg: Msg) -> bool:

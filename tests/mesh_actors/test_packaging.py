@@ -22,7 +22,11 @@ PACKAGES = ("mesh_actors", "transport")
 FIRST_PARTY = {"mesh_actors", "transport", "chains"}
 # Import names a declared distribution provides besides its own name: pydantic-core is part
 # of pydantic's public API (``pydantic_core.to_json``) and pinned by it.
-PROVIDES = {"pydantic": {"pydantic", "pydantic_core"}}
+PROVIDES = {
+    "pydantic": {"pydantic", "pydantic_core"},
+    # the nats-py distribution installs the `nats` package
+    "nats_py": {"nats"},
+}
 
 
 def _declared(group: list[str]) -> set[str]:
