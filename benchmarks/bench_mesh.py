@@ -45,6 +45,24 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks mesh
 
+Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 7; CPU seconds;
+``.venv/bin/python -m benchmarks mesh``, 147 s in all), days/s against the targets:
+
+- reference profile, 100 validators: idle 3.5; 1,000 users 0.67 (1.50 s/day, 1,743 tx/s,
+  66 MiB); extrapolated to 10,000 users 0.08 (target 1): 0.29 s/day idle + 1.22 ms per
+  user per day. The slope is pessimistic: a one-day run includes relaying the users'
+  2,000 packets and their first epochs' delegations, a one-time cost counted as per-day;
+- stress profile: idle 0.18; 1,000 users 0.08 (12.2 s/day); extrapolated 0.01 (target
+  0.3): 5.6 s/day idle + 6.6 ms per user per day;
+- idle seed topology 3.8 (target 50); idle two-chain one-validator mesh 10.2 (target 200).
+
+Before (the same command at commit 93090e1: seed file with 100-block epochs and 30 s
+clears, 10 validators, 2 days): idle 6.0 s/day (0.17 days/s); 100 / 200 users 7.8 / 7.6
+s/day (0.13 days/s). The reference defaults alone make the idle seed topology about 20x
+faster (0.17 -> 3.5-3.8 days/s; the stress profile's 0.18 is the old figure); what remains
+of an idle day is the clears' clock stops (3 relayers x 144 a day, each waking the four
+chains and the relayer's asks) and the epochs (3 consumers x 14.4 a day).
+
 History (before issue 16's reference defaults; the seed file then had 100-block epochs and
 30 s clears, what is now stress.toml):
 
