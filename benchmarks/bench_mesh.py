@@ -1,46 +1,70 @@
-"""The whole mesh at scale (issue 7's benchmark): the seed topology, many users, many days.
+"""The whole mesh at scale (issues 7 and 16): the seed topology, many users, many days.
 
 The seed topology (examples/topologies/seed.toml: Osmosis → Juno, Osmosis → Stargaze,
 Akash → Juno, Juno → Osmosis), with every chain's validator set replaced by ``V``
 validators of 10,000,000 tokens and ``U`` users ``u0 .. u{U-1}`` spread round-robin over the
 four pairings (a user is an account of its pairing's provider). Each user bonds 1,000,000
 and cross-stakes 200,000 to a consumer validator (round-robin); then the mesh runs ``D``
-simulated days in virtual time (blocks every 6 s on four chains, epochs every 100 blocks,
-rewards distributed and relayed), with one double-sign of a Juno validator at mid-run whose
-slash propagates to both of Juno's providers. Relayers as in the seed file.
+simulated days in virtual time (blocks every 6 s on four chains, rewards distributed and
+relayed), with one double-sign of a Juno validator at mid-run whose slash propagates to
+both of Juno's providers.
 
-Printed, for ``U`` and for ``2U`` users (each run in a fresh forked process, so that the
-peak RSS ``ru_maxrss`` is that run's own):
+Two parameter profiles:
 
-- the **idle baseline**: the same topology with no users, ``D`` days — CPU seconds per
-  simulated day and blocks per CPU second (pure block production, epochs, relaying);
-- the **setup** (mesh entry: deployment, channel handshakes), and the **users' transactions**
-  (bond + cross-stake) as transactions per second;
-- the **run**: CPU seconds per simulated day against the idle baseline, and its inverse in
-  simulated days per second (target of issue 7: ≥ 1 day/s at 10,000 users and 100
-  validators);
-- **peak RSS** of each run, and the **growth** of run time and memory when users double
-  (linear growth would be 2.0x time of the user part; the idle part is constant).
+- **reference** (seed.toml): the reference deployments' defaults, epochs every 1,000 blocks
+  (mesh-security-sdk's ``EpochLength``) and relayers clearing every 100 blocks (Hermes'
+  ``clear_interval``);
+- **stress** (stress.toml): epochs every 100 blocks and clears every 30 s.
+
+Printed in one run, each next to its target (issue 16), as simulated days per CPU second:
+
+- the reference profile at ``U`` users and ``V`` validators, and extrapolated to 10,000
+  users along the measured slope (the ``U`` run minus the idle run, per user: a day's cost
+  is an idle part plus a per-user part; target >= 1 day/s);
+- the same for the stress profile (target >= 0.3 day/s at 10,000 users);
+- the idle seed topology (no users, reference profile; target >= 50 days/s), median of 3;
+- an idle two-chain mesh with one validator each (examples/chaos/small.toml with the
+  reference profile; target >= 200 days/s), median of 3;
+- the setup, the users' transactions per second, peak RSS;
+- a profile of the reference run at ``U`` users (``cProfile``, a separate run: not in the
+  figures), top 15 functions by cumulative time.
 
 Rates use CPU time (``time.process_time``): the runs are single-threaded and never sleep in
-real time, and the machine is shared.
+real time, and the machine is shared. Each run is in a fresh forked process, so that the
+peak RSS ``ru_maxrss`` is that run's own.
 
 Size knobs (environment variables)::
 
-    MESH_BENCH_USERS       users U (default 100; the 2U run doubles it)
-    MESH_BENCH_VALIDATORS  validators per chain V (default 10)
-    MESH_BENCH_DAYS        simulated days D (default 2)
-    MESH_BENCH_CLEAR       if set, every relayer's clear interval in seconds instead of the seed
-                           file's 30 (e.g. 600: Hermes' default of 100 blocks at 6 s blocks)
-    MESH_BENCH_PROFILE     if set to a path, one more U run under cProfile (not in the figures),
-                           its stats saved there and the top 15 functions printed by cumulative
-                           and by internal time
+    MESH_BENCH_USERS       users U (default 1,000: about a minute at 100 validators)
+    MESH_BENCH_VALIDATORS  validators per chain V (default 100)
+    MESH_BENCH_DAYS        simulated days D of the user runs (default 1)
+    MESH_BENCH_IDLE_DAYS   simulated days of the idle runs (default 20)
+    MESH_BENCH_CLEAR       if set, every relayer's clear interval in seconds (both profiles)
+    MESH_BENCH_PROFILE     path for the profile's stats (default: a temporary file);
+                           ``0`` skips the profile
 
-    .venv/bin/python -m benchmarks mesh                          # small: ~1-2 minutes
-    # issue 7's full configuration: idle, 10,000 and 20,000 users, each 30 days
-    # (about 13 minutes of CPU at the figures below):
-    MESH_BENCH_USERS=10000 MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=30 \\
-        .venv/bin/python -m benchmarks mesh
+    .venv/bin/python -m benchmarks mesh
+
+Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 7; CPU seconds;
+``.venv/bin/python -m benchmarks mesh``, 147 s in all), days/s against the targets:
+
+- reference profile, 100 validators: idle 3.5; 1,000 users 0.67 (1.50 s/day, 1,743 tx/s,
+  66 MiB); extrapolated to 10,000 users 0.08 (target 1): 0.29 s/day idle + 1.22 ms per
+  user per day. The slope is pessimistic: a one-day run includes relaying the users'
+  2,000 packets and their first epochs' delegations, a one-time cost counted as per-day;
+- stress profile: idle 0.18; 1,000 users 0.08 (12.2 s/day); extrapolated 0.01 (target
+  0.3): 5.6 s/day idle + 6.6 ms per user per day;
+- idle seed topology 3.8 (target 50); idle two-chain one-validator mesh 10.2 (target 200).
+
+Before (the same command at commit 93090e1: seed file with 100-block epochs and 30 s
+clears, 10 validators, 2 days): idle 6.0 s/day (0.17 days/s); 100 / 200 users 7.8 / 7.6
+s/day (0.13 days/s). The reference defaults alone make the idle seed topology about 20x
+faster (0.17 -> 3.5-3.8 days/s; the stress profile's 0.18 is the old figure); what remains
+of an idle day is the clears' clock stops (3 relayers x 144 a day, each waking the four
+chains and the relayer's asks) and the epochs (3 consumers x 14.4 a day).
+
+History (before issue 16's reference defaults; the seed file then had 100-block epochs and
+30 s clears, what is now stress.toml):
 
 Measured (Python 3.11, x86_64, shared 2-core machine, loaded by other jobs: figures vary by
 +-20% between runs; CPU seconds). With lazy block production (``_host.py``: the chains'
@@ -124,6 +148,7 @@ import multiprocessing
 import os
 import pstats
 import resource
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,11 +156,15 @@ from pathlib import Path
 import anyio
 
 from benchmarks._report import Report
-from chains import AccountSpec, Mesh, Topology, ValidatorSpec, load_topology
+from chains import AccountSpec, ChainSpec, Mesh, Topology, ValidatorSpec, load_topology
 
 __all__ = ["MeshRun", "build_topology", "run", "run_mesh"]
 
-SEED = Path(__file__).resolve().parents[1] / "examples" / "topologies" / "seed.toml"
+_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+_EXAMPLES = Path(_ROOT) / "examples"
+SEED = _EXAMPLES / "topologies" / "seed.toml"
+STRESS = _EXAMPLES / "topologies" / "stress.toml"
+SMALL = _EXAMPLES / "chaos" / "small.toml"
 _DAY = 86_400.0
 BOND = 1_000_000
 CROSS_STAKE = 200_000
@@ -149,10 +178,11 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-def build_topology(users: int, validators: int) -> Topology:
-    """The seed topology with ``validators`` per chain and ``users`` accounts spread
-    round-robin over the pairings' providers (user ``u{i}`` belongs to pairing ``i % 4``)."""
-    seed = load_topology(SEED)
+def build_topology(users: int, validators: int, base: Path = SEED) -> Topology:
+    """The seed topology (or ``base``) with ``validators`` per chain and ``users`` accounts
+    spread round-robin over the pairings' providers (user ``u{i}`` belongs to pairing
+    ``i % 4``)."""
+    seed = load_topology(base)
     accounts: dict[str, list[AccountSpec]] = {c.id: [] for c in seed.chains}
     for i in range(users):
         provider = seed.pairings[i % len(seed.pairings)].provider
@@ -197,8 +227,21 @@ class MeshRun:
     peak_rss: int
 
 
-async def _drive(users: int, validators: int, days: float) -> MeshRun:
-    topology = build_topology(users, validators)
+def small_idle_topology() -> Topology:
+    """Two chains, one validator each, no relayer settings: the chaos tests' mesh with the
+    reference profile (its stress clearing period dropped, epochs at the default)."""
+    small = load_topology(SMALL)
+    default_epoch = ChainSpec.model_fields["epoch_blocks"].default
+    chains = tuple(c.model_copy(update={"epoch_blocks": default_epoch}) for c in small.chains)
+    return small.model_copy(update={"chains": chains, "relayers": ()})
+
+
+def _topology_of(users: int, validators: int, base: Path) -> Topology:
+    return small_idle_topology() if base == SMALL else build_topology(users, validators, base)
+
+
+async def _drive(users: int, validators: int, days: float, base: Path = SEED) -> MeshRun:
+    topology = _topology_of(users, validators, base)
     started = time.process_time()
     async with Mesh(topology, seed=7) as mesh:
         setup = time.process_time() - started
@@ -226,109 +269,119 @@ async def _drive(users: int, validators: int, days: float) -> MeshRun:
     return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak)
 
 
-def run_mesh(users: int, validators: int, days: float, profile: str | None = None) -> MeshRun:
-    """One run of the benchmark in this process (on asyncio); with ``profile`` a path,
-    under cProfile, the stats dumped there."""
+def run_mesh(
+    users: int, validators: int, days: float, profile: str | None = None, base: Path = SEED
+) -> MeshRun:
+    """One run of the benchmark in this process (on asyncio) on the topology ``base`` (seed,
+    stress or the small idle mesh); with ``profile`` a path, under cProfile, the stats
+    dumped there."""
     if profile is None:
-        return anyio.run(_drive, users, validators, days)
+        return anyio.run(_drive, users, validators, days, base)
     profiler = cProfile.Profile()
-    result: MeshRun = profiler.runcall(anyio.run, _drive, users, validators, days)
+    result: MeshRun = profiler.runcall(anyio.run, _drive, users, validators, days, base)
     profiler.dump_stats(profile)
     return result
 
 
-def _in_child(users: int, validators: int, days: float, profile: str | None = None) -> MeshRun:
+def _in_child(
+    users: int, validators: int, days: float, profile: str | None = None, base: Path = SEED
+) -> MeshRun:
     # a fresh forked process per run: ru_maxrss is then that run's own peak
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
-        result: MeshRun = pool.apply(run_mesh, (users, validators, days, profile))
+        result: MeshRun = pool.apply(run_mesh, (users, validators, days, profile, base))
     return result
 
 
+def _median_idle(validators: int, days: float, base: Path) -> MeshRun:
+    runs = sorted((_in_child(0, validators, days, base=base) for _ in range(3)), key=_rate)
+    return runs[1]
+
+
+def _rate(r: MeshRun) -> float:
+    # simulated days per CPU second of the days phase
+    return r.days / r.run_s if r.run_s > 0 else float("inf")
+
+
 def _print_profile(path: str) -> None:
-    for key in ("cumulative", "tottime"):
+    # the whole top by cumulative time is the event loop's frames; the project's own
+    # functions (chains, mesh_actors, transport) show where a simulated day goes
+    for title, restriction in (
+        ("all functions", ()),
+        ("the project's functions", (r"/(chains|mesh_actors|transport)/",)),
+    ):
         out = io.StringIO()
         stats = pstats.Stats(path, stream=out)
-        stats.sort_stats(key).print_stats(15)
-        print(f"\n  -- profile, top 15 by {key} --")
+        stats.sort_stats("cumulative").print_stats(*restriction, 15)
+        print(f"\n  -- profile, top 15 by cumulative time, {title} --")
         body = out.getvalue().splitlines()
         start = next((i for i, line in enumerate(body) if "ncalls" in line), 0)
         for line in body[start:]:
             if line.strip():
-                print("  " + line)
+                print("  " + line.replace(_ROOT, ""))
+
+
+def _profile_run(
+    report: Report, label: str, base: Path, users: int, validators: int, days: float
+) -> tuple[MeshRun, MeshRun]:
+    """The idle and ``users`` runs of one profile, their figures and the extrapolation to
+    10,000 users along the measured per-user slope."""
+    idle = _in_child(0, validators, days, base=base)
+    loaded = _in_child(users, validators, days, base=base)
+    idle_day = idle.run_s / days
+    day = loaded.run_s / days
+    slope = max(day - idle_day, 0.0) / users if users else 0.0
+    at_10k = idle_day + slope * 10_000
+    target = 1.0 if base == SEED else 0.3
+    report.figure(f"{label}: idle seed, {validators} validators", _rate(idle), "days/s")
+    report.figure(
+        f"{label}: {users:,} users, {validators} validators",
+        _rate(loaded),
+        "days/s",
+        note=f"{day:.2f} s/day; {loaded.txs / loaded.txs_s:,.0f} tx/s; "
+        f"peak RSS {loaded.peak_rss / 2**20:.0f} MiB",
+    )
+    report.figure(
+        f"{label}: 10,000 users (extrapolated)",
+        1 / at_10k,
+        "days/s",
+        note=f"target >= {target:g}; {idle_day:.2f} s/day idle + {slope * 1e3:.3f} ms/user/day",
+    )
+    return idle, loaded
 
 
 def run(report: Report) -> None:
-    users = _env_int("MESH_BENCH_USERS", 100)
-    validators = _env_int("MESH_BENCH_VALIDATORS", 10)
-    days = float(os.environ.get("MESH_BENCH_DAYS") or 2)
-    profile = os.environ.get("MESH_BENCH_PROFILE") or None
-    print(f"  seed topology, {validators} validators per chain, {days:g} simulated days")
-
-    idle = _in_child(0, validators, days)
-    base = "idle mesh, 0 users: CPU s per simulated day"
-    report.baseline(base, idle.run_s / days, "s/day", note=f"{days / idle.run_s:.4f} days/s")
-    blocks_per_day = sum(_DAY / c.block_time for c in build_topology(0, 1).chains)
-    report.figure(
-        "idle mesh: blocks per CPU s (all four chains)",
-        blocks_per_day * days / idle.run_s,
-        "blocks/s",
-        note=f"1 day/s needs {blocks_per_day:,.0f} blocks/s",
-    )
-    report.figure("idle mesh: setup (deploy + handshakes)", idle.setup_s, "s")
-    report.figure("idle mesh: peak RSS", idle.peak_rss / 2**20, "MiB")
-
-    runs = [_in_child(users, validators, days), _in_child(2 * users, validators, days)]
-    for r in runs:
-        report.compare(
-            f"{r.users} users: CPU s per simulated day",
-            r.run_s / r.days,
-            "s/day",
-            base,
-            note=f"{r.days / r.run_s:.4f} days/s; target >= 1 day/s at 10,000 users",
-        )
-        report.figure(f"{r.users} users: bond + cross-stake txs per CPU s", r.txs / r.txs_s, "tx/s")
-        report.figure(f"{r.users} users: peak RSS", r.peak_rss / 2**20, "MiB")
-    small, large = runs
-    report.figure(
-        "growth when users double: run time (days phase)",
-        large.run_s / small.run_s,
-        "x",
-        note="linear = 2.0; idle part is constant",
-    )
-    report.figure(
-        "growth when users double: user-dependent run time",
-        (large.run_s - idle.run_s) / max(small.run_s - idle.run_s, 1e-9),
-        "x",
-        note="run minus idle run; linear = 2.0",
-    )
-    report.figure(
-        "growth when users double: tx phase time",
-        large.txs_s / small.txs_s,
-        "x",
-        note="linear = 2.0",
-    )
-    report.figure(
-        "growth when users double: peak RSS above idle",
-        (large.peak_rss - idle.peak_rss) / max(small.peak_rss - idle.peak_rss, 1),
-        "x",
-        note="linear = 2.0",
-    )
-    # extrapolate to issue 7's size (10,000 users, 30 days) at this validator count:
-    # transactions linearly in users from the 2U run; a simulated day at the 2U run's cost.
-    # The per-user slope of a day's cost is printed, not extrapolated: between two small
-    # runs it is mostly noise multiplied by 10,000 (a day costs per block and per validator;
-    # the direct 10,000-user run in the docstring costs 1.4x the 2,000-user one per day)
-    slope = (large.run_s - small.run_s) / (large.users - small.users) / days
-    per_day = large.run_s / days
-    txs = large.txs_s / large.users * 10_000
+    users = _env_int("MESH_BENCH_USERS", 1_000)
+    validators = _env_int("MESH_BENCH_VALIDATORS", 100)
+    days = float(os.environ.get("MESH_BENCH_DAYS") or 1)
+    idle_days = float(os.environ.get("MESH_BENCH_IDLE_DAYS") or 20)
+    profile = os.environ.get("MESH_BENCH_PROFILE")
     print(
-        f"  extrapolated to 10,000 users, {validators} validators, 30 days: "
-        f"{txs / 60:.1f} min of transactions + 30 x {per_day:.1f} s/day = "
-        f"{(txs + 30 * per_day) / 60:.1f} min of CPU ({1 / per_day:.3f} simulated days/s); "
-        f"measured slope {slope * 1e3:+.3f} ms per user per day"
+        f"  seed topology, {validators} validators per chain; user runs {days:g} simulated "
+        f"days, idle runs {idle_days:g}; extrapolation to 10,000 users: idle day + the "
+        "measured per-user slope x 10,000"
     )
-    if profile:
-        # a separate run: cProfile roughly doubles the cost, so it must not enter the figures
-        _in_child(users, validators, days, profile)
-        _print_profile(profile)
+    _, reference = _profile_run(report, "reference", SEED, users, validators, days)
+    _profile_run(report, "stress", STRESS, users, validators, days)
+    idle = _median_idle(validators, idle_days, SEED)
+    report.figure(
+        f"idle seed topology, {validators} validators (median of 3)",
+        _rate(idle),
+        "days/s",
+        note="target >= 50",
+    )
+    small = _median_idle(1, idle_days, SMALL)
+    report.figure(
+        "idle two-chain one-validator mesh (median of 3)",
+        _rate(small),
+        "days/s",
+        note="target >= 200",
+    )
+    report.figure("reference: setup (deploy + handshakes)", reference.setup_s, "s")
+    if profile == "0":
+        return
+    # a separate run: cProfile roughly doubles the cost, so it must not enter the figures
+    path = profile or os.path.join(tempfile.mkdtemp(prefix="bench_mesh"), "reference.prof")
+    _in_child(users, validators, days, path, SEED)
+    print(f"\n  profile of the reference run ({users:,} users), stats in {path}")
+    _print_profile(path)

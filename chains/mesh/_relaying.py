@@ -90,7 +90,7 @@ class MeshLink:
             name=name,
             max_batch=spec.max_batch,
             batch_delay=spec.batch_delay,
-            clear_interval=spec.clear_interval,
+            clear_interval=spec.clear_period,
             # a delayed link answers late: give queries time before counting them lost
             query_timeout=60.0 if slow else 5.0,
             drop_packets=plan.drop_packets if faults else 0.0,

@@ -115,8 +115,10 @@ class ChainSpec(_Spec):
 
     ``block_provision`` tokens are minted as block rewards every block (0: no rewards);
     ``epoch_blocks`` is the virtual-staking epoch of a consumer chain (the mesh-security
-    module's ``epoch_length``, C-40); ``unbonding_time`` and the slash fractions are the
-    native staking parameters (C-13).
+    module's ``epoch_length``, C-40); its default, 1,000 blocks, is the reference
+    deployment's (mesh-security-sdk's default ``EpochLength``): frequent epochs are a stress
+    profile, set explicitly (``examples/topologies/stress.toml``). ``unbonding_time`` and the
+    slash fractions are the native staking parameters (C-13).
     """
 
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]+$", min_length=1)]
@@ -131,7 +133,7 @@ class ChainSpec(_Spec):
     max_validators: PositiveAmount = 100
     slash_fraction_double_sign: SdkDec = SdkDec.parse("0.05")
     slash_fraction_downtime: SdkDec = SdkDec.parse("0.01")
-    epoch_blocks: PositiveAmount = 100
+    epoch_blocks: PositiveAmount = 1_000
 
     @field_validator("denom")
     @classmethod
@@ -297,14 +299,39 @@ class FaultPlan(_Spec):
 class RelayerSpec(_Spec):
     """The relayers of one chain pair: ``count`` identical relayers (0: nobody relays),
     batching (``max_batch`` operations per batch, ``batch_delay`` seconds to collect), the
-    clearing period, and the fault plan."""
+    clearing period, and the fault plan.
+
+    The clearing period (how often pending packets are looked for, beside the event
+    subscription) is ``clear_interval`` seconds if given, else ``clear_blocks`` blocks of the
+    pair's faster chain: Hermes' default is 100 blocks (its ``clear_interval``), and clears
+    every few seconds are a stress profile, set explicitly. Hermes clears each direction
+    every ``clear_blocks`` blocks of its source chain; one relayer tick serves both
+    directions here, so it follows the faster chain and no direction is cleared later than
+    Hermes would. `Topology.relayers_of` gives the spec with ``clear_interval`` resolved.
+    """
 
     chains: tuple[str, str]
     count: Annotated[int, Field(strict=True, ge=0, le=16)] = 1
     max_batch: PositiveAmount = 100
     batch_delay: Annotated[float, Field(ge=0)] = 0.0
-    clear_interval: Annotated[float, Field(gt=0)] = 10.0
+    clear_interval: Annotated[float, Field(gt=0)] | None = None
+    clear_blocks: PositiveAmount = 100
     faults: FaultPlan = FaultPlan()
+
+    def clear_seconds(self, block_time: float) -> float:
+        """The clearing period in seconds, for chains whose faster one makes a block every
+        ``block_time`` seconds: ``clear_interval`` if given, else ``clear_blocks`` blocks."""
+        if self.clear_interval is not None:
+            return self.clear_interval
+        return self.clear_blocks * block_time
+
+    @property
+    def clear_period(self) -> float:
+        """The resolved clearing period in seconds (a spec from `Topology.relayers_of`).
+        Raises ``ValueError`` for a spec whose ``clear_interval`` was not resolved."""
+        if self.clear_interval is None:
+            raise ValueError("clear period unresolved: take the spec from Topology.relayers_of")
+        return self.clear_interval
 
 
 class Topology(_Spec):
@@ -367,11 +394,16 @@ class Topology(_Spec):
         return tuple(out)
 
     def relayers_of(self, a: str, b: str) -> RelayerSpec:
-        """The relayer entry of the pair (either order), or the default one relayer."""
+        """The relayer entry of the pair (either order), or the default one relayer, with
+        its ``clear_interval`` resolved to seconds (see `RelayerSpec`); raises ``KeyError``
+        for an unknown chain."""
+        found = RelayerSpec(chains=(a, b))
         for spec in self.relayers:
             if set(spec.chains) == {a, b}:
-                return spec
-        return RelayerSpec(chains=(a, b))
+                found = spec
+                break
+        block_time = min(self.chain(a).block_time, self.chain(b).block_time)
+        return found.model_copy(update={"clear_interval": found.clear_seconds(block_time)})
 
 
 def _semantic_issues(t: Topology) -> list[ConfigIssue]:

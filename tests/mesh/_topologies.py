@@ -3,13 +3,17 @@
 ``SMALL``: Osmosis (provider) → Juno (consumer), price 0.5 JUNO per OSMO, discount 0.1 (so
 200_000 uosmo become 90_000 ujuno of virtual stake, C-69), epochs every 12 blocks of 5 s,
 unbonding period one hour, consumer slash fractions 0.1 (the e2e profile of C-13).
+
+`topology` gives every relayer the stress clearing period ``STRESS_CLEAR`` unless the test
+sets one: the tests count on lost packets being cleared within seconds, not within Hermes'
+default 100 blocks.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from chains import Topology, parse_topology
+from chains import RelayerSpec, Topology, parse_topology
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -94,11 +98,29 @@ MUTUAL = (
 )
 
 
+STRESS_CLEAR = 10.0
+"""The relayers' clearing period of the test topologies, in seconds (the stress profile)."""
+
+
 def topology(text: str, **relayers: object) -> Topology:
-    """Parse ``text``; ``relayers`` (if any) become one ``[[relayers]]`` entry."""
+    """Parse ``text``; ``relayers`` (if any) become one ``[[relayers]]`` entry. Every relayer
+    without a clearing period gets ``STRESS_CLEAR`` seconds (one ``[[relayers]]`` entry is
+    added for each linked pair that has none)."""
     if relayers:
         lines = ["", "[[relayers]]"]
         for key, value in relayers.items():
             lines.append(f"{key} = {value}")
         text += "\n".join(lines) + "\n"
-    return parse_topology(text, "test.toml")
+    parsed = parse_topology(text, "test.toml")
+    given = {frozenset(r.chains) for r in parsed.relayers}
+    specs = tuple(
+        r
+        if "clear_interval" in r.model_fields_set or "clear_blocks" in r.model_fields_set
+        else r.model_copy(update={"clear_interval": STRESS_CLEAR})
+        for r in parsed.relayers
+    ) + tuple(
+        RelayerSpec(chains=pair, clear_interval=STRESS_CLEAR)
+        for pair in parsed.links()
+        if frozenset(pair) not in given
+    )
+    return parsed.model_copy(update={"relayers": specs})

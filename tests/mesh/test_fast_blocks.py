@@ -23,7 +23,7 @@ import pytest
 from chains import ChainEvent, Mesh, Topology, load_topology
 from mesh_actors import Subscription, VirtualClock
 
-SEED = Path(__file__).resolve().parents[2] / "examples" / "topologies" / "seed.toml"
+SEED = Path(__file__).resolve().parents[2] / "examples" / "topologies" / "stress.toml"
 UNBONDING = 3 * 3_600
 
 

@@ -410,8 +410,10 @@ async def test_faulty_relaying_converges_to_equal_views_I_17_I_64_I_69() -> None
 
 
 async def test_seed_topology_runs_every_pairing() -> None:
+    # the stress profile of the seed topology: its 100-block epochs (600 s) have delegated
+    # every pairing's virtual stake by the 700 s below
     async with Mesh.from_topology(
-        EXAMPLES / "topologies" / "seed.toml", check_invariants=True
+        EXAMPLES / "topologies" / "stress.toml", check_invariants=True
     ) as mesh:
         assert (await mesh.bond("osmosis", "alice", 10_000_000)).ok
         assert (await mesh.bond("akash", "dave", 10_000_000)).ok

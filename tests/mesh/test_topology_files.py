@@ -48,7 +48,15 @@ def test_small_topology_parses_with_defaults() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["seed.toml", "one_to_one.toml", "one_to_many.toml", "many_to_one.toml", "mutual.toml"]
+    "name",
+    [
+        "seed.toml",
+        "stress.toml",
+        "one_to_one.toml",
+        "one_to_many.toml",
+        "many_to_one.toml",
+        "mutual.toml",
+    ],
 )
 def test_example_topologies_load(name: str) -> None:
     t = load_topology(EXAMPLES / "topologies" / name)
@@ -311,3 +319,34 @@ def test_amounts_are_uint128_and_so_is_each_chains_genesis_supply_C_1() -> None:
     (issue,) = errors(text.replace(str(top), str(top + 1)))
     assert issue.path == ("chains", 1, "accounts", 0, "balance")
     assert issue.message.startswith("must be below 2**128")
+
+
+def test_defaults_follow_the_reference_deployments() -> None:
+    # mesh-security-sdk's default EpochLength (C-40) and Hermes' default clear interval
+    # (100 blocks: of the faster chain, here 5 s blocks)
+    t = parse_topology(SMALL)
+    assert t.chain("juno").epoch_blocks == 12  # set in the text
+    assert t.chain("osmosis").epoch_blocks == 1_000
+    relayer = t.relayers_of("osmosis", "juno")
+    assert relayer.clear_blocks == 100 and relayer.clear_period == 500.0
+
+
+def test_clear_period_follows_the_faster_chain_unless_given_in_seconds() -> None:
+    faster = SMALL.replace("block_time = 5\n", "block_time = 2\n", 1)
+    t = parse_topology(faster + '\n[[relayers]]\nchains = ["juno", "osmosis"]\nclear_blocks = 10\n')
+    assert t.relayers_of("juno", "osmosis").clear_period == 20.0
+    t = parse_topology(SMALL + '\n[[relayers]]\nchains = ["osmosis", "juno"]\nclear_interval = 7\n')
+    assert t.relayers_of("osmosis", "juno").clear_period == 7.0
+    with pytest.raises(ValueError, match="unresolved"):
+        _ = t.relayers[0].model_copy(update={"clear_interval": None}).clear_period
+
+
+def test_stress_profile_keeps_frequent_epochs_and_clears() -> None:
+    stress = load_topology(EXAMPLES / "topologies" / "stress.toml")
+    seed = load_topology(EXAMPLES / "topologies" / "seed.toml")
+    assert {p.key for p in stress.pairings} == {p.key for p in seed.pairings}
+    assert {c.epoch_blocks for c in stress.chains if c.id in stress.consumers()} == {100}
+    assert {c.epoch_blocks for c in seed.chains} == {1_000}
+    for a, b in stress.links():
+        assert stress.relayers_of(a, b).clear_period == 30.0
+        assert seed.relayers_of(a, b).clear_period == 600.0
