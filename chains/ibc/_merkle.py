@@ -40,11 +40,13 @@ client (`LightClient.verify_membership` / `verify_non_membership`).
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import hashlib
 from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from chains.contract._errors import ChainError
 
@@ -128,6 +130,32 @@ def _crit_bit(a: bytes, b: bytes) -> int:
 
 # -- proofs (wire values) ---------------------------------------------------------------------
 
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def _from_base64(value: Any) -> Any:
+    # what the JSON codec hands back (it validates the parsed dict, not the JSON text)
+    if isinstance(value, str):
+        try:
+            # pydantic's ``ser_json_bytes="base64"`` writes the URL-safe alphabet
+            text = value.translate(_URLSAFE).encode("ascii")
+            return binascii.a2b_base64(text, strict_mode=True)
+        except (UnicodeEncodeError, binascii.Error) as exc:
+            raise ValueError(f"not base64: {exc}") from None
+    return value
+
+
+WireBytes = Annotated[bytes, BeforeValidator(_from_base64)]
+"""Bytes that travel as base64 in JSON, and are read back from base64 by the codec's
+dict-level validation too (strict models refuse a ``str`` for ``bytes`` otherwise)."""
+
+
+def as_tuple(value: Any) -> Any:
+    """A JSON list as the tuple a strict model wants (the codec validates parsed JSON)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
 _WIRE = ConfigDict(
     frozen=True, extra="forbid", strict=True, ser_json_bytes="base64", val_json_bytes="base64"
 )
@@ -139,7 +167,7 @@ class ProofStep(BaseModel):
 
     model_config = _WIRE
     bit: int
-    sibling: bytes
+    sibling: WireBytes
     sibling_left: bool
 
 
@@ -147,16 +175,16 @@ class MembershipProof(BaseModel):
     """The path from a key's leaf to the root, leaf first."""
 
     model_config = _WIRE
-    path: tuple[ProofStep, ...]
+    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
 
 
 class NeighbourProof(BaseModel):
     """A neighbour of a missing key: its key, its value's hash, and its path (leaf first)."""
 
     model_config = _WIRE
-    key: bytes
-    value_hash: bytes
-    path: tuple[ProofStep, ...]
+    key: WireBytes
+    value_hash: WireBytes
+    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
 
 
 class NonMembershipProof(BaseModel):

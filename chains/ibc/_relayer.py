@@ -606,16 +606,22 @@ class Relayer(Actor[RelayerMsg]):
                 continue
             changed = changed or activity.changed
             sent = activity.sent
+            sent_proofs = activity.sent_proofs
             if sent and sent[0].dest.channel_id:
                 if self.config.drop_packets:
-                    sent = tuple(p for p in sent if self._relay_filter(p))
+                    kept = [i for i, p in enumerate(sent) if self._relay_filter(p)]
+                    sent = tuple(sent[i] for i in kept)
+                    if sent_proofs:
+                        sent_proofs = tuple(sent_proofs[i] for i in kept)
                 if sent:
-                    recv = RecvPackets.model_construct(packets=sent, proof_height=header.height)
+                    recv = RecvPackets.model_construct(
+                        packets=sent, proof_height=header.height, proofs=sent_proofs
+                    )
                     queue.add(dst.chain_id, sent[0].dest.channel_id, recv, header)
             if activity.acks:
                 channel_id = activity.acks[0].packet.src.channel_id
                 ack = AcknowledgePackets.model_construct(
-                    acks=activity.acks, proof_height=header.height
+                    acks=activity.acks, proof_height=header.height, proofs=activity.ack_proofs
                 )
                 queue.add(dst.chain_id, channel_id, ack, header)
         if changed:

@@ -3,6 +3,11 @@
 `Side` is one chain's `TxExecutor` with an `IbcModule` and the test app registered; `Link`
 is a synchronous relayer between two sides that uses the same queries and the same planner
 (`plan_path`) as the relayer actor, one step at a time, so tests can stop between steps.
+
+Sides verify nothing by default (``IbcConfig(verify_proofs=False)``): the layer tests here
+hand-craft operations without proofs to reach each ICS-04 rule; the verifying light client and
+the proofs have their own tests (``tests/chains/trust/test_ibc_*.py``), which pass a verifying
+config.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ class Side:
         )
         self.ex = TxExecutor(chain_config)
         self.ex.register_code(IbcTestApp)
-        self.ibc = IbcModule(self.ex, config)
+        self.ibc = IbcModule(self.ex, config or IbcConfig(verify_proofs=False))
         self.ex.add_module(self.ibc)
         self.ex.begin_block(chain_config.first_block_time)
         self.chain_id = chain_id
