@@ -62,6 +62,7 @@ __all__ = [
     "QueryHeader",
     "QueryRelayState",
     "RecvPackets",
+    "SignedHeader",
     "RelayState",
     "Subscribe",
     "TimeoutPackets",
