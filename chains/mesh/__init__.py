@@ -26,6 +26,9 @@ from chains.mesh._errors import (
     UnknownPairing,
     UnknownValidator,
 )
+from chains.mesh._invariants import (
+    packet_origin_violations,
+)
 from chains.mesh._mesh import (
     Mesh,
 )
@@ -150,6 +153,7 @@ __all__ = [
     "load_scenario",
     "load_topology",
     "main",
+    "packet_origin_violations",
     "parse_scenario",
     "parse_topology",
     "render_snapshot",
