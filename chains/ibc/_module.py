@@ -65,6 +65,7 @@ from chains.contract._errors import ChainError, UnsupportedMessage
 from chains.contract._ibc_types import MAX_PACKET_SIZE, IbcPacket
 from chains.ibc._channel import Channels
 from chains.ibc._client import Clients
+from chains.ibc._commitment_paths import channel_key, connection_key
 from chains.ibc._connection import Connections
 from chains.ibc._errors import IbcTransferUnsupported
 from chains.ibc._light_client import ClientStatus
@@ -181,10 +182,17 @@ class IbcModule:
             max_clock_drift_ns=config.max_clock_drift_ns,
         )
         self._clients = clients
-        connections = Connections(executor, state, listeners, clients.consensus_time)
+        verifier = clients if config.verify_proofs else None
+        connections = Connections(executor, state, listeners, clients.consensus_time, verifier)
         ports = Ports(executor, state)
         channels = Channels(
-            executor, state, listeners, connections.connection, connections.proof_time, ports
+            executor,
+            state,
+            listeners,
+            connections.connection,
+            connections.proof_time,
+            ports,
+            verifier,
         )
         packets = Packets(
             executor,
@@ -195,7 +203,7 @@ class IbcModule:
             connections.proof_time,
             channels,
             ports,
-            clients if config.verify_proofs else None,
+            verifier,
         )
         self._ports = ports
         self._channels = channels
@@ -501,8 +509,29 @@ class IbcModule:
                 "pending": tuple(pending),
                 "statuses": tuple(statuses),
                 "pending_proofs": pending_proofs,
+                "connection_proof": (
+                    provable.prove_key(connection_key(connection.connection_id))
+                    if prove and connection is not None
+                    else None
+                ),
+                "channel_proofs": (
+                    tuple(
+                        provable.prove_key(channel_key(v.port_id, v.channel_id)) for v in channels
+                    )
+                    if prove
+                    else ()
+                ),
             },
-            {"header", "connection", "channels", "pending", "statuses", "pending_proofs"},
+            {
+                "header",
+                "connection",
+                "channels",
+                "pending",
+                "statuses",
+                "pending_proofs",
+                "connection_proof",
+                "channel_proofs",
+            },
         )
 
     def _status_proof(

@@ -288,6 +288,7 @@ class ConnOpenTry(_Wire):
     client_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ConnOpenAck(_Wire):
@@ -297,6 +298,7 @@ class ConnOpenAck(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ConnOpenConfirm(_Wire):
@@ -306,6 +308,7 @@ class ConnOpenConfirm(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenInit(_Wire):
@@ -330,6 +333,7 @@ class ChanOpenTry(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenAck(_Wire):
@@ -340,6 +344,7 @@ class ChanOpenAck(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenConfirm(_Wire):
@@ -350,6 +355,7 @@ class ChanOpenConfirm(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanCloseInit(_Wire):
@@ -368,6 +374,7 @@ class ChanCloseConfirm(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class RecvPackets(_Wire):
@@ -410,6 +417,9 @@ class TimeoutPackets(_Wire):
     packets: tuple[IbcPacket, ...]
     proof_height: int
     on_close: bool = False
+    # with ``on_close``: the destination end's CLOSED state (verified chains)
+    close_proof: MembershipProof | None = None
+    close_view: ChannelView | None = None
     # one per packet: the absence of its receipt on the destination at ``proof_height``
     proofs: tuple[NonMembershipProof, ...] = ()
 
@@ -561,6 +571,10 @@ class RelayState(Message):
     channels: tuple[ChannelView, ...]
     pending: tuple[IbcPacket, ...]
     statuses: tuple[PacketStatus, ...]
+    # the connection's and each channel's (in step with ``channels``) proof (verified
+    # chains only)
+    connection_proof: MembershipProof | None = None
+    channel_proofs: tuple[MembershipProof, ...] = ()
     # one per pending packet: its commitment's membership (verified chains only)
     pending_proofs: tuple[MembershipProof, ...] = ()
 

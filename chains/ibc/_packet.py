@@ -118,6 +118,8 @@ class Packets:
     ) -> None:
         # the client layer when proofs are verified (issue 13), else None
         self._verifier = verifier
+        # the timeout operation being applied (its on-close proof), verified chains only
+        self._timeout_op: TimeoutPackets | None = None
         self._state = state
         self._listeners = listeners
         self._max_packet_size = max_packet_size
@@ -404,6 +406,19 @@ class Packets:
         packet, proof = item
         return self._timeout(packet, proof_height, on_close, signer, proof)
 
+    def _prove_closed(self, packet: IbcPacket, end: ChannelEnd, proof_height: int) -> None:
+        """I-15 on a verified chain: the timeout on close carries the destination end, CLOSED,
+        and its proof at ``proof_height`` (raises `IbcCounterpartyMismatch`, `InvalidProof`
+        and the client's errors)."""
+        op = self._timeout_op
+        view = None if op is None else op.close_view
+        if view is None or view.state is not ChannelState.CLOSED:
+            raise IbcCounterpartyMismatch("a timeout on close needs the CLOSED counterparty end")
+        if view.port_id != packet.dest.port_id or view.channel_id != packet.dest.channel_id:
+            raise IbcCounterpartyMismatch("the CLOSED end is not the packet's destination")
+        assert op is not None
+        self._channels.prove_end(end.connection_id, proof_height, view, op.close_proof)
+
     def _source_end(self, packet: IbcPacket) -> ChannelEnd:
         src = packet.src
         end = self._state.channels.get(src.channel_id)
@@ -493,13 +508,17 @@ class Packets:
         ``on_close``, the counterparty's CLOSED end) proven at ``op.proof_height``, in a
         savepoint of its own; one item status per packet."""
         if self._verifier is not None:
-            return self._per_packet(
-                _with_proofs(op.packets, op.proofs),
-                self._verified_timeout,
-                op.proof_height,
-                op.on_close,
-                signer,
-            )
+            self._timeout_op = op
+            try:
+                return self._per_packet(
+                    _with_proofs(op.packets, op.proofs),
+                    self._verified_timeout,
+                    op.proof_height,
+                    op.on_close,
+                    signer,
+                )
+            finally:
+                self._timeout_op = None
         return self._per_packet(op.packets, self._timeout, op.proof_height, op.on_close, signer)
 
     def _timeout(
@@ -517,6 +536,8 @@ class Packets:
         if not on_close and not packet.timeout.expired(proof_height, proof_time):
             raise IbcTimeoutNotReached(packet.sequence, proof_height, proof_time)
         verifier = self._verifier
+        if verifier is not None and on_close:
+            self._prove_closed(packet, end, proof_height)
         if verifier is not None:
             # I-14: the destination must not have received it at the proof height
             dest = packet.dest

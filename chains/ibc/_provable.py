@@ -132,6 +132,11 @@ class ProvableStore:
 
     # -- proofs (of the committed state) --
 
+    def prove_key(self, key: bytes) -> MembershipProof:
+        """The membership of ``key`` (any provable record) in the committed state; raises
+        `ProofUnavailable`."""
+        return self.tree.prove_membership(key)
+
     def prove_commitment(self, port_id: str, channel_id: str, sequence: int) -> MembershipProof:
         """The committed packet commitment's membership. Raises `ProofUnavailable` if it
         is not in the committed state."""

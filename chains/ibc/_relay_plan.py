@@ -153,6 +153,14 @@ def _views(state: RelayState) -> dict[str, ChannelView]:
     return {view.channel_id: view for view in state.channels}
 
 
+def _channel_proofs(state: RelayState) -> dict[str, Any]:
+    """Each channel's proof by channel id (empty when the chain does not prove)."""
+    proofs = state.channel_proofs
+    if not proofs:
+        return {}
+    return {view.channel_id: proof for view, proof in zip(state.channels, proofs, strict=True)}
+
+
 def _plan_packets(
     plan: RelayPlan,
     src: PathSide,
@@ -214,12 +222,19 @@ def _plan_packets(
             proofs=_proofs(ack_proofs.get(channel_id, ())),
         )
         plan.add(src.chain_id, channel_id, ack_op, dst_header)
+    dst_channel_proofs = _channel_proofs(dst_status)
     for (channel_id, on_close), packets in timeouts.items():
+        close_view = close_proof = None
+        if on_close:
+            close_view = dst_views.get(packets[0].dest.channel_id)
+            close_proof = dst_channel_proofs.get(packets[0].dest.channel_id)
         timeout_op = TimeoutPackets.model_construct(
             packets=tuple(packets),
             proof_height=dst_header.height,
             on_close=on_close,
             proofs=_proofs(timeout_proofs.get((channel_id, on_close), ())),
+            close_view=close_view,
+            close_proof=close_proof,
         )
         plan.add(src.chain_id, channel_id, timeout_op, dst_header)
     for channel_id, packets in recvs.items():
@@ -246,6 +261,8 @@ def _plan_handshakes(
     if src_header is None or dst_header is None:
         return
     dst_ends = list(dst_state.channels)
+    src_proofs = _channel_proofs(src_state)
+    dst_proofs = _channel_proofs(dst_state)
     for x in src_state.channels:
         facing = [
             y
@@ -259,6 +276,7 @@ def _plan_handshakes(
                     connection_id=dst.connection_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, GATEWAY, try_op, src_header)
             elif facing[0].state is ChannelState.TRYOPEN:
@@ -267,6 +285,7 @@ def _plan_handshakes(
                     channel_id=x.channel_id,
                     proof_height=dst_header.height,
                     counterparty=facing[0],
+                    proof=dst_proofs.get(facing[0].channel_id),
                 )
                 plan.add(src.chain_id, x.channel_id, ack, dst_header)
             continue
@@ -277,6 +296,7 @@ def _plan_handshakes(
                     channel_id=y.channel_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, y.channel_id, confirm, src_header)
             elif x.state is ChannelState.CLOSED and y.state is not ChannelState.CLOSED:
@@ -285,6 +305,7 @@ def _plan_handshakes(
                     channel_id=y.channel_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, y.channel_id, close, src_header)
 

@@ -27,12 +27,14 @@ from chains.ibc import (
     IbcConfig,
     IbcHeader,
     IbcModule,
+    MembershipProof,
     OpResult,
     PathSide,
     QueryRelayState,
     RelayPlan,
     RelayState,
     UpdateClient,
+    connection_key,
     destination_keys,
     plan_path,
 )
@@ -69,6 +71,12 @@ class Side:
         header = self.ibc.committed_header()
         assert header is not None, "no committed block yet"
         return header
+
+    def connection_proof(self, connection_id: str) -> MembershipProof | None:
+        """The committed connection end's proof, when this chain proves (else None)."""
+        if not self.ibc.config.verify_proofs:
+            return None
+        return self.ibc.provable.prove_key(connection_key(connection_id))
 
     def run(self, *ops: Any) -> tuple[OpResult, ...]:
         result = self.ex.run(lambda: self.ibc.run_ops(ops))
@@ -116,7 +124,12 @@ class Link:
         assert view is not None
         b.run(UpdateClient(client_id=b_client, header=a.header()))
         (tried,) = b.run(
-            ConnOpenTry(client_id=b_client, proof_height=a.header().height, counterparty=view)
+            ConnOpenTry(
+                client_id=b_client,
+                proof_height=a.header().height,
+                counterparty=view,
+                proof=a.connection_proof(a_conn),
+            )
         )
         b_conn = tried.value
         b.next_block()
@@ -124,7 +137,12 @@ class Link:
         assert b_view is not None
         a.run(UpdateClient(client_id=a_client, header=b.header()))
         (acked,) = a.run(
-            ConnOpenAck(connection_id=a_conn, proof_height=b.header().height, counterparty=b_view)
+            ConnOpenAck(
+                connection_id=a_conn,
+                proof_height=b.header().height,
+                counterparty=b_view,
+                proof=b.connection_proof(b_conn),
+            )
         )
         assert acked.status == "ok", acked
         a.next_block()
@@ -133,7 +151,10 @@ class Link:
         b.run(UpdateClient(client_id=b_client, header=a.header()))
         (confirmed,) = b.run(
             ConnOpenConfirm(
-                connection_id=b_conn, proof_height=a.header().height, counterparty=a_view
+                connection_id=b_conn,
+                proof_height=a.header().height,
+                counterparty=a_view,
+                proof=a.connection_proof(a_conn),
             )
         )
         assert confirmed.status == "ok", confirmed
