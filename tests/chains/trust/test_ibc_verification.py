@@ -13,9 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chains.contract import IbcPacket, KeyPair
+from chains.contract import IbcOrder, IbcPacket, KeyPair
 from chains.ibc import (
     AcknowledgePackets,
+    ChannelState,
+    ChannelView,
+    ChanOpenTry,
     ClientStatus,
     Commit,
     CommitSignature,
@@ -38,7 +41,7 @@ from chains.ibc import (
     receipt_key,
 )
 from chains.testing import IbcAppSend
-from tests.chains.ibc._sansio import Link, Side
+from tests.chains.ibc._sansio import Link, Side, port
 
 VERIFY = IbcConfig(verify_proofs=True)
 Channel = tuple[Side, Side, Link, str, str, str, str]
@@ -409,3 +412,68 @@ def test_tampered_packet_proof_is_always_refused(
     )
     assert result.items == ("InvalidProof",), (field, result)
     assert b.ibc.receipt(packet.dest.channel_id, 1) is None
+
+
+# -- handshakes and closes --------------------------------------------------------------------
+
+
+def test_forged_counterparty_channel_end_is_refused_I_6(channel: Channel) -> None:
+    """A ChanOpenTry for a channel end the counterparty never created (I-6)."""
+    a, b, link, app_a, app_b, _, _ = channel
+    a.next_block()
+    made_up = ChannelView(
+        port_id=port(app_a),
+        channel_id="channel-9",
+        state=ChannelState.INIT,
+        ordering=IbcOrder.UNORDERED,
+        counterparty_port_id=port(app_b),
+        counterparty_channel_id="",
+        connection_id=link.a_side.connection_id,
+        version="",
+    )
+    before = len(b.ibc.channel_ends())
+    results = b.run(
+        UpdateClient(client_id=link.b_side.client_id, header=a.header()),
+        ChanOpenTry(
+            port_id=port(app_b),
+            connection_id=link.b_side.connection_id,
+            proof_height=a.header().height,
+            counterparty=made_up,
+        ),
+    )
+    assert (results[1].status, results[1].error) == ("error", "InvalidProof")
+    assert len(b.ibc.channel_ends()) == before
+
+
+def test_timeout_on_close_needs_the_proven_closed_end_I_15(channel: Channel) -> None:
+    """The destination's end is OPEN: an honest proof of non-receipt with a made-up CLOSED
+    end does not time the packet out (before proofs of the end, it did)."""
+    a, b, link, app_a, _, a_channel, b_channel = channel
+    assert a.execute(app_a, IbcAppSend(channel_id=a_channel, timeout_seconds=600)).ok
+    a.next_block()
+    b.next_block()
+    (packet,) = _pending(a, a_channel)
+    header = b.header()
+    no_receipt = b.ibc.provable.prove_no_receipt(packet.dest.port_id, b_channel, packet.sequence)
+    open_end = b.ibc.channel_end(b_channel)
+    assert open_end is not None
+    closed = open_end.view().model_copy(update={"state": ChannelState.CLOSED})
+    results = a.run(
+        UpdateClient(client_id=link.a_side.client_id, header=header),
+        TimeoutPackets(
+            packets=(packet,),
+            proof_height=header.height,
+            on_close=True,
+            proofs=(no_receipt,),
+            close_view=closed,
+        ),
+        TimeoutPackets(
+            packets=(packet,), proof_height=header.height, on_close=True, proofs=(no_receipt,)
+        ),
+    )
+    assert results[1].items == ("InvalidProof",)
+    assert results[2].items == ("IbcCounterpartyMismatch",)
+    assert a.ibc.outcome(a_channel, packet.sequence) is None
+    # the honest relayer still delivers it
+    link.settle()
+    assert a.ibc.outcome(a_channel, packet.sequence) == "acked"
