@@ -52,6 +52,15 @@ channel actors the rest. With the codec on, pydantic's validation of the packets
 batches and notices, ``to_json``/``from_json`` and the lost identity shortcuts (a decoded
 packet is a new object: its commitment is re-hashed, its event attributes looked up by
 key) make each packet cost about three times as much.
+
+Verification (issue 13) is on by default: each chain signs its headers (4 validators) over
+the Merkle root of its IBC store, the relayer attaches a commitment proof to every receive
+and an ack proof to every ack, and the counterparty's light client checks the signatures and
+each proof. The rows "verification off" run the same with ``IbcConfig(verify_proofs=False)``
+(unsigned, trusted headers, no proofs). Under a profiler, of a verified run's time the
+proof work is about 70%: building the proofs (the tree paths, 23%), checking them (24%) and
+bringing the tree up to date at each block start (24%, a tree path per written key); the
+header signatures are small (one header signed per block, one checked per client update).
 """
 
 from __future__ import annotations
