@@ -133,6 +133,7 @@ from chains.ibc._msgs import (
     QueryRelayState,
     RecvPackets,
     RelayState,
+    SignedHeader,
     Subscribe,
     TimeoutPackets,
     Unsubscribe,
@@ -140,6 +141,10 @@ from chains.ibc._msgs import (
     WrittenAck,
     packet_key,
     written_ack,
+)
+from chains.ibc._provable import (
+    ProvableStore,
+    genesis_validator_keys,
 )
 from chains.ibc._relay_plan import (
     GATEWAY,
@@ -276,6 +281,7 @@ __all__ = [
     "PauseRelaying",
     "ProofStep",
     "ProofUnavailable",
+    "ProvableStore",
     "QueryChannels",
     "QueryHeader",
     "QueryRelayState",
@@ -290,6 +296,7 @@ __all__ = [
     "RelayerStatus",
     "ResumeRelaying",
     "SetupPath",
+    "SignedHeader",
     "Subscribe",
     "TIMED_OUT",
     "TimeoutPackets",
@@ -304,6 +311,7 @@ __all__ = [
     "commitment_key",
     "connection_key",
     "destination_keys",
+    "genesis_validator_keys",
     "install_ibc",
     "leaf_hash",
     "next_sequence_recv_key",

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from chains.contract._contract import ChannelConnect, ChannelOpen, IbcBasicResponse
+from chains.contract._signing import canonical_json
+from chains.ibc._commitment_paths import channel_key
 from chains.ibc._errors import (
     IbcBadChannelState,
     IbcBadConnectionState,
@@ -47,6 +49,7 @@ from chains.ibc._state import ChannelEnd, ConnectionEnd, IbcStore
 if TYPE_CHECKING:
     from chains.contract._contract import Contract, Env
     from chains.host._executor import TxExecutor
+    from chains.ibc._client import Clients
     from chains.ibc._port import Ports
 
 __all__: list[str] = []
@@ -73,7 +76,10 @@ class Channels:
         connection: Callable[[str], ConnectionEnd],
         proof_time: Callable[[str, int], int],
         ports: Ports,
+        verifier: Clients | None = None,
     ) -> None:
+        # the client layer when counterparty states are proven (issue 13), else None
+        self._verifier = verifier
         self._executor = executor
         self._state = state
         self._listeners = listeners
@@ -84,6 +90,18 @@ class Channels:
         self._callback = ports.callback
 
     # -- channel ends -----------------------------------------------------------------------
+
+    def prove_end(self, connection_id: str, height: int, view: ChannelView, proof: object) -> None:
+        """Check that the counterparty's store held channel end ``view`` at ``height``
+        (verified chains; raises `InvalidProof` and the client's errors)."""
+        if self._verifier is not None:
+            self._verifier.verify_membership(
+                self._connection(connection_id).client_id,
+                height,
+                channel_key(view.port_id, view.channel_id),
+                canonical_json(view),
+                proof,
+            )
 
     def channel(self, port_id: str, channel_id: str) -> ChannelEnd:
         """The channel end ``channel_id`` on ``port_id``; raises `IbcUnknownChannel`."""
@@ -208,6 +226,7 @@ class Channels:
         if view.connection_id != connection.counterparty_connection_id:
             raise IbcCounterpartyMismatch("counterparty end is on another connection")
         self._proof_time(op.connection_id, op.proof_height)
+        self.prove_end(op.connection_id, op.proof_height, view, op.proof)
         channel_id = f"channel-{state.next_id('channel')}"
         height = self._executor.height
         end = ChannelEnd.create(
@@ -256,6 +275,7 @@ class Channels:
             raise IbcBadChannelState(end.port_id, end.channel_id, end.state.value, "INIT")
         self._check_view(end, view, ChannelState.TRYOPEN)
         self._proof_time(end.connection_id, op.proof_height)
+        self.prove_end(end.connection_id, op.proof_height, view, op.proof)
         # written before the callback: an app may send from its connect callback (the
         # converter's initial sync, I-46) and its packets need the counterparty channel id;
         # a refusal rolls the write back with everything else
@@ -289,6 +309,7 @@ class Channels:
                 f"counterparty version {view.version!r} is not {end.version!r}"
             )
         self._proof_time(end.connection_id, op.proof_height)
+        self.prove_end(end.connection_id, op.proof_height, view, op.proof)
         end = end.advanced(self._executor.height, _OPEN)
         self.save(end)
         connect = ChannelConnect(channel=end.channel(), counterparty_version=None)
@@ -340,6 +361,7 @@ class Channels:
             return _NOOP_RESULT
         self._check_view(end, op.counterparty, _CLOSED)
         self._proof_time(end.connection_id, op.proof_height)
+        self.prove_end(end.connection_id, op.proof_height, op.counterparty, op.proof)
         channel = end.channel()
         self._callback(
             end.port_id,

@@ -12,11 +12,22 @@ pruned beyond ``max_consensus_states``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Final
 
+from chains.contract._store import SortedJournaledMap
 from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownClient
 from chains.ibc._events import IbcEventType
-from chains.ibc._msgs import CreateClient, OpResult, UpdateClient
+from chains.ibc._light_client import (
+    ClientStatus,
+    ClientUpdate,
+    ConsensusState,
+    InvalidHeader,
+    LightClient,
+    UpdateOutcome,
+)
+from chains.ibc._merkle import InvalidProof, MembershipProof, NonMembershipProof
+from chains.ibc._msgs import CreateClient, IbcHeader, OpResult, SignedHeader, UpdateClient
 from chains.ibc._state import ClientState, IbcStore
 
 if TYPE_CHECKING:
@@ -28,6 +39,45 @@ _OK_RESULT: Final = OpResult(status="ok")
 _NOOP_RESULT: Final = OpResult(status="noop")
 _CREATE_CLIENT: Final = IbcEventType.CREATE_CLIENT.value
 _UPDATE_CLIENT: Final = IbcEventType.UPDATE_CLIENT.value
+_CLIENT_MISBEHAVIOUR: Final = "client_misbehaviour"
+
+
+def _signed_of(client_id: str, header: IbcHeader) -> SignedHeader:
+    """The signed header ``header`` carries, consistent with it; raises `InvalidHeader`."""
+    signed = header.signed
+    if signed is None:
+        raise InvalidHeader(client_id, "the header is not signed")
+    raw = signed.header
+    if (raw.chain_id, raw.height, raw.time_ns) != (header.chain_id, header.height, header.time_ns):
+        raise InvalidHeader(client_id, "the signed header is not the header given")
+    return signed
+
+
+class _ClientHeights(MutableMapping[int, ConsensusState]):
+    """One client's consensus states by height, over the module's journaled map keyed by
+    ``(client_id, height)`` (what `LightClient` reads and writes)."""
+
+    def __init__(
+        self, heights: SortedJournaledMap[tuple[str, int], ConsensusState], client_id: str
+    ) -> None:
+        self._heights = heights
+        self._client_id = client_id
+
+    def __getitem__(self, height: int) -> ConsensusState:
+        return self._heights[(self._client_id, height)]
+
+    def __setitem__(self, height: int, value: ConsensusState) -> None:
+        self._heights[(self._client_id, height)] = value
+
+    def __delitem__(self, height: int) -> None:
+        del self._heights[(self._client_id, height)]
+
+    def __iter__(self) -> Iterator[int]:
+        keys = self._heights.keys_between((self._client_id, 0), (self._client_id, 1 << 62))
+        return iter([height for _, height in keys])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class Clients:
@@ -38,10 +88,59 @@ class Clients:
     executor (inside the module's `run_ops`).
     """
 
-    def __init__(self, executor: TxExecutor, state: IbcStore, max_consensus_states: int) -> None:
+    def __init__(
+        self,
+        executor: TxExecutor,
+        state: IbcStore,
+        max_consensus_states: int,
+        *,
+        verify: bool = False,
+        trusting_period_ns: int = 365 * 86_400 * 10**9,
+        max_clock_drift_ns: int = 3_600 * 10**9,
+    ) -> None:
         self._executor = executor
         self._state = state
         self._max_consensus_states = max_consensus_states
+        self.verify = verify
+        self._trusting_period_ns = trusting_period_ns
+        self._max_clock_drift_ns = max_clock_drift_ns
+
+    # -- verification (issue 13) --
+
+    def light_client(self, client_id: str) -> LightClient:
+        """The verifying client ``client_id``; raises `IbcUnknownClient`."""
+        return LightClient(
+            client_id,
+            self._state.light_states,
+            _ClientHeights(self._state.light_consensus, client_id),
+        )
+
+    def _now_ns(self) -> int:
+        return self._executor.block_env.time_ns
+
+    def client_status(self, client_id: str) -> ClientStatus:
+        """ICS-2 status of a verifying client (``FROZEN`` after misbehaviour); raises
+        `IbcUnknownClient` (also for a client of an unverified chain)."""
+        return self.light_client(client_id).status(self._now_ns())
+
+    def verify_membership(
+        self, client_id: str, height: int, key: bytes, value: bytes, proof: object
+    ) -> None:
+        """Check that the counterparty's IBC store held ``key = value`` at ``height``.
+
+        Raises `InvalidProof` (also for a missing or misshapen proof), `ClientFrozen`,
+        `ClientExpired`, `IbcConsensusNotFound` or `IbcUnknownClient`.
+        """
+        if not isinstance(proof, MembershipProof):
+            raise InvalidProof("a membership proof is required")
+        self.light_client(client_id).verify_membership(height, key, value, proof, self._now_ns())
+
+    def verify_non_membership(self, client_id: str, height: int, key: bytes, proof: object) -> None:
+        """Check that the counterparty's IBC store had no ``key`` at ``height``; raises
+        as `verify_membership`."""
+        if not isinstance(proof, NonMembershipProof):
+            raise InvalidProof("a non-membership proof is required")
+        self.light_client(client_id).verify_non_membership(height, key, proof, self._now_ns())
 
     def create_client(self, op: CreateClient, signer: str) -> OpResult:
         """A new client of ``op.header``'s chain, trusting that header (I-2); the result's
@@ -49,6 +148,19 @@ class Clients:
         state = self._state
         header = op.header
         client_id = f"07-tendermint-{state.next_id('client')}"
+        if self.verify:
+            # the root of trust: the header the creator chose (as MsgCreateClient's), but
+            # it must at least be a consistent signed header
+            signed = _signed_of(client_id, header)
+            LightClient.create(
+                client_id,
+                signed.header,
+                signed.validators,
+                trusting_period_ns=self._trusting_period_ns,
+                max_clock_drift_ns=self._max_clock_drift_ns,
+                states=state.light_states,
+                consensus_states=_ClientHeights(state.light_consensus, client_id),
+            )
         state.clients[client_id] = ClientState(
             client_id, header.chain_id, header.height, header.time_ns, 1
         )
@@ -80,6 +192,10 @@ class Clients:
         if header.chain_id != client.chain_id:
             raise IbcBadHeader(client_id, f"header of {header.chain_id}, not {client.chain_id}")
         height, time_ns = header.height, header.time_ns
+        if self.verify:
+            refused = self._verify_update(client_id, header)
+            if refused is not None:
+                return refused
         consensus = state.consensus
         known = consensus.get((client_id, height))
         if known is not None:
@@ -113,6 +229,7 @@ class Clients:
             for key in keys[:drop]:
                 if key[1] != client.latest_height:
                     del consensus[key]
+                    state.light_consensus.pop(key, None)
             client = ClientState(
                 client_id,
                 client.chain_id,
@@ -125,6 +242,65 @@ class Clients:
             "ibc", _UPDATE_CLIENT, (("client_id", client_id), ("height", str(height)))
         )
         return _OK_RESULT
+
+    def _verify_update(self, client_id: str, header: IbcHeader) -> OpResult | None:
+        """Verify a signed header before the update is recorded (issue 13), storing its
+        consensus state (root) in the light client; ``None`` to go on recording it, or the
+        result to return at once (a header held already, or misbehaviour: the client is
+        frozen and that must not be rolled back, so it is a result, not an exception).
+
+        Raises `InvalidHeader` and its kinds, `InvalidSignature`, `ClientFrozen` or
+        `IbcConsensusNotFound`.
+        """
+        signed = _signed_of(client_id, header)
+        client = self.light_client(client_id)
+        heights = self._state.light_consensus
+        # trust the highest held header below this one (validator sets are static here,
+        # so any held one announces the signers)
+        below = heights.keys_between((client_id, 0), (client_id, header.height))
+        if not below:
+            raise InvalidHeader(client_id, "no trusted header below this height")
+        update = ClientUpdate(
+            header=signed.header,
+            commit=signed.commit,
+            validators=signed.validators,
+            next_validators=signed.validators,
+            trusted_height=below[-1][1],
+        )
+        now_ns = self._now_ns()
+        if header.height > client.state.latest_height:
+            outcome = client.update(update, now_ns)
+        else:
+            # an older header (relayers race): verified, then slotted in below the latest
+            client.verify_update(update, now_ns)
+            held = client.consensus_state(header.height)
+            if held is None:
+                heights[(client_id, header.height)] = ConsensusState(
+                    time_ns=signed.header.time_ns,
+                    root=signed.header.app_hash,
+                    next_validators=signed.validators,
+                    header_hash=signed.header.hash(),
+                )
+                outcome = UpdateOutcome.ACCEPTED
+            elif held.header_hash == signed.header.hash():
+                outcome = UpdateOutcome.DUPLICATE
+            else:
+                client.freeze(header.height)
+                outcome = UpdateOutcome.MISBEHAVIOUR
+        if outcome is UpdateOutcome.MISBEHAVIOUR:
+            self._executor.emit_raw(
+                "ibc",
+                _CLIENT_MISBEHAVIOUR,
+                (("client_id", client_id), ("height", str(header.height))),
+            )
+            return OpResult(
+                status="error",
+                error="ClientFrozen",
+                detail=f"{client_id} frozen: conflicting header at height {header.height}",
+            )
+        if outcome is UpdateOutcome.DUPLICATE:
+            return _NOOP_RESULT
+        return None
 
     def consensus_time(self, client_id: str, height: int) -> int:
         """The time of the counterparty header at ``height`` that the client holds: what a

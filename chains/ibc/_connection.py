@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
+from chains.contract._signing import canonical_json
+from chains.ibc._commitment_paths import connection_key
 from chains.ibc._errors import (
     IbcBadConnectionState,
     IbcCounterpartyMismatch,
@@ -24,6 +26,7 @@ from chains.ibc._errors import (
 from chains.ibc._events import IbcEventType
 from chains.ibc._msgs import (
     ConnectionState,
+    ConnectionView,
     ConnOpenAck,
     ConnOpenConfirm,
     ConnOpenInit,
@@ -35,6 +38,7 @@ from chains.ibc._state import ClientState, ConnectionEnd, IbcStore
 
 if TYPE_CHECKING:
     from chains.host._executor import TxExecutor
+    from chains.ibc._client import Clients
 
 __all__: list[str] = []
 
@@ -57,12 +61,23 @@ class Connections:
         state: IbcStore,
         listeners: list[Callable[[IbcBlockNotice], None]],
         consensus_time: Callable[[str, int], int],
+        verifier: Clients | None = None,
     ) -> None:
+        # the client layer when counterparty states are proven (issue 13), else None
+        self._verifier = verifier
         self._executor = executor
         self._state = state
         self._listeners = listeners
         self._consensus_time = consensus_time
         self._chain_id = executor.chain_id
+
+    def _prove(self, client_id: str, height: int, view: ConnectionView, proof: object) -> None:
+        """Check that the counterparty's store held connection end ``view`` at ``height``
+        (verified chains; raises `InvalidProof` and the client's errors)."""
+        if self._verifier is not None:
+            self._verifier.verify_membership(
+                client_id, height, connection_key(view.connection_id), canonical_json(view), proof
+            )
 
     # -- lookups ----------------------------------------------------------------------------
 
@@ -152,6 +167,7 @@ class Connections:
             ):
                 return OpResult(status="noop", value=existing.connection_id)
         self._consensus_time(op.client_id, op.proof_height)
+        self._prove(op.client_id, op.proof_height, view, op.proof)
         if view.state is not ConnectionState.INIT:
             raise IbcCounterpartyMismatch(f"counterparty connection is {view.state}, not INIT")
         if view.counterparty_client_id != op.client_id or view.counterparty_chain_id != (
@@ -196,6 +212,7 @@ class Connections:
         ):
             raise IbcCounterpartyMismatch("counterparty connection is not ours")
         self._consensus_time(connection.client_id, op.proof_height)
+        self._prove(connection.client_id, op.proof_height, view, op.proof)
         connection = connection.advanced(
             self._executor.height, ConnectionState.OPEN, view.connection_id
         )
@@ -223,6 +240,7 @@ class Connections:
         ):
             raise IbcCounterpartyMismatch("counterparty connection is not ours")
         self._consensus_time(connection.client_id, op.proof_height)
+        self._prove(connection.client_id, op.proof_height, view, op.proof)
         connection = connection.advanced(
             self._executor.height, ConnectionState.OPEN, connection.counterparty_connection_id
         )

@@ -45,9 +45,9 @@ import enum
 import hashlib
 import itertools
 from collections.abc import MutableMapping
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from chains.contract._errors import ChainError
 from chains.contract._keys import PublicKey
@@ -56,6 +56,8 @@ from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownCli
 from chains.ibc._merkle import (
     MembershipProof,
     NonMembershipProof,
+    WireBytes,
+    as_tuple,
     verify_membership,
     verify_non_membership,
 )
@@ -200,7 +202,7 @@ class ConsensusValidatorSet(BaseModel):
     """
 
     model_config = _WIRE_KEYS
-    validators: tuple[ConsensusValidator, ...]
+    validators: Annotated[tuple[ConsensusValidator, ...], BeforeValidator(as_tuple)]
 
     @model_validator(mode="after")
     def _canonical(self) -> Self:
@@ -249,9 +251,9 @@ class Header(BaseModel):
     chain_id: str
     height: int = Field(gt=0)
     time_ns: int = Field(ge=0)
-    app_hash: bytes
-    validators_hash: bytes
-    next_validators_hash: bytes
+    app_hash: WireBytes
+    validators_hash: WireBytes
+    next_validators_hash: WireBytes
 
     def hash(self) -> bytes:
         """The header's identity: two headers for one height conflict iff hashes differ."""
@@ -267,14 +269,14 @@ class CommitSignature(BaseModel):
 
     model_config = _WIRE_KEYS
     validator: PublicKey
-    signature: bytes
+    signature: WireBytes
 
 
 class Commit(BaseModel):
     """The signatures that commit a header."""
 
     model_config = _WIRE_KEYS
-    signatures: tuple[CommitSignature, ...]
+    signatures: Annotated[tuple[CommitSignature, ...], BeforeValidator(as_tuple)]
 
 
 class ClientUpdate(BaseModel):
@@ -304,9 +306,9 @@ class ConsensusState(BaseModel):
 
     model_config = _WIRE_KEYS
     time_ns: int
-    root: bytes
+    root: WireBytes
     next_validators: ConsensusValidatorSet
-    header_hash: bytes
+    header_hash: WireBytes
 
 
 class LightClientState(BaseModel):
@@ -544,6 +546,11 @@ class LightClient:
 
     def _freeze(self, height: int) -> None:
         self._set_state(frozen_height=height)
+
+    def freeze(self, height: int) -> None:
+        """Freeze the client for misbehaviour seen at ``height`` (a caller that found two
+        valid headers for one height by other means than `update`)."""
+        self._freeze(height)
 
     # -- proofs --
 

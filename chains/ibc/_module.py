@@ -65,8 +65,11 @@ from chains.contract._errors import ChainError, UnsupportedMessage
 from chains.contract._ibc_types import MAX_PACKET_SIZE, IbcPacket
 from chains.ibc._channel import Channels
 from chains.ibc._client import Clients
+from chains.ibc._commitment_paths import channel_key, connection_key
 from chains.ibc._connection import Connections
 from chains.ibc._errors import IbcTransferUnsupported
+from chains.ibc._light_client import ClientStatus
+from chains.ibc._merkle import MembershipProof, NonMembershipProof, ProofUnavailable
 from chains.ibc._msgs import (
     AcknowledgePackets,
     ChanCloseConfirm,
@@ -88,6 +91,7 @@ from chains.ibc._msgs import (
     IbcBlockNotice,
     IbcHeader,
     OpResult,
+    PacketKey,
     PacketStatus,
     QueryChannels,
     QueryHeader,
@@ -100,6 +104,7 @@ from chains.ibc._msgs import (
 )
 from chains.ibc._packet import Packets
 from chains.ibc._port import Ports
+from chains.ibc._provable import ProvableStore
 from chains.ibc._state import ChannelEnd, ClientState, IbcStore
 from chains.modules._module import ModuleCall, SudoCall
 from mesh_actors import construct_trusted
@@ -126,6 +131,19 @@ class IbcConfig(BaseModel):
 
     max_packet_size: int = Field(default=MAX_PACKET_SIZE, ge=1)
     max_consensus_states: int = Field(default=1000, ge=1)
+    verify_proofs: bool = True
+    """Issue 13: sign this chain's headers and prove its packets, acks and receipts'
+    absence (as a source), and verify the counterparty's headers and proofs (as a
+    destination). Off: headers are trusted as given (the unverified baseline, for
+    benchmarks). Both chains of a connection must agree."""
+    validators: int = Field(default=4, ge=1)
+    """How many (equal-power) genesis validators sign this chain's headers."""
+    trusting_period_ns: int = Field(default=365 * 86_400 * 10**9, gt=0)
+    """How long a counterparty header stays trusted (a client whose latest header is older
+    is expired). Long by default: simulated meshes idle for weeks between packets."""
+    max_clock_drift_ns: int = Field(default=3_600 * 10**9, ge=0)
+    """How far past this chain's block time a counterparty header may be (a header 10^15 ns
+    ahead is refused with `HeaderFromFuture`)."""
 
 
 class IbcModule:
@@ -154,11 +172,27 @@ class IbcModule:
         self._listeners: list[NoticeListener] = []
         self._header_cache: IbcHeader | None = None
         listeners = self._listeners
-        clients = Clients(executor, state, config.max_consensus_states)
-        connections = Connections(executor, state, listeners, clients.consensus_time)
+        self.provable = ProvableStore(self.chain_id, state, config.validators)
+        clients = Clients(
+            executor,
+            state,
+            config.max_consensus_states,
+            verify=config.verify_proofs,
+            trusting_period_ns=config.trusting_period_ns,
+            max_clock_drift_ns=config.max_clock_drift_ns,
+        )
+        self._clients = clients
+        verifier = clients if config.verify_proofs else None
+        connections = Connections(executor, state, listeners, clients.consensus_time, verifier)
         ports = Ports(executor, state)
         channels = Channels(
-            executor, state, listeners, connections.connection, connections.proof_time, ports
+            executor,
+            state,
+            listeners,
+            connections.connection,
+            connections.proof_time,
+            ports,
+            verifier,
         )
         packets = Packets(
             executor,
@@ -169,6 +203,7 @@ class IbcModule:
             connections.proof_time,
             channels,
             ports,
+            verifier,
         )
         self._ports = ports
         self._channels = channels
@@ -233,6 +268,10 @@ class IbcModule:
         current = headers.get("current")
         if current is not None:
             headers["committed"] = current
+        if self.config.verify_proofs:
+            self.provable.catch_up()
+        else:
+            self.state.dirty.clear()
         headers["current"] = (block.height, block.time_ns)
         log = self.state.block_log
         if log:
@@ -258,7 +297,8 @@ class IbcModule:
     def due_height(self, block: BlockEnv) -> int | None:
         """The module's `BlockHint`: a block with IBC activity is due (its notice goes to the
         listeners at the next begin-block); an idle one is not."""
-        return block.height if self.state.block_log else None
+        state = self.state
+        return block.height if state.block_log or state.dirty else None
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -298,10 +338,23 @@ class IbcModule:
                 changed.add(channel_id)
         activity = []
         channels = self.state.channels
+        prove = self.config.verify_proofs
+        provable = self.provable
         for channel_id in order:
             end = channels.get(channel_id)
             if end is None:
                 continue
+            sent_proofs: tuple[MembershipProof, ...] = ()
+            ack_proofs: tuple[MembershipProof, ...] = ()
+            if prove:
+                sent_proofs = tuple(
+                    provable.prove_commitment(p.src.port_id, channel_id, p.sequence)
+                    for p in sent[channel_id]
+                )
+                ack_proofs = tuple(
+                    provable.prove_ack(a.packet.dest.port_id, channel_id, a.packet.sequence)
+                    for a in acks[channel_id]
+                )
             activity.append(
                 ChannelActivity.model_construct(
                     port_id=end.port_id,
@@ -310,6 +363,8 @@ class IbcModule:
                     sent=tuple(sent[channel_id]),
                     acks=tuple(acks[channel_id]),
                     changed=channel_id in changed,
+                    sent_proofs=sent_proofs,
+                    ack_proofs=ack_proofs,
                 )
             )
         return IbcBlockNotice(
@@ -368,6 +423,8 @@ class IbcModule:
         if cached is not None and cached.height == committed[0]:
             return cached
         header = IbcHeader(chain_id=self.chain_id, height=committed[0], time_ns=committed[1])
+        if self.config.verify_proofs:
+            header = self.provable.signed(header)
         self._header_cache = header
         return header
 
@@ -413,18 +470,34 @@ class IbcModule:
                 if commitments[ref][1] <= height:
                     pending.append(packets[ref])
                     count += 1
+        prove = self.config.verify_proofs
+        provable = self.provable
+        pending_proofs: tuple[MembershipProof, ...] = ()
+        if prove:
+            pending_proofs = tuple(
+                provable.prove_commitment(p.src.port_id, p.src.channel_id, p.sequence)
+                for p in pending
+            )
         statuses: list[PacketStatus] = []
         for key in query.keys:
             ref = (key.channel_id, key.sequence)
             received_at = state.receipts.get(ref)
             received = received_at is not None and received_at <= height
             ack = state.acks.get(ref) if received else None
+            proof: MembershipProof | NonMembershipProof | None = None
+            if prove:
+                proof = self._status_proof(key, received, ack is not None)
             # typed store values throughout: no validation (every relayer clear asks this)
             statuses.append(
                 construct_trusted(
                     PacketStatus,
-                    {"key": key, "received": received, "ack": None if ack is None else ack.ack},
-                    {"key", "received", "ack"},
+                    {
+                        "key": key,
+                        "received": received,
+                        "ack": None if ack is None else ack.ack,
+                        "proof": proof,
+                    },
+                    {"key", "received", "ack", "proof"},
                 )
             )
         return construct_trusted(
@@ -435,9 +508,47 @@ class IbcModule:
                 "channels": tuple(channels),
                 "pending": tuple(pending),
                 "statuses": tuple(statuses),
+                "pending_proofs": pending_proofs,
+                "connection_proof": (
+                    provable.prove_key(connection_key(connection.connection_id))
+                    if prove and connection is not None
+                    else None
+                ),
+                "channel_proofs": (
+                    tuple(
+                        provable.prove_key(channel_key(v.port_id, v.channel_id)) for v in channels
+                    )
+                    if prove
+                    else ()
+                ),
             },
-            {"header", "connection", "channels", "pending", "statuses"},
+            {
+                "header",
+                "connection",
+                "channels",
+                "pending",
+                "statuses",
+                "pending_proofs",
+                "connection_proof",
+                "channel_proofs",
+            },
         )
+
+    def _status_proof(
+        self, key: PacketKey, received: bool, acked: bool
+    ) -> MembershipProof | NonMembershipProof | None:
+        """The proof of a packet's status as committed: its ack's membership, or its
+        receipt's absence; ``None`` when the committed tree does not show it (an ack
+        written after the committed block)."""
+        provable = self.provable
+        try:
+            if not received:
+                return provable.prove_no_receipt(key.port_id, key.channel_id, key.sequence)
+            if acked:
+                return provable.prove_ack(key.port_id, key.channel_id, key.sequence)
+        except ProofUnavailable:
+            return None
+        return None
 
     # -- inspection (tests, invariants) -----------------------------------------------------
 
@@ -453,6 +564,11 @@ class IbcModule:
         """The current state of a connection, or ``None``."""
         connection = self.state.connections.get(connection_id)
         return None if connection is None else connection.view()
+
+    def client_status(self, client_id: str) -> ClientStatus:
+        """ICS-2 status of the verifying client ``client_id`` (``FROZEN`` after
+        misbehaviour); raises `IbcUnknownClient`."""
+        return self._clients.client_status(client_id)
 
     def client(self, client_id: str) -> ClientState | None:
         """A light client's state, or ``None``."""

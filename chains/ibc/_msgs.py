@@ -26,6 +26,8 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from chains.contract._ibc_types import IbcOrder, IbcPacket
+from chains.ibc._light_client import Commit, ConsensusValidatorSet, Header
+from chains.ibc._merkle import MembershipProof, NonMembershipProof
 from mesh_actors import Message, construct_trusted
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "QueryHeader",
     "QueryRelayState",
     "RecvPackets",
+    "SignedHeader",
     "RelayState",
     "Subscribe",
     "TimeoutPackets",
@@ -155,12 +158,25 @@ class ConnectionState(enum.StrEnum):
     OPEN = "OPEN"
 
 
+class SignedHeader(_Wire):
+    """A block header signed by its chain's validators: what a verifying light client
+    checks (issue 13): the `Header` (with the IBC store's Merkle root as app hash), the
+    commit of the validators' signatures and the set that signed it."""
+
+    header: Header
+    commit: Commit
+    validators: ConsensusValidatorSet
+
+
 class IbcHeader(_Wire):
-    """A committed block of a chain as a light client sees it: ``(height, time)`` (I-2)."""
+    """A committed block of a chain as a light client sees it: ``(height, time)`` (I-2),
+    with ``signed`` the validators' signed header when the chain signs its headers (a
+    verifying client refuses a header without it)."""
 
     chain_id: str
     height: int = Field(ge=1)
     time_ns: int = Field(ge=0)
+    signed: SignedHeader | None = None
 
 
 class ChannelView(_Wire):
@@ -272,6 +288,7 @@ class ConnOpenTry(_Wire):
     client_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ConnOpenAck(_Wire):
@@ -281,6 +298,7 @@ class ConnOpenAck(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ConnOpenConfirm(_Wire):
@@ -290,6 +308,7 @@ class ConnOpenConfirm(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ConnectionView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenInit(_Wire):
@@ -314,6 +333,7 @@ class ChanOpenTry(_Wire):
     connection_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenAck(_Wire):
@@ -324,6 +344,7 @@ class ChanOpenAck(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanOpenConfirm(_Wire):
@@ -334,6 +355,7 @@ class ChanOpenConfirm(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class ChanCloseInit(_Wire):
@@ -352,6 +374,7 @@ class ChanCloseConfirm(_Wire):
     channel_id: str
     proof_height: int
     counterparty: ChannelView
+    proof: MembershipProof | None = None  # of ``counterparty`` (verified chains)
 
 
 class RecvPackets(_Wire):
@@ -361,6 +384,8 @@ class RecvPackets(_Wire):
     kind: Literal["recv_packets"] = "recv_packets"
     packets: tuple[IbcPacket, ...]
     proof_height: int
+    # one per packet: its commitment on the source at ``proof_height`` (verified chains)
+    proofs: tuple[MembershipProof, ...] = ()
 
     @field_serializer("packets", when_used="json")
     def _packets_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
@@ -379,6 +404,8 @@ class AcknowledgePackets(_Wire):
     kind: Literal["acknowledge_packets"] = "acknowledge_packets"
     acks: tuple[WrittenAck, ...]
     proof_height: int
+    # one per ack: its ack commitment on the destination at ``proof_height``
+    proofs: tuple[MembershipProof, ...] = ()
 
 
 class TimeoutPackets(_Wire):
@@ -390,6 +417,11 @@ class TimeoutPackets(_Wire):
     packets: tuple[IbcPacket, ...]
     proof_height: int
     on_close: bool = False
+    # with ``on_close``: the destination end's CLOSED state (verified chains)
+    close_proof: MembershipProof | None = None
+    close_view: ChannelView | None = None
+    # one per packet: the absence of its receipt on the destination at ``proof_height``
+    proofs: tuple[NonMembershipProof, ...] = ()
 
     @field_serializer("packets", when_used="json")
     def _packets_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
@@ -513,6 +545,9 @@ class PacketStatus(_Wire):
     key: PacketKey
     received: bool
     ack: bytes | None = None
+    # the ack commitment's membership if acked, the receipt's absence if not received
+    # (verified chains only)
+    proof: MembershipProof | NonMembershipProof | None = None
 
     @field_serializer("ack", when_used="json")
     def _ack_out(self, value: bytes | None) -> str | None:
@@ -536,6 +571,12 @@ class RelayState(Message):
     channels: tuple[ChannelView, ...]
     pending: tuple[IbcPacket, ...]
     statuses: tuple[PacketStatus, ...]
+    # the connection's and each channel's (in step with ``channels``) proof (verified
+    # chains only)
+    connection_proof: MembershipProof | None = None
+    channel_proofs: tuple[MembershipProof, ...] = ()
+    # one per pending packet: its commitment's membership (verified chains only)
+    pending_proofs: tuple[MembershipProof, ...] = ()
 
     @field_serializer("pending", when_used="json")
     def _pending_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
@@ -576,6 +617,10 @@ class ChannelActivity(_Wire):
     sent: tuple[IbcPacket, ...] = ()
     acks: tuple[WrittenAck, ...] = ()
     changed: bool = False
+    # proofs in step with ``sent`` (commitments) and ``acks`` (ack commitments) at the
+    # notice's header, when the chain proves (issue 13)
+    sent_proofs: tuple[MembershipProof, ...] = ()
+    ack_proofs: tuple[MembershipProof, ...] = ()
 
     @field_serializer("sent", when_used="json")
     def _sent_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:

@@ -41,7 +41,8 @@ from chains.contract._ibc_types import (
     trusted_packet,
 )
 from chains.host._errors import ContractPanic, InternalError
-from chains.ibc._commitment import CommitmentCache
+from chains.ibc._commitment import CommitmentCache, ack_commitment
+from chains.ibc._commitment_paths import ack_key, commitment_key, receipt_key
 from chains.ibc._errors import (
     IbcBadChannelState,
     IbcCommitmentMismatch,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from chains.contract._contract import Contract, Env
     from chains.host._executor import TxExecutor
     from chains.ibc._channel import Channels
+    from chains.ibc._client import Clients
     from chains.ibc._port import Ports
 
 __all__: list[str] = []
@@ -112,7 +114,12 @@ class Packets:
         proof_time: Callable[[str, int], int],
         channels: Channels,
         ports: Ports,
+        verifier: Clients | None = None,
     ) -> None:
+        # the client layer when proofs are verified (issue 13), else None
+        self._verifier = verifier
+        # the timeout operation being applied (its on-close proof), verified chains only
+        self._timeout_op: TimeoutPackets | None = None
         self._state = state
         self._listeners = listeners
         self._max_packet_size = max_packet_size
@@ -234,11 +241,13 @@ class Packets:
         # is atomic: if it fails, the log entry goes with it)
         written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
         recv = self._recv
-        for packet in op.packets:
+        proofs = op.proofs
+        for index, packet in enumerate(op.packets):
             # no savepoint per packet: `_recv` changes nothing before its last possible
             # failure (the app callback runs in a savepoint of its own)
             try:
-                statuses.append(recv(packet, proof_height, signer, block, written))
+                proof = proofs[index] if index < len(proofs) else None
+                statuses.append(recv(packet, proof_height, signer, block, written, proof))
             except ChainError as exc:
                 failures[len(statuses)] = str(exc)
                 statuses.append(exc.name)
@@ -258,6 +267,7 @@ class Packets:
         signer: str,
         block: BlockEnv,
         written: dict[str, list[WrittenAck]] | None,
+        proof: object = None,
     ) -> str:
         """Receive one packet (I-10). Every check comes before the first change, and the app
         callback (which may fail, I-19) undoes its own changes, so a failure leaves no trace
@@ -280,6 +290,17 @@ class Packets:
         if end is not self._proved_end or proof_height != self._proved_height:
             self._proof_time(end.connection_id, proof_height)
             self._proved_end, self._proved_height = end, proof_height
+        verifier = self._verifier
+        if verifier is not None:
+            # I-17: the packet must be committed on its source (before any change)
+            src = packet.src
+            verifier.verify_membership(
+                self._client_of(end.connection_id).client_id,
+                proof_height,
+                commitment_key(src.port_id, src.channel_id, sequence),
+                self._commitment(packet),
+                proof,
+            )
         ref = (channel_id, sequence)
         receipts = state.receipts
         ordered = end.ordering is _ORDERED
@@ -363,9 +384,40 @@ class Packets:
         ``op.proof_height``, in a savepoint of its own; one item status per ack."""
         self._proved_end = None
         try:
+            if self._verifier is not None:
+                return self._per_packet(
+                    _with_proofs(op.acks, op.proofs), self._verified_ack, op.proof_height, signer
+                )
             return self._per_packet(op.acks, self._ack, op.proof_height, signer)
         finally:
             self._proved_end = None
+
+    # -- proofs (issue 13, I-17) --
+
+    def _verified_ack(self, item: tuple[WrittenAck, object], proof_height: int, signer: str) -> str:
+        """`_ack` of ``(written ack, its proof)``."""
+        written, proof = item
+        return self._ack(written, proof_height, signer, proof)
+
+    def _verified_timeout(
+        self, item: tuple[IbcPacket, object], proof_height: int, on_close: bool, signer: str
+    ) -> str:
+        """`_timeout` of ``(packet, the proof of its receipt's absence)``."""
+        packet, proof = item
+        return self._timeout(packet, proof_height, on_close, signer, proof)
+
+    def _prove_closed(self, packet: IbcPacket, end: ChannelEnd, proof_height: int) -> None:
+        """I-15 on a verified chain: the timeout on close carries the destination end, CLOSED,
+        and its proof at ``proof_height`` (raises `IbcCounterpartyMismatch`, `InvalidProof`
+        and the client's errors)."""
+        op = self._timeout_op
+        view = None if op is None else op.close_view
+        if view is None or view.state is not ChannelState.CLOSED:
+            raise IbcCounterpartyMismatch("a timeout on close needs the CLOSED counterparty end")
+        if view.port_id != packet.dest.port_id or view.channel_id != packet.dest.channel_id:
+            raise IbcCounterpartyMismatch("the CLOSED end is not the packet's destination")
+        assert op is not None
+        self._channels.prove_end(end.connection_id, proof_height, view, op.close_proof)
 
     def _source_end(self, packet: IbcPacket) -> ChannelEnd:
         src = packet.src
@@ -407,7 +459,9 @@ class Packets:
                 self._ack_objects[data] = ack
         return ack
 
-    def _ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
+    def _ack(
+        self, written: WrittenAck, proof_height: int, signer: str, proof: object = None
+    ) -> str:
         packet = written.packet
         end = self._source_end(packet)
         channel_id = end.channel_id
@@ -416,6 +470,17 @@ class Packets:
         if end is not self._proved_end or proof_height != self._proved_height:
             self._proof_time(end.connection_id, proof_height)
             self._proved_end, self._proved_height = end, proof_height
+        verifier = self._verifier
+        if verifier is not None:
+            # I-17: the ack must be written on the destination (before any change)
+            dest = packet.dest
+            verifier.verify_membership(
+                self._client_of(end.connection_id).client_id,
+                proof_height,
+                ack_key(dest.port_id, dest.channel_id, packet.sequence),
+                ack_commitment(written.ack),
+                proof,
+            )
         sequence = packet.sequence
         ref = (channel_id, sequence)
         if not self._committed(ref, packet):
@@ -442,15 +507,46 @@ class Packets:
         """The relayer's ``TimeoutPackets``: time out each packet, its non-receipt (and, with
         ``on_close``, the counterparty's CLOSED end) proven at ``op.proof_height``, in a
         savepoint of its own; one item status per packet."""
+        if self._verifier is not None:
+            self._timeout_op = op
+            try:
+                return self._per_packet(
+                    _with_proofs(op.packets, op.proofs),
+                    self._verified_timeout,
+                    op.proof_height,
+                    op.on_close,
+                    signer,
+                )
+            finally:
+                self._timeout_op = None
         return self._per_packet(op.packets, self._timeout, op.proof_height, op.on_close, signer)
 
-    def _timeout(self, packet: IbcPacket, proof_height: int, on_close: bool, signer: str) -> str:
+    def _timeout(
+        self,
+        packet: IbcPacket,
+        proof_height: int,
+        on_close: bool,
+        signer: str,
+        proof: object = None,
+    ) -> str:
         end = self._source_end(packet)
         proof_time = self._proof_time(end.connection_id, proof_height)
         # I-15: on close the counterparty's CLOSED state (proven by the relayer at the same
         # height as the missing receipt) replaces the timeout condition
         if not on_close and not packet.timeout.expired(proof_height, proof_time):
             raise IbcTimeoutNotReached(packet.sequence, proof_height, proof_time)
+        verifier = self._verifier
+        if verifier is not None and on_close:
+            self._prove_closed(packet, end, proof_height)
+        if verifier is not None:
+            # I-14: the destination must not have received it at the proof height
+            dest = packet.dest
+            verifier.verify_non_membership(
+                self._client_of(end.connection_id).client_id,
+                proof_height,
+                receipt_key(dest.port_id, dest.channel_id, packet.sequence),
+                proof,
+            )
         ref = (end.channel_id, packet.sequence)
         if not self._committed(ref, packet):
             return _NOOP
@@ -550,3 +646,10 @@ def _receive(core: Contract, env: Env, packet: IbcPacket, relayer: str) -> IbcRe
             f"returned {type(response).__name__}, not an IbcReceiveResponse",
         )
     return response
+
+
+def _with_proofs(items: tuple[Any, ...], proofs: tuple[Any, ...]) -> tuple[tuple[Any, Any], ...]:
+    """Each item with its proof (``None`` past the proofs given: refused when checked)."""
+    return tuple(
+        (item, proofs[index] if index < len(proofs) else None) for index, item in enumerate(items)
+    )

@@ -108,14 +108,15 @@ def _split(op: Any, room: int) -> tuple[Any, Any | None]:
     """``op`` cut to ``room`` items, and the rest (or None)."""
     if _size(op) <= room:
         return op, None
+    proofs = op.proofs
     if isinstance(op, AcknowledgePackets):
         return (
-            op.model_copy(update={"acks": op.acks[:room]}),
-            op.model_copy(update={"acks": op.acks[room:]}),
+            op.model_copy(update={"acks": op.acks[:room], "proofs": proofs[:room]}),
+            op.model_copy(update={"acks": op.acks[room:], "proofs": proofs[room:]}),
         )
     return (
-        op.model_copy(update={"packets": op.packets[:room]}),
-        op.model_copy(update={"packets": op.packets[room:]}),
+        op.model_copy(update={"packets": op.packets[:room], "proofs": proofs[:room]}),
+        op.model_copy(update={"packets": op.packets[room:], "proofs": proofs[room:]}),
     )
 
 
@@ -152,6 +153,14 @@ def _views(state: RelayState) -> dict[str, ChannelView]:
     return {view.channel_id: view for view in state.channels}
 
 
+def _channel_proofs(state: RelayState) -> dict[str, Any]:
+    """Each channel's proof by channel id (empty when the chain does not prove)."""
+    proofs = state.channel_proofs
+    if not proofs:
+        return {}
+    return {view.channel_id: proof for view, proof in zip(state.channels, proofs, strict=True)}
+
+
 def _plan_packets(
     plan: RelayPlan,
     src: PathSide,
@@ -170,7 +179,14 @@ def _plan_packets(
     recvs: dict[str, list[IbcPacket]] = {}
     acks: dict[str, list[WrittenAck]] = {}
     timeouts: dict[tuple[str, bool], list[IbcPacket]] = {}
-    for packet in src_pending.pending:
+    # the proofs each operation carries, in step with its packets (issue 13; empty when
+    # the chains do not prove: then none are attached)
+    src_proofs = src_pending.pending_proofs
+    proven = bool(src_proofs)
+    recv_proofs: dict[str, list[Any]] = {}
+    ack_proofs: dict[str, list[Any]] = {}
+    timeout_proofs: dict[tuple[str, bool], list[Any]] = {}
+    for index, packet in enumerate(src_pending.pending):
         status = statuses.get((packet.dest.channel_id, packet.sequence))
         if status is None:
             continue  # asked before it was pending: next round
@@ -184,31 +200,57 @@ def _plan_packets(
                 acks.setdefault(packet.src.channel_id, []).append(
                     WrittenAck.model_construct(packet=packet, ack=status.ack)
                 )
+                ack_proofs.setdefault(packet.src.channel_id, []).append(status.proof)
             continue
         dst_view = dst_views.get(packet.dest.channel_id)
         if dst_view is not None and dst_view.state is ChannelState.CLOSED:
             timeouts.setdefault((packet.src.channel_id, True), []).append(packet)
+            timeout_proofs.setdefault((packet.src.channel_id, True), []).append(status.proof)
         elif packet.timeout.expired(dst_header.height, dst_header.time_ns):
             timeouts.setdefault((packet.src.channel_id, False), []).append(packet)
+            timeout_proofs.setdefault((packet.src.channel_id, False), []).append(status.proof)
         elif dst_view is not None and dst_view.state is ChannelState.OPEN and relay_filter(packet):
             recvs.setdefault(packet.dest.channel_id, []).append(packet)
+            if proven:
+                recv_proofs.setdefault(packet.dest.channel_id, []).append(src_proofs[index])
     # the operations are built unvalidated: their parts come from validated answers, and
     # re-validating every packet of a large clearing was a measurable part of its cost
     for channel_id, written in acks.items():
         ack_op = AcknowledgePackets.model_construct(
-            acks=tuple(written), proof_height=dst_header.height
+            acks=tuple(written),
+            proof_height=dst_header.height,
+            proofs=_proofs(ack_proofs.get(channel_id, ())),
         )
         plan.add(src.chain_id, channel_id, ack_op, dst_header)
+    dst_channel_proofs = _channel_proofs(dst_status)
     for (channel_id, on_close), packets in timeouts.items():
+        close_view = close_proof = None
+        if on_close:
+            close_view = dst_views.get(packets[0].dest.channel_id)
+            close_proof = dst_channel_proofs.get(packets[0].dest.channel_id)
         timeout_op = TimeoutPackets.model_construct(
-            packets=tuple(packets), proof_height=dst_header.height, on_close=on_close
+            packets=tuple(packets),
+            proof_height=dst_header.height,
+            on_close=on_close,
+            proofs=_proofs(timeout_proofs.get((channel_id, on_close), ())),
+            close_view=close_view,
+            close_proof=close_proof,
         )
         plan.add(src.chain_id, channel_id, timeout_op, dst_header)
     for channel_id, packets in recvs.items():
         recv_op = RecvPackets.model_construct(
-            packets=tuple(packets), proof_height=src_header.height
+            packets=tuple(packets),
+            proof_height=src_header.height,
+            proofs=tuple(recv_proofs.get(channel_id, ())),
         )
         plan.add(dst.chain_id, channel_id, recv_op, src_header)
+
+
+def _proofs(proofs: Any) -> tuple[Any, ...]:
+    """The proofs of an operation's items, or none at all if a chain gave none (an
+    unproving chain: its statuses carry ``None``)."""
+    out = tuple(proofs)
+    return () if all(p is None for p in out) else out
 
 
 def _plan_handshakes(
@@ -219,6 +261,8 @@ def _plan_handshakes(
     if src_header is None or dst_header is None:
         return
     dst_ends = list(dst_state.channels)
+    src_proofs = _channel_proofs(src_state)
+    dst_proofs = _channel_proofs(dst_state)
     for x in src_state.channels:
         facing = [
             y
@@ -232,6 +276,7 @@ def _plan_handshakes(
                     connection_id=dst.connection_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, GATEWAY, try_op, src_header)
             elif facing[0].state is ChannelState.TRYOPEN:
@@ -240,6 +285,7 @@ def _plan_handshakes(
                     channel_id=x.channel_id,
                     proof_height=dst_header.height,
                     counterparty=facing[0],
+                    proof=dst_proofs.get(facing[0].channel_id),
                 )
                 plan.add(src.chain_id, x.channel_id, ack, dst_header)
             continue
@@ -250,6 +296,7 @@ def _plan_handshakes(
                     channel_id=y.channel_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, y.channel_id, confirm, src_header)
             elif x.state is ChannelState.CLOSED and y.state is not ChannelState.CLOSED:
@@ -258,6 +305,7 @@ def _plan_handshakes(
                     channel_id=y.channel_id,
                     proof_height=src_header.height,
                     counterparty=x,
+                    proof=src_proofs.get(x.channel_id),
                 )
                 plan.add(dst.chain_id, y.channel_id, close, src_header)
 

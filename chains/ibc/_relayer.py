@@ -56,6 +56,7 @@ from typing import Any
 
 from chains.contract._errors import ChainError
 from chains.contract._ibc_types import IbcPacket
+from chains.ibc._merkle import MembershipProof
 from chains.ibc._msgs import (
     AcknowledgePackets,
     ChanOpenInit,
@@ -606,16 +607,22 @@ class Relayer(Actor[RelayerMsg]):
                 continue
             changed = changed or activity.changed
             sent = activity.sent
+            sent_proofs = activity.sent_proofs
             if sent and sent[0].dest.channel_id:
                 if self.config.drop_packets:
-                    sent = tuple(p for p in sent if self._relay_filter(p))
+                    kept = [i for i, p in enumerate(sent) if self._relay_filter(p)]
+                    sent = tuple(sent[i] for i in kept)
+                    if sent_proofs:
+                        sent_proofs = tuple(sent_proofs[i] for i in kept)
                 if sent:
-                    recv = RecvPackets.model_construct(packets=sent, proof_height=header.height)
+                    recv = RecvPackets.model_construct(
+                        packets=sent, proof_height=header.height, proofs=sent_proofs
+                    )
                     queue.add(dst.chain_id, sent[0].dest.channel_id, recv, header)
             if activity.acks:
                 channel_id = activity.acks[0].packet.src.channel_id
                 ack = AcknowledgePackets.model_construct(
-                    acks=activity.acks, proof_height=header.height
+                    acks=activity.acks, proof_height=header.height, proofs=activity.ack_proofs
                 )
                 queue.add(dst.chain_id, channel_id, ack, header)
         if changed:
@@ -759,13 +766,13 @@ class Relayer(Actor[RelayerMsg]):
 
     async def _wait_connection(
         self, end: PathEnd, connection_id: str, state: ConnectionState
-    ) -> tuple[ConnectionView, IbcHeader]:
+    ) -> tuple[ConnectionView, IbcHeader, MembershipProof | None]:
         poll = self.config.poll_interval
         for _ in range(max(1, int(_SETUP_PATIENCE / poll))):
             answer = await self._ask_state(end, connection_id)
             view = answer.connection
             if view is not None and view.state is state and answer.header is not None:
-                return view, answer.header
+                return view, answer.header, answer.connection_proof
             await self.ctx.clock.sleep(poll)
         raise RelayerSetupError(f"{connection_id} on {end.chain_id} never reached {state}")
 
@@ -781,25 +788,38 @@ class Relayer(Actor[RelayerMsg]):
         b_client = (await self._run(b, CreateClient(header=a_header))).results[0].value
         init = await self._run(a, ConnOpenInit(client_id=a_client, counterparty_client_id=b_client))
         a_conn = init.results[0].value
-        a_view, a_header = await self._wait_connection(a, a_conn, ConnectionState.INIT)
+        a_view, a_header, a_proof = await self._wait_connection(a, a_conn, ConnectionState.INIT)
         tried = await self._run(
             b,
             UpdateClient(client_id=b_client, header=a_header),
-            ConnOpenTry(client_id=b_client, proof_height=a_header.height, counterparty=a_view),
+            ConnOpenTry(
+                client_id=b_client,
+                proof_height=a_header.height,
+                counterparty=a_view,
+                proof=a_proof,
+            ),
         )
         b_conn = tried.results[1].value
-        b_view, b_header = await self._wait_connection(b, b_conn, ConnectionState.TRYOPEN)
+        b_view, b_header, b_proof = await self._wait_connection(b, b_conn, ConnectionState.TRYOPEN)
         await self._run(
             a,
             UpdateClient(client_id=a_client, header=b_header),
-            ConnOpenAck(connection_id=a_conn, proof_height=b_header.height, counterparty=b_view),
+            ConnOpenAck(
+                connection_id=a_conn,
+                proof_height=b_header.height,
+                counterparty=b_view,
+                proof=b_proof,
+            ),
         )
-        a_view, a_header = await self._wait_connection(a, a_conn, ConnectionState.OPEN)
+        a_view, a_header, a_proof = await self._wait_connection(a, a_conn, ConnectionState.OPEN)
         await self._run(
             b,
             UpdateClient(client_id=b_client, header=a_header),
             ConnOpenConfirm(
-                connection_id=b_conn, proof_height=a_header.height, counterparty=a_view
+                connection_id=b_conn,
+                proof_height=a_header.height,
+                counterparty=a_view,
+                proof=a_proof,
             ),
         )
         await self._wait_connection(b, b_conn, ConnectionState.OPEN)

@@ -15,10 +15,11 @@ so the port is implied (and checked against the channel end wherever a packet na
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from chains.contract._ibc_types import IbcChannel, IbcEndpoint, IbcOrder, IbcPacket
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
+from chains.ibc._light_client import ConsensusState, LightClientState
 from chains.ibc._msgs import ChannelState, ChannelView, ConnectionState, ConnectionView
 from mesh_actors import construct_trusted
 
@@ -37,6 +38,7 @@ TIMED_OUT: Final = "timed_out"
 
 _CHANNEL_VIEW_FIELDS = frozenset(ChannelView.model_fields)
 _CONNECTION_VIEW_FIELDS = frozenset(ConnectionView.model_fields)
+_NO_DEFAULT: Final[Any] = object()
 
 
 # -- records --------------------------------------------------------------------------------
@@ -240,6 +242,53 @@ class AckRecord(NamedTuple):
 
 # -- the maps -------------------------------------------------------------------------------
 
+
+class _Tracked(JournaledMap[Any, Any]):
+    """A journaled map of provable records that notes each key it writes in ``dirty`` (as
+    ``(name, key)``), so the block's end re-proves only what changed. A write later rolled
+    back leaves its key noted: harmless, the tree is set from the map's value then."""
+
+    def __init__(self, store: Store, name: str, dirty: set[tuple[str, Any]]) -> None:
+        super().__init__(store, name)
+        self._dirty = dirty
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._dirty.add((self.name, key))
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._dirty.add((self.name, key))
+        super().__delitem__(key)
+
+    def pop(self, key: Any, /, default: Any = _NO_DEFAULT) -> Any:
+        self._dirty.add((self.name, key))
+        if default is _NO_DEFAULT:
+            return super().pop(key)
+        return super().pop(key, default)
+
+
+class _SortedTracked(SortedJournaledMap[Any, Any]):
+    """`_Tracked` for a sorted map."""
+
+    def __init__(self, store: Store, name: str, dirty: set[tuple[str, Any]]) -> None:
+        super().__init__(store, name)
+        self._dirty = dirty
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._dirty.add((self.name, key))
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._dirty.add((self.name, key))
+        super().__delitem__(key)
+
+    def pop(self, key: Any, /, default: Any = _NO_DEFAULT) -> Any:
+        self._dirty.add((self.name, key))
+        if default is _NO_DEFAULT:
+            return super().pop(key)
+        return super().pop(key, default)
+
+
 PacketRef = tuple[str, int]  # (channel_id, sequence)
 
 # above every sequence and height: the upper bound of a per-channel or per-client key range
@@ -251,6 +300,10 @@ class IbcStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # (map name, key) of the provable records written since the tree last caught up
+        # (see `chains.ibc._provable`); a plain set, not journaled (see `_Tracked`)
+        self.dirty: set[tuple[str, Any]] = set()
+        dirty = self.dirty
         # id counters: "client", "connection", "channel"
         self.counters: JournaledMap[str, int] = JournaledMap(store, "ibc/counters")
         self.clients: JournaledMap[str, ClientState] = JournaledMap(store, "ibc/clients")
@@ -258,23 +311,33 @@ class IbcStore:
         self.consensus: SortedJournaledMap[tuple[str, int], int] = SortedJournaledMap(
             store, "ibc/consensus"
         )
-        self.connections: JournaledMap[str, ConnectionEnd] = JournaledMap(store, "ibc/connections")
-        self.channels: JournaledMap[str, ChannelEnd] = JournaledMap(store, "ibc/channels")
+        # verifying light clients (issue 13): parameters by client id, consensus states by
+        # (client id, height)
+        self.light_states: JournaledMap[str, LightClientState] = JournaledMap(
+            store, "ibc/light_states"
+        )
+        self.light_consensus: SortedJournaledMap[tuple[str, int], ConsensusState] = (
+            SortedJournaledMap(store, "ibc/light_consensus")
+        )
+        self.connections: JournaledMap[str, ConnectionEnd] = _Tracked(
+            store, "ibc/connections", dirty
+        )
+        self.channels: JournaledMap[str, ChannelEnd] = _Tracked(store, "ibc/channels", dirty)
         # port alias -> contract address (module ports bound to a contract, I-3)
         self.ports: JournaledMap[str, str] = JournaledMap(store, "ibc/ports")
         self.next_send: JournaledMap[str, int] = JournaledMap(store, "ibc/next_sequence_send")
-        self.next_recv: JournaledMap[str, int] = JournaledMap(store, "ibc/next_sequence_recv")
+        self.next_recv: JournaledMap[str, int] = _Tracked(store, "ibc/next_sequence_recv", dirty)
         self.next_ack: JournaledMap[str, int] = JournaledMap(store, "ibc/next_sequence_ack")
         # (channel, seq) -> (commitment, height written); sorted for per-channel scans
-        self.commitments: SortedJournaledMap[PacketRef, tuple[bytes, int]] = SortedJournaledMap(
-            store, "ibc/commitments"
+        self.commitments: SortedJournaledMap[PacketRef, tuple[bytes, int]] = _SortedTracked(
+            store, "ibc/commitments", dirty
         )
         # (channel, seq) -> the packet, while its commitment exists (what a relayer reads
         # from the send_packet events; the sender app itself stores nothing, I-13)
         self.packets: JournaledMap[PacketRef, IbcPacket] = JournaledMap(store, "ibc/packets")
         # (channel, seq) -> height received (both orderings: exactly-once bookkeeping, I-29)
-        self.receipts: JournaledMap[PacketRef, int] = JournaledMap(store, "ibc/receipts")
-        self.acks: JournaledMap[PacketRef, AckRecord] = JournaledMap(store, "ibc/acks")
+        self.receipts: JournaledMap[PacketRef, int] = _Tracked(store, "ibc/receipts", dirty)
+        self.acks: JournaledMap[PacketRef, AckRecord] = _Tracked(store, "ibc/acks", dirty)
         # (channel, seq) -> ACKED | TIMED_OUT, for the I-29 invariants
         self.outcomes: JournaledMap[PacketRef, str] = JournaledMap(store, "ibc/outcomes")
         # "current" / "committed" -> (height, time ns) of this chain's blocks

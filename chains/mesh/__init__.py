@@ -26,6 +26,9 @@ from chains.mesh._errors import (
     UnknownPairing,
     UnknownValidator,
 )
+from chains.mesh._invariants import (
+    packet_origin_violations,
+)
 from chains.mesh._mesh import (
     Mesh,
 )
@@ -243,6 +246,7 @@ __all__ = [
     "load_workload",
     "main",
     "missing_relayers",
+    "packet_origin_violations",
     "parse_chaos_plan",
     "parse_scenario",
     "parse_topology",

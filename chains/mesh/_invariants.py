@@ -15,6 +15,11 @@ synchronous reads of one chain's executor, valid after every block whatever is i
   query reports it (virtual stake excluded, C-58) never exceeds genesis plus block
   provisions.
 
+The IBC check (`packet_origin_violations`, issue 13) holds after every block of both
+chains: every packet a chain received has its commitment on its source, or was acked there,
+and none was both received and timed out (I-17: a relayer cannot forge a packet nor a
+timeout). It reads two chains' IBC modules, so it runs where both are at hand.
+
 The cross-chain check (`delegation_view_violations`) holds only at quiescence (nothing in
 flight): each provider's view of delegations equals the consumer's (I-64..I-69): no pending
 transaction, every value range collapsed (``low == high``, I-65), and for every (user,
@@ -37,6 +42,8 @@ from chains.consumer.mesh_security._msgs import BondStatusQuery, BondStatusRespo
 from chains.contract._decimal import Decimal18
 from chains.contract._errors import ChainError
 from chains.host._executor import TxExecutor
+from chains.ibc._module import IbcModule
+from chains.ibc._state import ACKED, TIMED_OUT
 from chains.mesh._state import ConsumerSide, ProviderSide, query_all_pages
 from chains.provider._pending_tx import InFlightRemoteStaking, InFlightStaking
 from chains.provider.external_staking._msgs import ExternalAllPendingTxsDescQuery
@@ -49,8 +56,9 @@ from chains.provider.vault._msgs import (
     VaultAllPendingTxsDescQuery,
 )
 
-# the checks behind `Mesh.check_invariants`; not part of the package namespace
-__all__: list[str] = []
+# the checks behind `Mesh.check_invariants` stay out of the package namespace; the IBC one
+# is public (a test or embedder checks two chains it holds)
+__all__ = ["packet_origin_violations"]
 
 
 def _all_pending(ex: TxExecutor, contract: str, query: type[Any]) -> list[Any]:
@@ -195,4 +203,29 @@ def delegation_view_violations(
                 f"{name}: {key} consumer record {recorded} != provider stake {provider_stake}"
                 f" converted ({expected} ± {tolerance - 1})"
             )
+    return out
+
+
+def packet_origin_violations(dest: IbcModule, src: IbcModule) -> list[str]:
+    """Issue 13 / I-17 for the packets ``dest`` received from ``src`` (over any of their
+    channels): each has its commitment on ``src`` or was acked there, and none is both
+    received on ``dest`` and timed out on ``src``."""
+    out: list[str] = []
+    state = dest.state
+    src_state = src.state
+    ends = {end.channel_id: end for end in dest.channel_ends()}
+    for (channel_id, sequence), _ in state.receipts.raw_items():
+        end = ends.get(channel_id)
+        if end is None or not end.counterparty_channel_id:
+            continue
+        src_end = src_state.channels.get(end.counterparty_channel_id)
+        if src_end is None or src_end.counterparty_channel_id != channel_id:
+            continue  # a channel to another chain
+        ref = (src_end.channel_id, sequence)
+        outcome = src_state.outcomes.get(ref)
+        where = f"{dest.chain_id} {channel_id}/{sequence} from {src.chain_id}"
+        if outcome == TIMED_OUT:
+            out.append(f"{where}: received, yet timed out on the source (I-17)")
+        elif outcome != ACKED and ref not in src_state.commitments:
+            out.append(f"{where}: received, never committed on the source (I-17)")
     return out

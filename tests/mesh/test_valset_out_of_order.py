@@ -113,8 +113,12 @@ async def _consumer_reports(mesh: Mesh) -> tuple[RelayState, dict[str, IbcPacket
 async def _deliver(mesh: Mesh, state: RelayState, packets: Sequence[IbcPacket]) -> None:
     """Receive ``packets`` on the provider one by one, in this order, one block apart: the
     operations a relayer submits (client update, then ``RecvPackets`` proven at the header
-    of ``state``)."""
+    of ``state``, with the commitment proofs the provider's answer carried, issue 13)."""
     assert state.header is not None
+    proofs = {
+        (p.src.channel_id, p.sequence): proof
+        for p, proof in zip(state.pending, state.pending_proofs, strict=True)
+    }
     ends = mesh.link(P, C).ends
     assert ends is not None
     provider = ends.a if ends.a.chain_id == P else ends.b
@@ -123,7 +127,11 @@ async def _deliver(mesh: Mesh, state: RelayState, packets: Sequence[IbcPacket]) 
         batch = IbcBatch(
             ops=(
                 UpdateClient(client_id=provider.client_id, header=state.header),
-                RecvPackets(packets=(packet,), proof_height=state.header.height),
+                RecvPackets(
+                    packets=(packet,),
+                    proof_height=state.header.height,
+                    proofs=(proofs[(packet.src.channel_id, packet.sequence)],),
+                ),
             ),
             signer="hand-relayer",
         )

@@ -3,6 +3,11 @@
 `Side` is one chain's `TxExecutor` with an `IbcModule` and the test app registered; `Link`
 is a synchronous relayer between two sides that uses the same queries and the same planner
 (`plan_path`) as the relayer actor, one step at a time, so tests can stop between steps.
+
+Sides verify nothing by default (``IbcConfig(verify_proofs=False)``): the layer tests here
+hand-craft operations without proofs to reach each ICS-04 rule; the verifying light client and
+the proofs have their own tests (``tests/chains/trust/test_ibc_*.py``), which pass a verifying
+config.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from chains.ibc import (
     IbcConfig,
     IbcHeader,
     IbcModule,
+    MembershipProof,
     OpResult,
     PathSide,
     QueryRelayState,
     RelayPlan,
     RelayState,
     UpdateClient,
+    connection_key,
     destination_keys,
     plan_path,
 )
@@ -50,7 +57,7 @@ class Side:
         )
         self.ex = TxExecutor(chain_config)
         self.ex.register_code(IbcTestApp)
-        self.ibc = IbcModule(self.ex, config)
+        self.ibc = IbcModule(self.ex, config or IbcConfig(verify_proofs=False))
         self.ex.add_module(self.ibc)
         self.ex.begin_block(chain_config.first_block_time)
         self.chain_id = chain_id
@@ -64,6 +71,12 @@ class Side:
         header = self.ibc.committed_header()
         assert header is not None, "no committed block yet"
         return header
+
+    def connection_proof(self, connection_id: str) -> MembershipProof | None:
+        """The committed connection end's proof, when this chain proves (else None)."""
+        if not self.ibc.config.verify_proofs:
+            return None
+        return self.ibc.provable.prove_key(connection_key(connection_id))
 
     def run(self, *ops: Any) -> tuple[OpResult, ...]:
         result = self.ex.run(lambda: self.ibc.run_ops(ops))
@@ -111,7 +124,12 @@ class Link:
         assert view is not None
         b.run(UpdateClient(client_id=b_client, header=a.header()))
         (tried,) = b.run(
-            ConnOpenTry(client_id=b_client, proof_height=a.header().height, counterparty=view)
+            ConnOpenTry(
+                client_id=b_client,
+                proof_height=a.header().height,
+                counterparty=view,
+                proof=a.connection_proof(a_conn),
+            )
         )
         b_conn = tried.value
         b.next_block()
@@ -119,7 +137,12 @@ class Link:
         assert b_view is not None
         a.run(UpdateClient(client_id=a_client, header=b.header()))
         (acked,) = a.run(
-            ConnOpenAck(connection_id=a_conn, proof_height=b.header().height, counterparty=b_view)
+            ConnOpenAck(
+                connection_id=a_conn,
+                proof_height=b.header().height,
+                counterparty=b_view,
+                proof=b.connection_proof(b_conn),
+            )
         )
         assert acked.status == "ok", acked
         a.next_block()
@@ -128,7 +151,10 @@ class Link:
         b.run(UpdateClient(client_id=b_client, header=a.header()))
         (confirmed,) = b.run(
             ConnOpenConfirm(
-                connection_id=b_conn, proof_height=a.header().height, counterparty=a_view
+                connection_id=b_conn,
+                proof_height=a.header().height,
+                counterparty=a_view,
+                proof=a.connection_proof(a_conn),
             )
         )
         assert confirmed.status == "ok", confirmed
