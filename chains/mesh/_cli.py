@@ -69,7 +69,7 @@ from chains.mesh._scenario_run import StepOutcome, run_scenario
 from chains.mesh._state import MeshSnapshot
 from chains.mesh._topology import Topology, load_topology
 from chains.mesh._topology_errors import MeshConfigError
-from chains.mesh.chaos._commands import run_chaos_cli, run_report_cli
+from chains.mesh.chaos._cli import run_chaos_cli, run_report_cli
 
 # the console script names `chains.mesh._cli:main` by its module path; nothing here is part of
 # the `chains` package namespace

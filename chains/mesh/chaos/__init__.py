@@ -14,7 +14,7 @@ from chains.mesh.chaos._checks import (
     Checker,
     run_checkers,
 )
-from chains.mesh.chaos._commands import (
+from chains.mesh.chaos._cli import (
     run_chaos_cli,
     run_report_cli,
 )
