@@ -87,6 +87,7 @@ from chains.mesh._errors import (
 from chains.mesh._invariants import (
     cap_violations,
     delegation_view_violations,
+    packet_origin_violations,
     provider_violations,
     supply_violations,
 )
@@ -1027,9 +1028,9 @@ class Mesh:
     # -- invariants -------------------------------------------------------------------------
 
     async def check_invariants(self, *, quiescent: bool = False) -> list[str]:
-        """The chain-local invariants (and, with ``quiescent``, the cross-chain delegation
-        views, I-64..I-69): what is violated, empty if everything holds. See
-        `chains.mesh._invariants`."""
+        """The chain-local invariants, every received packet's origin (I-17) and, with
+        ``quiescent``, the cross-chain delegation views (I-64..I-69): what is violated,
+        empty if everything holds. See `chains.mesh._invariants`."""
         out: list[str] = []
         now = self.clock.now()
         for node in self._chains.values():
@@ -1064,6 +1065,11 @@ class Mesh:
                     provision=spec.block_provision,
                 )
             )
+        # I-17: every packet a chain received was committed (or acked) on its source, and
+        # none was both received and timed out (read in this process, between units)
+        for link in self._links.values():
+            a, b = self._chains[link.a].ibc.module, self._chains[link.b].ibc.module
+            out += packet_origin_violations(a, b) + packet_origin_violations(b, a)
         if quiescent:
             out += await self._view_violations()
         return out
