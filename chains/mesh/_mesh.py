@@ -7,7 +7,7 @@
         await mesh.bond("osmosis", "alice", 1_000_000)
         result = await mesh.cross_stake("osmosis", "juno", "alice", "val1", 500_000)
         await mesh.advance(days=1)
-        print(await mesh.snapshot())
+        snapshot = await mesh.snapshot()  # render_snapshot(snapshot) for a table
 
 Entering the mesh builds it (see `Mesh.__aenter__` for the order, which is the spec's
 deployment sequence I-49); leaving it, normally, by an error or by cancellation, stops the
