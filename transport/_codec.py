@@ -169,10 +169,13 @@ class JsonCodec:
         frame["type"] = type_name
         frame["body"] = message
         try:
-            # round_trip leaves out computed fields (the model would refuse them as extra);
-            # serialize_as_any writes a nested subclass in full rather than silently as its
-            # declared base, so a lossy message is refused by the peer instead of mangled.
-            data = to_json(frame, by_alias=True, round_trip=True, serialize_as_any=True)
+            # round_trip leaves out computed fields (the model would refuse them as extra).
+            # Each field goes through its declared type's serializer, so custom types (a
+            # decimal with a JSON string form) keep that form; pydantic's serialize_as_any
+            # would infer a type from the runtime value instead and write a dataclass-backed
+            # decimal as its fields, which the peer cannot validate back. A field that must
+            # carry subclasses of its declared model says so with pydantic's SerializeAsAny.
+            data = to_json(frame, by_alias=True, round_trip=True)
         except Exception as exc:  # pydantic's serializer, or a user's field serializer
             raise UnencodableMessage(
                 f"cannot serialize {type_name}: {type(exc).__name__}: {exc}"

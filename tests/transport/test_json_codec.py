@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import enum
 from decimal import Decimal
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import Field, field_validator
+from pydantic_core import core_schema
 
 from mesh_actors import (
     Address,
@@ -571,3 +573,44 @@ def test_corrupted_frames_never_raise_anything_but_codec_errors(
         good[position] = data.draw(st.integers(0, 255))
     with contextlib.suppress(CodecError):
         codec.decode(bytes(good))
+
+
+# -- custom field types --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Fixed:
+    """A dataclass-backed value with its own JSON form (as contract decimals have)."""
+
+    units: int
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> core_schema.CoreSchema:
+        def validate(value: object) -> Fixed:
+            if isinstance(value, Fixed):
+                return value
+            if isinstance(value, str) and value.startswith("fx:"):
+                return Fixed(int(value[3:]))
+            raise ValueError(f"not a fixed value: {value!r}")
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda v: f"fx:{v.units}", when_used="json"
+            ),
+        )
+
+
+class Priced(Message):
+    type_name = "codec-test.priced"
+    price: Fixed
+    prices: tuple[Fixed, ...] = ()
+
+
+def test_a_custom_field_type_crosses_in_its_own_json_form() -> None:
+    codec = JsonCodec(MessageRegistry([Priced]))
+    message = Priced(price=Fixed(7), prices=(Fixed(1), Fixed(2)))
+    frame = codec.encode(Envelope(B, message))
+    assert b'"price":"fx:7"' in frame
+    assert b'"units"' not in frame
+    assert codec.decode(frame).message == message
