@@ -53,15 +53,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import os
 import pickle
 import sqlite3
+import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -121,87 +123,154 @@ class StateLoadedObserver(Protocol):
 # -- canonical encoding ------------------------------------------------------------------------
 
 
+_U32 = struct.Struct(">I").pack
+_Encoder = Callable[[Any, list[bytes]], None]
+
+
 def _length(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big")
+    return _U32(len(data))
 
 
 def _encode(value: Any, out: list[bytes]) -> None:
-    # type-tagged, length-prefixed; containers without an order are sorted by the encoded
-    # bytes of their members, so nothing depends on hash seeds or insertion order
+    # Type-tagged and length-prefixed, so no two values share an encoding; containers
+    # without an order are sorted by the encoded bytes of their members, so nothing depends
+    # on hash seeds or insertion order. The common key and value types are inline; any
+    # other class is encoded by a plan built once per class (`_plan`).
     kind = type(value)
-    if value is None:
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"s" + _U32(len(data)) + data)
+    elif kind is int:
+        text = b"%d" % value
+        out.append(b"i" + _U32(len(text)) + text)
+    elif kind is tuple:
+        out.append(b"t" + _U32(len(value)))
+        for item in value:
+            _encode(item, out)
+    elif kind is bytes:
+        out.append(b"b" + _U32(len(value)) + value)
+    elif value is None:
         out.append(b"N")
     elif kind is bool:
         out.append(b"T" if value else b"F")
-    elif kind is int:
-        text = str(value).encode()
-        out.append(b"i" + _length(text) + text)
-    elif kind is str:
-        data = value.encode("utf-8", "surrogatepass")
-        out.append(b"s" + _length(data) + data)
-    elif kind is bytes:
-        out.append(b"b" + _length(value) + value)
-    elif kind is tuple or kind is list:
-        out.append((b"t" if kind is tuple else b"l") + len(value).to_bytes(4, "big"))
-        for item in value:
-            _encode(item, out)
-    elif isinstance(value, enum.Enum):
-        _tagged(b"e", kind, out)
-        _encode(value.value, out)
-    elif isinstance(value, BaseModel):
-        _tagged(b"m", kind, out)
-        fields = list(type(value).model_fields)
-        extra = value.__pydantic_extra__
-        names = fields + sorted(extra) if extra else fields
-        _encode(len(names), out)
-        for name in names:
-            _encode(name, out)
-            _encode(getattr(value, name), out)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        _tagged(b"c", kind, out)
-        declared = dataclasses.fields(value)
-        _encode(len(declared), out)
-        for field in declared:
-            _encode(field.name, out)
-            _encode(getattr(value, field.name), out)
-    elif isinstance(value, tuple):  # a named tuple (after dataclasses: not a plain tuple)
-        _tagged(b"n", kind, out)
-        _encode(tuple(value), out)
-    elif isinstance(value, frozenset | set):
-        members = sorted(canonical_bytes(item) for item in value)
-        out.append(b"S")
-        _encode(len(members), out)
-        out.extend(_length(m) + m for m in members)
-    elif isinstance(value, dict):
-        pairs = sorted((canonical_bytes(k), canonical_bytes(v)) for k, v in value.items())
-        out.append(b"D")
-        _encode(len(pairs), out)
-        out.extend(_length(k) + k + _length(v) + v for k, v in pairs)
-    elif isinstance(value, int):  # an int subclass that is not an enum
-        _tagged(b"I", kind, out)
-        _encode(int(value), out)
-    elif isinstance(value, str):
-        _tagged(b"U", kind, out)
-        _encode(str(value), out)
-    elif kind is float:
-        out.append(b"f" + value.hex().encode() + b";")
-    elif kind is Decimal:
-        text = str(value).encode()
-        out.append(b"d" + _length(text) + text)
     else:
-        # anything else by its pickle reduction (class and state), not by its pickle bytes
-        reduced = value.__reduce_ex__(_PICKLE)
-        if isinstance(reduced, str):  # a global singleton
-            _tagged(b"g", kind, out)
-            _encode(reduced, out)
-            return
-        _tagged(b"r", kind, out)
-        _encode(tuple(item for item in reduced[1:3]), out)
+        # (a class is hashable; mypy does not know ``type[Any]`` is)
+        _plan(cast(Hashable, kind))(value, out)
 
 
-def _tagged(tag: bytes, kind: type[Any], out: list[bytes]) -> None:
+def _header(tag: bytes, kind: type[Any]) -> bytes:
     name = f"{kind.__module__}.{kind.__qualname__}".encode()
-    out.append(tag + _length(name) + name)
+    return tag + _U32(len(name)) + name
+
+
+def _fields_encoder(header: bytes, names: tuple[str, ...], model: bool) -> _Encoder:
+    labels = tuple(b"s" + _U32(len(n.encode())) + n.encode() for n in names)
+    pairs = tuple(zip(names, labels, strict=True))
+    count = b"i" + _length(str(len(names)).encode()) + str(len(names)).encode()
+
+    def encode(value: Any, out: list[bytes]) -> None:
+        extra = value.__pydantic_extra__ if model else None
+        if extra:
+            everything = names + tuple(sorted(extra))
+            out.append(header)
+            _encode(len(everything), out)
+            for name in everything:
+                _encode(name, out)
+                _encode(getattr(value, name), out)
+            return
+        out.append(header)
+        out.append(count)
+        for name, label in pairs:
+            out.append(label)
+            _encode(getattr(value, name), out)
+
+    return encode
+
+
+@functools.cache
+def _plan(hashable: Hashable) -> _Encoder:
+    """The encoder of values of class ``kind`` (classes are few and fixed: cached)."""
+    kind = cast(type[Any], hashable)
+    if issubclass(kind, enum.Enum):
+        header = _header(b"e", kind)
+
+        def encode_enum(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(value.value, out)
+
+        return encode_enum
+    if issubclass(kind, BaseModel):
+        return _fields_encoder(_header(b"m", kind), tuple(kind.model_fields), model=True)
+    if dataclasses.is_dataclass(kind):
+        names = tuple(field.name for field in dataclasses.fields(kind))
+        return _fields_encoder(_header(b"c", kind), names, model=False)
+    if issubclass(kind, tuple):  # a named tuple (a plain tuple is inline)
+        header = _header(b"n", kind)
+
+        def encode_named(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(tuple(value), out)
+
+        return encode_named
+    if issubclass(kind, list):
+        return _encode_list
+    if issubclass(kind, frozenset | set):
+        return _encode_set
+    if issubclass(kind, dict):
+        return _encode_dict
+    if issubclass(kind, int | str):  # a subclass that is not an enum
+        header = _header(b"I" if issubclass(kind, int) else b"U", kind)
+        base: type[Any] = int if issubclass(kind, int) else str
+
+        def encode_subclass(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(base(value), out)
+
+        return encode_subclass
+    if kind is float:
+        return _encode_float
+    if kind is Decimal:
+        return _encode_decimal
+    return _encode_reduced
+
+
+def _encode_list(value: Any, out: list[bytes]) -> None:
+    out.append(b"l" + _U32(len(value)))
+    for item in value:
+        _encode(item, out)
+
+
+def _encode_set(value: Any, out: list[bytes]) -> None:
+    members = sorted(canonical_bytes(item) for item in value)
+    out.append(b"S" + _U32(len(members)))
+    out.extend(_length(m) + m for m in members)
+
+
+def _encode_dict(value: Any, out: list[bytes]) -> None:
+    pairs = sorted((canonical_bytes(k), canonical_bytes(v)) for k, v in value.items())
+    out.append(b"D" + _U32(len(pairs)))
+    out.extend(_length(k) + k + _length(v) + v for k, v in pairs)
+
+
+def _encode_float(value: Any, out: list[bytes]) -> None:
+    text = value.hex().encode()
+    out.append(b"f" + _length(text) + text)
+
+
+def _encode_decimal(value: Any, out: list[bytes]) -> None:
+    text = str(value).encode()
+    out.append(b"d" + _length(text) + text)
+
+
+def _encode_reduced(value: Any, out: list[bytes]) -> None:
+    # anything else by its pickle reduction (class and state), not by its pickle bytes
+    reduced = value.__reduce_ex__(_PICKLE)
+    if isinstance(reduced, str):  # a global singleton
+        out.append(_header(b"g", type(value)))
+        _encode(reduced, out)
+        return
+    out.append(_header(b"r", type(value)))
+    _encode(tuple(reduced[1:3]), out)
 
 
 def canonical_bytes(value: Any) -> bytes:
