@@ -69,6 +69,7 @@ def test_restart_is_byte_identical_and_continues_like_a_twin(
         assert second.attach(resumed.ex) == kit.ex.height
         assert second.app_hash == committed == state_app_hash(resumed.ex)
         assert resumed.ex.dump_state() == kit.ex.dump_state()
+        assert resumed.ex.store.snapshot() == kit.ex.store.snapshot()  # empty maps too
         assert _position(resumed.ex) == _position(kit.ex)
         # the never-stopped twin (kit, now without a store) and the resumed chain agree on
         # everything they do next
