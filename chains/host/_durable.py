@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 from pydantic import BaseModel
 
 from chains.contract._store import JournaledMap, SortedJournaledMap
-from chains.host._errors import ForeignStore, StoreCorrupt, StoreVersionMismatch
+from chains.host._errors import ForeignStore, NestedUnit, StoreCorrupt, StoreVersionMismatch
 
 if TYPE_CHECKING:
     from chains.host._blocks import BlockLifecycle
@@ -381,7 +381,8 @@ class DurableStore:
         Checks the file's identity before changing anything in it. Raises ``ValueError``
         for an unknown ``synchronous``; `StoreCorrupt` (not a chain store, or damaged),
         `ForeignStore` (another chain's), `StoreVersionMismatch` (a newer schema), or
-        ``OSError`` / ``sqlite3.OperationalError`` if the file cannot be opened at all.
+        ``sqlite3.OperationalError`` if the file cannot be opened at all (no such folder,
+        no permission; `Chain.attach_store` reports that as `StoreCorrupt`).
         """
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS_MODES:
@@ -392,8 +393,11 @@ class DurableStore:
         try:
             store = cls(db, where, chain_id)
             store._check_identity()
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={mode}")
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={mode}")
+            except sqlite3.DatabaseError as exc:
+                raise StoreCorrupt(str(where), f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
             db.close()
             raise
@@ -444,7 +448,8 @@ class DurableStore:
 
     @property
     def committed_wall_time(self) -> float | None:
-        """The wall-clock time (UNIX seconds) of the commit `attach` loaded, or ``None``."""
+        """The wall-clock time (UNIX seconds) of the last commit (after `attach`, the one
+        it loaded or wrote), or ``None`` before."""
         return self._wall
 
     def attach(self, executor: BlockLifecycle) -> int | None:
@@ -452,13 +457,13 @@ class DurableStore:
         file, write the executor's state as the base and return ``None``. From then on the
         executor's store tracks changes for `commit`.
 
-        Call between units (no savepoint open). Raises `StoreCorrupt` if the rows, the
-        block record or the app hash do not agree (nothing in ``executor`` changed then).
+        Call between units (`NestedUnit` otherwise). Raises `StoreCorrupt` if the rows,
+        the block record or the app hash do not agree (nothing in ``executor`` changed then).
         """
         db = self._connection()
         store = executor.store
-        if store.depth:
-            raise StoreCorrupt(str(self.path), "attach inside a unit")
+        if store.depth:  # a programming error: the host attaches between units
+            raise NestedUnit()
         try:
             has_block = db.execute("SELECT count(*) FROM sqlite_master WHERE name='block'")
             fresh = has_block.fetchone()[0] == 0
