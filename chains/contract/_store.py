@@ -16,7 +16,9 @@ undoes exactly the writes made since its mark.
 per-map set, and ``take_changes()`` hands the noted keys over and starts afresh. A write later
 rolled back stays noted: whoever persists the keys reads the map's value *now* (the restored
 one, or absence), so the outcome is right and at worst an unchanged value is looked at
-again. Without tracking a write pays one attribute test (``_changed is None``).
+again. Tracking costs nothing until it is turned on: ``track_changes`` moves each map to a
+subclass of its own class whose writes also note the key (made once per class and store),
+so the write paths of an untracked map are exactly the plain ones.
 
 **Values must be immutable.** The journal keeps references to old values, so a value changed
 in place would be changed in the "old" copy too and could not be rolled back. Store ints,
@@ -87,6 +89,7 @@ class Store:
         self._open: list[Savepoint] = []
         # change tracking (see the module docstring): off until `track_changes`
         self._tracking = False
+        self._tracking_classes: dict[type[Any], type[Any]] = {}
 
     # -- maps --
 
@@ -95,7 +98,7 @@ class Store:
             raise MapExists(name)
         self._maps[name] = journaled
         if self._tracking:
-            journaled._changed = set()
+            self._track(journaled)
 
     def names(self) -> tuple[str, ...]:
         """The names of all maps, in creation order."""
@@ -120,7 +123,17 @@ class Store:
         """Start noting the keys every map (present and future) writes; forget any noted."""
         self._tracking = True
         for journaled in self._maps.values():
-            journaled._changed = set()
+            self._track(journaled)
+
+    def _track(self, journaled: JournaledMap[Any, Any]) -> None:
+        journaled._changed = set()
+        cls = type(journaled)
+        if cls in self._tracking_classes.values():
+            return
+        tracking = self._tracking_classes.get(cls)
+        if tracking is None:
+            tracking = self._tracking_classes[cls] = _tracking_class(cls)
+        journaled.__class__ = tracking
 
     def take_changes(self) -> list[tuple[JournaledMap[Any, Any], set[Any]]]:
         """The ``(map, keys)`` written since tracking began or the last call, and start
@@ -231,7 +244,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         self._store = store
         self._data: dict[K, V] = {}
         self.name = name
-        # keys written since the store's last `take_changes` (``None``: not tracking)
+        # keys written since the store's last `take_changes` (``None``: not tracking; the
+        # store then also moves the map to a tracking subclass, see `Store.track_changes`)
         self._changed: set[K] | None = None
         store._register(name, self)
         # reads need no journaling: bind the dict's own get (a C call) over the method below,
@@ -281,8 +295,6 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, data.get(key, _MISSING)))
         data[key] = value
-        if self._changed is not None:
-            self._changed.add(key)
 
     def __delitem__(self, key: K) -> None:
         data = self._data
@@ -292,8 +304,6 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, data[key]))
         del data[key]
-        if self._changed is not None:
-            self._changed.add(key)
 
     @overload
     def pop(self, key: K, /) -> V: ...
@@ -311,8 +321,6 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, value))
         del data[key]
-        if self._changed is not None:
-            self._changed.add(key)
         return value
 
     def __iter__(self) -> Iterator[K]:
@@ -324,8 +332,6 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         store = self._store
         if store._open:
             store._journal.extend([(self, key, value) for key, value in data.items()])
-        if self._changed is not None:
-            self._changed.update(data)
         data.clear()
 
     def __len__(self) -> int:
@@ -379,8 +385,6 @@ class SortedJournaledMap(JournaledMap[K, V]):
             if store._open:
                 store._journal.append((self, key, _MISSING))
         data[key] = value
-        if self._changed is not None:
-            self._changed.add(key)
 
     def __delitem__(self, key: K) -> None:
         super().__delitem__(key)
@@ -424,6 +428,42 @@ class SortedJournaledMap(JournaledMap[K, V]):
     def keys_between(self, low: Any, high: Any) -> list[K]:
         """The keys ``k`` with ``low <= k < high``, ascending (bounds may be key prefixes)."""
         return list(self._keys.irange(low, high, inclusive=(True, False)))
+
+
+def _tracking_class(cls: type[Any]) -> type[Any]:
+    """The subclass of the map class ``cls`` whose writes also note the key in
+    ``_changed`` (see `Store.track_changes`); same name, so reprs do not change."""
+    base_set = cls.__setitem__
+    base_del = cls.__delitem__
+    base_pop = cls.pop
+    base_clear = cls.clear
+
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        base_set(self, key, value)
+        self._changed.add(key)
+
+    def __delitem__(self: Any, key: Any) -> None:
+        base_del(self, key)
+        self._changed.add(key)
+
+    def pop(self: Any, key: Any, /, *default: Any) -> Any:
+        value = base_pop(self, key, *default)
+        self._changed.add(key)
+        return value
+
+    def clear(self: Any) -> None:
+        self._changed.update(self._data)
+        base_clear(self)
+
+    namespace = {
+        "__setitem__": __setitem__,
+        "__delitem__": __delitem__,
+        "pop": pop,
+        "clear": clear,
+        "__qualname__": cls.__qualname__,
+        "__module__": cls.__module__,
+    }
+    return type(cls.__name__, (cls,), namespace)
 
 
 class HasStore(Protocol):
