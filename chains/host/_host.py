@@ -45,9 +45,9 @@ chain's state, height and time carry on.
 
 **Durable state** (``_durable.py``, `Chain.attach_store`): with a store attached, every block
 boundary (a tick, each block of `ProduceBlocks`, a lazy run produced in one step) ends with the
-store's commit, after the next block has begun, so the file always holds the state at the last
-boundary. A failing commit raises out of the boundary (the noted changes are kept, the next
-commit retries them).
+store's commit, after the next block has begun (in ``_after_block``), so the file always holds
+the state at the last boundary. A failing commit raises out of the boundary (the noted changes
+are kept, the next commit retries them).
 
 **Trust** (ARCHITECTURE rule 3, issue 13). A `SignedTx` is always verified, wherever it comes
 from: the host checks chain id, key, account sequence and signature (`verify_tx`) and that
@@ -261,8 +261,6 @@ class _BlockDriver:
                 result = executor.fast_forward(times)
                 if result is not None:
                     host._after_block(result)
-                    if executor.durable is not None:
-                        executor.durable.commit(executor)
                     self.next_tick = tick
                     continue
             plain = True
@@ -345,8 +343,6 @@ class ChainHost(Actor[HostMsg]):
         executor = self._executor
         self._after_block(executor.end_block())
         self._after_block(executor.begin_block(self._clock.time_at(now, executor.time_s)))
-        if executor.durable is not None:
-            executor.durable.commit(executor)
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -361,8 +357,6 @@ class ChainHost(Actor[HostMsg]):
         self._after_block(executor.end_block())
         time_s = self._clock.time_at(self.ctx.clock.now(), executor.time_s)
         self._after_block(executor.begin_block(time_s))
-        if executor.durable is not None:
-            executor.durable.commit(executor)
 
     @handler
     def on_produce_blocks(self, msg: ProduceBlocks) -> int:
@@ -373,12 +367,9 @@ class ChainHost(Actor[HostMsg]):
         executor = self._executor
         clock = self._clock
         step = clock.step
-        durable = executor.durable
         for _ in range(msg.count):
             self._after_block(executor.end_block())
             self._after_block(executor.begin_block(executor.time_s + step))
-            if durable is not None:
-                durable.commit(executor)
         # re-anchor the time mapping so the next tick is one block time after this block
         assert clock.origin is not None
         now = self.ctx.clock.now()
@@ -387,6 +378,12 @@ class ChainHost(Actor[HostMsg]):
         return executor.height
 
     def _after_block(self, result: BlockResult) -> None:
+        # called after each end-block and each begin-block (or run of idle blocks): a
+        # block boundary is complete once the next block has begun, which is when a
+        # durable store commits it
+        executor = self._executor
+        if executor.durable is not None and executor.block_open:
+            executor.durable.commit(executor)
         for name, error in result.failures:
             self.ctx.log.warning(
                 "block hook failed", hook=name, height=result.height, error=str(error)
