@@ -452,6 +452,13 @@ class DurableStore:
         it loaded or wrote), or ``None`` before."""
         return self._wall
 
+    def downtime(self) -> float:
+        """Wall-clock seconds since the last commit (0 before `attach`, never negative):
+        after a resume, how long the chain was down."""
+        if self._wall is None:
+            return 0.0
+        return max(0.0, time.time() - self._wall)
+
     def attach(self, executor: BlockLifecycle) -> int | None:
         """Load the committed state into ``executor`` and return its height, or, on a new
         file, write the executor's state as the base and return ``None``. From then on the

@@ -68,7 +68,6 @@ only cost time there (``python -m benchmarks auth`` measures both paths).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -600,11 +599,11 @@ class ChainHost(Actor[HostMsg]):
             for info in executor.contracts():
                 if info.address not in spawned:
                     self._spawn_contract(info.address)
-            self._resume_time(durable.committed_wall_time)
+            self._resume_time(durable.downtime())
         self._schedule_changed()
         return QueryResult(ok=True, value=height)
 
-    def _resume_time(self, committed_wall: float | None) -> None:
+    def _resume_time(self, downtime_s: float) -> None:
         # Block time after a resume continues from the committed block's time. On a
         # virtual clock downtime does not exist: the next block is one block time later. On
         # a real clock the downtime counts, as on a real chain (whose next block takes the
@@ -614,9 +613,7 @@ class ChainHost(Actor[HostMsg]):
         executor = self._executor
         clock = self._clock
         system_clock = self.ctx.clock
-        downtime = 0
-        if not isinstance(system_clock, VirtualClock) and committed_wall is not None:
-            downtime = max(0, math.floor(time.time() - committed_wall))
+        downtime = 0 if isinstance(system_clock, VirtualClock) else math.floor(downtime_s)
         assert clock.origin is not None
         now = system_clock.now()
         clock.offset = (

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -189,3 +190,24 @@ async def test_block_time_continues_from_the_committed_block_on_a_virtual_clock(
         await system.clock.sleep(config.block_time * 3 + 0.5)
         assert await chain.height() == height + 3
         assert await chain.time() == time_s + 3 * int(config.block_time)
+
+
+def test_downtime_is_wall_clock_time_since_the_last_commit(tmp_path: Path) -> None:
+    """What a chain on a real clock adds to its block time when it resumes (the wall clock
+    of the commit is kept beside the block record, outside the app hash)."""
+    path = tmp_path / "c.sqlite"
+    kit = fresh_kit(contracts=1)
+    store = DurableStore.open(path, kit.ex.chain_id)
+    assert store.downtime() == 0.0
+    store.attach(kit.ex)
+    boundary(kit.ex, store)
+    assert 0.0 <= store.downtime() < 60.0
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE block SET wall = wall - 1000")
+    db.close()
+    resumed = fresh_kit(contracts=0)
+    again = DurableStore.open(path, resumed.ex.chain_id)
+    assert again.attach(resumed.ex) == kit.ex.height  # the app hash does not cover it
+    assert 1000.0 <= again.downtime() < 1100.0
+    again.close()
