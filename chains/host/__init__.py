@@ -39,6 +39,7 @@ from chains.host._durable import (
     SYNCHRONOUS_MODES,
     DurableStore,
     StateLoadedObserver,
+    attach_store,
     canonical_bytes,
     state_app_hash,
 )
@@ -181,6 +182,7 @@ __all__ = [
     "UndecodableMessage",
     "UnknownModule",
     "account_key",
+    "attach_store",
     "authenticate_tx",
     "canonical_bytes",
     "decode_signed_body",

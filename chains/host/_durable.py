@@ -68,7 +68,14 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 from pydantic import BaseModel
 
 from chains.contract._store import JournaledMap, SortedJournaledMap
-from chains.host._errors import ForeignStore, NestedUnit, StoreCorrupt, StoreVersionMismatch
+from chains.host._errors import (
+    ForeignStore,
+    NestedUnit,
+    StoreAttached,
+    StoreCorrupt,
+    StoreError,
+    StoreVersionMismatch,
+)
 
 if TYPE_CHECKING:
     from chains.host._blocks import BlockLifecycle
@@ -79,6 +86,7 @@ __all__ = [
     "SYNCHRONOUS_MODES",
     "DurableStore",
     "StateLoadedObserver",
+    "attach_store",
     "canonical_bytes",
     "state_app_hash",
 ]
@@ -720,3 +728,37 @@ class DurableStore:
         db, self._db = self._db, None
         if db is not None:
             db.close()
+
+
+def attach_store(
+    executor: BlockLifecycle, path: str | os.PathLike[str], synchronous: str
+) -> tuple[DurableStore, int | None]:
+    """Open the store at ``path`` for ``executor``'s chain and attach it (`DurableStore.open`
+    then `DurableStore.attach`); on success the executor's ``durable`` is the store.
+    Returns it with the resumed height (``None``: a new file, the base written).
+
+    Raises only `StoreError`s, the executor then unchanged: `StoreAttached` if it has a
+    store already, and what ``open`` / ``attach`` raise, with a file that cannot be opened
+    at all (``sqlite3`` or ``OS`` errors) as `StoreCorrupt`. ``ValueError`` for an unknown
+    ``synchronous``.
+    """
+    current = executor.durable
+    if current is not None:
+        raise StoreAttached(str(current.path))
+    where = os.fspath(path)
+    try:
+        durable = DurableStore.open(path, executor.chain_id, synchronous=synchronous)
+    except (StoreError, ValueError):
+        raise
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreCorrupt(where, f"{type(exc).__name__}: {exc}") from exc
+    try:
+        height = durable.attach(executor)
+    except StoreError:
+        durable.close()
+        raise
+    except (sqlite3.Error, OSError) as exc:
+        durable.close()
+        raise StoreCorrupt(where, f"{type(exc).__name__}: {exc}") from exc
+    executor.durable = durable
+    return durable, height

@@ -188,6 +188,15 @@ class ChainNotRunning(ChainError, RuntimeError):
         super().__init__(chain_id)
 
 
+def panic_detail(exc: BaseException) -> str:
+    """The ``detail`` of a panic error (`ContractPanic`, `ModulePanic`, `InternalError`) for
+    an exception that is not a `ChainError`: its type name and message."""
+    return f"{type(exc).__name__}: {exc}"
+
+
+# -- the durable store (``_durable.py``) --------------------------------------------------------
+
+
 class StoreError(ChainError):
     """Base of the durable store's errors (`chains.host.DurableStore`, `Chain.attach_store`):
     the chain's state is unchanged when one is raised."""
@@ -238,9 +247,3 @@ class StoreAttached(StoreError):
 
     def __init__(self, path: str) -> None:
         super().__init__(path)
-
-
-def panic_detail(exc: BaseException) -> str:
-    """The ``detail`` of a panic error (`ContractPanic`, `ModulePanic`, `InternalError`) for
-    an exception that is not a `ChainError`: its type name and message."""
-    return f"{type(exc).__name__}: {exc}"

@@ -76,15 +76,8 @@ from typing import Any
 from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
 from chains.contract._signing import SignedTx, verify_tx
 from chains.host._contract_actor import ContractActor
-from chains.host._durable import DurableStore
-from chains.host._errors import (
-    InternalError,
-    InvalidComponent,
-    ModulePanic,
-    StoreAttached,
-    StoreCorrupt,
-    StoreError,
-)
+from chains.host._durable import attach_store
+from chains.host._errors import InternalError, InvalidComponent, ModulePanic
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._msgs import (
@@ -125,10 +118,6 @@ _BLOCK_TIMER = "block"
 
 def _not_a_transaction(tx: object) -> None:
     raise UnsupportedMessage("transaction", type(tx).__name__)
-
-
-def _unopenable(path: str, exc: Exception) -> StoreCorrupt:
-    return StoreCorrupt(path, f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -571,29 +560,15 @@ class ChainHost(Actor[HostMsg]):
     def on_attach_store(self, msg: AttachStore) -> QueryResult:
         """Attach a durable store (`Chain.attach_store`): load the file's committed state
         (then take up its block position, spawn the actors of its contracts and re-anchor
-        block time) or write the current state as its base. Errors come back as values
-        (`StoreError`s; ``OSError`` / ``sqlite3.Error`` as `StoreCorrupt`); the chain's
-        state is unchanged then."""
+        block time) or write the current state as its base. Errors (`attach_store`'s
+        `StoreError`s) come back as values; the chain's state is unchanged then."""
         if self.ctx.remote:  # in-process only (module docstring)
             return QueryResult(ok=False, error=Unauthorized())
         executor = self._executor
-        if executor.durable is not None:
-            return QueryResult(ok=False, error=StoreAttached(str(executor.durable.path)))
         try:
-            durable = DurableStore.open(msg.path, executor.chain_id, synchronous=msg.synchronous)
-        except StoreError as exc:
+            durable, height = attach_store(executor, msg.path, msg.synchronous)
+        except ChainError as exc:
             return QueryResult(ok=False, error=exc)
-        except Exception as exc:  # the file cannot be opened at all
-            return QueryResult(ok=False, error=_unopenable(msg.path, exc))
-        try:
-            height = durable.attach(executor)
-        except StoreError as exc:
-            durable.close()
-            return QueryResult(ok=False, error=exc)
-        except Exception as exc:
-            durable.close()
-            return QueryResult(ok=False, error=_unopenable(msg.path, exc))
-        executor.durable = durable
         if height is not None:
             spawned = {child.address.name for child in self.ctx.children}
             for info in executor.contracts():
