@@ -11,6 +11,15 @@ Costs are proportional to the number of writes, never to the size of the state: 
 savepoint open nothing is journaled at all, a savepoint is an integer mark, and a rollback
 undoes exactly the writes made since its mark.
 
+**Change tracking** (for a durable store, ``chains.host.DurableStore``): after
+``track_changes()`` every map notes each key written (set, deleted, popped, cleared) in a
+per-map set, and ``take_changes()`` hands the noted keys over and starts afresh. A write later
+rolled back stays noted: whoever persists the keys reads the map's value *now* (the restored
+one, or absence), so the outcome is right and at worst an unchanged value is looked at
+again. Tracking costs nothing until it is turned on: ``track_changes`` moves each map to a
+subclass of its own class whose writes also note the key (made once per class and store),
+so the write paths of an untracked map are exactly the plain ones.
+
 **Values must be immutable.** The journal keeps references to old values, so a value changed
 in place would be changed in the "old" copy too and could not be rolled back. Store ints,
 strings, tuples, frozensets, frozen pydantic models and frozen dataclasses, and replace a
@@ -78,6 +87,9 @@ class Store:
         self._maps: dict[str, JournaledMap[Any, Any]] = {}
         self._journal: list[tuple[JournaledMap[Any, Any], Any, Any]] = []
         self._open: list[Savepoint] = []
+        # change tracking (see the module docstring): off until `track_changes`
+        self._tracking = False
+        self._tracking_classes: dict[type[Any], type[Any]] = {}
 
     # -- maps --
 
@@ -85,10 +97,64 @@ class Store:
         if name in self._maps:
             raise MapExists(name)
         self._maps[name] = journaled
+        if self._tracking:
+            self._track(journaled)
 
     def names(self) -> tuple[str, ...]:
         """The names of all maps, in creation order."""
         return tuple(self._maps)
+
+    def find(self, name: str) -> JournaledMap[Any, Any] | None:
+        """The map named ``name``, or ``None`` if no map has that name."""
+        return self._maps.get(name)
+
+    def maps(self) -> tuple[JournaledMap[Any, Any], ...]:
+        """Every map, in creation order."""
+        return tuple(self._maps.values())
+
+    # -- change tracking --
+
+    @property
+    def tracking(self) -> bool:
+        """Whether writes are noted for `take_changes`."""
+        return self._tracking
+
+    def track_changes(self) -> None:
+        """Start noting the keys every map (present and future) writes; forget any noted."""
+        self._tracking = True
+        for journaled in self._maps.values():
+            self._track(journaled)
+
+    def _track(self, journaled: JournaledMap[Any, Any]) -> None:
+        journaled._changed = set()
+        cls = type(journaled)
+        if cls in self._tracking_classes.values():
+            return
+        tracking = self._tracking_classes.get(cls)
+        if tracking is None:
+            tracking = self._tracking_classes[cls] = _tracking_class(cls)
+        journaled.__class__ = tracking
+
+    def take_changes(self) -> list[tuple[JournaledMap[Any, Any], set[Any]]]:
+        """The ``(map, keys)`` written since tracking began or the last call, and start
+        afresh (maps with no noted key are left out). Empty when not tracking."""
+        if not self._tracking:
+            return []
+        taken: list[tuple[JournaledMap[Any, Any], set[Any]]] = []
+        for journaled in self._maps.values():
+            changed = journaled._changed
+            if changed:
+                taken.append((journaled, changed))
+                journaled._changed = set()
+        return taken
+
+    def note_changes(self, changes: list[tuple[JournaledMap[Any, Any], set[Any]]]) -> None:
+        """Note ``changes`` (a `take_changes` answer) again, e.g. after a failed write, so
+        the next `take_changes` returns them too. Does nothing when not tracking."""
+        for journaled, keys in changes:
+            pending = journaled._changed
+            if pending is not None:
+                pending.update(keys)
 
     def snapshot(self) -> dict[str, dict[Any, Any]]:
         """A shallow copy of every map's contents, by map name.
@@ -178,6 +244,9 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         self._store = store
         self._data: dict[K, V] = {}
         self.name = name
+        # keys written since the store's last `take_changes` (``None``: not tracking; the
+        # store then also moves the map to a tracking subclass, see `Store.track_changes`)
+        self._changed: set[K] | None = None
         store._register(name, self)
         # reads need no journaling: bind the dict's own get (a C call) over the method below,
         # which stays as the documented signature (``_data`` is never replaced)
@@ -192,6 +261,18 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
     def raw_items(self) -> Iterator[tuple[K, V]]:
         """All items in storage order (no copy)."""
         return iter(self._data.items())
+
+    @property
+    def ordered(self) -> bool:
+        """Whether this map keeps its keys sorted (a `SortedJournaledMap`)."""
+        return False
+
+    def replace_contents(self, items: dict[K, V]) -> None:
+        """Make ``items`` the map's contents, bypassing the journal and change tracking (for
+        loading persisted state). Call it with no savepoint open: a rollback could not undo
+        it."""
+        self._data.clear()
+        self._data.update(items)
 
     def __getitem__(self, key: K) -> V:
         return self._data[key]
@@ -275,6 +356,16 @@ class SortedJournaledMap(JournaledMap[K, V]):
         # typed Any: K is only Hashable, but these keys are also ordered (see class docstring)
         self._keys: SortedList[Any] = SortedList()
 
+    @property
+    def ordered(self) -> bool:
+        """Always true: see `JournaledMap.ordered`."""
+        return True
+
+    def replace_contents(self, items: dict[K, V]) -> None:
+        """See `JournaledMap.replace_contents`; the sorted keys are rebuilt too."""
+        super().replace_contents(items)
+        self._keys = SortedList(self._data)
+
     def _restore(self, key: K, old: V | _Missing) -> None:
         present = key in self._data
         super()._restore(key, old)
@@ -337,6 +428,42 @@ class SortedJournaledMap(JournaledMap[K, V]):
     def keys_between(self, low: Any, high: Any) -> list[K]:
         """The keys ``k`` with ``low <= k < high``, ascending (bounds may be key prefixes)."""
         return list(self._keys.irange(low, high, inclusive=(True, False)))
+
+
+def _tracking_class(cls: type[Any]) -> type[Any]:
+    """The subclass of the map class ``cls`` whose writes also note the key in
+    ``_changed`` (see `Store.track_changes`); same name, so reprs do not change."""
+    base_set = cls.__setitem__
+    base_del = cls.__delitem__
+    base_pop = cls.pop
+    base_clear = cls.clear
+
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        base_set(self, key, value)
+        self._changed.add(key)
+
+    def __delitem__(self: Any, key: Any) -> None:
+        base_del(self, key)
+        self._changed.add(key)
+
+    def pop(self: Any, key: Any, /, *default: Any) -> Any:
+        value = base_pop(self, key, *default)
+        self._changed.add(key)
+        return value
+
+    def clear(self: Any) -> None:
+        self._changed.update(self._data)
+        base_clear(self)
+
+    namespace = {
+        "__setitem__": __setitem__,
+        "__delitem__": __delitem__,
+        "pop": pop,
+        "clear": clear,
+        "__qualname__": cls.__qualname__,
+        "__module__": cls.__module__,
+    }
+    return type(cls.__name__, (cls,), namespace)
 
 
 class HasStore(Protocol):

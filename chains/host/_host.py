@@ -43,6 +43,12 @@ multi-chain run, advance the shared clock instead).
 The executor lives outside the actor instance, so if the host ever restarts (supervision) the
 chain's state, height and time carry on.
 
+**Durable state** (``_durable.py``, `Chain.attach_store`): with a store attached, every block
+boundary (a tick, each block of `ProduceBlocks`, a lazy run produced in one step) ends with the
+store's commit, after the next block has begun (in ``_after_block``), so the file always holds
+the state at the last boundary. A failing commit raises out of the boundary (the noted changes
+are kept, the next commit retries them).
+
 **Trust** (ARCHITECTURE rule 3, issue 13). A `SignedTx` is always verified, wherever it comes
 from: the host checks chain id, key, account sequence and signature (`verify_tx`) and that
 the body is in the signer's name, then uses up the sequence *before* the transaction's
@@ -70,11 +76,13 @@ from typing import Any
 from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
 from chains.contract._signing import SignedTx, verify_tx
 from chains.host._contract_actor import ContractActor
+from chains.host._durable import attach_store
 from chains.host._errors import InternalError, InvalidComponent, ModulePanic
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._msgs import (
     AddModule,
+    AttachStore,
     BlockTick,
     ExecuteTx,
     GovExecuteTx,
@@ -358,6 +366,12 @@ class ChainHost(Actor[HostMsg]):
         return executor.height
 
     def _after_block(self, result: BlockResult) -> None:
+        # called after each end-block and each begin-block (or run of idle blocks): a
+        # block boundary is complete once the next block has begun, which is when a
+        # durable store commits it
+        executor = self._executor
+        if executor.durable is not None and executor.block_open:
+            executor.durable.commit(executor)
         for name, error in result.failures:
             self.ctx.log.warning(
                 "block hook failed", hook=name, height=result.height, error=str(error)
@@ -541,6 +555,46 @@ class ChainHost(Actor[HostMsg]):
 
     def _spawn_component(self, msg: SpawnComponent) -> ActorRef[Any]:
         return self.ctx.spawn(msg.factory, name=msg.name, mailbox=msg.mailbox)
+
+    @handler
+    def on_attach_store(self, msg: AttachStore) -> QueryResult:
+        """Attach a durable store (`Chain.attach_store`): load the file's committed state
+        (then take up its block position, spawn the actors of its contracts and re-anchor
+        block time) or write the current state as its base. Errors (`attach_store`'s
+        `StoreError`s) come back as values; the chain's state is unchanged then."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
+        executor = self._executor
+        try:
+            durable, height = attach_store(executor, msg.path, msg.synchronous)
+        except ChainError as exc:
+            return QueryResult(ok=False, error=exc)
+        if height is not None:
+            spawned = {child.address.name for child in self.ctx.children}
+            for info in executor.contracts():
+                if info.address not in spawned:
+                    self._spawn_contract(info.address)
+            self._resume_time(durable.downtime())
+        self._schedule_changed()
+        return QueryResult(ok=True, value=height)
+
+    def _resume_time(self, downtime_s: float) -> None:
+        # Block time after a resume continues from the committed block's time. On a
+        # virtual clock downtime does not exist: the next block is one block time later. On
+        # a real clock the downtime counts, as on a real chain (whose next block takes the
+        # validators' wall clock): the chain's time stays comparable with its
+        # counterparties', so IBC timestamp timeouts and light-client trusting periods
+        # measure real time.
+        executor = self._executor
+        clock = self._clock
+        system_clock = self.ctx.clock
+        downtime = 0 if isinstance(system_clock, VirtualClock) else math.floor(downtime_s)
+        assert clock.origin is not None
+        now = system_clock.now()
+        clock.offset = (
+            executor.time_s + downtime - clock.first_block_time - math.floor(now - clock.origin)
+        )
+        self._start_timer()
 
     # -- contract actors ------------------------------------------------------------------
 

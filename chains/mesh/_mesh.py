@@ -218,6 +218,9 @@ class Mesh:
     the fastest chain; violations collect in `violations`. ``lazy_blocks`` (default) lets
     the chains produce their idle blocks lazily on a virtual clock (see ``_host.py``: the
     same states, far fewer clock stops); ``False`` gives every block its own timer tick.
+    ``store_dir`` makes the chains durable: each chain keeps its state in
+    ``store_dir/<chain id>.sqlite`` (`Chain.attach_store`, attached as soon as the chain is
+    wired, before deployment; the folder must exist).
     """
 
     def __init__(
@@ -229,8 +232,11 @@ class Mesh:
         autojump: bool | None = None,
         check_invariants: bool = False,
         lazy_blocks: bool = True,
+        store_dir: str | Path | None = None,
     ) -> None:
         self.topology = topology
+        # durable chains: each chain's state in ``store_dir/<chain id>.sqlite``
+        self.store_dir = None if store_dir is None else Path(store_dir)
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.seed = seed
         virtual = isinstance(self.clock, VirtualClock)
@@ -376,6 +382,7 @@ class Mesh:
                 transport=network,
                 ask_timeout=_ASK_TIMEOUT,
                 lazy_blocks=self.lazy_blocks,
+                store_path=None if self.store_dir is None else self.store_dir / f"{spec.id}.sqlite",
             )
             self._chains[spec.id] = node
             self._genesis_supply[spec.id] = await node.chain.supply()
