@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chains import Coin
-from chains.consumer import HandleEpoch
+from chains.consumer import HandleEpoch, MeshParams
+from chains.contract import ChainError
 from chains.wire import StakePacket, UnstakePacket
 from tests.chains.consumer._deploy import REMOTE, Consumer, ConsumerKit, M, deploy_consumer
 
@@ -27,8 +28,6 @@ EPOCH = 10
 
 
 def _chain(*, fold: bool) -> Consumer:
-    from chains.consumer import MeshParams
-
     kit = ConsumerKit(mesh_params=MeshParams(epoch_length=EPOCH), fold_epochs=fold)
     for name in "abcd":
         kit.add_validator(name, M)
@@ -78,12 +77,27 @@ def _act(c: Consumer, action: tuple[str, int, int], seq: int) -> None:
         c.receive(packet, seq)
     elif kind == "cap":
         c.chain.set_max_cap(c.vs, amount * 1_000)
-    elif kind == "jail":
-        c.chain.executor.run(lambda: c.chain.staking.staking.jail(validator))
+    elif kind == "downtime" or kind == "double_sign":
+        staking = c.chain.staking
+        record = staking.validator(validator)
+        if record is None or record.jailed:
+            return
+        try:
+            if kind == "downtime":
+                staking.force_downtime(validator)
+            else:
+                staking.submit_equivocation(
+                    record.consensus_address,
+                    c.chain.height - 1,
+                    c.chain.time_s - 5,
+                    record.tokens // M,
+                )
+        except ChainError:
+            pass  # not slashable now (e.g. tombstoned): nothing happened
 
 
 _ACTIONS = st.tuples(
-    st.sampled_from(["stake", "unstake", "cap", "none", "none"]),
+    st.sampled_from(["stake", "unstake", "cap", "downtime", "double_sign", "none", "none"]),
     st.integers(0, 3),
     st.integers(0, 2_000_000),
 )
@@ -108,6 +122,8 @@ def _tasks(c: Consumer) -> list[tuple[str, int, str, bool]]:
 @example([(("none", 0, 0), 1_000), (("stake", 1, 500_000), 37), (("none", 0, 0), 2_000)])
 @example([(("cap", 0, 0), 55), (("none", 0, 0), 300), (("cap", 0, 5), 301)])
 @example([(("stake", 1, 500_000), 25), (("unstake", 1, 500_000), 25), (("none", 0, 0), 999)])
+@example([(("stake", 2, 900_000), 12), (("double_sign", 2, 0), 3), (("none", 0, 0), 400)])
+@example([(("stake", 0, 900_000), 12), (("downtime", 0, 0), 30), (("stake", 0, 9), 99)])
 def test_folded_epochs_leave_the_state_of_called_epochs_C_51_C_52_C_98(
     script: list[tuple[tuple[str, int, int], int]],
 ) -> None:
