@@ -4,7 +4,9 @@ The seed topology (examples/topologies/seed.toml: Osmosis → Juno, Osmosis → 
 Akash → Juno, Juno → Osmosis), with every chain's validator set replaced by ``V``
 validators of 10,000,000 tokens and ``U`` users ``u0 .. u{U-1}`` spread round-robin over the
 four pairings (a user is an account of its pairing's provider). Each user bonds 1,000,000
-and cross-stakes 200,000 to a consumer validator (round-robin); then the mesh runs ``D``
+and cross-stakes 200,000 to a consumer validator (round-robin); after a warm-up of three
+simulated hours (the users' packets relayed and acked, their stake bonded at the consumers'
+first epochs: a one-time cost, timed and printed apart), the mesh runs ``D``
 simulated days in virtual time (blocks every 6 s on four chains, rewards distributed and
 relayed), with one double-sign of a Juno validator at mid-run whose slash propagates to
 both of Juno's providers.
@@ -39,6 +41,9 @@ Size knobs (environment variables)::
     MESH_BENCH_VALIDATORS  validators per chain V (default 100)
     MESH_BENCH_DAYS        simulated days D of the user runs (default 1)
     MESH_BENCH_IDLE_DAYS   simulated days of the idle runs (default 20)
+    MESH_BENCH_WARMUP_HOURS  simulated hours between the users' transactions and the
+                           timed days (default 3: their packets relayed and acked, their
+                           stake bonded at the first epochs; timed apart, as "warm-up")
     MESH_BENCH_CLEAR       if set, every relayer's clear interval in seconds (both profiles)
     MESH_BENCH_PROFILE     path for the profile's stats (default: a temporary file);
                            ``0`` skips the profile
@@ -224,6 +229,7 @@ class MeshRun:
     txs: int
     txs_s: float
     run_s: float
+    warmup_s: float = 0.0
     peak_rss: int
 
 
@@ -242,6 +248,7 @@ def _topology_of(users: int, validators: int, base: Path) -> Topology:
 
 async def _drive(users: int, validators: int, days: float, base: Path = SEED) -> MeshRun:
     topology = _topology_of(users, validators, base)
+    warmup_hours = float(os.environ.get("MESH_BENCH_WARMUP_HOURS") or 3)
     started = time.process_time()
     async with Mesh(topology, seed=7) as mesh:
         setup = time.process_time() - started
@@ -258,6 +265,11 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
             assert result.ok, result
             txs += 2
         tx_time = time.process_time() - started
+        # the warm-up: the users' packets relayed and acked, their stake bonded at the
+        # consumers' first epochs (a one-time cost, timed apart from the days)
+        started = time.process_time()
+        await mesh.advance(hours=warmup_hours)
+        warmup = time.process_time() - started
         started = time.process_time()
         await mesh.advance(days=days / 2)
         if users:
@@ -266,7 +278,7 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
         await mesh.advance(days=days / 2)
         run_time = time.process_time() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak)
+    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak, warmup)
 
 
 def run_mesh(
@@ -339,6 +351,7 @@ def _profile_run(
         _rate(loaded),
         "days/s",
         note=f"{day:.2f} s/day; {loaded.txs / loaded.txs_s:,.0f} tx/s; "
+        f"warm-up {loaded.warmup_s:.2f} s; "
         f"peak RSS {loaded.peak_rss / 2**20:.0f} MiB",
     )
     report.figure(
