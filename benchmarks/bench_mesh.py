@@ -229,8 +229,8 @@ class MeshRun:
     txs: int
     txs_s: float
     run_s: float
-    warmup_s: float = 0.0
     peak_rss: int
+    warmup_s: float = 0.0
 
 
 def small_idle_topology() -> Topology:

@@ -34,11 +34,11 @@ from chains.contract._contract import (
     SubMsg,
 )
 from chains.contract._errors import ChainError, UnsupportedMessage
-from chains.modules._module import IdleEpochContract
 from chains.host._chain_state import ChainState, ContractInfo
 from chains.host._errors import CodeNotFound, ContractNotFound, ContractPanic, panic_detail
 from chains.host._events import as_events
 from chains.host._querier import run_read_only
+from chains.modules._module import IdleEpochContract
 
 __all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
 
