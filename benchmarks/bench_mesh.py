@@ -68,6 +68,30 @@ faster (0.17 -> 3.5-3.8 days/s; the stress profile's 0.18 is the old figure); wh
 of an idle day is the clears' clock stops (3 relayers x 144 a day, each waking the four
 chains and the relayer's asks) and the epochs (3 consumers x 14.4 a day).
 
+Folded epochs and proofless looks (issue 16, second session; medians of 3, CPU seconds, the
+shared 2-core machine at load 5-6, so absolute figures are about 1.5-2x pessimistic; the
+"before" runs are the same scripts on commit 6f5df4c in the same hour):
+
+- idle seed topology, 100 validators, 20 days: 1.3 -> 3.5 days/s (target 50); idle two-chain
+  one-validator mesh, 20 days: 2.9 -> 8.3 days/s (target 200);
+- seed topology with 10,000 users, 100 validators, a steady day (after the three-hour
+  warm-up, as this benchmark now times it): 0.54 -> 0.65 days/s (target 1);
+- what changed: a virtual-staking epoch with nothing pending is not called but folded
+  (`FoldingModule`, `IdleEpochContract`): ~15 clock stops per consumer and day fewer, and
+  none of its sudo cascades; idle block times in closed form (the lazy fast-forward no
+  longer builds a list of one time per block); a relayer's clearing after one that found
+  nothing looks without proofs first (`QueryRelayState.proofs`), so an idle chain builds no
+  Merkle proof and signs no header for it (that was ~70% of an idle seed day).
+- what is left of an idle day: the periodic clearings themselves (every relayer, every
+  100 blocks: a clock stop, every chain's fast-forward, two asks per relayer through the
+  transport). The targets need clearings that do not happen when nothing is pending: a
+  relayer whose last clearing found nothing stops its periodic timer, and the safety net
+  moves to the chains (a gateway re-announces its pending packets per subscriber only while
+  it has some; notices numbered per subscriber so a gap triggers a clearing).
+- what is left of a loaded day: the epochs' per-validator reward withdrawals (C-95, C-99:
+  ~6,000 sub-message/reply cascades a day, about 40% of the day under cProfile), packet
+  delivery with verification (~15%), the clearings (~10%).
+
 History (before issue 16's reference defaults; the seed file then had 100-block epochs and
 30 s clears, what is now stress.toml):
 

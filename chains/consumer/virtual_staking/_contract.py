@@ -525,7 +525,7 @@ class VirtualStaking(Contract):
             return False
         if self._targets.may_load() != () or self._cursor.may_load() != 0:
             return False
-        stored = self._bonded.may_load()
+        stored: tuple[tuple[str, int], ...] | None = self._bonded.may_load()
         if stored is None:
             return False
         inactive = dict(self._inactive.raw_items())
