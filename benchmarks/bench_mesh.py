@@ -4,7 +4,9 @@ The seed topology (examples/topologies/seed.toml: Osmosis → Juno, Osmosis → 
 Akash → Juno, Juno → Osmosis), with every chain's validator set replaced by ``V``
 validators of 10,000,000 tokens and ``U`` users ``u0 .. u{U-1}`` spread round-robin over the
 four pairings (a user is an account of its pairing's provider). Each user bonds 1,000,000
-and cross-stakes 200,000 to a consumer validator (round-robin); then the mesh runs ``D``
+and cross-stakes 200,000 to a consumer validator (round-robin); after a warm-up of three
+simulated hours (the users' packets relayed and acked, their stake bonded at the consumers'
+first epochs: a one-time cost, timed and printed apart), the mesh runs ``D``
 simulated days in virtual time (blocks every 6 s on four chains, rewards distributed and
 relayed), with one double-sign of a Juno validator at mid-run whose slash propagates to
 both of Juno's providers.
@@ -39,6 +41,9 @@ Size knobs (environment variables)::
     MESH_BENCH_VALIDATORS  validators per chain V (default 100)
     MESH_BENCH_DAYS        simulated days D of the user runs (default 1)
     MESH_BENCH_IDLE_DAYS   simulated days of the idle runs (default 20)
+    MESH_BENCH_WARMUP_HOURS  simulated hours between the users' transactions and the
+                           timed days (default 3: their packets relayed and acked, their
+                           stake bonded at the first epochs; timed apart, as "warm-up")
     MESH_BENCH_CLEAR       if set, every relayer's clear interval in seconds (both profiles)
     MESH_BENCH_PROFILE     path for the profile's stats (default: a temporary file);
                            ``0`` skips the profile
@@ -62,6 +67,30 @@ s/day (0.13 days/s). The reference defaults alone make the idle seed topology ab
 faster (0.17 -> 3.5-3.8 days/s; the stress profile's 0.18 is the old figure); what remains
 of an idle day is the clears' clock stops (3 relayers x 144 a day, each waking the four
 chains and the relayer's asks) and the epochs (3 consumers x 14.4 a day).
+
+Folded epochs and proofless looks (issue 16, second session; medians of 3, CPU seconds, the
+shared 2-core machine at load 5-6, so absolute figures are about 1.5-2x pessimistic; the
+"before" runs are the same scripts on commit 6f5df4c in the same hour):
+
+- idle seed topology, 100 validators, 20 days: 1.3 -> 3.5 days/s (target 50); idle two-chain
+  one-validator mesh, 20 days: 2.9 -> 8.3 days/s (target 200);
+- seed topology with 10,000 users, 100 validators, a steady day (after the three-hour
+  warm-up, as this benchmark now times it): 0.54 -> 0.65 days/s (target 1);
+- what changed: a virtual-staking epoch with nothing pending is not called but folded
+  (`FoldingModule`, `IdleEpochContract`): ~15 clock stops per consumer and day fewer, and
+  none of its sudo cascades; idle block times in closed form (the lazy fast-forward no
+  longer builds a list of one time per block); a relayer's clearing after one that found
+  nothing looks without proofs first (`QueryRelayState.proofs`), so an idle chain builds no
+  Merkle proof and signs no header for it (that was ~70% of an idle seed day).
+- what is left of an idle day: the periodic clearings themselves (every relayer, every
+  100 blocks: a clock stop, every chain's fast-forward, two asks per relayer through the
+  transport). The targets need clearings that do not happen when nothing is pending: a
+  relayer whose last clearing found nothing stops its periodic timer, and the safety net
+  moves to the chains (a gateway re-announces its pending packets per subscriber only while
+  it has some; notices numbered per subscriber so a gap triggers a clearing).
+- what is left of a loaded day: the epochs' per-validator reward withdrawals (C-95, C-99:
+  ~6,000 sub-message/reply cascades a day, about 40% of the day under cProfile), packet
+  delivery with verification (~15%), the clearings (~10%).
 
 History (before issue 16's reference defaults; the seed file then had 100-block epochs and
 30 s clears, what is now stress.toml):
@@ -225,6 +254,7 @@ class MeshRun:
     txs_s: float
     run_s: float
     peak_rss: int
+    warmup_s: float = 0.0
 
 
 def small_idle_topology() -> Topology:
@@ -242,6 +272,7 @@ def _topology_of(users: int, validators: int, base: Path) -> Topology:
 
 async def _drive(users: int, validators: int, days: float, base: Path = SEED) -> MeshRun:
     topology = _topology_of(users, validators, base)
+    warmup_hours = float(os.environ.get("MESH_BENCH_WARMUP_HOURS") or 3)
     started = time.process_time()
     async with Mesh(topology, seed=7) as mesh:
         setup = time.process_time() - started
@@ -258,6 +289,11 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
             assert result.ok, result
             txs += 2
         tx_time = time.process_time() - started
+        # the warm-up: the users' packets relayed and acked, their stake bonded at the
+        # consumers' first epochs (a one-time cost, timed apart from the days)
+        started = time.process_time()
+        await mesh.advance(hours=warmup_hours)
+        warmup = time.process_time() - started
         started = time.process_time()
         await mesh.advance(days=days / 2)
         if users:
@@ -266,7 +302,7 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
         await mesh.advance(days=days / 2)
         run_time = time.process_time() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak)
+    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak, warmup)
 
 
 def run_mesh(
@@ -339,6 +375,7 @@ def _profile_run(
         _rate(loaded),
         "days/s",
         note=f"{day:.2f} s/day; {loaded.txs / loaded.txs_s:,.0f} tx/s; "
+        f"warm-up {loaded.warmup_s:.2f} s; "
         f"peak RSS {loaded.peak_rss / 2**20:.0f} MiB",
     )
     report.figure(

@@ -172,6 +172,10 @@ class BlockLifecycle(UnitRunner):
             if not staking.fast_forward(height, last_time, count):
                 store.rollback_to(point)
                 return None
+            # the skipped boundaries' state changes of scheduled modules, in closed form
+            # (no-op epochs move on by whole epochs): the blocks ended are start .. height-1
+            for folding in self._folding.values():
+                folding.fold_idle(height - 1)
             # the begin-blocks of the modules with an idle memory, for the last blocks
             replayed = [m for n, m in self._modules.items() if n in self._idle_memory]
             for index in range(max(0, count - memory), count):
@@ -331,6 +335,17 @@ class BlockLifecycle(UnitRunner):
             if name in scheduled:
                 due = self._module_due(name, module, block)
                 if due is None or due > height:
+                    folding = self._folding.get(name)
+                    if folding is not None:
+                        # the state moves on even here (a no-op epoch is rescheduled)
+                        self._hook(
+                            name,
+                            phase,
+                            partial(folding.fold_idle, height),
+                            events,
+                            failures,
+                            module=True,
+                        )
                     continue
                 awake.add(name)
             calls: list[SudoCall] = []
@@ -390,6 +405,8 @@ class BlockLifecycle(UnitRunner):
         # reaches us. They emit no events, but a hook may run contract code that does.
         emitted = self._events
         emitted.clear()
+        if self._idle_epochs:
+            self._idle_epochs.clear()  # staking hooks may run contract code
         try:
             step(height, time_s)
         except ChainError as exc:

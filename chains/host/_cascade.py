@@ -37,6 +37,8 @@ from chains.contract._errors import ChainError, UnsupportedMessage
 from chains.host._chain_state import ChainState, ContractInfo
 from chains.host._errors import CodeNotFound, ContractNotFound, ContractPanic, panic_detail
 from chains.host._events import as_events
+from chains.host._querier import run_read_only
+from chains.modules._module import IdleEpochContract
 
 __all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
 
@@ -228,6 +230,26 @@ class MessageCascade(ChainState):
         except Exception as exc:
             raise ContractPanic(contract, "sudo", panic_detail(exc)) from exc
         return self._run_response(contract, "sudo", response)
+
+    def epoch_idle(self, contract: str) -> bool:
+        """Whether ``contract``'s ``handle_epoch`` sudo call would be a no-op now (see
+        `IdleEpochContract`): ``False`` for a contract that cannot tell, a missing one, or
+        a check that fails (then the epoch runs and reports as usual). Reads only."""
+        cache = self._idle_epochs
+        known = cache.get(contract)
+        if known is not None:
+            return known
+        try:
+            core = self._core(contract)
+            if not isinstance(core, IdleEpochContract):
+                idle = False
+            else:
+                env = self._env(contract)
+                idle = run_read_only(self._store, contract, lambda: bool(core.epoch_is_idle(env)))
+        except Exception:  # a buggy check must not stop blocks: run the epoch
+            idle = False
+        cache[contract] = idle
+        return idle
 
     def call_contract(
         self,

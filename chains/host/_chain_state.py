@@ -27,7 +27,7 @@ from chains.host._errors import CodeExists, ModuleExists, UnknownModule
 from chains.host._events import RawEvent
 from chains.host._querier import ChainQuerier
 from chains.modules._bank import Bank
-from chains.modules._module import BlockHint, ChainModule, ScheduledModule
+from chains.modules._module import BlockHint, ChainModule, FoldingModule, ScheduledModule
 from chains.modules._staking_module import StakingModule
 
 if TYPE_CHECKING:
@@ -104,6 +104,12 @@ class ChainState:
         # hooks have work, hints for those that do not, and the scheduled modules due at the
         # next begin-block
         self._scheduled: dict[str, ScheduledModule] = {}
+        # scheduled modules whose skipped boundaries still move their state on (no-op epochs)
+        self._folding: dict[str, FoldingModule] = {}
+        # `epoch_idle` answers, valid until a unit or a staking block step runs (the only
+        # things that can write what an epoch check reads): the scheduler asks at every
+        # clock stop
+        self._idle_epochs: dict[str, bool] = {}
         self._hints: dict[str, BlockHint] = {}
         self._idle_memory: dict[str, int] = {}
         self._awake: set[str] = set()
@@ -167,6 +173,8 @@ class ChainState:
         self._module_accounts[name] = derive_address(self.prefix, f"module/{name}")
         if isinstance(module, ScheduledModule):
             self._scheduled[name] = module
+            if isinstance(module, FoldingModule):
+                self._folding[name] = module
         self._schedule_version += 1
         if callable(getattr(module, "check_message", None)):
             self._filters.append(cast(MessageFilter, module))

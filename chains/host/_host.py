@@ -68,10 +68,10 @@ only cost time there (``python -m benchmarks auth`` measures both paths).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, overload
 
 from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
 from chains.contract._signing import SignedTx, verify_tx
@@ -144,9 +144,72 @@ class BlockClock:
 
     def time_at(self, now: float, last: int) -> int:
         """Block time for a block beginning at clock ``now``, after a block at ``last``."""
-        assert self.origin is not None
-        mapped = self.first_block_time + math.floor(now - self.origin) + self.offset
+        mapped = self.mapped(now)
         return mapped if mapped > last else last + 1
+
+    def mapped(self, now: float) -> int:
+        """Chain time at clock ``now`` before it is forced to increase (see `time_at`)."""
+        assert self.origin is not None
+        return self.first_block_time + math.floor(now - self.origin) + self.offset
+
+
+class _IdleTimes(Sequence[int]):
+    """The block times of a run of ticks ``tick0, tick0 + interval, ...`` in closed form,
+    O(1) per item and in all (`_BlockDriver` hands it to `TxExecutor.fast_forward`, which
+    reads the first, the last and a few more): the same values as mapping each tick with
+    `BlockClock.time_at` in turn.
+
+    Only for whole-second intervals and ticks (`of` checks), where the tick sums are exact
+    floats (so equal to the timer's repeated additions) and the mapped time grows by at
+    least 1 per tick, which makes the forced increments of `BlockClock.time_at` a closed
+    form: time ``i`` is ``max(mapped(tick i), last + 1 + i)``.
+    """
+
+    __slots__ = ("_block", "_count", "_last", "_tick0", "end_tick")
+
+    def __init__(self, block: BlockClock, tick0: float, last: int, count: int) -> None:
+        self._block = block
+        self._tick0 = tick0
+        self._last = last
+        self._count = count
+        self.end_tick = tick0 + count * block.block_time
+
+    @classmethod
+    def of(cls, block: BlockClock, tick0: float, last: int, until: float) -> _IdleTimes | None:
+        """The run of ticks from ``tick0`` up to ``until`` (inclusive), or ``None`` where the
+        closed form does not apply (fractional interval or tick, huge values)."""
+        interval = block.block_time
+        exact = interval >= 1 and interval.is_integer() and float(tick0).is_integer()
+        if not exact or not abs(tick0) < 2**50 or not abs(until) < 2**50:
+            return None
+        if until < tick0:
+            return cls(block, tick0, last, 0)
+        count = int((until - tick0) // interval) + 1
+        # exact integers from here on: correct a rounding of the division either way
+        while count > 0 and tick0 + (count - 1) * interval > until:
+            count -= 1
+        while tick0 + count * interval <= until:
+            count += 1
+        return cls(block, tick0, last, count)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[int]: ...
+
+    def __getitem__(self, index: int | slice) -> int | Sequence[int]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._count))]
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        block = self._block
+        return max(block.mapped(self._tick0 + index * block.block_time), self._last + 1 + index)
 
 
 class _BlockDriver:
@@ -240,11 +303,18 @@ class _BlockDriver:
                 bound = math.inf
             tick = self.next_tick
             last = executor.time_s
-            times: list[int] = []
-            while tick <= now and tick < bound:
-                last = block.time_at(tick, last)
-                times.append(last)
-                tick += interval
+            times: Sequence[int]
+            closed = _IdleTimes.of(block, tick, last, min(now, math.nextafter(bound, -math.inf)))
+            if closed is not None:
+                times = closed
+                tick = closed.end_tick
+            else:
+                listed: list[int] = []
+                while tick <= now and tick < bound:
+                    last = block.time_at(tick, last)
+                    listed.append(last)
+                    tick += interval
+                times = listed
             if len(times) > 1:
                 result = executor.fast_forward(times)
                 if result is not None:

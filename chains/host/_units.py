@@ -47,6 +47,8 @@ class UnitRunner(MessageCascade):
         if self._in_unit:
             raise NestedUnit()
         self._tx_index = index + 1
+        if self._idle_epochs:
+            self._idle_epochs.clear()  # the unit may change what an epoch would do
         store = self._store
         point = store.savepoint()
         self._in_unit = True

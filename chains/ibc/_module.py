@@ -452,6 +452,19 @@ class IbcModule:
         self._header_cache = header
         return header
 
+    def _plain_header(self) -> IbcHeader | None:
+        # the last ended block's header unsigned (a look without proofs), or the signed
+        # one if it is at hand already
+        committed = self.state.headers.get("committed")
+        if committed is None:
+            return None
+        cached = self._header_cache
+        if cached is not None and cached.height == committed[0]:
+            return cached
+        return IbcHeader.model_construct(
+            chain_id=self.chain_id, height=committed[0], time_ns=committed[1]
+        )
+
     def channels_reply(self) -> ChannelsReply:
         """Every connection and channel end as committed at the last ended block."""
         header = self.committed_header()
@@ -468,8 +481,9 @@ class IbcModule:
 
     def relay_state(self, query: QueryRelayState) -> RelayState:
         """What a relayer needs about one connection, all as committed at the last ended
-        block (see `QueryRelayState`)."""
-        header = self.committed_header()
+        block (see `QueryRelayState`; without proofs if ``query.proofs`` is false)."""
+        proved = query.proofs
+        header = self.committed_header() if proved else self._plain_header()
         if header is None:
             return RelayState(header=None, connection=None, channels=(), pending=(), statuses=())
         height = header.height
@@ -494,7 +508,7 @@ class IbcModule:
                 if commitments[ref][1] <= height:
                     pending.append(packets[ref])
                     count += 1
-        prove = self.config.verify_proofs
+        prove = proved and self.config.verify_proofs
         provable = self.provable
         pending_proofs: tuple[MembershipProof, ...] = ()
         if prove:

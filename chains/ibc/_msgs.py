@@ -530,13 +530,18 @@ class QueryRelayState(Message):
 
     Answered with `RelayState`: the connection and its channel ends, up to ``limit`` pending
     packets per channel (commitments, lowest sequences first), and the receipt/ack status of
-    the given ``keys`` (packets the counterparty sent to this chain).
+    the given ``keys`` (packets the counterparty sent to this chain); with ``proofs`` false,
+    without any proof and with the header unsigned (nothing in it can be submitted).
     """
 
     type_name = "ibc.query_relay_state"
     connection_id: str
     limit: int = Field(default=1000, ge=0)
     keys: tuple[PacketKey, ...] = ()
+    # ``False``: the same facts without proofs and with an unsigned header, for a look that
+    # is only acted on if it finds work (a relayer's periodic clearing, which usually finds
+    # none: proving the connection and channels and signing the header are most of its cost)
+    proofs: bool = True
 
 
 class PacketStatus(_Wire):

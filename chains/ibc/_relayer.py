@@ -24,7 +24,11 @@ How it relays:
 - **Queries of a clearing**: one ask per chain when the second chain asked has no pending
   packet that the first answer could not foresee, else a third (`Relayer._read_path`): the
   asks' round trips are most of what a clearing costs, and a mesh clears every relayer's
-  path every ``clear_interval`` whether or not anything is pending.
+  path every ``clear_interval`` whether or not anything is pending. After a clearing that
+  found nothing, and no notice of activity since, the next one first *looks* without
+  proofs (`QueryRelayState.proofs` false: the chains build no proof and sign no header,
+  which is most of what a clearing that finds nothing costs them) and reads again with
+  proofs only if the look finds work (issue 16).
 - **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
   packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
   as receives and acks, with the block's header as the client update. Lost notices are
@@ -155,17 +159,19 @@ class _ReadPath(Message):
     foreseen: tuple[PacketKey, ...]
     limit: int
     timeout: float
+    proofs: bool = True
 
 
 class _PathRead(Message):
     """From the reader: the answers of round ``round`` (empty and ``error`` set if an ask
-    failed), and how many queries it asked."""
+    failed), how many queries it asked, and whether the answers carry proofs."""
 
     type_name = "relayer.path_read"
     round: int
     answers: tuple[RelayState, ...] = ()
     queries: int = 0
     error: str = ""
+    proofs: bool = True
 
 
 class _ReadHeaders(Message):
@@ -190,11 +196,18 @@ _READ_GIVE_UP = 4
 
 
 async def _ask_state(
-    ref: ActorRef[Any], end: PathEnd, keys: tuple[PacketKey, ...], limit: int, timeout: float
+    ref: ActorRef[Any],
+    end: PathEnd,
+    keys: tuple[PacketKey, ...],
+    limit: int,
+    timeout: float,
+    proofs: bool = True,
 ) -> RelayState:
     # built unvalidated: every field is ours and already typed (keys come from validated
     # answers), and this runs twice or thrice per clearing
-    query = QueryRelayState.model_construct(connection_id=end.connection_id, limit=limit, keys=keys)
+    query = QueryRelayState.model_construct(
+        connection_id=end.connection_id, limit=limit, keys=keys, proofs=proofs
+    )
     state: RelayState = await ref.ask(query, expect=RelayState, timeout=timeout)
     return state
 
@@ -206,6 +219,7 @@ async def read_path(
     foreseen: tuple[PacketKey, ...],
     limit: int,
     timeout: float,
+    proofs: bool = True,
 ) -> tuple[tuple[RelayState, RelayState, RelayState], int]:
     """Both chains' pending packets and the status of each one's on the other chain:
     ``((first_pending, first_status, second_answer), queries asked)`` (the second chain's
@@ -220,20 +234,21 @@ async def read_path(
     may be proven at different heights: each is a fact at its answer's height, and each
     operation built from it carries that height (a status read before the pending list
     of the other chain is still true: a receipt, an ack and an expired timeout never
-    go away), so mixing them is safe.
+    go away), so mixing them is safe. With ``proofs`` false the answers carry no proof
+    (`QueryRelayState.proofs`): a look, to be read again with proofs if it finds work.
 
     Raises what the asks raise (`MeshActorsError`, `TimeoutError`); cancellation stops
     the asks.
     """
-    first_answer = await _ask_state(ref_of(first.gateway), first, foreseen, limit, timeout)
+    first_answer = await _ask_state(ref_of(first.gateway), first, foreseen, limit, timeout, proofs)
     second_answer = await _ask_state(
-        ref_of(second.gateway), second, destination_keys(first_answer), limit, timeout
+        ref_of(second.gateway), second, destination_keys(first_answer), limit, timeout, proofs
     )
     needed = destination_keys(second_answer)
     first_status = first_answer
     queries = 2
     if needed and not set(needed) <= set(foreseen):
-        first_status = await _ask_state(ref_of(first.gateway), first, needed, 0, timeout)
+        first_status = await _ask_state(ref_of(first.gateway), first, needed, 0, timeout, proofs)
         queries = 3
     return (first_answer, first_status, second_answer), queries
 
@@ -262,17 +277,29 @@ class _Reader(Actor[Any]):
     async def on_read_path(self, msg: _ReadPath) -> None:
         try:
             answers, queries = await read_path(
-                self._ref, msg.first, msg.second, msg.foreseen, msg.limit, msg.timeout
+                self._ref,
+                msg.first,
+                msg.second,
+                msg.foreseen,
+                msg.limit,
+                msg.timeout,
+                msg.proofs,
             )
         except Exception as exc:  # lost, late or refused: the relayer retries
             self._reply(
                 _PathRead.model_construct(
-                    round=msg.round, answers=(), queries=0, error=f"{type(exc).__name__}: {exc}"
+                    round=msg.round,
+                    answers=(),
+                    queries=0,
+                    error=f"{type(exc).__name__}: {exc}",
+                    proofs=msg.proofs,
                 )
             )
             return
         self._reply(
-            _PathRead.model_construct(round=msg.round, answers=answers, queries=queries, error="")
+            _PathRead.model_construct(
+                round=msg.round, answers=answers, queries=queries, error="", proofs=msg.proofs
+            )
         )
 
     @handler
@@ -348,6 +375,9 @@ class Relayer(Actor[RelayerMsg]):
         self._read_first: PathEnd | None = None
         self._again = False
         self._reading_headers = False
+        # the last clearing found nothing and no notice told of activity since: the next
+        # clearing looks without proofs first (`_start_read`)
+        self._quiet = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -449,10 +479,17 @@ class Relayer(Actor[RelayerMsg]):
         a, b = self._a, self._b
         return (b, a) if self._ask_b_first else (a, b)
 
-    def _start_read(self, *, asked: bool) -> None:
+    def _start_read(self, *, asked: bool, proofs: bool = False) -> None:
         """Start a clearing's read in the reader, unless one is in flight: then an
         ``asked`` clearing (retry, handshake step, resume) runs once it returns, and a
-        periodic one is dropped (the next period's comes anyway)."""
+        periodic one is dropped (the next period's comes anyway).
+
+        After a clearing that found nothing, with no notice of activity since, a clearing
+        first looks without proofs (no proof built, no header signed: most of what a
+        clearing that finds nothing costs the chains) and reads again with proofs only if
+        that look finds work (`on_path_read`); otherwise it reads with proofs at once."""
+        continuing = proofs  # the read with proofs of a clearing whose look found work
+        proofs = proofs or not self._quiet
         if self._path is None or self._reader is None:
             return
         now = self.ctx.clock.now()
@@ -463,7 +500,8 @@ class Relayer(Actor[RelayerMsg]):
             # never answered (the reader restarted, or its answer was lost): start anew,
             # the late answer of the old round is ignored
             self._failed_clears += 1
-        self._clears += 1
+        if not continuing:
+            self._clears += 1
         self._round += 1
         self._reading = self._round
         self._read_at = now
@@ -477,6 +515,7 @@ class Relayer(Actor[RelayerMsg]):
             foreseen=self._foreseen.get(first.chain_id, ()),
             limit=self.config.clear_limit,
             timeout=self.config.query_timeout,
+            proofs=proofs,
         )
         self._reader.tell_nowait(request)
 
@@ -494,7 +533,16 @@ class Relayer(Actor[RelayerMsg]):
             self._schedule_clear(self.config.retry_delay)
         elif not self._paused:
             first_pending, first_status, second_answer = msg.answers
-            self._plan_and_submit(first, (first_pending, first_status, second_answer), msg.queries)
+            answers = (first_pending, first_status, second_answer)
+            if msg.proofs:
+                self._quiet = not self._plan_and_submit(first, answers, msg.queries).batches
+            elif self._plan(first, answers, msg.queries):
+                # the look found work: read again, with the proofs its operations carry
+                # (a clearing asked for meanwhile still runs after that)
+                again = self._again
+                self._start_read(asked=True, proofs=True)
+                self._again = again
+                return
         if self._again and not self._paused:
             self._start_read(asked=True)
 
@@ -526,6 +574,26 @@ class Relayer(Actor[RelayerMsg]):
         answers: tuple[RelayState, RelayState, RelayState],
         queries: int,
     ) -> ClearReport:
+        plan = self._plan(first, answers, queries)
+        if not plan:
+            return _NOTHING_CLEARED
+        batches, operations = self._submit(plan)
+        if batches and not self.config.subscribe:
+            # without notices, what this round started (receives whose acks will need
+            # relaying back) is only seen by clearing again
+            self._schedule_clear(self.config.retry_delay)
+        return ClearReport.model_construct(
+            ok=True, batches=batches, operations=operations, error=""
+        )
+
+    def _plan(
+        self,
+        first: PathEnd,
+        answers: tuple[RelayState, RelayState, RelayState],
+        queries: int,
+    ) -> RelayPlan:
+        """What a clearing's answers call for (`plan_path`); remembers what to foresee
+        at the next clearing."""
         sides = self._path
         assert sides is not None
         a, b = self._a, self._b
@@ -542,7 +610,7 @@ class Relayer(Actor[RelayerMsg]):
         else:
             b_pending, b_status = first_pending, first_status
             a_pending = a_status = second_answer
-        plan = plan_path(
+        return plan_path(
             sides[a.chain_id],
             a_pending,
             a_status,
@@ -550,16 +618,6 @@ class Relayer(Actor[RelayerMsg]):
             b_pending,
             b_status,
             relay_filter=self._relay_filter,
-        )
-        if not plan:
-            return _NOTHING_CLEARED
-        batches, operations = self._submit(plan)
-        if batches and not self.config.subscribe:
-            # without notices, what this round started (receives whose acks will need
-            # relaying back) is only seen by clearing again
-            self._schedule_clear(self.config.retry_delay)
-        return ClearReport.model_construct(
-            ok=True, batches=batches, operations=operations, error=""
         )
 
     @handler
@@ -601,6 +659,8 @@ class Relayer(Actor[RelayerMsg]):
         # a clearing now: sent packets and written acks are forwarded below, and client
         # updates are never in a notice; everything else waits for the periodic clearing
         changed = notice.connections_changed
+        if notice.activity:
+            self._quiet = False  # traffic: a clearing now would likely find work
         queue = self._queue
         for activity in notice.activity:
             if activity.connection_id != src.connection_id:

@@ -231,6 +231,7 @@ def _mesh_module_factory(spec: ChainSpec) -> Any:
             authority=executor.gov_address,
             contract_exists=lambda address: executor.contract_info(address) is not None,
             validate_address=executor.validate,
+            epoch_idle=executor.epoch_idle,
         )
 
     return build

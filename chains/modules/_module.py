@@ -23,7 +23,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-from chains.contract._contract import BlockEnv, Event, Response
+from chains.contract._contract import BlockEnv, Env, Event, Response
 from chains.contract._errors import ChainError
 from chains.contract._store import Store
 from chains.modules._staking_module import StakingModule
@@ -34,6 +34,8 @@ __all__ = [
     "BlockHint",
     "ChainModule",
     "ContractRecord",
+    "FoldingModule",
+    "IdleEpochContract",
     "ModuleCall",
     "ModuleHost",
     "ScheduledModule",
@@ -97,6 +99,35 @@ class ScheduledModule(Protocol):
         nothing. The host relies on it: a module's hooks for block ``h`` (its end-block and
         the next begin-block) run only if the answer at ``h`` is ``<= h``.
         """
+
+
+@runtime_checkable
+class FoldingModule(Protocol):
+    """A `ScheduledModule` whose idle boundaries still change its state, in a way it can
+    apply for a whole run of blocks at once (optional): the no-op epochs of the mesh-security
+    module, whose repeating tasks move on by one epoch each (phase-anchored: task height
+    ``h`` becomes ``h + k * epoch_length``)."""
+
+    def fold_idle(self, height: int) -> None:
+        """Apply, in closed form, what ending every block up to and including ``height``
+        does to this module's state while its `next_due_height` says nothing is due there
+        (the host calls it for blocks whose hooks it skips, one by one or a run at a time,
+        with the same outcome). Writes only the store; must not raise for a run without
+        due work."""
+
+
+@runtime_checkable
+class IdleEpochContract(Protocol):
+    """A contract core that can tell a no-op epoch from a real one (optional).
+
+    A scheduler may then skip its ``handle_epoch`` sudo call (and fold a run of them into
+    the idle fast-forward) when `epoch_is_idle` is true: the call would have changed no
+    state and sent nothing, so only its ``wasm``/``sudo`` event is not emitted.
+    """
+
+    def epoch_is_idle(self, env: Env) -> bool:
+        """Whether ``handle_epoch`` at ``env`` would write no changed value, send no
+        message and emit no event of its own. Reads only."""
 
 
 BlockHint = Callable[[BlockEnv], "int | None"]

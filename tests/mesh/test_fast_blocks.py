@@ -110,3 +110,49 @@ async def test_lazy_blocks_give_the_same_states_and_events_as_block_by_block() -
     for chain_id, events in lazy_events.items():
         assert events == plain_events[chain_id], chain_id
     assert len(lazy_log) > 100
+
+
+async def _idle_epochs_run(*, lazy: bool) -> tuple[list[dict[str, bytes]], list[ChainEvent], int]:
+    # 50-block epochs on every consumer: an idle hour holds 12 no-op epochs per consumer
+    seed = _topology()
+    chains = tuple(c.model_copy(update={"epoch_blocks": 50}) for c in seed.chains)
+    topology = seed.model_copy(update={"chains": chains})
+    states: list[dict[str, bytes]] = []
+    log: list[ChainEvent] = []
+    async with Mesh(topology, seed=5, lazy_blocks=lazy) as mesh, anyio.create_task_group() as tg:
+        for chain_id in mesh.chains():
+            tg.start_soon(_collect, mesh.chain(chain_id).events(buffer=1_000_000), log)
+        await mesh.advance(hours=1, seconds=7)  # nothing pending anywhere: folded epochs
+        states.append(await _states(mesh))
+        assert (await mesh.bond("osmosis", "alice", 5_000_000)).ok
+        assert (await mesh.cross_stake("osmosis", "juno", "alice", "juno-val1", 1_000_000)).ok
+        await mesh.advance(hours=1)  # Juno's epochs have work, Stargaze's and Osmosis' none
+        states.append(await _states(mesh))
+        assert (await mesh.unstake("osmosis", "juno", "alice", "juno-val1", 1_000_000)).ok
+        await mesh.advance(hours=1, seconds=333)  # unbonded at an epoch, then idle again
+        states.append(await _states(mesh))
+        assert isinstance(mesh.clock, VirtualClock)
+        stops = mesh.clock.jumps
+        tg.cancel_scope.cancel()
+    return states, log, stops
+
+
+@pytest.mark.anyio
+async def test_folded_idle_epochs_give_the_same_states_and_events_as_block_by_block() -> None:
+    """Issue 16: no-op epochs folded into the lazy fast-forward (C-51, C-52) leave the
+    states and events of a mesh that ends every block with its own timer tick, before,
+    during and after a cross-stake gives one consumer's epochs work (C-95, C-98)."""
+    lazy_states, lazy_log, lazy_stops = await _idle_epochs_run(lazy=True)
+    plain_states, plain_log, plain_stops = await _idle_epochs_run(lazy=False)
+    assert lazy_stops * 2 < plain_stops, (lazy_stops, plain_stops)
+    for phase, (lazy, plain) in enumerate(zip(lazy_states, plain_states, strict=True)):
+        for chain_id in lazy:
+            assert lazy[chain_id] == plain[chain_id], f"{chain_id} differs after phase {phase}"
+    assert lazy_states[1] != lazy_states[0] != lazy_states[2]
+    lazy_events, plain_events = _by_chain(lazy_log), _by_chain(plain_log)
+    assert lazy_events.keys() == plain_events.keys()
+    for chain_id, events in lazy_events.items():
+        assert events == plain_events[chain_id], chain_id
+    # Juno's epochs ran (sudo calls into its virtual staking), the idle ones did not
+    sudo = [e for e in lazy_log if e.type == "sudo" and e.phase.value == "end_block"]
+    assert {e.chain_id for e in sudo} >= {"juno"}

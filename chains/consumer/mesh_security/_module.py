@@ -158,6 +158,8 @@ class TaskType(enum.StrEnum):
 
 
 _TASK_KINDS = tuple(kind.value for kind in TaskType)
+_VALSET = TaskType.VALSET_UPDATE.value
+_EPOCH = TaskType.HANDLE_EPOCH.value
 
 
 class ValsetOperation(enum.IntEnum):
@@ -202,8 +204,11 @@ class MeshSecurityModule(StakingHooks):
     ``authority`` is the governance account allowed to set caps (default: the address derived
     from ``"module/gov"``). ``contract_exists`` tells whether a contract is deployed (C-43:
     scheduling an epoch for an unknown contract fails); ``validate_address`` checks contract
-    addresses in governance messages. Both come from the host. All state lives in the
-    staking module's store, so the host's savepoints roll the module back too.
+    addresses in governance messages. Both come from the host. ``epoch_idle`` (also from the
+    host, optional: `TxExecutor.epoch_idle`) tells whether a contract's ``handle_epoch``
+    would be a no-op now; such an epoch is not called, only rescheduled (see `fold_idle`).
+    All state lives in the staking module's store, so the host's savepoints roll the module
+    back too.
     """
 
     name = MODULE_NAME
@@ -217,6 +222,7 @@ class MeshSecurityModule(StakingHooks):
         authority: str | None = None,
         contract_exists: Callable[[str], bool] | None = None,
         validate_address: Callable[[str], str] | None = None,
+        epoch_idle: Callable[[str], bool] | None = None,
     ) -> None:
         self._staking = staking
         self._bank = staking.bank
@@ -226,6 +232,7 @@ class MeshSecurityModule(StakingHooks):
         self.authority = authority or derive_address(account_prefix, "module/gov")
         self._contract_exists = contract_exists or (lambda _address: True)
         self._validate_address = validate_address or (lambda address: address)
+        self._epoch_idle = epoch_idle
 
         self._params: JournaledMap[str, MeshParams] = JournaledMap(store, "virtual_stake/params")
         self._params["params"] = params or MeshParams()
@@ -638,15 +645,47 @@ class MeshSecurityModule(StakingHooks):
 
     def next_due_height(self, block: BlockEnv) -> int | None:
         """`ScheduledModule`: now if captures wait for a report, else the height of the
-        earliest scheduled task (C-51), else ``None``."""
+        earliest scheduled task (C-51) that is not an idle epoch, else ``None``."""
         if self._captures:
             return block.height
         due: int | None = None
-        for kind in _TASK_KINDS:
-            first = self._tasks.keys_between((kind,), (kind, math.inf))[:1]
-            if first and (due is None or first[0][1] < due):
-                due = first[0][1]
+        first = self._tasks.keys_between((_VALSET,), (_VALSET, math.inf))[:1]
+        if first:
+            due = first[0][1]
+        for key in self._tasks.keys_between((_EPOCH,), (_EPOCH, math.inf)):
+            if due is not None and key[1] >= due:
+                break
+            if not self._idle(key[2]):
+                due = key[1]
+                break
         return due
+
+    def _idle(self, contract: str) -> bool:
+        # whether the contract's epoch would be a no-op now (the host's check)
+        check = self._epoch_idle
+        return check is not None and check(contract)
+
+    def fold_idle(self, height: int) -> None:
+        """`FoldingModule`: move every idle epoch task at or below ``height`` on to its next
+        height after ``height`` in its own phase (``h + k * epoch_length``; a one-shot task
+        is dropped), which is what ending each of those blocks would have done: an idle
+        epoch (`IdleEpochContract`) is rescheduled (C-52) and not called. Tasks whose
+        contract has work are left for `end_block`."""
+        if self._epoch_idle is None:
+            return
+        due = self._tasks.keys_between((_EPOCH,), (_EPOCH, height + 1))
+        if not due:
+            return
+        length = self.params.epoch_length
+        for key in due:
+            if not self._idle(key[2]):
+                continue
+            repeat = self._tasks[key]
+            self._unschedule(key)
+            if repeat:
+                start = key[1]
+                steps = (height - start) // length + 1
+                self.schedule(TaskType.HANDLE_EPOCH, key[2], start + steps * length, repeat=True)
 
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """Nothing happens in begin-block (captures arrive through the staking hooks)."""
@@ -680,7 +719,10 @@ class MeshSecurityModule(StakingHooks):
         if self._captures:
             self._captures.clear()
         for key in self._due(TaskType.HANDLE_EPOCH, height):
-            calls.append(SudoCall(contract=key[2], msg=HandleEpoch()))
+            # an idle epoch is rescheduled and not called (`fold_idle`), unless a call
+            # before it in this block could change what the contract would do
+            if calls or not self._idle(key[2]):
+                calls.append(SudoCall(contract=key[2], msg=HandleEpoch()))
             self._finish(key, height)
         return calls
 

@@ -511,6 +511,43 @@ class VirtualStaking(Contract):
             messages.append(CustomMsg(module=MESH_MODULE, msg=bond))
         return Response.of(*messages)
 
+    def epoch_is_idle(self, env: Env) -> bool:
+        """Whether ``handle_epoch`` now would do nothing at all: write no value that differs
+        from the stored one, send no message, emit no event (`IdleEpochContract`).
+
+        True only when nothing is pending: no reward target (no active bonded validator,
+        so no C-95 withdrawal), a cap above 0 (a zero cap starts the C-96 unwinding), no
+        slash request (C-97), and a C-98 rebalance that bonds and unbonds nothing and
+        targets exactly the stored ``bonded``. Reads only (the scheduler asks it whenever
+        it plans blocks); never raises for a missing value (then it is not idle).
+        """
+        if self._slashes.may_load():
+            return False
+        if self._targets.may_load() != () or self._cursor.may_load() != 0:
+            return False
+        stored: tuple[tuple[str, int], ...] | None = self._bonded.may_load()
+        if stored is None:
+            return False
+        inactive = dict(self._inactive.raw_items())
+        if any(a > 0 and v not in inactive for v, a in stored):
+            return False  # a reward target: C-95 withdraws from it
+        status = self.deps.querier.custom(
+            MESH_MODULE, BondStatusQuery(contract=env.contract_address)
+        )
+        assert isinstance(status, BondStatusResponse)
+        cap = status.cap.amount
+        if cap == 0:
+            return False
+        requests = list(self._requests.raw_items())
+        involved = {v for v, _ in stored} | {v for v, _ in requests}
+        if any(tombstoned and v in involved for v, tombstoned in inactive.items()):
+            return False  # the tombstone rules of C-98 apply: let the epoch decide
+        total = sum(a for _, a in requests)
+        if total > cap:
+            requests = [(v, a * cap // total) for v, a in requests]
+        # the new targets are the stored ones: nothing to bond, unbond or write
+        return tuple(requests) == stored
+
     def _withdrawal(self, validator: str) -> SubMsg:
         """The C-95 withdrawal sub-message for ``validator`` (immutable, so built once per
         validator: validating the message union is most of a withdrawal's cost)."""

@@ -82,6 +82,7 @@ class ConsumerKit(ContractKit):
         params: StakingParams | None = None,
         mesh_params: MeshParams | None = None,
         chain_id: str = "consumer-1",
+        fold_epochs: bool = False,
     ) -> None:
         config = ChainConfig(
             chain_id=chain_id,
@@ -99,6 +100,7 @@ class ConsumerKit(ContractKit):
                 params=mesh,
                 contract_exists=lambda address: ex.contract_info(address) is not None,
                 validate_address=ex.validate,
+                epoch_idle=ex.epoch_idle if fold_epochs else None,
             )
 
         super().__init__(
