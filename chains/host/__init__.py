@@ -56,6 +56,9 @@ from chains.host._events import (
 from chains.host._executor import (
     TxExecutor,
 )
+from chains.host._governance import (
+    governance_module,
+)
 from chains.host._host import (
     BlockClock,
     ChainHost,
@@ -87,6 +90,7 @@ from chains.host._querier import (
 from chains.host._signed import (
     LOCAL_ONLY_MESSAGES,
     SignedBody,
+    decode_proposal_message,
     decode_signed_body,
     signed_host_tx,
 )
@@ -156,7 +160,9 @@ __all__ = [
     "UnknownModule",
     "account_key",
     "authenticate_tx",
+    "decode_proposal_message",
     "decode_signed_body",
+    "governance_module",
     "run_read_only",
     "signed_host_tx",
 ]

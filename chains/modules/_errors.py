@@ -13,6 +13,7 @@ from chains.contract._errors import ChainError
 
 __all__ = [
     "AlreadyJailed",
+    "InsufficientDeposit",
     "InvalidBlock",
     "InvalidCommission",
     "InvalidExchangeRate",
@@ -301,3 +302,14 @@ class InvalidWeightedVote(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+class InsufficientDeposit(ChainError):
+    """A proposal's deposit is below the governance parameters' ``min_deposit``."""
+
+    fields = ("required", "given")
+    required: int
+    given: int
+
+    def __init__(self, required: int, given: int) -> None:
+        super().__init__(required, given)
