@@ -155,7 +155,7 @@ class Clients:
             LightClient.create(
                 client_id,
                 signed.header,
-                signed.validators,
+                signed.next_validators or signed.validators,
                 trusting_period_ns=self._trusting_period_ns,
                 max_clock_drift_ns=self._max_clock_drift_ns,
                 states=state.light_states,
@@ -255,8 +255,27 @@ class Clients:
         signed = _signed_of(client_id, header)
         client = self.light_client(client_id)
         heights = self._state.light_consensus
-        # trust the highest held header below this one (validator sets are static here,
-        # so any held one announces the signers)
+        # first the validator-set changes this client has not seen (oldest first): each is
+        # verified against the trust it has then, and its announced set trusted after it
+        for step in signed.bridge:
+            if step.header.height <= client.state.latest_height:
+                continue
+            if step.header.height >= header.height:
+                break
+            # above the latest height: stored, never a conflict with a held header
+            client.update(
+                ClientUpdate(
+                    header=step.header,
+                    commit=step.commit,
+                    validators=step.validators,
+                    next_validators=step.next_validators or step.validators,
+                    trusted_height=client.state.latest_height,
+                ),
+                self._now_ns(),
+            )
+        # trust the highest held header below this one: its announced next set must hold
+        # more than 2/3 of the signatures (adjacent: be the signers), and the header's own
+        # next set is trusted from then on (ICS-07)
         below = heights.keys_between((client_id, 0), (client_id, header.height))
         if not below:
             raise InvalidHeader(client_id, "no trusted header below this height")
@@ -264,7 +283,7 @@ class Clients:
             header=signed.header,
             commit=signed.commit,
             validators=signed.validators,
-            next_validators=signed.validators,
+            next_validators=signed.next_validators or signed.validators,
             trusted_height=below[-1][1],
         )
         now_ns = self._now_ns()
@@ -278,7 +297,7 @@ class Clients:
                 heights[(client_id, header.height)] = ConsensusState(
                     time_ns=signed.header.time_ns,
                     root=signed.header.app_hash,
-                    next_validators=signed.validators,
+                    next_validators=signed.next_validators or signed.validators,
                     header_hash=signed.header.hash(),
                 )
                 outcome = UpdateOutcome.ACCEPTED
