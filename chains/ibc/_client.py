@@ -26,7 +26,12 @@ from chains.ibc._light_client import (
     LightClient,
     UpdateOutcome,
 )
-from chains.ibc._merkle import InvalidProof, MembershipProof, NonMembershipProof
+from chains.ibc._merkle import (
+    InvalidProof,
+    MembershipProof,
+    NonMembershipProof,
+    verify_membership,
+)
 from chains.ibc._msgs import CreateClient, IbcHeader, OpResult, SignedHeader, UpdateClient
 from chains.ibc._state import ClientState, IbcStore
 
@@ -37,6 +42,8 @@ __all__: list[str] = []
 
 _OK_RESULT: Final = OpResult(status="ok")
 _NOOP_RESULT: Final = OpResult(status="noop")
+# roots whose proven nodes are kept: proofs arrive at the latest few heights
+_PROVEN_ROOTS: Final = 8
 _CREATE_CLIENT: Final = IbcEventType.CREATE_CLIENT.value
 _UPDATE_CLIENT: Final = IbcEventType.UPDATE_CLIENT.value
 _CLIENT_MISBEHAVIOUR: Final = "client_misbehaviour"
@@ -101,6 +108,8 @@ class Clients:
         self._executor = executor
         self._state = state
         self._max_consensus_states = max_consensus_states
+        # root -> node hashes proven under it (see `verify_membership`)
+        self._proven: dict[bytes, set[bytes]] = {}
         self.verify = verify
         self._trusting_period_ns = trusting_period_ns
         self._max_clock_drift_ns = max_clock_drift_ns
@@ -133,7 +142,16 @@ class Clients:
         """
         if not isinstance(proof, MembershipProof):
             raise InvalidProof("a membership proof is required")
-        self.light_client(client_id).verify_membership(height, key, value, proof, self._now_ns())
+        client = self.light_client(client_id)
+        root = client.root_at(height, self._now_ns())
+        known = self._proven.get(root)
+        if known is None:
+            # node hashes proven under this root (a memo of verification, not state: a root
+            # a header signed never changes); a relay batch's proofs share their upper paths
+            known = self._proven[root] = {root}
+            if len(self._proven) > _PROVEN_ROOTS:
+                del self._proven[next(iter(self._proven))]
+        verify_membership(root, key, value, proof, known)
 
     def verify_non_membership(self, client_id: str, height: int, key: bytes, proof: object) -> None:
         """Check that the counterparty's IBC store had no ``key`` at ``height``; raises

@@ -554,6 +554,12 @@ class LightClient:
 
     # -- proofs --
 
+    def root_at(self, height: int, now_ns: int) -> bytes:
+        """The counterparty's app hash (IBC store root) at ``height``, which proofs at that
+        height are checked against. Raises `ClientFrozen`, `ClientExpired` or
+        `IbcConsensusNotFound`."""
+        return self._root_at(height, now_ns)
+
     def _root_at(self, height: int, now_ns: int) -> bytes:
         self._require_unfrozen()
         if self.status(now_ns) is ClientStatus.EXPIRED:
