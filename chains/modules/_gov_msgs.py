@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from chains.contract._contract import CustomMsg
 from chains.contract._decimal import Decimal18
 from chains.contract._signing import message_type_name
 from mesh_actors import Message
@@ -43,9 +44,16 @@ class ProposalMessage(Message):
 
 
 def proposal_message(msg: Any) -> ProposalMessage:
-    """``msg`` (a `CosmosMsg`, a native or a module message) as a `ProposalMessage`."""
-    value = to_jsonable_python(msg, round_trip=True, serialize_as_any=True, bytes_mode="base64")
+    """``msg`` (a `CosmosMsg`, a native or a module message) as a `ProposalMessage`; a
+    `CustomMsg`'s own message keeps its type name too, as in a signed transaction."""
+    value = _plain(msg)
+    if isinstance(msg, CustomMsg) and isinstance(value, dict):
+        value["msg"] = {"type": message_type_name(msg.msg), "value": value["msg"]}
     return ProposalMessage(type=message_type_name(msg), value=value)
+
+
+def _plain(value: Any) -> Any:
+    return to_jsonable_python(value, round_trip=True, serialize_as_any=True, bytes_mode="base64")
 
 
 class GovParams(Message):

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from chains import Chain, ChainConfig, Coin, GenesisAccount, GenesisValidator
+from chains import Chain, ChainConfig, Coin, GenesisAccount, GenesisValidator, Mesh
+from chains.consumer import BondStatusQuery, MsgSetVirtualStakingMaxCap
 from chains.contract import BankSend, CustomMsg, SignedTx
 from chains.host import (
     RemoteTxResult,
@@ -37,7 +38,10 @@ from chains.modules import (
     proposal_message,
 )
 from mesh_actors import ActorSystem, VirtualClock
+from tests.mesh._topologies import SMALL, topology
 from transport import InMemoryNetwork
+
+P, C = "osmosis", "juno"
 
 PREFIX = "stars"
 DENOM = "stake"
@@ -294,3 +298,56 @@ async def test_remote_gov_messages_are_refused_but_a_voted_proposal_runs_issue_1
         record = await chain.query_module("gov", ProposalQuery(proposal_id=1))
         assert record.status == "passed", record
         assert await chain.balance(mallory, DENOM) == before + 5
+
+
+# -- in a running mesh --------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_remote_proposal_sets_the_max_cap_in_a_mesh_C_43_issue_13() -> None:
+    """Juno's governance (in a `Mesh`) from another actor system: the max-cap message sent
+    in the authority's name is refused; carol's signed proposal carrying it, voted by
+    juno's validators, sets the cap."""
+    async with Mesh(topology(SMALL), check_invariants=True) as mesh:
+        juno = mesh.chain(C)
+        pairing = mesh.pairing(P, C)
+        cap = MsgSetVirtualStakingMaxCap(
+            authority=juno.gov_address,
+            contract=pairing.virtual_staking,
+            max_cap=Coin(denom="ujuno", amount=123_456),
+        )
+        set_cap = CustomMsg(module="virtual_stake", msg=cap)
+
+        def signed(name: str, tx: Any) -> SignedTx:
+            key = mesh.key(name)
+            sequence = juno.sequence(key.address("juno"))
+            return signed_host_tx(key, prefix="juno", chain_id=C, sequence=sequence, tx=tx)
+
+        async with ActorSystem("mallory", clock=juno.system.clock, transport=mesh.network) as m:
+            host = m.ref(f"{C}/{C}")
+
+            async def remote(msg: Any) -> RemoteTxResult:
+                answer = await host.ask(msg, timeout=30)
+                assert isinstance(answer, RemoteTxResult)
+                return answer
+
+            refused = await remote(SubmitTx(sender=juno.gov_address, msg=set_cap))
+            assert not refused.ok and refused.error == "Unauthorized"
+            refused = await remote(signed("carol", SubmitTx(sender=juno.gov_address, msg=set_cap)))
+            assert not refused.ok and refused.error == "Unauthorized"
+            submit = SubmitProposal(
+                title="cap", voting_period=60, messages=(proposal_message(set_cap),)
+            )
+            answer = await remote(signed("carol", _gov(submit)))
+            assert answer.ok, answer.error
+            for validator in ("val1", "val2", "val3"):
+                vote = _gov(GovVote(proposal_id=1, option="yes"))
+                answer = await remote(signed(validator, vote))
+                assert answer.ok, answer.error
+        await mesh.advance(seconds=80)
+        record = await juno.query_module("gov", ProposalQuery(proposal_id=1))
+        assert record.status == "passed", record
+        status = await juno.query_module(
+            "virtual_stake", BondStatusQuery(contract=pairing.virtual_staking)
+        )
+        assert status.cap.amount == 123_456
