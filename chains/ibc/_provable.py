@@ -110,6 +110,7 @@ class ProvableStore:
         self._signed: SignedHeader | None = None
         # the latest headers that announced a new set (the bridge of later headers)
         self._transitions: list[SignedHeader] = []
+        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, tuple[KeyPair, ...]]]] = []
 
     # -- following the store --
 
@@ -217,31 +218,50 @@ class ProvableStore:
 
     # -- headers --
 
+    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, tuple[KeyPair, ...]]:
+        """The set's hash and the keys that sign for it: the fewest validators, by power,
+        that hold more than 2/3 of it (a commit needs no more; CometBFT's absent votes).
+        Memoised per set object: the set rarely changes between headers."""
+        memo = self._facts_memo
+        for known, facts in memo:
+            if known is vset:
+                return facts
+        total = vset.total_power()
+        signers: list[KeyPair] = []
+        signed = 0
+        for v in sorted(vset.validators, key=lambda v: (-v.power, v.public_key.raw)):
+            if 3 * signed > 2 * total:
+                break
+            signers.append(self._keys[v.public_key])
+            signed += v.power
+        facts = (vset.hash(), tuple(signers))
+        memo.append((vset, facts))
+        del memo[:-2]
+        return facts
+
     def signed(self, header: IbcHeader) -> IbcHeader:
         """``header`` (this chain's committed block) with its signed header: app hash the
-        tree's root now (call after `catch_up`), signed by every validator of the set the
-        last header announced, announcing the bonded set now (see the module docstring).
-        Cached per height."""
+        tree's root now (call after `catch_up`), signed by the set the last header
+        announced (by more than 2/3 of its power), announcing the bonded set now (see the
+        module docstring). Cached per height."""
         cached = self._signed
         if cached is None or cached.header.height != header.height:
             signers = self.validators
             upcoming = self._current()
+            signers_hash, keys = self._facts(signers)
             raw = Header(
                 chain_id=self.chain_id,
                 height=header.height,
                 time_ns=header.time_ns,
                 app_hash=self.tree.root(),
-                validators_hash=signers.hash(),
-                next_validators_hash=upcoming.hash(),
+                validators_hash=signers_hash,
+                next_validators_hash=self._facts(upcoming)[0],
             )
             sign_bytes = raw.sign_bytes()
-            keys = self._keys
             commit = Commit(
                 signatures=tuple(
-                    CommitSignature(
-                        validator=v.public_key, signature=keys[v.public_key].sign(sign_bytes)
-                    )
-                    for v in signers.validators
+                    CommitSignature(validator=key.public_key, signature=key.sign(sign_bytes))
+                    for key in keys
                 )
             )
             changed = upcoming is not signers
