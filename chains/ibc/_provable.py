@@ -24,16 +24,18 @@ Validators: the chain's bonded validators with their staking power (the active s
 each signing with its consensus key, which the chain holds: `consensus_key` derives it from
 the chain id and the validator's consensus public key string (``ValidatorSpec.pubkey`` where
 given, else ``"pubkey-<name>"``), so runs repeat. A header is signed on demand (when a
-relayer asks for it) and cached for its height. When the bonded set (or a power) changed
-since the last header handed out, the next header is still signed by the set the last one
-announced and names the new set as its ``next_validators`` (CometBFT's header carries the
-same pair): a counterparty client verifies it with the set it trusts and then trusts the new
-one (ICS-07), so its trust follows the validator set through jailing, slashing and new
-delegations. A client that skipped such a header still accepts a later one as long as the
-new signers hold more than 2/3 of the power of the set it trusts (a change of under 1/3 of
-the power between two headers it sees). A chain with no bonded validator (a test chain
-without staking) signs with ``IbcConfig.validators`` equal-power keys
-(`genesis_validator_keys`).
+relayer asks for it) and cached for its height; every member of the signing set signs. When
+the bonded set (or a power) changed since the last header handed out, the next header is
+still signed by the set the last one announced and names the new set as its
+``next_validators`` (CometBFT's header carries the same pair): a counterparty client
+verifies it with the set it trusts and then trusts the new one (ICS-07), so its trust
+follows the validator set through jailing, slashing and new delegations. A client that
+skipped such headers accepts a later one if the signers hold more than 2/3 of the power of
+the set it trusts: always after changes of power alone (every remaining member signs);
+after members left, each header carries the latest `_BRIDGE` headers where the membership
+changed (its ``bridge``), which the client verifies first, one after the other. A chain
+with no bonded validator (a test chain without staking) signs with
+``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ __all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 _RECEIPT: Final = b"\x01"
 # transition headers a signed header carries: a client more changes behind than this
 # accepts a later header only if its trusted set still holds over 2/3 of the signatures
-_BRIDGE: Final = 4
+_BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
 
 
@@ -219,22 +221,14 @@ class ProvableStore:
     # -- headers --
 
     def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, tuple[KeyPair, ...]]:
-        """The set's hash and the keys that sign for it: the fewest validators, by power,
-        that hold more than 2/3 of it (a commit needs no more; CometBFT's absent votes).
-        Memoised per set object: the set rarely changes between headers."""
+        """The set's hash and its members' keys, memoised per set object (the set rarely
+        changes between headers). Every member signs: a client that trusts an older set
+        then sees all of that set's remaining members sign, whatever the powers did."""
         memo = self._facts_memo
         for known, facts in memo:
             if known is vset:
                 return facts
-        total = vset.total_power()
-        signers: list[KeyPair] = []
-        signed = 0
-        for v in sorted(vset.validators, key=lambda v: (-v.power, v.public_key.raw)):
-            if 3 * signed > 2 * total:
-                break
-            signers.append(self._keys[v.public_key])
-            signed += v.power
-        facts = (vset.hash(), tuple(signers))
+        facts = (vset.hash(), tuple(self._keys[v.public_key] for v in vset.validators))
         memo.append((vset, facts))
         del memo[:-2]
         return facts
@@ -242,8 +236,8 @@ class ProvableStore:
     def signed(self, header: IbcHeader) -> IbcHeader:
         """``header`` (this chain's committed block) with its signed header: app hash the
         tree's root now (call after `catch_up`), signed by the set the last header
-        announced (by more than 2/3 of its power), announcing the bonded set now (see the
-        module docstring). Cached per height."""
+        announced, announcing the bonded set now (see the module docstring). Cached per
+        height."""
         cached = self._signed
         if cached is None or cached.header.height != header.height:
             signers = self.validators
@@ -272,8 +266,11 @@ class ProvableStore:
                 next_validators=upcoming if changed else None,
                 bridge=tuple(self._transitions),
             )
-            if changed:
-                # what a client that missed this header needs to follow the change
+            if changed and {v.public_key for v in upcoming.validators} != {
+                v.public_key for v in signers.validators
+            }:
+                # what a client that missed this header needs to follow the change: members
+                # left (a change of powers alone is followed without it, every member signs)
                 self._transitions = [*self._transitions, cached.model_copy(update={"bridge": ()})][
                     -_BRIDGE:
                 ]

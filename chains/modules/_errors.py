@@ -1,5 +1,5 @@
 """Errors of the native modules: staking, distribution, slashing (consumer.md C-13..C-39),
-redelegation (C-22) and the minimal governance module.
+redelegation (C-22) and the governance module.
 
 Each is a `ChainError` (the base, with the arithmetic, coin and address errors both sides
 share, is in the contract model). Redelegation names follow the SDK's
