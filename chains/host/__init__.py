@@ -35,9 +35,9 @@ from chains.host._contract_actor import (
 )
 from chains.host._durable import (
     DEFAULT_SYNCHRONOUS,
+    DurableStore,
     SCHEMA_VERSION,
     SYNCHRONOUS_MODES,
-    DurableStore,
     StateLoadedObserver,
     attach_store,
     canonical_bytes,
@@ -71,6 +71,9 @@ from chains.host._events import (
 from chains.host._executor import (
     TxExecutor,
 )
+from chains.host._governance import (
+    governance_module,
+)
 from chains.host._host import (
     BlockClock,
     ChainHost,
@@ -103,6 +106,7 @@ from chains.host._querier import (
 from chains.host._signed import (
     LOCAL_ONLY_MESSAGES,
     SignedBody,
+    decode_proposal_message,
     decode_signed_body,
     signed_host_tx,
 )
@@ -185,7 +189,9 @@ __all__ = [
     "attach_store",
     "authenticate_tx",
     "canonical_bytes",
+    "decode_proposal_message",
     "decode_signed_body",
+    "governance_module",
     "run_read_only",
     "signed_host_tx",
     "state_app_hash",

@@ -48,10 +48,10 @@ class BlockLifecycle(UnitRunner):
         for funded in config.accounts:
             for coin in funded.coins:
                 if coin.amount:
-                    self._bank.mint(funded.address, coin.denom, coin.amount)
+                    self._bank.mint(funded.address, coin.denom, coin.amount, source="genesis")
         for genesis in config.validators:
             account = config.address(genesis.name)
-            self._bank.mint(account, self.bond_denom, genesis.self_bond)
+            self._bank.mint(account, self.bond_denom, genesis.self_bond, source="genesis")
             staking.create_validator(
                 staking.staking.operator_of(account),
                 genesis.pubkey or f"pubkey-{genesis.name}",

@@ -20,13 +20,14 @@ if it failed; **queries** return the value and raise the `ChainError` (e.g.
 `AskTimeout` / `ActorSystemClosed` from the actor runtime. Cancelling a call abandons the
 wait; a transaction already queued still runs.
 
-**Keys.** The handle holds a key pair per signing account, ``key(name)`` (`account_key`:
-derived from the name, so runs repeat), whose address is ``signer_address(name)``. (The
-named accounts of ``address(name)`` stay derived from the name, as the existing genesis
-files and tests spell them.) The methods above run as local, unsigned transactions (the
-host trusts its own process, see ``_host.py``); ``sign`` / ``submit_signed`` build and
-send the `SignedTx` another process would send, and ``save_key`` writes an account's key
-file for such a process.
+**Keys.** The handle holds a key pair per named account, ``key(name)`` (`account_key`:
+derived from the name, so runs repeat); every named account's address is its key's
+(``address(name) == signer_address(name)``: users, validator operators, the deployer,
+contract admins), while module accounts and the governance authority keep addresses
+derived from the module's name, as on Cosmos. The methods above run as local, unsigned
+transactions (the host trusts its own process, see ``_host.py``); ``sign`` /
+``submit_signed`` build and send the `SignedTx` another process would send, and
+``save_key`` writes an account's key file for such a process.
 """
 
 from __future__ import annotations
@@ -244,7 +245,7 @@ class Chain:
         return self._executor.gov_address
 
     def address(self, name: str) -> str:
-        """The deterministic account address for ``name`` on this chain."""
+        """The account address of ``name`` on this chain: the address of ``key(name)``."""
         return self.config.address(name)
 
     def operator(self, name: str) -> str:

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chains.contract._address import (
     convert_prefix,
-    derive_address,
     operator_prefix,
     validate_address,
 )
@@ -36,8 +35,9 @@ class GenesisAccount(BaseModel):
 class GenesisValidator(BaseModel):
     """A validator created and bonded at genesis (C-13 e2e profile: 4 x 1_000_000).
 
-    The operator account is derived from ``name`` (``ChainConfig.address(name)``) and funded
-    with exactly ``self_bond``; ``pubkey`` defaults to ``"pubkey-<name>"``.
+    The operator account is the address of the key named ``name``
+    (``ChainConfig.address(name)``, `account_key`) and is funded with exactly
+    ``self_bond``; ``pubkey`` defaults to ``"pubkey-<name>"``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -106,12 +106,12 @@ class ChainConfig(BaseModel):
         return self
 
     def address(self, name: str) -> str:
-        """The deterministic account address for a name on this chain (20 bytes).
-
-        Derived from the name, not from a key (kept so for the tests and genesis files
-        that spell these addresses out): an account that signs transactions from another
-        process uses ``account_key(name).address(prefix)`` instead."""
-        return derive_address(self.prefix, name)
+        """The account address of the account called ``name`` on this chain: the address of
+        its key pair's public key (``account_key(name).address(prefix)``), so whoever holds
+        the key (the `Chain`, the `Mesh`, a process with its key file) can sign as it.
+        Module accounts and the governance authority are not named accounts: their
+        addresses stay derived from the module's name, as on Cosmos."""
+        return _key_address(name, self.prefix)
 
     def operator(self, name: str) -> str:
         """The validator operator address behind ``address(name)``."""
@@ -129,6 +129,12 @@ def account_key(name: str) -> KeyPair:
     repeat; its address on a chain is ``account_key(name).address(prefix)``. Simulation
     keys: guessable from the name."""
     return _account_key(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _key_address(name: str, prefix: str) -> str:
+    # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often
+    return _account_key(name).address(prefix)
 
 
 @functools.lru_cache(maxsize=65536)

@@ -154,7 +154,7 @@ class NativeMessages:
         recipient = self._validate(msg.to_address)
         for coin in msg.amount:
             if coin.amount:
-                self._bank.mint(recipient, coin.denom, coin.amount)
+                self._bank.mint(recipient, coin.denom, coin.amount, source="gov")
         self._events.append(
             ("bank", "mint", (("recipient", recipient), ("amount", coins_text(msg.amount))))
         )

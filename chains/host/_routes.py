@@ -124,7 +124,7 @@ class MessageRoutes:
     def _bank_burn(self, sender: str, msg: BankBurn) -> None:
         for coin in msg.amount:
             if coin.amount:
-                self._bank.burn(sender, coin.denom, coin.amount)
+                self._bank.burn(sender, coin.denom, coin.amount, source="bank")
         self._events.append(
             ("bank", "burn", (("burner", sender), ("amount", coins_text(msg.amount))))
         )

@@ -64,6 +64,7 @@ from chains.host._msgs import (
     SudoTx,
     TxBatch,
 )
+from chains.modules._gov_msgs import ProposalMessage
 from chains.modules._msgs import (
     CreateValidator,
     ForceDowntime,
@@ -79,6 +80,7 @@ from mesh_actors import Message, MessageRegistry
 __all__ = [
     "LOCAL_ONLY_MESSAGES",
     "SignedBody",
+    "decode_proposal_message",
     "decode_signed_body",
     "signed_host_tx",
 ]
@@ -166,6 +168,10 @@ def signed_host_tx(
     if not isinstance(tx, SubmitTx | ExecuteTx | InstantiateTx | GovExecuteTx | GovSudoTx):
         tx = SubmitTx(sender=sender, msg=tx)
     body = _plain(tx)
+    if isinstance(tx.msg, CustomMsg) and isinstance(body["msg"], dict):
+        # a module message keeps its class too (a second level of typing), so a module
+        # reached from another process (a governance proposal, a vote) gets its message
+        body["msg"]["msg"] = {"type": message_type_name(tx.msg.msg), "value": body["msg"]["msg"]}
     body["msg"] = {"type": message_type_name(tx.msg), "value": body["msg"]}
     msg_type = tx.type_name
     signature = key.sign(tx_sign_bytes(chain_id, sender, sequence, msg_type, body))
@@ -200,21 +206,42 @@ def decode_signed_body(tx: SignedTx, signer: str) -> SignedBody:
     inner = body.get("msg")
     if not isinstance(inner, dict) or set(inner) != {"type", "value"}:
         raise UnsupportedMessage("signed transaction", f"{tx.msg_type} without a typed msg")
-    inner_name = inner["type"]
     try:
-        if inner_name in _JSON_TYPES:
-            # a plain JSON message (a contract that takes dicts): kept as it is
-            msg: Any = inner["value"]
-            if type(msg).__name__ != inner_name.removeprefix("builtins."):
-                raise ValueError(f"not a {inner_name}")
-        else:
-            inner_cls = _inner_class(inner_name) if isinstance(inner_name, str) else None
-            if inner_cls is None:
-                raise UnsupportedMessage("signed transaction", str(inner_name))
-            # through JSON again: the body is the JSON form (bytes as base64, amounts as text)
-            msg = inner_cls.model_validate_json(json.dumps(inner["value"]))
+        msg = _decode_typed(inner["type"], inner["value"])
         outer = cls.model_validate_json(json.dumps({**body, "msg": None}))
     except (ValidationError, TypeError, ValueError) as exc:
         raise UnsupportedMessage("signed transaction", f"{tx.msg_type}: {exc}") from None
     decoded = outer.model_copy(update={"msg": msg})
     return decoded
+
+
+def _decode_typed(name: Any, value: Any) -> Any:
+    """The message of type ``name`` whose JSON form is ``value``. Raises
+    `UnsupportedMessage` for an unknown (or local-only) type, ``ValidationError`` /
+    ``ValueError`` / ``TypeError`` for a value that does not fit it."""
+    if name in _JSON_TYPES:
+        # a plain JSON message (a contract that takes dicts): kept as it is
+        if type(value).__name__ != name.removeprefix("builtins."):
+            raise ValueError(f"not a {name}")
+        return value
+    cls = _inner_class(name) if isinstance(name, str) else None
+    if cls is None:
+        raise UnsupportedMessage("signed transaction", str(name))
+    if cls is CustomMsg and isinstance(value, dict):
+        nested = value.get("msg")
+        if isinstance(nested, dict) and set(nested) == {"type", "value"}:
+            inner = _decode_typed(nested["type"], nested["value"])
+            outer = CustomMsg.model_validate_json(json.dumps({**value, "msg": None}))
+            return outer.model_copy(update={"msg": inner})
+    # through JSON again: the body is the JSON form (bytes as base64, amounts as text)
+    return cls.model_validate_json(json.dumps(value))
+
+
+def decode_proposal_message(item: ProposalMessage) -> Any:
+    """The message a governance proposal carries (see `chains.modules.proposal_message`),
+    rebuilt from its type name and JSON as a signed transaction's message is. Raises
+    `UnsupportedMessage` for an unknown or local-only type or a value that does not fit."""
+    try:
+        return _decode_typed(item.type, item.value)
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise UnsupportedMessage("proposal message", f"{item.type}: {exc}") from None

@@ -144,6 +144,7 @@ from chains.ibc._msgs import (
 )
 from chains.ibc._provable import (
     ProvableStore,
+    consensus_key,
     genesis_validator_keys,
 )
 from chains.ibc._relay_plan import (
@@ -310,6 +311,7 @@ __all__ = [
     "channel_key",
     "commitment_key",
     "connection_key",
+    "consensus_key",
     "destination_keys",
     "genesis_validator_keys",
     "install_ibc",

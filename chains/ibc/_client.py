@@ -26,7 +26,12 @@ from chains.ibc._light_client import (
     LightClient,
     UpdateOutcome,
 )
-from chains.ibc._merkle import InvalidProof, MembershipProof, NonMembershipProof
+from chains.ibc._merkle import (
+    InvalidProof,
+    MembershipProof,
+    NonMembershipProof,
+    verify_membership,
+)
 from chains.ibc._msgs import CreateClient, IbcHeader, OpResult, SignedHeader, UpdateClient
 from chains.ibc._state import ClientState, IbcStore
 
@@ -37,6 +42,8 @@ __all__: list[str] = []
 
 _OK_RESULT: Final = OpResult(status="ok")
 _NOOP_RESULT: Final = OpResult(status="noop")
+# roots whose proven nodes are kept: proofs arrive at the latest few heights
+_PROVEN_ROOTS: Final = 8
 _CREATE_CLIENT: Final = IbcEventType.CREATE_CLIENT.value
 _UPDATE_CLIENT: Final = IbcEventType.UPDATE_CLIENT.value
 _CLIENT_MISBEHAVIOUR: Final = "client_misbehaviour"
@@ -101,6 +108,8 @@ class Clients:
         self._executor = executor
         self._state = state
         self._max_consensus_states = max_consensus_states
+        # root -> node hashes proven under it (see `verify_membership`)
+        self._proven: dict[bytes, set[bytes]] = {}
         self.verify = verify
         self._trusting_period_ns = trusting_period_ns
         self._max_clock_drift_ns = max_clock_drift_ns
@@ -133,7 +142,16 @@ class Clients:
         """
         if not isinstance(proof, MembershipProof):
             raise InvalidProof("a membership proof is required")
-        self.light_client(client_id).verify_membership(height, key, value, proof, self._now_ns())
+        client = self.light_client(client_id)
+        root = client.root_at(height, self._now_ns())
+        known = self._proven.get(root)
+        if known is None:
+            # node hashes proven under this root (a memo of verification, not state: a root
+            # a header signed never changes); a relay batch's proofs share their upper paths
+            known = self._proven[root] = {root}
+            if len(self._proven) > _PROVEN_ROOTS:
+                del self._proven[next(iter(self._proven))]
+        verify_membership(root, key, value, proof, known)
 
     def verify_non_membership(self, client_id: str, height: int, key: bytes, proof: object) -> None:
         """Check that the counterparty's IBC store had no ``key`` at ``height``; raises
@@ -155,7 +173,7 @@ class Clients:
             LightClient.create(
                 client_id,
                 signed.header,
-                signed.validators,
+                signed.next_validators or signed.validators,
                 trusting_period_ns=self._trusting_period_ns,
                 max_clock_drift_ns=self._max_clock_drift_ns,
                 states=state.light_states,
@@ -255,8 +273,27 @@ class Clients:
         signed = _signed_of(client_id, header)
         client = self.light_client(client_id)
         heights = self._state.light_consensus
-        # trust the highest held header below this one (validator sets are static here,
-        # so any held one announces the signers)
+        # first the validator-set changes this client has not seen (oldest first): each is
+        # verified against the trust it has then, and its announced set trusted after it
+        for step in signed.bridge:
+            if step.header.height <= client.state.latest_height:
+                continue
+            if step.header.height >= header.height:
+                break
+            # above the latest height: stored, never a conflict with a held header
+            client.update(
+                ClientUpdate(
+                    header=step.header,
+                    commit=step.commit,
+                    validators=step.validators,
+                    next_validators=step.next_validators or step.validators,
+                    trusted_height=client.state.latest_height,
+                ),
+                self._now_ns(),
+            )
+        # trust the highest held header below this one: its announced next set must hold
+        # more than 2/3 of the signatures (adjacent: be the signers), and the header's own
+        # next set is trusted from then on (ICS-07)
         below = heights.keys_between((client_id, 0), (client_id, header.height))
         if not below:
             raise InvalidHeader(client_id, "no trusted header below this height")
@@ -264,7 +301,7 @@ class Clients:
             header=signed.header,
             commit=signed.commit,
             validators=signed.validators,
-            next_validators=signed.validators,
+            next_validators=signed.next_validators or signed.validators,
             trusted_height=below[-1][1],
         )
         now_ns = self._now_ns()
@@ -278,7 +315,7 @@ class Clients:
                 heights[(client_id, header.height)] = ConsensusState(
                     time_ns=signed.header.time_ns,
                     root=signed.header.app_hash,
-                    next_validators=signed.validators,
+                    next_validators=signed.next_validators or signed.validators,
                     header_hash=signed.header.hash(),
                 )
                 outcome = UpdateOutcome.ACCEPTED

@@ -51,7 +51,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from chains.contract._errors import ChainError
 from chains.contract._keys import PublicKey
-from chains.contract._signing import canonical_json
 from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownClient
 from chains.ibc._merkle import (
     MembershipProof,
@@ -87,7 +86,7 @@ __all__ = [
 
 HEADER_SIGN_DOMAIN = b"mesh-actors/header/v1\x00"
 _VALSET_DOMAIN = b"mesh-actors/valset/v1\x00"
-_HEADER_HASH_DOMAIN = b"mesh-actors/header-hash/v1\x00"
+_HEADER_HASH_DOMAIN = b"mesh-actors/header-hash/v2\x00"
 
 
 # -- errors -----------------------------------------------------------------------------------
@@ -256,12 +255,40 @@ class Header(BaseModel):
     next_validators_hash: WireBytes
 
     def hash(self) -> bytes:
-        """The header's identity: two headers for one height conflict iff hashes differ."""
-        return hashlib.sha256(_HEADER_HASH_DOMAIN + canonical_json(self)).digest()
+        """The header's identity: two headers for one height conflict iff hashes differ.
+
+        SHA-256 of the fields in a fixed binary layout (each field length-prefixed, the
+        integers in as many bytes as they need): every header has one
+        encoding and no two headers share it. Built by hand rather than through JSON: each
+        block's header is hashed when it is signed and when it is verified."""
+        chain_id = self.chain_id.encode()
+        return hashlib.sha256(
+            b"".join(
+                (
+                    _HEADER_HASH_DOMAIN,
+                    len(chain_id).to_bytes(4, "big"),
+                    chain_id,
+                    _int_bytes(self.height),
+                    _int_bytes(self.time_ns),
+                    len(self.app_hash).to_bytes(4, "big"),
+                    self.app_hash,
+                    len(self.validators_hash).to_bytes(4, "big"),
+                    self.validators_hash,
+                    len(self.next_validators_hash).to_bytes(4, "big"),
+                    self.next_validators_hash,
+                )
+            )
+        ).digest()
 
     def sign_bytes(self) -> bytes:
         """What each validator signs (domain separated from transactions)."""
         return HEADER_SIGN_DOMAIN + self.hash()
+
+
+def _int_bytes(value: int) -> bytes:
+    # length-prefixed and sized to the value: a hostile header's huge integer still hashes
+    raw = value.to_bytes((value.bit_length() + 8) // 8, "big", signed=True)
+    return len(raw).to_bytes(4, "big") + raw
 
 
 class CommitSignature(BaseModel):
@@ -553,6 +580,12 @@ class LightClient:
         self._freeze(height)
 
     # -- proofs --
+
+    def root_at(self, height: int, now_ns: int) -> bytes:
+        """The counterparty's app hash (IBC store root) at ``height``, which proofs at that
+        height are checked against. Raises `ClientFrozen`, `ClientExpired` or
+        `IbcConsensusNotFound`."""
+        return self._root_at(height, now_ns)
 
     def _root_at(self, height: int, now_ns: int) -> bytes:
         self._require_unfrozen()

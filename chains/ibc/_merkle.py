@@ -217,22 +217,47 @@ def _check_key(key: bytes, what: str) -> None:
         raise InvalidProof(f"{what} is not a key of at most {MAX_KEY_SIZE} bytes")
 
 
-def _path_root(key: bytes, node_hash: bytes, path: tuple[ProofStep, ...]) -> bytes:
+def _path_root(
+    key: bytes,
+    node_hash: bytes,
+    path: tuple[ProofStep, ...],
+    known: set[bytes] | None = None,
+    seen: list[bytes] | None = None,
+) -> bytes:
     # Split bits strictly decrease going up and never exceed the key's encoding, and each
     # side must be the one the key's own bit takes: one path per key, no choice for a forger.
+    # With ``known`` (hashes of nodes of one tree, proven before): stop at the first of them
+    # the path reaches and return it; ``seen`` collects the hashes the path passed (nodes
+    # and siblings), which the caller adds to ``known`` once the path is proven.
     limit = 9 * len(key) + 1
+    size = len(key)
+    inner = _INNER
+    sha = hashlib.sha256
+    if known is not None and node_hash in known:
+        return node_hash
     for step in path:
-        if type(step.bit) is not int or not 0 <= step.bit < limit:
+        bit = step.bit
+        sibling = step.sibling
+        if type(bit) is not int or not 0 <= bit < limit:
             raise InvalidProof("path splits out of order or beyond the key")
-        if type(step.sibling) is not bytes or len(step.sibling) != HASH_SIZE:
+        if type(sibling) is not bytes or len(sibling) != HASH_SIZE:
             raise InvalidProof("a sibling is not a hash")
-        if bool(_bit(key, step.bit)) != step.sibling_left:
+        # the key's bit ``bit`` in the prefix-free encoding (see `_bit`), inline: the
+        # verifier's hot loop
+        byte, offset = divmod(bit, 9)
+        key_bit = 0 if byte >= size else 1 if offset == 0 else (key[byte] >> (8 - offset)) & 1
+        if bool(key_bit) != step.sibling_left:
             raise InvalidProof("path does not follow the key's bits")
+        if seen is not None:
+            seen.append(node_hash)
+            seen.append(sibling)
         if step.sibling_left:
-            node_hash = _inner_hash(step.bit, step.sibling, node_hash)
+            node_hash = sha(inner + bit.to_bytes(4, "big") + sibling + node_hash).digest()
         else:
-            node_hash = _inner_hash(step.bit, node_hash, step.sibling)
-        limit = step.bit
+            node_hash = sha(inner + bit.to_bytes(4, "big") + node_hash + sibling).digest()
+        if known is not None and node_hash in known:
+            return node_hash
+        limit = bit
     return node_hash
 
 
@@ -248,8 +273,20 @@ def _check_root(root: bytes) -> None:
         raise InvalidProof("the root is not a hash")
 
 
-def verify_membership(root: bytes, key: bytes, value: bytes, proof: MembershipProof) -> None:
+def verify_membership(
+    root: bytes,
+    key: bytes,
+    value: bytes,
+    proof: MembershipProof,
+    known: set[bytes] | None = None,
+) -> None:
     """Check that the tree with ``root`` maps ``key`` to ``value``.
+
+    ``known``, if given, is a memo of node hashes of the tree with ``root`` that earlier
+    proofs showed (it must hold only such hashes; start it as ``{root}``): a path that
+    reaches one of them is proven there, since a node's hash commits to everything below
+    it, and the nodes this proof passes are added to it. This is how the proofs of one
+    relay batch under one header share the work of their common upper paths.
 
     Raises `InvalidProof` if ``proof`` does not show exactly that.
     """
@@ -257,8 +294,15 @@ def verify_membership(root: bytes, key: bytes, value: bytes, proof: MembershipPr
     _check_key(key, "the key")
     if type(value) is not bytes:
         raise InvalidProof("the value is not bytes")
-    if _path_root(key, leaf_hash(key, _sha256(value)), proof.path) != root:
+    if known is None:
+        if _path_root(key, leaf_hash(key, _sha256(value)), proof.path) != root:
+            raise InvalidProof("membership path does not lead to the root")
+        return
+    seen: list[bytes] = []
+    reached = _path_root(key, leaf_hash(key, _sha256(value)), proof.path, known, seen)
+    if reached != root and reached not in known:
         raise InvalidProof("membership path does not lead to the root")
+    known.update(seen)
 
 
 def verify_non_membership(root: bytes, key: bytes, proof: NonMembershipProof) -> None:
@@ -329,13 +373,18 @@ class _Leaf:
 
 
 class _Inner:
-    __slots__ = ("bit", "hash", "left", "right")
+    __slots__ = ("bit", "hash", "left", "right", "via_left", "via_right")
 
     def __init__(self, bit: int, left: _Node, right: _Node) -> None:
         self.bit = bit
         self.left = left
         self.right = right
         self.hash: bytes | None = None  # None: dirty, recomputed by `root()`
+        # the proof step of a path through this node going left (sibling: the right child)
+        # and going right, kept while the sibling's hash is the same object: most proofs of
+        # a block share their upper nodes, and a step is immutable
+        self.via_left: ProofStep | None = None
+        self.via_right: ProofStep | None = None
 
 
 _Node = _Leaf | _Inner
@@ -394,17 +443,26 @@ class MerkleTree:
             self._root = leaf
             return
         # The best match: the leaf the new key's bits lead to; it shares the longest prefix.
+        # One walk (with `_bit` inline: it is the cost of every write at catch-up); the
+        # nodes it passed above the new split are exactly those whose bit is below it.
+        size = len(key)
+        passed: list[_Inner] = []
         while isinstance(node, _Inner):
-            node = node.right if _bit(key, node.bit) else node.left
+            passed.append(node)
+            byte, offset = divmod(node.bit, 9)
+            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+                node = node.right
+            else:
+                node = node.left
         crit = _crit_bit(key, node.key)
         goes_right = _bit(key, crit)
         parent: _Inner | None = None
-        node = self._root
-        assert node is not None
-        while isinstance(node, _Inner) and node.bit < crit:
-            node.hash = None
-            parent = node
-            node = node.right if _bit(key, node.bit) else node.left
+        for inner in passed:
+            if inner.bit >= crit:
+                node = inner
+                break
+            inner.hash = None
+            parent = inner
         split = _Inner(crit, node, leaf) if goes_right else _Inner(crit, leaf, node)
         if parent is None:
             self._root = split
@@ -416,10 +474,16 @@ class MerkleTree:
     def _replace_leaf(self, old: _Leaf, new: _Leaf) -> None:
         parent: _Inner | None = None
         node = self._root
+        key = old.key
+        size = len(key)
         while isinstance(node, _Inner):
             node.hash = None
             parent = node
-            node = node.right if _bit(old.key, node.bit) else node.left
+            byte, offset = divmod(node.bit, 9)
+            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+                node = node.right
+            else:
+                node = node.left
         if parent is None:
             self._root = new
         elif parent.right is old:
@@ -436,10 +500,15 @@ class MerkleTree:
         grandparent: _Inner | None = None
         parent: _Inner | None = None
         node = self._root
+        size = len(key)
         while isinstance(node, _Inner):
             node.hash = None
             grandparent, parent = parent, node
-            node = node.right if _bit(key, node.bit) else node.left
+            byte, offset = divmod(node.bit, 9)
+            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+                node = node.right
+            else:
+                node = node.left
         if parent is None:
             self._root = None
             return True
@@ -484,21 +553,34 @@ class MerkleTree:
         self.root()  # every hash on the path is clean afterwards
         steps: list[ProofStep] = []
         node = self._root
+        size = len(key)
         while isinstance(node, _Inner):
-            if _bit(key, node.bit):
-                sibling, node_next, sibling_left = node.left, node.right, True
+            bit = node.bit
+            byte, offset = divmod(bit, 9)
+            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+                sibling = node.left
+                sibling_hash = sibling.hash
+                step = node.via_right
+                if step is None or step.sibling is not sibling_hash:
+                    # built unvalidated: every field is the tree's own (int, digest, bool)
+                    step = node.via_right = _step(
+                        ProofStep,
+                        {"bit": bit, "sibling": sibling_hash, "sibling_left": True},
+                        _STEP_FIELDS,
+                    )
+                node = node.right
             else:
-                sibling, node_next, sibling_left = node.right, node.left, False
-            assert sibling.hash is not None
-            # built unvalidated: every field is the tree's own (an int, a digest, a bool)
-            steps.append(
-                _step(
-                    ProofStep,
-                    {"bit": node.bit, "sibling": sibling.hash, "sibling_left": sibling_left},
-                    _STEP_FIELDS,
-                )
-            )
-            node = node_next
+                sibling = node.right
+                sibling_hash = sibling.hash
+                step = node.via_left
+                if step is None or step.sibling is not sibling_hash:
+                    step = node.via_left = _step(
+                        ProofStep,
+                        {"bit": bit, "sibling": sibling_hash, "sibling_left": False},
+                        _STEP_FIELDS,
+                    )
+                node = node.left
+            steps.append(step)
         steps.reverse()
         return tuple(steps)
 

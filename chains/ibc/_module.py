@@ -49,6 +49,7 @@ use it (I-33), and modelling escrow and vouchers would be dead weight.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -137,13 +138,27 @@ class IbcConfig(BaseModel):
     destination). Off: headers are trusted as given (the unverified baseline, for
     benchmarks). Both chains of a connection must agree."""
     validators: int = Field(default=4, ge=1)
-    """How many (equal-power) genesis validators sign this chain's headers."""
+    """How many equal-power signers sign this chain's headers while it has no bonded
+    validator (otherwise its bonded validators sign, with their power, see
+    `ProvableStore`)."""
     trusting_period_ns: int = Field(default=365 * 86_400 * 10**9, gt=0)
     """How long a counterparty header stays trusted (a client whose latest header is older
     is expired). Long by default: simulated meshes idle for weeks between packets."""
     max_clock_drift_ns: int = Field(default=3_600 * 10**9, ge=0)
     """How far past this chain's block time a counterparty header may be (a header 10^15 ns
     ahead is refused with `HeaderFromFuture`)."""
+
+
+def _bonded_set(executor: TxExecutor) -> tuple[tuple[str, int], ...]:
+    """The chain's active set as ``(consensus pubkey string, power)`` (what signs its
+    headers)."""
+    staking = executor.staking.staking
+    out: list[tuple[str, int]] = []
+    for operator, power in staking.active_set().members:
+        record = staking.validator(operator)
+        if record is not None and power > 0:
+            out.append((record.consensus_pubkey, power))
+    return tuple(out)
 
 
 class IbcModule:
@@ -172,7 +187,9 @@ class IbcModule:
         self._listeners: list[NoticeListener] = []
         self._header_cache: IbcHeader | None = None
         listeners = self._listeners
-        self.provable = ProvableStore(self.chain_id, state, config.validators)
+        self.provable = ProvableStore(
+            self.chain_id, state, config.validators, partial(_bonded_set, executor)
+        )
         clients = Clients(
             executor,
             state,

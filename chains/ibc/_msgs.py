@@ -161,11 +161,21 @@ class ConnectionState(enum.StrEnum):
 class SignedHeader(_Wire):
     """A block header signed by its chain's validators: what a verifying light client
     checks (issue 13): the `Header` (with the IBC store's Merkle root as app hash), the
-    commit of the validators' signatures and the set that signed it."""
+    commit of the validators' signatures, the set that signed it and the set announced
+    for the next header."""
 
     header: Header
     commit: Commit
     validators: ConsensusValidatorSet
+    next_validators: ConsensusValidatorSet | None = None
+    """The set that signs the next header (the header's ``next_validators_hash``);
+    ``None``: the same as ``validators``. A client that accepts the header trusts it next
+    (ICS-07: the trusted set follows the chain's validator set changes)."""
+    bridge: tuple[SignedHeader, ...] = ()
+    """The chain's latest headers below this one where its validator set changed (each
+    announcing a new set), oldest first: a client whose trusted set is older verifies and
+    stores those above its trusted height first, so its trust follows every change, as a
+    relayer submitting the intermediate headers does (ICS-07 sequential verification)."""
 
 
 class IbcHeader(_Wire):

@@ -20,17 +20,31 @@ Only the tree of the committed height is kept: a relayer reads a fact and its pr
 answer at that height, and the counterparty's client keeps the header (root) of that height,
 so a proof stays checkable for as long as the client keeps the header.
 
-Validators: the chain's genesis validators with deterministic keys
-(``KeyPair.from_seed(f"{chain_id}/validator/{i}")``, so runs repeat), equal power; a header
-is signed on demand (when a relayer asks for it) and cached for its height.
+Validators: the chain's bonded validators with their staking power (the active set, C-15),
+each signing with its consensus key, which the chain holds: `consensus_key` derives it from
+the chain id and the validator's consensus public key string (``ValidatorSpec.pubkey`` where
+given, else ``"pubkey-<name>"``), so runs repeat. A header is signed on demand (when a
+relayer asks for it) and cached for its height; every member of the signing set signs. When
+the bonded set (or a power) changed since the last header handed out, the next header is
+still signed by the set the last one announced and names the new set as its
+``next_validators`` (CometBFT's header carries the same pair): a counterparty client
+verifies it with the set it trusts and then trusts the new one (ICS-07), so its trust
+follows the validator set through jailing, slashing and new delegations. A client that
+skipped such headers accepts a later one if the signers hold more than 2/3 of the power of
+the set it trusts: always after changes of power alone (every remaining member signs);
+after members left, each header carries the latest `_BRIDGE` headers where the membership
+changed (its ``bridge``), which the client verifies first, one after the other. A chain
+with no bonded validator (a test chain without staking) signs with
+``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any, Final
 
-from chains.contract._keys import KeyPair
+from chains.contract._keys import KeyPair, PublicKey
 from chains.contract._signing import canonical_json
 from chains.ibc._commitment_paths import (
     ack_key,
@@ -45,15 +59,30 @@ from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
 
-__all__ = ["ProvableStore", "genesis_validator_keys"]
+__all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 
 _RECEIPT: Final = b"\x01"
+# transition headers a signed header carries: a client more changes behind than this
+# accepts a later header only if its trusted set still holds over 2/3 of the signatures
+_BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
 
 
 def genesis_validator_keys(chain_id: str, count: int) -> tuple[KeyPair, ...]:
-    """The deterministic consensus keys of ``chain_id``'s ``count`` genesis validators."""
+    """The deterministic keys of ``count`` equal-power signers of a chain without bonded
+    validators."""
     return tuple(KeyPair.from_seed(f"{chain_id}/validator/{i}") for i in range(count))
+
+
+def consensus_key(chain_id: str, pubkey: str) -> KeyPair:
+    """The consensus key pair of the validator of ``chain_id`` whose consensus public key
+    string (its staking record's ``consensus_pubkey``) is ``pubkey``. Simulation keys:
+    derived from public names, so runs repeat."""
+    return KeyPair.from_seed(f"{chain_id}/consensus/{pubkey}")
+
+
+BondedSet = Callable[[], tuple[tuple[str, int], ...]]
+"""The chain's bonded validators now: ``(consensus pubkey string, power)`` each."""
 
 
 class ProvableStore:
@@ -63,14 +92,27 @@ class ProvableStore:
     the ended block's writes are final.
     """
 
-    def __init__(self, chain_id: str, state: IbcStore, validator_count: int) -> None:
+    def __init__(
+        self,
+        chain_id: str,
+        state: IbcStore,
+        validator_count: int,
+        bonded: BondedSet | None = None,
+    ) -> None:
         self.chain_id = chain_id
         self._state = state
         self.tree = MerkleTree()
-        self._keys = genesis_validator_keys(chain_id, validator_count)
-        self.validators = ConsensusValidatorSet.of({key.public_key: 1 for key in self._keys})
-        self._validators_hash = self.validators.hash()
+        self._bonded = bonded
+        fallback = genesis_validator_keys(chain_id, validator_count)
+        self._fallback = ConsensusValidatorSet.of({key.public_key: 1 for key in fallback})
+        self._keys: dict[PublicKey, KeyPair] = {key.public_key: key for key in fallback}
+        self._bonded_memo: tuple[tuple[tuple[str, int], ...], ConsensusValidatorSet] | None = None
+        # the set that signs the next header: the one the last header handed out announced
+        self.validators = self._current()
         self._signed: SignedHeader | None = None
+        # the latest headers that announced a new set (the bridge of later headers)
+        self._transitions: list[SignedHeader] = []
+        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, tuple[KeyPair, ...]]]] = []
 
     # -- following the store --
 
@@ -171,30 +213,86 @@ class ProvableStore:
         is there)."""
         return self.tree.prove_non_membership(receipt_key(port_id, channel_id, sequence))
 
+    # -- validators --
+
+    def _current(self) -> ConsensusValidatorSet:
+        """The chain's bonded set now, as the light client sees it (memoised on the
+        staking figures: most headers find the set unchanged)."""
+        bonded = () if self._bonded is None else self._bonded()
+        if not bonded:
+            return self._fallback
+        memo = self._bonded_memo
+        if memo is not None and memo[0] == bonded:
+            return memo[1]
+        members: dict[PublicKey, int] = {}
+        for pubkey, power in bonded:
+            key = consensus_key(self.chain_id, pubkey)
+            self._keys[key.public_key] = key
+            members[key.public_key] = power
+        found = ConsensusValidatorSet.of(members)
+        self._bonded_memo = (bonded, found)
+        return found
+
+    def signing_keys(self) -> tuple[KeyPair, ...]:
+        """The keys of the set that signs the next header, in the set's order (for tests
+        that play a validator)."""
+        return tuple(self._keys[v.public_key] for v in self.validators.validators)
+
     # -- headers --
+
+    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, tuple[KeyPair, ...]]:
+        """The set's hash and its members' keys, memoised per set object (the set rarely
+        changes between headers). Every member signs: a client that trusts an older set
+        then sees all of that set's remaining members sign, whatever the powers did."""
+        memo = self._facts_memo
+        for known, facts in memo:
+            if known is vset:
+                return facts
+        facts = (vset.hash(), tuple(self._keys[v.public_key] for v in vset.validators))
+        memo.append((vset, facts))
+        del memo[:-2]
+        return facts
 
     def signed(self, header: IbcHeader) -> IbcHeader:
         """``header`` (this chain's committed block) with its signed header: app hash the
-        tree's root now (call after `catch_up`), signed by every validator. Cached per
+        tree's root now (call after `catch_up`), signed by the set the last header
+        announced, announcing the bonded set now (see the module docstring). Cached per
         height."""
         cached = self._signed
         if cached is None or cached.header.height != header.height:
+            signers = self.validators
+            upcoming = self._current()
+            signers_hash, keys = self._facts(signers)
             raw = Header(
                 chain_id=self.chain_id,
                 height=header.height,
                 time_ns=header.time_ns,
                 app_hash=self.tree.root(),
-                validators_hash=self._validators_hash,
-                next_validators_hash=self._validators_hash,
+                validators_hash=signers_hash,
+                next_validators_hash=self._facts(upcoming)[0],
             )
             sign_bytes = raw.sign_bytes()
             commit = Commit(
                 signatures=tuple(
                     CommitSignature(validator=key.public_key, signature=key.sign(sign_bytes))
-                    for key in self._keys
+                    for key in keys
                 )
             )
+            changed = upcoming is not signers
             cached = self._signed = SignedHeader(
-                header=raw, commit=commit, validators=self.validators
+                header=raw,
+                commit=commit,
+                validators=signers,
+                next_validators=upcoming if changed else None,
+                bridge=tuple(self._transitions),
             )
+            if changed and {v.public_key for v in upcoming.validators} != {
+                v.public_key for v in signers.validators
+            }:
+                # what a client that missed this header needs to follow the change: members
+                # left (a change of powers alone is followed without it, every member signs)
+                self._transitions = [*self._transitions, cached.model_copy(update={"bridge": ()})][
+                    -_BRIDGE:
+                ]
+            self.validators = upcoming
         return header.model_copy(update={"signed": cached})

@@ -27,6 +27,11 @@ from chains.mesh._errors import (
     UnknownValidator,
 )
 from chains.mesh._invariants import (
+    PROTOCOL_BURNS,
+    PROTOCOL_MINTS,
+    conservation_violations,
+    distribution_reward_violations,
+    external_reward_violations,
     packet_origin_violations,
 )
 from chains.mesh._mesh import (
@@ -195,6 +200,8 @@ __all__ = [
     "Operation",
     "OperationMix",
     "PERCENTILES",
+    "PROTOCOL_BURNS",
+    "PROTOCOL_MINTS",
     "PacketLife",
     "PairingSpec",
     "PairingView",
@@ -238,6 +245,9 @@ __all__ = [
     "WorkloadError",
     "check_plan_supported",
     "check_scenario",
+    "conservation_violations",
+    "distribution_reward_violations",
+    "external_reward_violations",
     "generate_operations",
     "latency_samples",
     "load_chaos_plan",

@@ -49,8 +49,10 @@ from chains.contract._ibc_types import IbcOrder
 from chains.host._chain import Chain
 from chains.host._config import ChainConfig, GenesisAccount, GenesisValidator, account_key
 from chains.host._executor import TxExecutor
+from chains.host._governance import governance_module
 from chains.host._tx_result import TxResult
 from chains.ibc._gateway import IbcHandle, install_ibc
+from chains.ibc._module import IbcConfig
 from chains.ibc._msgs import ChanOpenInit
 from chains.mesh._errors import MeshSetupFailed
 from chains.mesh._topology import ChainSpec, PairingSpec, RemotePriceFeedSpec, Topology
@@ -259,7 +261,10 @@ async def start_chain(
     chain = await stack.enter_async_context(
         Chain(chain_config(spec, topology.genesis_time), system, lazy_blocks=lazy_blocks)
     )
-    ibc = await install_ibc(chain)
+    ibc = await install_ibc(chain, IbcConfig(verify_proofs=topology.verify_proofs))
+    # x/gov: from another actor system, a signed proposal is the only way to act as the
+    # governance authority (issue 13); the staking proxies vote through it (P-55)
+    await chain.add_module(governance_module)
     if spec.id in topology.consumers():
         await chain.add_module(_mesh_module_factory(spec))
     if spec.id in topology.providers():

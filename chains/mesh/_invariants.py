@@ -15,6 +15,24 @@ synchronous reads of one chain's executor, valid after every block whatever is i
   query reports it (virtual stake excluded, C-58) never exceeds genesis plus block
   provisions.
 
+Issue 13's attack checkers, also valid after every block:
+
+- `conservation_violations`: per chain and denom, the supply equals what the mint and burn
+  ledger says (genesis supply + minted - burned), and every mint and burn comes from a
+  source where the protocol mints or burns: genesis (exactly the config's accounts and
+  self-bonds), block provisions (never above ``block_provision * (height + 1)``, block 0
+  included), the virtual staking module's mint and burn of virtual stake (C-46, C-47),
+  slashing burns (C-28), a holder burning its own tokens (wasm's ``BankMsg::Burn``) and
+  the governance authority's ``Mint``. Anything else (a component minting on the side) is
+  a violation;
+- `distribution_reward_violations`: the distribution module account holds at least what
+  it owes (every delegation's pending rewards, every validator's commission, the
+  community pool, each floored): withdrawals never exceed what was accrued, as
+  x/distribution's ``CanWithdrawInvariant`` checks;
+- `external_reward_violations`: on each external staking contract, no user is paid more
+  than its stake earned (P-74: withdrawn + withdrawing ≤ earned), and per validator the
+  stakers are never paid more than the rewards that arrived over IBC (``distribute``).
+
 The IBC check (`packet_origin_violations`, issue 13) holds after every block of both
 chains: every packet a chain received has its commitment on its source, or was acked there,
 and none was both received and timed out (I-17: a relayer cannot forge a packet nor a
@@ -47,6 +65,8 @@ from chains.ibc._state import ACKED, TIMED_OUT
 from chains.mesh._state import ConsumerSide, ProviderSide, query_all_pages
 from chains.provider._pending_tx import InFlightRemoteStaking, InFlightStaking
 from chains.provider.external_staking._msgs import ExternalAllPendingTxsDescQuery
+from chains.provider.external_staking._rewards import REWARD_SCALE, RewardDistribution
+from chains.provider.external_staking._state import Stake
 from chains.provider.native_staking._msgs import ProxyByOwnerQuery, ProxyByOwnerResponse
 from chains.provider.vault._msgs import (
     VaultAccountDetailsQuery,
@@ -58,7 +78,20 @@ from chains.provider.vault._msgs import (
 
 # the checks behind `Mesh.check_invariants` stay out of the package namespace; the IBC one
 # is public (a test or embedder checks two chains it holds)
-__all__ = ["packet_origin_violations"]
+__all__ = [
+    "PROTOCOL_BURNS",
+    "PROTOCOL_MINTS",
+    "conservation_violations",
+    "distribution_reward_violations",
+    "external_reward_violations",
+    "packet_origin_violations",
+]
+
+PROTOCOL_MINTS = frozenset({"genesis", "provisions", "virtual_stake", "gov"})
+"""The mint sources where the protocol creates tokens (see the module docstring)."""
+
+PROTOCOL_BURNS = frozenset({"slashing", "virtual_stake", "bank"})
+"""The burn sources where the protocol destroys tokens (see the module docstring)."""
 
 
 def _all_pending(ex: TxExecutor, contract: str, query: type[Any]) -> list[Any]:
@@ -228,4 +261,111 @@ def packet_origin_violations(dest: IbcModule, src: IbcModule) -> list[str]:
             out.append(f"{where}: received, yet timed out on the source (I-17)")
         elif outcome != ACKED and ref not in src_state.commitments:
             out.append(f"{where}: received, never committed on the source (I-17)")
+    return out
+
+
+def _genesis_supply(ex: TxExecutor) -> dict[str, int]:
+    config = ex.config
+    supply: dict[str, int] = {}
+    for account in config.accounts:
+        for coin in account.coins:
+            supply[coin.denom] = supply.get(coin.denom, 0) + coin.amount
+    bonds = sum(v.self_bond for v in config.validators)
+    if bonds:
+        supply[config.bond_denom] = supply.get(config.bond_denom, 0) + bonds
+    return supply
+
+
+def conservation_violations(ex: TxExecutor) -> list[str]:
+    """Conservation per denom on one chain (issue 13, see the module docstring); the
+    genesis supply is the chain config's (funded accounts and validators' self-bonds)."""
+    bank = ex.bank
+    chain = ex.chain_id
+    out: list[str] = []
+    own = ex.config.bond_denom
+    genesis = _genesis_supply(ex)
+    for denom in sorted(set(bank.ledger_denoms()) | set(bank.denoms())):
+        minted = bank.minted(denom)
+        burned = bank.burned(denom)
+        for source in sorted(set(minted) - PROTOCOL_MINTS):
+            out.append(
+                f"{chain}: {minted[source]} {denom} minted outside the protocol"
+                f" (source {source!r}): supply not conserved"
+            )
+        for source in sorted(set(burned) - PROTOCOL_BURNS):
+            out.append(
+                f"{chain}: {burned[source]} {denom} burned outside the protocol"
+                f" (source {source!r}): supply not conserved"
+            )
+        expected = sum(minted.values()) - sum(burned.values())
+        supply = bank.supply(denom)
+        if supply != expected:
+            out.append(
+                f"{chain}: {denom} supply {supply} != minted - burned {expected}"
+                " (changed outside mint and burn)"
+            )
+        if minted.get("genesis", 0) != genesis.get(denom, 0):
+            out.append(
+                f"{chain}: {denom} minted at genesis {minted.get('genesis', 0)} != genesis"
+                f" supply {genesis.get(denom, 0)}"
+            )
+        if denom != own:
+            continue
+        # genesis (block 0) runs a begin-block too, so heights 0..height each minted one
+        ceiling = ex.staking.params.block_provision * (ex.height + 1)
+        if minted.get("provisions", 0) > ceiling:
+            out.append(
+                f"{chain}: {denom} provisions minted {minted['provisions']} > block provision"
+                f" x height {ceiling} (supply)"
+            )
+    return out
+
+
+def distribution_reward_violations(ex: TxExecutor) -> list[str]:
+    """Rewards paid never above rewards accrued, on one chain's x/distribution (issue 13,
+    see the module docstring)."""
+    distribution = ex.staking.distribution
+    staking = ex.staking.staking
+    owed = distribution.community_pool().truncate_int()
+    for validator in staking.validators():
+        operator = validator.operator
+        owed += distribution.commission(operator).truncate_int()
+        for delegation in staking.delegations_to(operator):
+            owed += distribution.pending_rewards(delegation.delegator, operator).truncate_int()
+    held = ex.bank.balance(distribution.module_account, ex.config.bond_denom)
+    if held < owed:
+        return [
+            f"{ex.chain_id}: distribution holds {held} but owes {owed} in rewards, commission"
+            " and community pool (rewards paid above accrued)"
+        ]
+    return []
+
+
+def external_reward_violations(ex: TxExecutor, contract: str) -> list[str]:
+    """Rewards paid never above rewards accrued or received over IBC, on one external
+    staking contract (issue 13, see the module docstring)."""
+    state = ex.contract_state(contract)
+    stakes: dict[tuple[str, str], Stake] = state.get("stakes", {})
+    distributions: dict[str, RewardDistribution] = state.get("distributions", {})
+    out: list[str] = []
+    paid: dict[str, int] = {}
+    where = f"{ex.chain_id} {contract}"
+    for (user, validator), stake in sorted(stakes.items()):
+        record = distributions.get(validator, RewardDistribution())
+        earned = (record.points_per_stake * stake.committed + stake.points_alignment) // (
+            REWARD_SCALE
+        )
+        taken = stake.withdrawn_funds + stake.withdrawing
+        paid[validator] = paid.get(validator, 0) + taken
+        if taken > max(earned, 0):
+            out.append(
+                f"{where}: {user} on {validator} paid {taken} rewards > earned {earned} (P-74)"
+            )
+    for validator, total in sorted(paid.items()):
+        received = distributions.get(validator, RewardDistribution()).received
+        if total > received:
+            out.append(
+                f"{where}: stakers of {validator} paid {total} rewards > received over IBC"
+                f" {received}"
+            )
     return out

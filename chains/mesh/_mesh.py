@@ -86,7 +86,10 @@ from chains.mesh._errors import (
 )
 from chains.mesh._invariants import (
     cap_violations,
+    conservation_violations,
     delegation_view_violations,
+    distribution_reward_violations,
+    external_reward_violations,
     packet_origin_violations,
     provider_violations,
     supply_violations,
@@ -1072,6 +1075,15 @@ class Mesh:
                     provision=spec.block_provision,
                 )
             )
+            # issue 13: mints and burns only where the protocol makes them, rewards paid
+            # never above rewards accrued
+            out += await node.chain.read(conservation_violations)
+            out += await node.chain.read(distribution_reward_violations)
+            for p in self._pairings.values():
+                if p.spec.provider == spec.id:
+                    out += await node.chain.read(
+                        partial(external_reward_violations, contract=p.external_staking)
+                    )
         # I-17: every packet a chain received was committed (or acked) on its source, and
         # none was both received and timed out (read in this process, between units)
         for link in self._links.values():

@@ -342,6 +342,10 @@ class Topology(_Spec):
     chains: Annotated[tuple[ChainSpec, ...], Field(min_length=1)]
     pairings: tuple[PairingSpec, ...] = ()
     relayers: tuple[RelayerSpec, ...] = ()
+    verify_proofs: bool = True
+    """Issue 13: every chain signs its headers and proves its IBC facts, and every light
+    client verifies them (`IbcConfig.verify_proofs`). Off: headers are trusted as given and
+    no proof is built or checked (the unverified baseline, for benchmarks)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:

@@ -15,6 +15,7 @@ from chains.modules._distribution import (
 )
 from chains.modules._errors import (
     AlreadyJailed,
+    InsufficientDeposit,
     InvalidBlock,
     InvalidCommission,
     InvalidExchangeRate,
@@ -46,9 +47,11 @@ from chains.modules._gov import (
     check_weighted_vote,
 )
 from chains.modules._gov_msgs import (
+    GovParams,
     GovVote,
     GovVoteWeighted,
     Proposal,
+    ProposalMessage,
     ProposalQuery,
     SubmitProposal,
     TallyQuery,
@@ -56,6 +59,7 @@ from chains.modules._gov_msgs import (
     Vote,
     VoteQuery,
     WeightedVoteOption,
+    proposal_message,
 )
 from chains.modules._hooks import (
     DelegationHooks,
@@ -136,10 +140,12 @@ __all__ = [
     "FoldingModule",
     "ForceDowntime",
     "GovModule",
+    "GovParams",
     "GovVote",
     "GovVoteWeighted",
     "IdleEpochContract",
     "InfractionReason",
+    "InsufficientDeposit",
     "InvalidBlock",
     "InvalidCommission",
     "InvalidExchangeRate",
@@ -158,6 +164,7 @@ __all__ = [
     "NotJailed",
     "PendingSlash",
     "Proposal",
+    "ProposalMessage",
     "ProposalQuery",
     "PubkeyExists",
     "RecordLiveness",
@@ -199,6 +206,7 @@ __all__ = [
     "WeightedVoteOption",
     "WithdrawCommission",
     "check_weighted_vote",
+    "proposal_message",
     "shares_from_tokens",
     "staking_reader",
     "token_value",

@@ -53,6 +53,11 @@ class Bank:
         )
         self._supply: JournaledMap[str, int] = JournaledMap(store, f"{name}/supply")
         self._offsets: JournaledMap[str, int] = JournaledMap(store, f"{name}/supply_offset")
+        # the mint and burn ledger per (denom, source): what lets a checker tell the
+        # protocol's mints and burns (provisions, slashing, virtual stake) from any other
+        # change of the supply (issue 13's conservation per denom)
+        self._minted: JournaledMap[tuple[str, str], int] = JournaledMap(store, f"{name}/minted")
+        self._burned: JournaledMap[tuple[str, str], int] = JournaledMap(store, f"{name}/burned")
         # denoms `check_denom` accepted (a memo, not state: the pattern never changes); the
         # regular expression costs more than the rest of a transfer
         self._denoms_seen: set[str] = set()
@@ -85,6 +90,19 @@ class Bank:
     def denoms(self) -> tuple[str, ...]:
         """Every denom with a non-zero supply, sorted."""
         return tuple(sorted(self._supply))
+
+    def minted(self, denom: str) -> dict[str, int]:
+        """Everything ever minted of ``denom``, by source (the ``source`` given to `mint`)."""
+        return {src: n for (d, src), n in self._minted.raw_items() if d == denom}
+
+    def burned(self, denom: str) -> dict[str, int]:
+        """Everything ever burned of ``denom``, by source (the ``source`` given to `burn`)."""
+        return {src: n for (d, src), n in self._burned.raw_items() if d == denom}
+
+    def ledger_denoms(self) -> tuple[str, ...]:
+        """Every denom ever minted or burned, sorted."""
+        keys = {d for d, _ in self._minted} | {d for d, _ in self._burned}
+        return tuple(sorted(keys))
 
     def supply_offset(self, denom: str) -> int:
         """The supply offset of ``denom`` (C-46, C-47); may be negative."""
@@ -146,8 +164,11 @@ class Bank:
         for denom, amount in totals.items():
             self.transfer(sender, recipient, denom, amount)
 
-    def mint(self, recipient: str, denom: str, amount: int) -> None:
+    def mint(self, recipient: str, denom: str, amount: int, *, source: str = "") -> None:
         """Create ``amount`` of ``denom`` in ``recipient``'s balance; supply grows.
+
+        ``source`` names who mints (``"genesis"``, ``"distribution"``, ...) in the mint
+        ledger (`minted`); the conservation checker refuses sources it does not know.
 
         Raises ``InvalidAmount``, ``InvalidDenom`` or ``Overflow`` (supply would reach
         ``2**128``); nothing changes on error.
@@ -159,9 +180,13 @@ class Bank:
             raise Overflow(f"supply of {denom}")
         self._supply[denom] = supply
         self._set(recipient, denom, self.balance(recipient, denom) + amount)
+        key = (denom, source)
+        self._minted[key] = self._minted.get(key, 0) + amount
 
-    def burn(self, holder: str, denom: str, amount: int) -> None:
+    def burn(self, holder: str, denom: str, amount: int, *, source: str = "") -> None:
         """Destroy ``amount`` of ``denom`` from ``holder``'s balance; supply shrinks.
+
+        ``source`` names who burns, in the burn ledger (`burned`), as for `mint`.
 
         Raises ``InvalidAmount``, ``InvalidDenom`` or ``InsufficientFunds``; nothing changes
         on error.
@@ -175,6 +200,8 @@ class Bank:
             self._supply[denom] = supply
         else:
             del self._supply[denom]
+        key = (denom, source)
+        self._burned[key] = self._burned.get(key, 0) + amount
 
     def add_supply_offset(self, denom: str, delta: int) -> None:
         """Add ``delta`` (either sign) to the supply offset of ``denom`` (C-46, C-47).

@@ -357,7 +357,9 @@ class Distribution(StakingHooks):
         if stored is not current:
             self._reward_set["set"] = current
         if params.block_provision:
-            self._bank.mint(self.fee_collector, params.bond_denom, params.block_provision)
+            self._bank.mint(
+                self.fee_collector, params.bond_denom, params.block_provision, source="provisions"
+            )
 
     def repeat_begin_block(self, count: int) -> bool:
         """Apply ``count`` more begin-blocks in one step, exactly as ``count`` calls of
@@ -395,7 +397,9 @@ class Distribution(StakingHooks):
             or self._dirty
         ):
             return False
-        self._bank.mint(self.module_account, params.bond_denom, provision * count)
+        self._bank.mint(
+            self.module_account, params.bond_denom, provision * count, source="provisions"
+        )
         last = segment.runs - 1
         run = self._runs.get(last) if last >= 0 else None
         if run is not None and run[0] == provision:

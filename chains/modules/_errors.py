@@ -1,5 +1,5 @@
 """Errors of the native modules: staking, distribution, slashing (consumer.md C-13..C-39),
-redelegation (C-22) and the minimal governance module.
+redelegation (C-22) and the governance module.
 
 Each is a `ChainError` (the base, with the arithmetic, coin and address errors both sides
 share, is in the contract model). Redelegation names follow the SDK's
@@ -13,6 +13,7 @@ from chains.contract._errors import ChainError
 
 __all__ = [
     "AlreadyJailed",
+    "InsufficientDeposit",
     "InvalidBlock",
     "InvalidCommission",
     "InvalidExchangeRate",
@@ -301,3 +302,14 @@ class InvalidWeightedVote(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+class InsufficientDeposit(ChainError):
+    """A proposal's deposit is below the governance parameters' ``min_deposit``."""
+
+    fields = ("required", "given")
+    required: int
+    given: int
+
+    def __init__(self, required: int, given: int) -> None:
+        super().__init__(required, given)

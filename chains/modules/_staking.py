@@ -815,7 +815,7 @@ class Staking:
                     amount -= nominal
                     burned = min(nominal, entry.balance)
                     if burned:
-                        self._bank.burn(self.not_bonded_pool, denom, burned)
+                        self._bank.burn(self.not_bonded_pool, denom, burned, source="slashing")
                         entry = entry.model_copy(update={"balance": entry.balance - burned})
                         changed = True
                     updated.append(entry)
@@ -826,7 +826,7 @@ class Staking:
 
         burn = min(max(amount, 0), record.tokens)
         if burn:
-            self._bank.burn(self.bonded_pool, denom, burn)
+            self._bank.burn(self.bonded_pool, denom, burn, source="slashing")
             self._put(record.model_copy(update={"tokens": record.tokens - burn}))
         self._fire_modified(validator)
         return burn
@@ -853,7 +853,7 @@ class Staking:
                     continue
                 burned = self._remove_shares(delegator, dst, min(shares, delegation.shares))
                 if burned:
-                    self._bank.burn(self.bonded_pool, denom, burned)
+                    self._bank.burn(self.bonded_pool, denom, burned, source="slashing")
         return nominal_total
 
     @atomic

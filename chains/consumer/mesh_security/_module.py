@@ -481,7 +481,7 @@ class MeshSecurityModule(StakingHooks):
         denom = self.bond_denom
         before = self._staking.delegation_value(contract, validator)
         with self._store.atomic():
-            self._bank.mint(self.module_account, denom, amount)
+            self._bank.mint(self.module_account, denom, amount, source="virtual_stake")
             # C-58: virtual stake is not circulating supply
             self._bank.add_supply_offset(denom, -amount)
             self._bank.transfer(self.module_account, contract, denom, amount)
@@ -516,7 +516,7 @@ class MeshSecurityModule(StakingHooks):
             released = self._staking.instant_undelegate(contract, validator, amount)
             if released:
                 self._bank.transfer(contract, self.module_account, denom, released)
-                self._bank.burn(self.module_account, denom, released)
+                self._bank.burn(self.module_account, denom, released, source="virtual_stake")
                 self._bank.add_supply_offset(denom, released)
             lost = before - self._staking.delegation_value(contract, validator)
             self._delegated[contract] = max(delegated - lost, 0)

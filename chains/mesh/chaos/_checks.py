@@ -16,6 +16,9 @@ state, never the mesh directly, so each can be shown to fail on a record broken 
   (unstakes acknowledged at least an unbonding period before, P-70).
 - ``max_cap``: the virtual delegation never exceeds the max cap, except while a lowered
   cap drains (C-43, C-96).
+- ``rewards_accrued``: rewards paid never above rewards accrued: x/distribution holds
+  what it owes, and no external staking user is paid more than its stake earned nor a
+  validator's stakers more than arrived over IBC (the mesh's issue-13 reward checks).
 - ``liveness``: once the faults heal, every operation settles within the workload's
   bound, and every relayer answers a status request within its bound.
 """
@@ -81,6 +84,14 @@ def rewards_once(record: SeedRecord) -> list[str]:
             completions[entry.op] = completions.get(entry.op, 0) + 1
     out += [f"rewards claim #{op} completed {n} times" for op, n in completions.items() if n > 1]
     return out
+
+
+_REWARD_MARKS = ("rewards paid above accrued", "rewards > earned", "received over IBC")
+
+
+def rewards_accrued(record: SeedRecord) -> list[str]:
+    """See the module docstring."""
+    return [v for v in record.violations if any(m in v for m in _REWARD_MARKS)]
 
 
 def _key(key: tuple[str, str, str, int]) -> str:
@@ -166,6 +177,7 @@ CHECKERS: Final[dict[str, Checker]] = {
     "agreement": agreement,
     "conservation": conservation,
     "rewards_once": rewards_once,
+    "rewards_accrued": rewards_accrued,
     "unbonding_not_early": unbonding_not_early,
     "max_cap": max_cap,
     "liveness": liveness,

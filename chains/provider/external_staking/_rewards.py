@@ -20,11 +20,16 @@ REWARD_SCALE = 10**9
 
 @dataclass(frozen=True, slots=True)
 class RewardDistribution:
-    """Reward accounting of one validator (absent ⇒ zeros)."""
+    """Reward accounting of one validator (absent ⇒ zeros).
+
+    ``received`` is every reward distributed to the validator's stakers over IBC so far: the
+    ceiling of what its stakers can ever be paid (issue 13's rewards checker reads it).
+    """
 
     total_stake: int = 0
     points_per_stake: int = 0
     points_leftover: int = 0
+    received: int = 0
 
     def distribute(self, validator: str, amount: int) -> RewardDistribution:
         """P-73: ``points = amount * SCALE + leftover``; ``inc = points // total_stake``.
@@ -36,13 +41,19 @@ class RewardDistribution:
         points = amount * REWARD_SCALE + self.points_leftover
         inc = points // self.total_stake
         return RewardDistribution(
-            self.total_stake, self.points_per_stake + inc, points - inc * self.total_stake
+            self.total_stake,
+            self.points_per_stake + inc,
+            points - inc * self.total_stake,
+            self.received + amount,
         )
 
     def with_stake(self, delta: int) -> RewardDistribution:
         """The same accounting with ``total_stake`` moved by ``delta`` (floored at 0)."""
         return RewardDistribution(
-            max(self.total_stake + delta, 0), self.points_per_stake, self.points_leftover
+            max(self.total_stake + delta, 0),
+            self.points_per_stake,
+            self.points_leftover,
+            self.received,
         )
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from chains import ChainConfig, Coin, GenesisAccount, GenesisValidator
-from chains.contract import derive_address
-from chains.host import TxExecutor
+from chains.host import TxExecutor, account_key
 from chains.testing import (
     CascadeContract,
     CascadeInit,
@@ -16,9 +15,10 @@ from chains.testing import (
 PREFIX = "stars"
 DENOM = "stake"
 CHAIN_ID = "stargaze-1"
-ALICE = derive_address(PREFIX, "alice")
-BOB = derive_address(PREFIX, "bob")
-SINK = derive_address(PREFIX, "sink")
+# named accounts' addresses are their keys' (issue 13), as ``ChainConfig.address`` gives them
+ALICE = account_key("alice").address(PREFIX)
+BOB = account_key("bob").address(PREFIX)
+SINK = account_key("sink").address(PREFIX)
 
 
 def make_config(**overrides: object) -> ChainConfig:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from chains import GenesisAccount, GenesisValidator
 from chains.contract import derive_address
-from chains.host import TxExecutor
+from chains.host import TxExecutor, account_key
 from chains.modules import StakingParams
 from tests.chains.host._kit import PREFIX, make_config
 
@@ -43,7 +43,9 @@ def test_bond_denom_overrides_the_staking_params_and_genesis_uses_it() -> None:
 
 def test_derived_addresses_and_first_block_time() -> None:
     config = make_config(block_time=0.5, genesis_time=100)
-    assert config.address("alice") == derive_address(PREFIX, "alice")
+    # a named account's address is its key's (issue 13)
+    assert config.address("alice") == account_key("alice").address(PREFIX)
+    assert config.address("alice") != derive_address(PREFIX, "alice")
     assert config.operator("alice").startswith(PREFIX + "valoper1")
     assert config.first_block_time == 101  # at least one second after genesis
     assert make_config(block_time=6.0, genesis_time=100).first_block_time == 106

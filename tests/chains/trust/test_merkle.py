@@ -348,3 +348,26 @@ def test_a_path_that_leaves_the_keys_own_way_is_refused() -> None:
         verify_membership(tree.root(), b"a", b"1", turned)
     with pytest.raises(InvalidProof, match="out of order"):
         verify_membership(tree.root(), b"a", b"1", MembershipProof(path=(step, step)))
+
+
+@given(_TREES, st.data())
+def test_a_memo_of_proven_nodes_never_proves_a_falsehood(
+    items: dict[bytes, bytes], data: st.DataObject
+) -> None:
+    """Issue 13's batch verification: proofs under one root share a memo of the nodes they
+    proved (`verify_membership`'s ``known``); with every node of the tree in it, honest
+    claims still pass and a false one is refused, whatever path it comes with."""
+    tree = MerkleTree(items.items())
+    root = tree.root()
+    known = {root}
+    for key in sorted(items):
+        verify_membership(root, key, items[key], tree.prove_membership(key), known)
+    assert len(known) >= len(items)
+    key = data.draw(st.sampled_from(sorted(items)))
+    proof = tree.prove_membership(key)
+    verify_membership(root, key, items[key], proof, known)
+    claim_key, claim_value = data.draw(KEYS), data.draw(VALUES)
+    assume(items.get(claim_key) != claim_value)
+    path = proof.path if data.draw(st.booleans()) else _tamper_path(proof.path, data)
+    with pytest.raises(InvalidProof):
+        verify_membership(root, claim_key, claim_value, MembershipProof(path=path), known)
