@@ -34,6 +34,7 @@ from chains.host._contract_actor import (
     QueryContract,
 )
 from chains.host._errors import (
+    ChainHalted,
     ChainNotRunning,
     CodeExists,
     CodeNotFound,
@@ -107,6 +108,7 @@ __all__ = [
     "Chain",
     "ChainConfig",
     "ChainEvent",
+    "ChainHalted",
     "ChainHost",
     "ChainNotRunning",
     "ChainQuerier",
