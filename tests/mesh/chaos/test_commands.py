@@ -74,10 +74,12 @@ def test_bad_input_exits_2_with_a_located_error(files: dict[str, Path], tmp_path
 def test_an_unsupported_fault_exits_2_naming_the_hook(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
-    files["plan"].write_text('[[faults]]\nkind = "chain_halt"\nchain = "juno"\nend = 60\n')
+    files["plan"].write_text(
+        '[[faults]]\nkind = "relayer_lag"\nchains = ["juno", "osmosis"]\nend = 60\n'
+    )
     code, _, err = _run(_chaos_argv(files, tmp_path / "run"))
     assert code == 2
-    assert "chain_halt" in err and "halt_chain" in err
+    assert "relayer_lag" in err and "client" in err
 
 
 def test_bad_usage_exits_2(tmp_path: Path) -> None:
