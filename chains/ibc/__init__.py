@@ -170,6 +170,7 @@ from chains.ibc._relayer_msgs import (
     RelayerStats,
     RelayerStatus,
     ResumeRelaying,
+    SetClientLag,
     SetupPath,
 )
 from chains.ibc._state import (
@@ -295,6 +296,7 @@ __all__ = [
     "RelayerStats",
     "RelayerStatus",
     "ResumeRelaying",
+    "SetClientLag",
     "SetupPath",
     "SignedHeader",
     "Subscribe",

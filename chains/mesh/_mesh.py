@@ -921,6 +921,18 @@ class Mesh:
         self._relayer_of(link, index)
         link.restart_relayer(index)
 
+    def lag_relayer(self, a: str, b: str, index: int = 0, lag: float = 60.0) -> None:
+        """Relayer ``index`` between ``a`` and ``b`` lags its light-client updates: every
+        batch it plans (client updates first, then the packets, acks and timeouts whose
+        proofs need them) reaches the chain ``lag`` clock seconds later, with its proof
+        heights that stale; ``lag=0`` ends the lag. Raises `UnknownPairing`,
+        `InvalidArgument` (no such relayer, a negative or non-finite lag)."""
+        link = self.link(a, b)
+        self._relayer_of(link, index)
+        if isinstance(lag, bool) or not isinstance(lag, int | float) or not 0 <= lag < math.inf:
+            raise InvalidArgument("lag_relayer", f"lag must be a finite number >= 0, not {lag!r}")
+        link.lag_relayer(index, float(lag))
+
     def add_relayers(self, a: str, b: str, count: int = 1) -> int:
         """Start ``count`` more relayers racing on the path between ``a`` and ``b``
         (competing relayers): a packet two of them deliver is received once, the other

@@ -28,6 +28,7 @@ from chains.ibc._relayer_msgs import (
     RelayerStats,
     RelayerStatus,
     ResumeRelaying,
+    SetClientLag,
     SetupPath,
 )
 from chains.mesh._errors import MeshSetupFailed
@@ -67,6 +68,7 @@ class MeshLink:
     _actor_systems: list[ActorSystem] = field(default_factory=list, repr=False)
     _seed: int = 0
     _crashed: set[int] = field(default_factory=set, repr=False)
+    _lags: dict[int, float] = field(default_factory=dict, repr=False)
     _extra_made: int = 0
 
     @property
@@ -194,6 +196,18 @@ class MeshLink:
         self.relayers[index] = system.spawn(
             partial(Relayer, config), name="relayer", mailbox=Relayer.mailbox
         )
+        lag = self._lags.get(index)
+        if lag:  # a lag is the relayer's setting: its next incarnation lags too
+            self.relayers[index].tell_nowait(SetClientLag(lag=lag))
+
+    def lag_relayer(self, index: int, lag: float) -> None:
+        """Make relayer ``index`` submit every batch (light-client updates and the proofs
+        that need them) ``lag`` clock seconds after it planned it (0: at once again).
+        Raises ``IndexError`` for an index the link does not have."""
+        index = self._relayer_index(index)
+        self._lags[index] = lag
+        if index not in self._crashed:
+            self.relayers[index].tell_nowait(SetClientLag(lag=lag))
 
     def crashed(self, index: int) -> bool:
         """Whether relayer ``index`` is crashed (`crash_relayer`)."""

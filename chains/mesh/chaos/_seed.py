@@ -31,6 +31,7 @@ from chains.mesh.chaos._plan import (
     LinkFaultWindow,
     PartitionWindow,
     RelayerCrash,
+    RelayerLag,
     check_plan_supported,
 )
 from chains.mesh.chaos._record import CapSample, RelayerAnswer, SeedRecord, Withdrawal
@@ -124,6 +125,17 @@ class _Driver:
                 for f in self.active
             ):
                 self.record.redundant += await mesh.remove_relayers(a, b)
+        elif isinstance(fault, RelayerLag):
+            a, b = fault.chains
+            later = [
+                f
+                for f in self.active
+                if isinstance(f, RelayerLag)
+                and set(f.chains) == set(fault.chains)
+                and f.index == fault.index
+            ]
+            # overlapping lags of one relayer: the latest started one holds
+            mesh.lag_relayer(a, b, fault.index, later[-1].lag if later else 0.0)
         elif isinstance(fault, ClockSkew):
             mesh.skew_clock(fault.chain, fault.offset, fault.drift)
             self.active.remove(fault)  # a step, not a window

@@ -106,6 +106,18 @@ async def test_competing_relayers_deliver_once_and_count_redundant_deliveries_I_
         assert await mesh.virtual_delegation(P, C, "val1") == 18_000
 
 
+async def test_a_lagging_relayer_delivers_late_and_everything_settles() -> None:
+    async with Mesh(TOPOLOGY, seed=8) as mesh:
+        mesh.lag_relayer(P, C, 0, 300.0)
+        await _stake(mesh)
+        await mesh.advance(seconds=200)
+        assert (await mesh.stake(P, C, "alice", "val1")).stake.low == 0  # not committed yet
+        mesh.lag_relayer(P, C, 0, 0.0)
+        assert await mesh.settle(timeout=900)
+        assert (await mesh.stake(P, C, "alice", "val1")).stake.low == 100_000
+        assert await mesh.check_invariants(quiescent=True) == []
+
+
 async def test_clock_skew_moves_one_chains_block_time_only() -> None:
     async with Mesh(TOPOLOGY, seed=6) as mesh:
         gap = await mesh.chain(C).time() - await mesh.chain(P).time()
@@ -131,3 +143,5 @@ async def test_fault_hooks_refuse_unknown_names_and_bad_arguments() -> None:
             mesh.add_relayers(P, C, 0)
         with pytest.raises(InvalidArgument):
             mesh.skew_clock(C, drift=-1.0)
+        with pytest.raises(InvalidArgument):
+            mesh.lag_relayer(P, C, 0, -1.0)

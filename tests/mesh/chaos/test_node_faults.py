@@ -32,6 +32,7 @@ def test_node_faults_and_the_mixed_plan_together_hold_and_count_redundant_delive
         "link": 60,
         "partition": 60,
         "relayer_crash": 120,
+        "relayer_lag": 60,
     }
     # the racing relayer's second deliveries were refused by receipts (I-25): counted
     assert summary.redundant > 0

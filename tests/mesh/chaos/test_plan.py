@@ -13,7 +13,6 @@ from chains.mesh import (
     LinkFaultWindow,
     PartitionWindow,
     RelayerCrash,
-    UnsupportedFault,
     check_plan_supported,
     load_chaos_plan,
     parse_chaos_plan,
@@ -92,14 +91,6 @@ def test_a_fault_that_never_heals_has_no_heal_time() -> None:
     assert plan.heals_at() is None
 
 
-def test_a_fault_without_a_mesh_hook_is_refused_naming_the_hook() -> None:
-    plan = parse_chaos_plan('[[faults]]\nkind = "relayer_lag"\nchains = ["juno", "osmosis"]\n')
-    with pytest.raises(UnsupportedFault) as caught:
-        check_plan_supported(plan, TOPOLOGY)
-    assert caught.value.kind == "relayer_lag"
-    assert "client" in str(caught.value)
-
-
 @pytest.mark.parametrize(
     "text",
     [
@@ -108,6 +99,7 @@ def test_a_fault_without_a_mesh_hook_is_refused_naming_the_hook() -> None:
         'kind = "competing_relayers"\nchains = ["juno", "osmosis"]\nend = 9',
         'kind = "clock_skew"\nchain = "juno"\nat = 3\noffset = -20\ndrift = 0.01',
         'kind = "relayer_crash"\nchains = ["juno", "osmosis"]\nat = 1\nrestart = 2',
+        'kind = "relayer_lag"\nchains = ["juno", "osmosis"]\nstart = 1\nend = 9\nlag = 30',
     ],
 )
 def test_node_faults_are_supported(text: str) -> None:

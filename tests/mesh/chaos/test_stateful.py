@@ -121,6 +121,7 @@ class MeshMachine(RuleBasedStateMachine):
             self.call(mesh.restart_chain, chain)
             self.call(mesh.resume_chain, chain)
         self.call(mesh.restart_relayer, P, C, 0)
+        self.call(mesh.lag_relayer, P, C, 0, 0.0)
         if self.partitioned:
             self._heal()
         if self.extra_relayers:
@@ -245,6 +246,11 @@ class MeshMachine(RuleBasedStateMachine):
         for system in self.mesh.link(P, C).systems:
             self.call(network.heal, system, C)
         self.partitioned = False
+
+    @rule(lag=st.sampled_from([0.0, 60.0, 300.0]))
+    def lag_relayer(self, lag: float) -> None:
+        assert self.mesh is not None
+        self.call(self.mesh.lag_relayer, P, C, 0, lag)
 
     @rule(chain=st.sampled_from(CHAINS), offset=st.integers(min_value=-60, max_value=600))
     def skew(self, chain: str, offset: int) -> None:
