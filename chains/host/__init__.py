@@ -44,6 +44,7 @@ from chains.host._durable import (
     state_app_hash,
 )
 from chains.host._errors import (
+    ChainHalted,
     ChainNotRunning,
     CodeExists,
     CodeNotFound,
@@ -128,6 +129,7 @@ __all__ = [
     "Chain",
     "ChainConfig",
     "ChainEvent",
+    "ChainHalted",
     "ChainHost",
     "ChainNotRunning",
     "ChainQuerier",

@@ -32,6 +32,7 @@ transactions (the host trusts its own process, see ``_host.py``); ``sign`` /
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -140,6 +141,7 @@ class Chain:
         self._host: ActorRef[HostMsg] | None = None
         self._components: dict[str, SpawnComponent] = {}
         self._signed: dict[str, int] = {}
+        self._crashed = False
 
     @classmethod
     @asynccontextmanager
@@ -158,11 +160,12 @@ class Chain:
             yield chain
 
     async def __aenter__(self) -> Chain:
-        factory = partial(ChainHost, self._executor, self._events, self._clock, self._components)
-        self._host = self.system.spawn(
-            factory, name=self.config.chain_id, mailbox=ChainHost.mailbox
-        )
+        self._host = self._spawn_host()
         return self
+
+    def _spawn_host(self) -> ActorRef[HostMsg]:
+        factory = partial(ChainHost, self._executor, self._events, self._clock, self._components)
+        return self.system.spawn(factory, name=self.config.chain_id, mailbox=ChainHost.mailbox)
 
     async def __aexit__(
         self,
@@ -496,6 +499,89 @@ class Chain:
     async def gov_sudo(self, authority: str, contract: str, msg: Any) -> TxResult:
         """Governance sudo call (`Unauthorized` unless ``authority`` is ``gov_address``)."""
         return await self._tx(GovSudoTx(authority=authority, contract=contract, msg=msg))
+
+    # -- faults ---------------------------------------------------------------------------
+
+    @property
+    def halted(self) -> bool:
+        """Whether the chain is halted (`halt`)."""
+        return self._clock.halted
+
+    @property
+    def crashed(self) -> bool:
+        """Whether the chain's host is down (`crash` without `restart` yet)."""
+        return self._crashed
+
+    def halt(self) -> None:
+        """Stop producing blocks: the open block stays open, every transaction is refused
+        with `ChainHalted` (nothing runs), reads answer from the state as it is. Idempotent.
+
+        A fault for tests and chaos runs (a chain whose validators lost consensus)."""
+        clock = self._clock
+        clock.halted = True
+        driver = clock.driver
+        if driver is not None:
+            driver.invalidate()
+            driver.clock.driver_changed()
+
+    def resume(self) -> None:
+        """Produce blocks again after `halt`: the next block boundary comes one block time
+        from now, and the block after it takes the clock's time then, so chain time jumps
+        over the halt (the height does not). Idempotent."""
+        clock = self._clock
+        if not clock.halted:
+            return
+        clock.halted = False
+        driver = clock.driver
+        if driver is not None:
+            driver.next_tick = driver.clock.now() + clock.block_time
+            driver.invalidate()
+            driver.clock.driver_changed()
+
+    def skew_clock(self, offset: int = 0, drift: float | None = None) -> None:
+        """Skew this chain's block time against the shared clock: from the next block on it
+        runs ``offset`` more seconds ahead (added to any skew so far), and with ``drift``
+        (extra seconds per clock second, e.g. ``0.01``) that much faster from now on.
+        Block time never goes backwards: a negative skew makes the next blocks advance
+        one second each until the clock catches up (IBC judges timeouts by the receiving
+        chain's time, so skew moves when packets time out). Raises `ChainNotRunning` before
+        the chain started."""
+        clock = self._clock
+        if clock.origin is None:
+            raise ChainNotRunning(self.chain_id)
+        if drift is not None:
+            # keep the mapping continuous now: fold what the old rate gave into the offset
+            elapsed = self.system.clock.now() - clock.origin
+            before = math.floor(elapsed * (1.0 + clock.drift))
+            after = math.floor(elapsed * (1.0 + drift))
+            clock.offset += before - after
+            clock.drift = drift
+        clock.offset += offset
+
+    async def crash(self) -> None:
+        """Crash the chain's node: its host actor (with its contract actors and components)
+        stops; transactions queued and not yet run fail with `ActorTerminated`, later
+        calls with `ActorNotFound` until `restart`; no block is produced meanwhile. The
+        state the host committed (every transaction it answered) is kept, as a node's
+        database keeps what it committed. Idempotent. Raises `ChainNotRunning` before the
+        chain started. Cancellation: the stop completes in the background."""
+        host = self._host
+        if host is None:
+            raise ChainNotRunning(self.chain_id)
+        if self._crashed:
+            return
+        self._crashed = True
+        await self.system.stop(host)
+
+    def restart(self) -> None:
+        """Restart a crashed chain: a fresh host over the same state (contract actors and
+        components respawned); the next block comes one block time from now, with the
+        clock's time then (a jump over the downtime). Existing references to the host (and
+        to its children) reach the new one. No-op if the chain is not crashed."""
+        if not self._crashed:
+            return
+        self._crashed = False
+        self._host = self._spawn_host()
 
     # -- blocks ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from chains.contract._errors import ChainError
 
 __all__ = [
+    "ChainHalted",
     "ChainNotRunning",
     "CodeExists",
     "CodeNotFound",
@@ -180,6 +181,21 @@ class ChainNotRunning(ChainError, RuntimeError):
     """A `Chain`'s actor was used outside its ``async with Chain.start(...)`` block.
 
     Also a ``RuntimeError`` (a programming error, as in anyio's use-before-start)."""
+
+    fields = ("chain_id",)
+    chain_id: str
+
+    def __init__(self, chain_id: str) -> None:
+        super().__init__(chain_id)
+
+
+class ChainHalted(ChainError):
+    """A transaction reached a chain that produces no blocks (halted, `Chain.halt`).
+
+    A halted chain's nodes still answer queries from the last state they have, but no
+    transaction is included until blocks resume; here it is refused at once, without
+    running (nothing is queued: the sender retries, as a client whose broadcast timed out
+    would)."""
 
     fields = ("chain_id",)
     chain_id: str

@@ -35,6 +35,14 @@ message that reach the chain at exactly the same virtual instant now always run 
 first). If a host dies without stopping (so without unregistering its driver), its chain's
 blocks go on being produced on the clock.
 
+**Faults** (the chaos runs' hooks, through the `Chain` handle): a *halted* chain
+(`BlockClock.halted`) produces no block and refuses every transaction with `ChainHalted`
+(reads still answer, from the last state); when it resumes, the next block comes one block
+time later with the clock's time then, so chain time jumps over the halt as a real chain's
+does. A *skewed* chain's block times run ``offset`` seconds ahead of the clock (and
+``drift`` faster). A *crashed* chain's host is stopped (queued transactions fail with
+`ActorTerminated`) and a fresh host restarted over the same executor.
+
 `ProduceBlocks` is an explicit fast path for tests and benchmarks: it produces blocks in one
 step without waiting on the clock, one block time apart in chain time, and shifts the
 chain's time mapping accordingly (chain time then runs ahead of the clock by that much; in a
@@ -77,7 +85,7 @@ from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
 from chains.contract._signing import SignedTx, verify_tx
 from chains.host._contract_actor import ContractActor
 from chains.host._durable import attach_store
-from chains.host._errors import InternalError, InvalidComponent, ModulePanic
+from chains.host._errors import ChainHalted, InternalError, InvalidComponent, ModulePanic
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._msgs import (
@@ -125,9 +133,12 @@ class BlockClock:
     """Maps the actor clock to block time; kept outside the actor so it survives restarts.
 
     ``origin`` is the clock reading when block 1 began (``None`` before the host started);
-    ``offset`` is the chain-time shift added by `ProduceBlocks`. ``lazy`` asks for lazy
-    block production on a `VirtualClock` (see the module docstring; ignored on other clocks);
-    ``driver`` is then the host's clock driver, kept here so that it survives restarts.
+    ``offset`` is the chain-time shift added by `ProduceBlocks` and by clock skew
+    (`Chain.skew_clock`); ``drift`` is a skewed chain's extra block-time seconds per clock
+    second (``0.01``: its clock runs 1 % fast). ``lazy`` asks for lazy block production on
+    a `VirtualClock` (see the module docstring; ignored on other clocks); ``driver`` is
+    then the host's clock driver, kept here so that it survives restarts. ``halted``: no
+    block is produced and transactions are refused (`Chain.halt`).
     """
 
     first_block_time: int
@@ -136,6 +147,8 @@ class BlockClock:
     offset: int = 0
     lazy: bool = False
     driver: _BlockDriver | None = field(default=None, repr=False, compare=False)
+    halted: bool = False
+    drift: float = 0.0
 
     @property
     def step(self) -> int:
@@ -150,7 +163,10 @@ class BlockClock:
     def mapped(self, now: float) -> int:
         """Chain time at clock ``now`` before it is forced to increase (see `time_at`)."""
         assert self.origin is not None
-        return self.first_block_time + math.floor(now - self.origin) + self.offset
+        elapsed = now - self.origin
+        if self.drift:
+            elapsed *= 1.0 + self.drift
+        return self.first_block_time + math.floor(elapsed) + self.offset
 
 
 class _IdleTimes(Sequence[int]):
@@ -179,7 +195,14 @@ class _IdleTimes(Sequence[int]):
         """The run of ticks from ``tick0`` up to ``until`` (inclusive), or ``None`` where the
         closed form does not apply (fractional interval or tick, huge values)."""
         interval = block.block_time
-        exact = interval >= 1 and interval.is_integer() and float(tick0).is_integer()
+        # a drifting clock (clock skew faults) maps ticks through a float product: no
+        # closed form, each tick is mapped in turn
+        exact = (
+            not block.drift
+            and interval >= 1
+            and interval.is_integer()
+            and float(tick0).is_integer()
+        )
         if not exact or not abs(tick0) < 2**50 or not abs(until) < 2**50:
             return None
         if until < tick0:
@@ -229,7 +252,10 @@ class _BlockDriver:
 
     def next_deadline(self) -> float | None:
         """The next tick if it is due, else the earliest time worth looking again (a lower
-        bound of the next due tick, from the executor's schedule), else ``None``."""
+        bound of the next due tick, from the executor's schedule), else ``None`` (also
+        while the chain is halted)."""
+        if self.host._clock.halted:
+            return None
         return self._schedule()[1]
 
     def _schedule(self) -> tuple[bool, float | None]:
@@ -274,7 +300,7 @@ class _BlockDriver:
         Never raises (it runs in the clock's task): an error is logged and the ticks up to
         ``now`` are dropped, as a failing timer tick would be.
         """
-        if self.next_tick > now:
+        if self.next_tick > now or self.host._clock.halted:
             return
         try:
             self._produce(now)
@@ -411,6 +437,8 @@ class ChainHost(Actor[HostMsg]):
         if self.ctx.remote:
             self.ctx.log.warning("remote block tick ignored")
             return
+        if self._clock.halted:
+            return
         executor = self._executor
         self._after_block(executor.end_block())
         time_s = self._clock.time_at(self.ctx.clock.now(), executor.time_s)
@@ -420,7 +448,7 @@ class ChainHost(Actor[HostMsg]):
     def on_produce_blocks(self, msg: ProduceBlocks) -> int:
         """Produce ``count`` blocks now, ``step`` seconds apart; return the new height (from
         another actor system: nothing is produced, the height is returned as it is)."""
-        if msg.count == 0 or self.ctx.remote:
+        if msg.count == 0 or self.ctx.remote or self._clock.halted:
             return self._executor.height
         executor = self._executor
         clock = self._clock
@@ -522,6 +550,8 @@ class ChainHost(Actor[HostMsg]):
         as a `SignedTx`)."""
         if self.ctx.remote:
             return RemoteTxResult.of(self._refused(Unauthorized()))
+        if self._clock.halted:
+            return self._refused(ChainHalted(self._executor.chain_id))
         return self._after_tx(self._runners[type(tx)](tx))
 
     @handler
@@ -534,6 +564,9 @@ class ChainHost(Actor[HostMsg]):
         is not a signable transaction). Only the first three leave the sequence unused.
         """
         executor = self._executor
+        if self._clock.halted:
+            result = self._refused(ChainHalted(executor.chain_id))
+            return RemoteTxResult.of(result) if self.ctx.remote else result
         sequences = executor.sequences
         try:
             # `authenticate_tx` in two halves, so that a body in someone else's name is
@@ -560,6 +593,9 @@ class ChainHost(Actor[HostMsg]):
         system: each refused with `Unauthorized`)."""
         if self.ctx.remote:
             return tuple(self._refused(Unauthorized()) for _ in batch.txs)
+        if self._clock.halted:
+            halted = ChainHalted(self._executor.chain_id)
+            return tuple(self._refused(halted) for _ in batch.txs)
         return tuple(self._run_tx(tx) for tx in batch.txs)
 
     # -- reads and administration ---------------------------------------------------------

@@ -97,6 +97,7 @@ from chains.ibc._relayer_msgs import (
     RelayerStats,
     RelayerStatus,
     ResumeRelaying,
+    SetClientLag,
     SetupPath,
 )
 from mesh_actors import Actor, ActorRef, MailboxConfig, MeshActorsError, Message, handler
@@ -141,6 +142,13 @@ class _FlushTick(Message):
 
 class _UpdateTick(Message):
     type_name = "relayer.tick.update"
+
+
+class _Lagged(Message):
+    # a batch held back by `SetClientLag`, due now at ``address``
+    type_name = "relayer.lagged"
+    address: str
+    batch: Any
 
 
 class _RetryTick(Message):
@@ -329,6 +337,8 @@ RelayerMsg = (
     | _ClearTick
     | _FlushTick
     | _UpdateTick
+    | _Lagged
+    | SetClientLag
     | _RetryTick
     | _PathRead
     | _HeadersRead
@@ -378,6 +388,9 @@ class Relayer(Actor[RelayerMsg]):
         # the last clearing found nothing and no notice told of activity since: the next
         # clearing looks without proofs first (`_start_read`)
         self._quiet = False
+        # `SetClientLag`: seconds each batch is held back, and a counter for timer keys
+        self._lag = 0.0
+        self._lagged = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -436,6 +449,24 @@ class Relayer(Actor[RelayerMsg]):
         except Exception as exc:  # the transport may refuse (closed, unknown system)
             self.ctx.log.debug("not sent", to=address, error=repr(exc))
 
+    def _send(self, address: str, batch: IbcBatch) -> None:
+        if not self._lag:
+            self._tell(address, batch)
+            return
+        self._lagged += 1
+        held = _Lagged.model_construct(address=address, batch=batch)
+        self.ctx.timers.send_after(f"lag-{self._lagged}", self._lag, held)
+
+    @handler
+    def on_lagged(self, msg: _Lagged) -> None:
+        """A batch held back by `SetClientLag` is due: send it now."""
+        self._tell(msg.address, msg.batch)
+
+    @handler
+    def on_set_lag(self, msg: SetClientLag) -> None:
+        """Hold every later batch back ``msg.lag`` clock seconds (0: none)."""
+        self._lag = msg.lag
+
     def _relay_filter(self, packet: IbcPacket) -> bool:
         drop = self.config.drop_packets
         if not drop:
@@ -457,9 +488,9 @@ class Relayer(Actor[RelayerMsg]):
             gateway = self._ends[chain_id].gateway
             address = gateway if actor == GATEWAY else f"{gateway}/{actor}"
             batch = IbcBatch.model_construct(ops=ops, reply_to=me, signer=config.name)
-            self._tell(address, batch)
+            self._send(address, batch)
             if config.duplicate and self._rng.random() < config.duplicate:
-                self._tell(address, batch)
+                self._send(address, batch)
             batches += 1
             operations += len(ops)
         self._batches += batches

@@ -19,6 +19,7 @@ __all__ = [
     "RelayerStats",
     "RelayerStatus",
     "ResumeRelaying",
+    "SetClientLag",
     "SetupPath",
 ]
 
@@ -81,6 +82,15 @@ class PauseRelaying(Message):
     """Stop relaying (notices and clearing are ignored) until `ResumeRelaying`."""
 
     type_name = "relayer.pause"
+
+
+class SetClientLag(Message):
+    """From now on, submit every batch ``lag`` clock seconds after planning it (0: at once):
+    a relayer whose light-client updates, and the proofs that need them, land that stale
+    (a fault for chaos runs). Batches already held keep their time."""
+
+    type_name = "relayer.set_client_lag"
+    lag: float = Field(ge=0)
 
 
 class ResumeRelaying(Message):

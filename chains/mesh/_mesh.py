@@ -869,6 +869,104 @@ class Mesh:
         """Resume the relayers between ``a`` and ``b``."""
         self.link(a, b).resume()
 
+    # -- faults (failure injection) -------------------------------------------------------
+
+    def halt_chain(self, chain_id: str) -> None:
+        """Halt ``chain_id`` (its validators stop agreeing on blocks): no block is
+        produced, every transaction (users', relayers') is refused with `ChainHalted`,
+        queries answer from its last state; packets to it wait, and cannot time out on it
+        either, since its time stands still. Raises `UnknownChain`."""
+        self._node(chain_id).chain.halt()
+
+    def resume_chain(self, chain_id: str) -> None:
+        """Resume a halted chain: its next block comes one block time from now, with the
+        clock's time then (time jumps over the halt, as a real chain's next block does;
+        packets whose timeout passed meanwhile now time out). Raises `UnknownChain`."""
+        self._node(chain_id).chain.resume()
+
+    async def crash_chain(self, chain_id: str) -> None:
+        """Crash ``chain_id``'s node: its host actor, contracts and IBC components stop;
+        calls in flight to it fail (`ActorTerminated`), later ones fail at once
+        (`ActorNotFound`) and its relayers' queries fail, until `restart_chain`. What it
+        committed (every transaction it answered) survives, in memory: a chain restarted
+        in this process resumes from that state. Raises `UnknownChain`. Cancellation: the
+        host's stop completes regardless."""
+        await self._node(chain_id).chain.crash()
+
+    def restart_chain(self, chain_id: str) -> None:
+        """Restart a crashed chain from its committed state (a fresh host; blocks resume
+        one block time from now, time jumps over the downtime; the relayers find it again
+        at their next query). Raises `UnknownChain`."""
+        self._node(chain_id).chain.restart()
+
+    def chain_down(self, chain_id: str) -> bool:
+        """Whether ``chain_id`` is crashed or halted now. Raises `UnknownChain`."""
+        chain = self._node(chain_id).chain
+        return chain.crashed or chain.halted
+
+    def skew_clock(self, chain_id: str, offset: int = 0, drift: float | None = None) -> None:
+        """Skew ``chain_id``'s block time against the others': ``offset`` seconds more
+        ahead from its next block (negative: it stands still until the clock catches
+        up), and with ``drift`` that many extra seconds per clock second from now on.
+        Raises `UnknownChain`, `InvalidArgument` for a drift of -1 or less."""
+        if drift is not None and drift <= -1.0:
+            raise InvalidArgument("skew_clock", f"drift must be above -1, not {drift}")
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise InvalidArgument("skew_clock", f"offset must be an int, not {offset!r}")
+        self._node(chain_id).chain.skew_clock(offset, drift)
+
+    async def crash_relayer(self, a: str, b: str, index: int = 0) -> None:
+        """Crash relayer ``index`` between ``a`` and ``b``: its actor stops with all it held
+        in memory. Raises `UnknownPairing` (no such link), `InvalidArgument` (no such
+        relayer). Cancellation: the stop completes regardless."""
+        link = self.link(a, b)
+        self._relayer_of(link, index)
+        await link.crash_relayer(index)
+
+    def restart_relayer(self, a: str, b: str, index: int = 0) -> None:
+        """Start a fresh relayer ``index`` between ``a`` and ``b`` after `crash_relayer`:
+        it recovers what is pending from the chains (commitments, receipts), as a
+        restarted Hermes does. Raises as `crash_relayer`."""
+        link = self.link(a, b)
+        self._relayer_of(link, index)
+        link.restart_relayer(index)
+
+    def lag_relayer(self, a: str, b: str, index: int = 0, lag: float = 60.0) -> None:
+        """Relayer ``index`` between ``a`` and ``b`` lags its light-client updates: every
+        batch it plans (client updates first, then the packets, acks and timeouts whose
+        proofs need them) reaches the chain ``lag`` clock seconds later, with its proof
+        heights that stale; ``lag=0`` ends the lag. Raises `UnknownPairing`,
+        `InvalidArgument` (no such relayer, a negative or non-finite lag)."""
+        link = self.link(a, b)
+        self._relayer_of(link, index)
+        if isinstance(lag, bool) or not isinstance(lag, int | float) or not 0 <= lag < math.inf:
+            raise InvalidArgument("lag_relayer", f"lag must be a finite number >= 0, not {lag!r}")
+        link.lag_relayer(index, float(lag))
+
+    def add_relayers(self, a: str, b: str, count: int = 1) -> int:
+        """Start ``count`` more relayers racing on the path between ``a`` and ``b``
+        (competing relayers): a packet two of them deliver is received once, the other
+        delivery refused by the receipt (I-25) and counted as a no-op. Returns how many
+        extra relayers the link has now. Raises `UnknownPairing`, `InvalidArgument`."""
+        link = self.link(a, b)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidArgument("add_relayers", f"count must be a positive int, not {count!r}")
+        link.add_relayers(count)
+        return len(link.extra)
+
+    async def remove_relayers(self, a: str, b: str) -> int:
+        """Stop the extra relayers of `add_relayers` between ``a`` and ``b``; returns the
+        redundant deliveries they had counted (their no-ops). Raises `UnknownPairing`."""
+        stats = await self.link(a, b).remove_relayers()
+        return sum(s.items_noop for s in stats)
+
+    def _relayer_of(self, link: MeshLink, index: int) -> None:
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise InvalidArgument("relayer", f"index must be an int, not {index!r}")
+        if not 0 <= index < len(link.relayers):
+            detail = f"link {link.name} has {len(link.relayers)} relayer(s): no index {index}"
+            raise InvalidArgument("relayer", detail)
+
     # -- time -------------------------------------------------------------------------------
 
     @property

@@ -13,7 +13,7 @@ reverse order they opened, so a system per setup relayer could not be closed ear
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -28,6 +28,7 @@ from chains.ibc._relayer_msgs import (
     RelayerStats,
     RelayerStatus,
     ResumeRelaying,
+    SetClientLag,
     SetupPath,
 )
 from chains.mesh._errors import MeshSetupFailed
@@ -61,7 +62,14 @@ class MeshLink:
     ends: PathReady | None = None
     relayers: list[ActorRef[RelayerMsg]] = field(default_factory=list)
     systems: list[str] = field(default_factory=list)
+    # competing relayers added while the mesh runs (`add_relayers`), in relayer 0's system
+    extra: list[ActorRef[RelayerMsg]] = field(default_factory=list)
     _setup: tuple[ActorSystem, ActorRef[RelayerMsg]] | None = None
+    _actor_systems: list[ActorSystem] = field(default_factory=list, repr=False)
+    _seed: int = 0
+    _crashed: set[int] = field(default_factory=set, repr=False)
+    _lags: dict[int, float] = field(default_factory=dict, repr=False)
+    _extra_made: int = 0
 
     @property
     def name(self) -> str:
@@ -142,6 +150,7 @@ class MeshLink:
         """Spawn ``spec.count`` relayers (each in its own system, entered on ``stack``) and
         put the fault plan on their links to both chains."""
         link_faults = self.spec.faults.link_faults
+        self._seed = seed
         for index in range(self.spec.count):
             name = relayer_system_name(self.a, self.b, index)
             system = await stack.enter_async_context(
@@ -155,6 +164,86 @@ class MeshLink:
             factory = partial(Relayer, config)
             self.relayers.append(system.spawn(factory, name="relayer", mailbox=Relayer.mailbox))
             self.systems.append(name)
+            self._actor_systems.append(system)
+
+    # -- faults (chaos runs) ----------------------------------------------------------------
+
+    def _relayer_index(self, index: int) -> int:
+        if not 0 <= index < len(self.relayers):
+            raise IndexError(f"link {self.name} has {len(self.relayers)} relayer(s): no {index}")
+        return index
+
+    async def crash_relayer(self, index: int) -> None:
+        """Crash relayer ``index``: its actor stops and everything it held in memory
+        (notices, batches, retries) is lost; its status asks fail until `restart_relayer`.
+        Idempotent. Raises ``IndexError`` for an index the link does not have."""
+        index = self._relayer_index(index)
+        if index in self._crashed:
+            return
+        self._crashed.add(index)
+        await self._actor_systems[index].stop(self.relayers[index])
+
+    def restart_relayer(self, index: int) -> None:
+        """Start a fresh relayer ``index`` (no memory of its predecessor): it subscribes
+        and clears at once, finding what is pending from the chains' queries (commitments,
+        receipts, acks), as Hermes does after a restart. No-op if it is not crashed."""
+        index = self._relayer_index(index)
+        if index not in self._crashed:
+            return
+        self._crashed.discard(index)
+        config = self._config(self.systems[index], self._seed + index, faults=True)
+        system = self._actor_systems[index]
+        self.relayers[index] = system.spawn(
+            partial(Relayer, config), name="relayer", mailbox=Relayer.mailbox
+        )
+        lag = self._lags.get(index)
+        if lag:  # a lag is the relayer's setting: its next incarnation lags too
+            self.relayers[index].tell_nowait(SetClientLag(lag=lag))
+
+    def lag_relayer(self, index: int, lag: float) -> None:
+        """Make relayer ``index`` submit every batch (light-client updates and the proofs
+        that need them) ``lag`` clock seconds after it planned it (0: at once again).
+        Raises ``IndexError`` for an index the link does not have."""
+        index = self._relayer_index(index)
+        self._lags[index] = lag
+        if index not in self._crashed:
+            self.relayers[index].tell_nowait(SetClientLag(lag=lag))
+
+    def crashed(self, index: int) -> bool:
+        """Whether relayer ``index`` is crashed (`crash_relayer`)."""
+        return index in self._crashed
+
+    def add_relayers(self, count: int) -> list[ActorRef[RelayerMsg]]:
+        """Start ``count`` extra relayers on this path, racing the others (in relayer 0's
+        actor system, so on its links' faults; each with a seed of its own). Redundant
+        deliveries are refused by the chains' receipts and counted as the relayers'
+        ``items_noop``. Returns the new references."""
+        system = self._actor_systems[0]
+        made: list[ActorRef[RelayerMsg]] = []
+        for _ in range(count):
+            self._extra_made += 1
+            k = self._extra_made
+            config = self._config(
+                f"{self.systems[0]}-extra{k}", self._seed + 1_000 + k, faults=True
+            )
+            ref: ActorRef[RelayerMsg] = system.spawn(
+                partial(Relayer, config), name=f"relayer-extra{k}", mailbox=Relayer.mailbox
+            )
+            made.append(ref)
+        self.extra.extend(made)
+        return made
+
+    async def remove_relayers(self) -> list[RelayerStats]:
+        """Stop the extra relayers of `add_relayers`; returns the counters of those that
+        answered before stopping."""
+        extra, self.extra = self.extra, []
+        stats: list[RelayerStats] = []
+        system = self._actor_systems[0]
+        for ref in extra:
+            with suppress(MeshActorsError, TimeoutError):
+                stats.append(await ref.ask(RelayerStatus(), expect=RelayerStats, timeout=60.0))
+            await system.stop(ref)
+        return stats
 
     async def statistics(self) -> list[RelayerStats]:
         """Each relayer's counters (a relayer that does not answer is left out)."""

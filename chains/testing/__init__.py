@@ -40,6 +40,13 @@ from chains.testing._contracts import (
     Spawn,
     WritingQuery,
 )
+from chains.testing._coordinator import (
+    CoordinatorError,
+    IbcCoordinator,
+    NotRelayable,
+    Step,
+    StepResult,
+)
 from chains.testing._deliveries import (
     UnitBody,
     channel_close,
@@ -59,7 +66,6 @@ from chains.testing._ibc_bench_app import (
     IbcBenchApp,
 )
 from chains.testing._ibc_test_app import (
-    TEST_APP_CODE,
     IbcAppClose,
     IbcAppConfigure,
     IbcAppInit,
@@ -68,6 +74,7 @@ from chains.testing._ibc_test_app import (
     IbcAppState,
     IbcTestApp,
     IbcTestAppError,
+    TEST_APP_CODE,
     app_version,
 )
 
@@ -87,6 +94,7 @@ __all__ = [
     "CascadeNode",
     "ChannelClosed",
     "ContractKit",
+    "CoordinatorError",
     "CountQuery",
     "CounterpartyIbc",
     "Echo",
@@ -100,11 +108,13 @@ __all__ = [
     "IbcAppSend",
     "IbcAppState",
     "IbcBenchApp",
+    "IbcCoordinator",
     "IbcTestApp",
     "IbcTestAppError",
     "KitError",
     "KitResult",
     "LogQuery",
+    "NotRelayable",
     "QueryOther",
     "Received",
     "RecordingModule",
@@ -112,6 +122,8 @@ __all__ = [
     "SentPacket",
     "Spawn",
     "StateLeaked",
+    "Step",
+    "StepResult",
     "SudoFailure",
     "TEST_APP_CODE",
     "UnexpectedOutcome",

@@ -188,6 +188,11 @@ def _print_summary(summary: ChaosSummary, out: TextIO) -> None:
             print(f"{name:<22}{passed:>8}{failed:>8}", file=out)
     faults = ", ".join(f"{k} {v}" for k, v in sorted(summary.faults.items())) or "none"
     print(f"seeds: {len(summary.seeds)}; faults injected: {faults}", file=out)
+    if summary.redundant:
+        print(
+            f"redundant deliveries refused by receipts (counted, not failed): {summary.redundant}",
+            file=out,
+        )
     if summary.failing:
         for seed, names in sorted(summary.failing.items()):
             shrunk = summary.shrunk.get(seed)

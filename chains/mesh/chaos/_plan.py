@@ -32,13 +32,46 @@ the whole run (and never heals: liveness is then not judged). Plans compose
 (`ChaosPlan.compose`: the union of the faults) and are driven by the run's single seed (the
 mesh's `FaultyNetwork` draws every envelope's fate from it).
 
-What runs today: ``link`` windows (the transport's `LinkFaults` on every link between the
-pair's relayers and the two chains), ``partition`` windows (those links cut, then healed)
-and ``relayer_crash`` (the relayer is cut off from the network and paused, then reconnected
-and resumed: its memory survives, see `UnsupportedFault` for a true restart). Kinds the mesh
-has no hook for (``chain_crash``, ``chain_halt``, ``competing_relayers``) parse, so that a
-plan can be written ahead of the code, and are refused by `check_plan_supported` with
-`UnsupportedFault` naming the hook.
+    [[faults]]                      # juno produces no blocks for a minute
+    kind = "chain_halt"
+    chain = "juno"
+    start = 100
+    end = 160
+
+    [[faults]]                      # osmosis' node crashes, restarts from its state
+    kind = "chain_crash"
+    chain = "osmosis"
+    at = 230
+    restart = 250
+
+    [[faults]]                      # a second relayer races the first
+    kind = "competing_relayers"
+    chains = ["juno", "osmosis"]
+    count = 2
+    start = 0
+    end = 300
+
+    [[faults]]                      # juno's block time jumps 30 s ahead, then drifts
+    kind = "clock_skew"
+    chain = "juno"
+    at = 50
+    offset = 30
+    drift = 0.01
+
+What each kind does (the `Mesh` fault hooks): ``link`` windows put the transport's
+`LinkFaults` on every link between the pair's relayers and the two chains; ``partition``
+windows cut those links, then heal them; ``relayer_crash`` stops the relayer's actor (its
+memory is lost) and starts a fresh one at ``restart`` (`Mesh.crash_relayer`);
+``chain_halt`` stops a chain's blocks and refuses its transactions (`Mesh.halt_chain`);
+``chain_crash`` stops a chain's node and restarts it from its committed state
+(`Mesh.crash_chain`); ``competing_relayers`` starts extra relayers on a path for the
+window (`Mesh.add_relayers`); ``clock_skew`` shifts a chain's block time (and its rate)
+from ``at`` on, for the rest of the run (`Mesh.skew_clock`). A chain crash must restart and
+a chain halt must end within the run (the checkers need the chain back to judge it).
+``relayer_lag`` makes a relayer's batches (its light-client updates, and the proofs that
+need them) land ``lag`` seconds after it planned them, for the window
+(`Mesh.lag_relayer`). A kind the mesh had no hook for would be refused by
+`check_plan_supported` with `UnsupportedFault` naming the hook; every kind above has one.
 """
 
 from __future__ import annotations
@@ -59,11 +92,13 @@ __all__ = [
     "ChainCrash",
     "ChainHalt",
     "ChaosPlan",
+    "ClockSkew",
     "CompetingRelayers",
     "Fault",
     "LinkFaultWindow",
     "PartitionWindow",
     "RelayerCrash",
+    "RelayerLag",
     "check_plan_supported",
     "load_chaos_plan",
     "parse_chaos_plan",
@@ -178,13 +213,19 @@ class RelayerCrash(_Fault):
 
 
 class ChainCrash(_Fault):
-    """The host actor of ``chain`` crashes ``at`` and restarts at ``restart`` (unsupported:
-    needs a hook that stops and respawns a chain's host actor from its committed state)."""
+    """The node of ``chain`` crashes ``at`` and restarts from its committed state at
+    ``restart`` (`Mesh.crash_chain`, `Mesh.restart_chain`)."""
 
     kind: Literal["chain_crash"]
     chain: str
     at: Time
     restart: Time | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChainCrash:
+        if self.restart is not None and self.restart < self.at:
+            raise ValueError(f"restart {self.restart} is before the crash at {self.at}")
+        return self
 
     def window(self) -> tuple[float, float | None]:
         return (self.at, self.restart)
@@ -194,8 +235,8 @@ class ChainCrash(_Fault):
 
 
 class ChainHalt(_Windowed):
-    """``chain`` produces no blocks from ``start`` to ``end`` (unsupported: needs a hook
-    that pauses a chain's block production)."""
+    """``chain`` produces no blocks (and refuses transactions) from ``start`` to ``end``
+    (`Mesh.halt_chain`, `Mesh.resume_chain`)."""
 
     kind: Literal["chain_halt"]
     chain: str
@@ -205,9 +246,8 @@ class ChainHalt(_Windowed):
 
 
 class CompetingRelayers(_Windowed):
-    """``count`` relayers race on the path of ``chains`` during the window (unsupported
-    beyond the topology's own ``count``: needs a hook that spawns extra relayers on a
-    running link)."""
+    """``count`` relayers race on the path of ``chains`` during the window: the topology's
+    own, and as many extra ones as that takes (`Mesh.add_relayers`; at least one extra)."""
 
     kind: Literal["competing_relayers"]
     chains: Pair
@@ -217,19 +257,52 @@ class CompetingRelayers(_Windowed):
         return self.chains
 
 
+class ClockSkew(_Fault):
+    """From ``at`` on, ``chain``'s block time runs ``offset`` seconds further ahead of the
+    clock (negative: it stands still until the clock catches up), and ``drift`` extra
+    seconds per clock second (`Mesh.skew_clock`). It lasts the rest of the run but does
+    not hold up liveness: a skewed chain still makes progress."""
+
+    kind: Literal["clock_skew"]
+    chain: str
+    at: Time
+    offset: Annotated[int, Field(strict=True, ge=-86_400, le=86_400)] = 0
+    drift: Annotated[float, Field(gt=-0.5, lt=0.5)] | None = None
+
+    def window(self) -> tuple[float, float | None]:
+        return (self.at, self.at)
+
+    def chain_names(self) -> tuple[str, ...]:
+        return (self.chain,)
+
+
+class RelayerLag(_Windowed):
+    """Relayer ``index`` of ``chains`` updates its light clients ``lag`` seconds late
+    during the window: every batch it plans lands that much later (`Mesh.lag_relayer`)."""
+
+    kind: Literal["relayer_lag"]
+    chains: Pair
+    index: Annotated[int, Field(strict=True, ge=0)] = 0
+    lag: Annotated[float, Field(gt=0)] = 60.0
+
+    def chain_names(self) -> tuple[str, ...]:
+        return self.chains
+
+
 Fault = Annotated[
-    LinkFaultWindow | PartitionWindow | RelayerCrash | ChainCrash | ChainHalt | CompetingRelayers,
+    LinkFaultWindow
+    | PartitionWindow
+    | RelayerCrash
+    | ChainCrash
+    | ChainHalt
+    | CompetingRelayers
+    | ClockSkew
+    | RelayerLag,
     Field(discriminator="kind"),
 ]
 
-_MISSING_HOOKS = {
-    "chain_crash": "a Mesh hook that stops a chain's host actor and respawns it from its"
-    " committed state (Mesh.crash_chain / Mesh.restart_chain)",
-    "chain_halt": "a Mesh hook that pauses and resumes a chain's block production"
-    " (Mesh.halt_chain / Mesh.resume_chain)",
-    "competing_relayers": "a Mesh hook that spawns extra relayers on a running link"
-    " (MeshLink.add_relayer)",
-}
+# fault kinds that parse but that the mesh cannot run yet -> the hook they would need
+_MISSING_HOOKS: dict[str, str] = {}
 
 
 class ChaosPlan(BaseModel):
@@ -281,7 +354,15 @@ def plan_issues(plan: ChaosPlan, topology: Topology) -> list[ConfigIssue]:
             issues.append(
                 ConfigIssue(("faults", i, "chains"), f"no link joins {names[0]} and {names[1]}")
             )
-        if isinstance(fault, RelayerCrash) and set(names) <= ids:
+        if isinstance(fault, ChainCrash) and fault.restart is None:
+            issues.append(
+                ConfigIssue(("faults", i, "restart"), "a crashed chain must restart within the run")
+            )
+        if isinstance(fault, ChainHalt) and fault.end is None:
+            issues.append(
+                ConfigIssue(("faults", i, "end"), "a halted chain must resume within the run")
+            )
+        if isinstance(fault, RelayerCrash | RelayerLag) and set(names) <= ids:
             count = topology.relayers_of(*fault.chains).count
             if fault.index >= count:
                 issues.append(

@@ -78,6 +78,9 @@ class SeedRecord:
     events_dropped: int = 0
     # packet key (as "chain/port/channel/seq") -> operation index, for cross-chain ops
     op_packets: dict[str, int] = field(default_factory=dict)
+    # deliveries the chains refused as redundant (a receipt or ack already there, I-25),
+    # counted by the competing relayers the plan added: expected, never a failure
+    redundant: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able summary (the histories are written separately)."""
@@ -89,6 +92,7 @@ class SeedRecord:
             "violations": list(self.violations),
             "events_dropped": self.events_dropped,
             "faults": dict(sorted(self.faults.items())),
+            "redundant_deliveries": self.redundant,
             "relayers": [r.__dict__ for r in self.relayers],
             "operations": len(self.operations),
         }

@@ -78,6 +78,8 @@ class ChaosSummary:
     latency: LatencyTable = field(default_factory=LatencyTable)
     interrupted: bool = False
     run_dir: Path | None = None
+    # deliveries the chains refused as redundant (receipts, I-25): counted, never failed
+    redundant: int = 0
 
     @property
     def ok(self) -> bool:
@@ -89,6 +91,7 @@ class ChaosSummary:
         self.seeds.append(outcome.seed)
         for kind, n in outcome.faults.items():
             self.faults[kind] = self.faults.get(kind, 0) + n
+        self.redundant += int(outcome.record.get("redundant_deliveries", 0))
         for name, found in outcome.checks.items():
             bucket = self.failed if found else self.passed
             bucket[name] = bucket.get(name, 0) + 1
@@ -106,6 +109,7 @@ class ChaosSummary:
             "plan": self.plan,
             "seeds": len(self.seeds),
             "faults": dict(sorted(self.faults.items())),
+            "redundant_deliveries": self.redundant,
             "checks": {
                 name: {"passed": self.passed.get(name, 0), "failed": self.failed.get(name, 0)}
                 for name in CHECKERS

@@ -17,21 +17,21 @@ from typing import Any
 import anyio
 
 from chains.host._tx_result import TxResult
-from chains.ibc._relayer_msgs import (
-    PauseRelaying,
-    RelayerStats,
-    RelayerStatus,
-    ResumeRelaying,
-)
+from chains.ibc._relayer_msgs import RelayerStats, RelayerStatus
 from chains.mesh._mesh import Mesh
 from chains.mesh._relaying import MeshLink
 from chains.mesh._topology import Topology
 from chains.mesh.chaos._history import History
 from chains.mesh.chaos._plan import (
+    ChainCrash,
+    ChainHalt,
     ChaosPlan,
+    ClockSkew,
+    CompetingRelayers,
     LinkFaultWindow,
     PartitionWindow,
     RelayerCrash,
+    RelayerLag,
     check_plan_supported,
 )
 from chains.mesh.chaos._record import CapSample, RelayerAnswer, SeedRecord, Withdrawal
@@ -61,7 +61,8 @@ def _timeline(plan: ChaosPlan, operations: tuple[Operation, ...]) -> list[_Actio
     for fault in plan.faults:
         start, end = fault.window()
         actions.append(_Action(start, 1, "start", fault))
-        if end is not None:
+        # a clock skew is a step: it has no end to apply
+        if end is not None and not isinstance(fault, ClockSkew):
             actions.append(_Action(end, 0, "end", fault))
     actions += [_Action(op.time, 2, "op", op=op) for op in operations]
     return sorted(actions, key=lambda a: (a.time, a.order))
@@ -82,41 +83,74 @@ class _Driver:
 
     # -- faults -----------------------------------------------------------------------------
 
-    def apply(self, action: _Action) -> None:
-        """Start or end one fault, then put every link of the fault's pair in the state the
-        faults active now call for (so overlapping windows compose: the latest started link
-        window wins while it lasts, partitions and crashes each hold until their own end)."""
+    async def apply(self, action: _Action) -> None:
+        """Start or end one fault. Link-level faults (windows, partitions) put every link
+        of the fault's pair in the state the faults active now call for, so overlapping
+        windows compose (the latest started link window wins while it lasts, partitions
+        hold until their own end); the others call the mesh's fault hooks."""
         fault = action.fault
-        if action.kind == "start":
+        start = action.kind == "start"
+        if start:
             self.record.faults[fault.kind] = self.record.faults.get(fault.kind, 0) + 1
             self.active.append(fault)
         else:
             self.active.remove(fault)
-        link = self.mesh.link(*fault.chains)
-        self._sync(link, fault if isinstance(fault, RelayerCrash) else None, action.kind)
+        mesh = self.mesh
+        if isinstance(fault, LinkFaultWindow | PartitionWindow):
+            self._sync(mesh.link(*fault.chains))
+        elif isinstance(fault, RelayerCrash):
+            a, b = fault.chains
+            if start:
+                await mesh.crash_relayer(a, b, fault.index)
+            else:
+                mesh.restart_relayer(a, b, fault.index)
+        elif isinstance(fault, ChainHalt):
+            # overlapping halts of one chain: it resumes when the last of them ends
+            if start:
+                mesh.halt_chain(fault.chain)
+            elif not self._still(ChainHalt, fault.chain):
+                mesh.resume_chain(fault.chain)
+        elif isinstance(fault, ChainCrash):
+            if start:
+                await mesh.crash_chain(fault.chain)
+            elif not self._still(ChainCrash, fault.chain):
+                mesh.restart_chain(fault.chain)
+        elif isinstance(fault, CompetingRelayers):
+            a, b = fault.chains
+            if start:
+                own = len(mesh.link(a, b).relayers)
+                mesh.add_relayers(a, b, max(1, fault.count - own))
+            elif not any(
+                isinstance(f, CompetingRelayers) and set(f.chains) == set(fault.chains)
+                for f in self.active
+            ):
+                self.record.redundant += await mesh.remove_relayers(a, b)
+        elif isinstance(fault, RelayerLag):
+            a, b = fault.chains
+            later = [
+                f
+                for f in self.active
+                if isinstance(f, RelayerLag)
+                and set(f.chains) == set(fault.chains)
+                and f.index == fault.index
+            ]
+            # overlapping lags of one relayer: the latest started one holds
+            mesh.lag_relayer(a, b, fault.index, later[-1].lag if later else 0.0)
+        elif isinstance(fault, ClockSkew):
+            mesh.skew_clock(fault.chain, fault.offset, fault.drift)
+            self.active.remove(fault)  # a step, not a window
 
-    def _sync(self, link: MeshLink, crash: RelayerCrash | None, kind: str) -> None:
+    def _still(self, kind: type[Any], chain: str) -> bool:
+        return any(isinstance(f, kind) and f.chain == chain for f in self.active)
+
+    def _sync(self, link: MeshLink) -> None:
         network = self.mesh.network
         pair = frozenset((link.a, link.b))
         mine = [f for f in self.active if frozenset(f.chain_names()) == pair]
         windows = [f for f in mine if isinstance(f, LinkFaultWindow)]
         base = link.spec.faults.link_faults
         faults = windows[-1].link_faults if windows else (None if base.clean else base)
-        if crash is not None:
-            # modelled as a relayer cut off and paused, then reconnected and resumed: its
-            # memory survives (a true restart needs a respawn hook, see UnsupportedFault)
-            relayer = link.relayers[crash.index]
-            if kind == "start":
-                network.isolate(link.systems[crash.index])
-                relayer.tell_nowait(PauseRelaying())
-            else:
-                # heal_node also lifts this relayer's partitions: re-applied below
-                network.heal_node(link.systems[crash.index])
-                relayer.tell_nowait(ResumeRelaying())
-        for index, system in enumerate(link.systems):
-            crashed = any(isinstance(f, RelayerCrash) and f.index == index for f in mine)
-            if crashed:
-                network.isolate(system)
+        for system in link.systems:
             for chain in (link.a, link.b):
                 network.set_link(system, chain, faults)
                 network.set_link(chain, system, faults)
@@ -292,6 +326,8 @@ class _Driver:
     async def sample_caps(self) -> None:
         for pairing in self.mesh.pairings():
             p = pairing.spec
+            if self.mesh.chain(p.consumer).crashed:
+                continue  # nothing to read until it restarts
             status = await self.mesh.virtual_stake(p.provider, p.consumer)
             self.record.cap_samples.append(
                 CapSample(
@@ -372,7 +408,7 @@ async def _play(
             await driver.invoke(action.op)
             await driver.sample_caps()
         else:
-            driver.apply(action)
+            await driver.apply(action)
     await mesh.advance_until(max(workload.duration, heals or 0.0))
     settled = await mesh.settle(timeout=workload.settle_bound)
     driver.observe()
@@ -384,10 +420,11 @@ async def _play(
         for index, relayer in enumerate(link.relayers):
             started = mesh.clock.now()
             try:
-                await relayer.ask(
+                stats = await relayer.ask(
                     RelayerStatus(), expect=RelayerStats, timeout=workload.status_bound
                 )
                 seconds: float | None = round(mesh.clock.now() - started, 6)
+                record.redundant += stats.items_noop
             except (MeshActorsError, TimeoutError):
                 seconds = None
             record.relayers.append(RelayerAnswer(link.name, index, seconds))

@@ -71,13 +71,11 @@ def test_bad_input_exits_2_with_a_located_error(files: dict[str, Path], tmp_path
     assert f"{files['plan']}:4: faults[0].drop:" in err
 
 
-def test_an_unsupported_fault_exits_2_naming_the_hook(
-    files: dict[str, Path], tmp_path: Path
-) -> None:
-    files["plan"].write_text('[[faults]]\nkind = "chain_halt"\nchain = "juno"\nend = 60\n')
+def test_a_chain_left_down_exits_2_naming_the_key(files: dict[str, Path], tmp_path: Path) -> None:
+    files["plan"].write_text('[[faults]]\nkind = "chain_crash"\nchain = "juno"\nat = 60\n')
     code, _, err = _run(_chaos_argv(files, tmp_path / "run"))
     assert code == 2
-    assert "chain_halt" in err and "halt_chain" in err
+    assert "faults[0].restart" in err and "restart within the run" in err
 
 
 def test_bad_usage_exits_2(tmp_path: Path) -> None:

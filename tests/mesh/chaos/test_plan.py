@@ -13,7 +13,6 @@ from chains.mesh import (
     LinkFaultWindow,
     PartitionWindow,
     RelayerCrash,
-    UnsupportedFault,
     check_plan_supported,
     load_chaos_plan,
     parse_chaos_plan,
@@ -93,25 +92,34 @@ def test_a_fault_that_never_heals_has_no_heal_time() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "kind", "hook"),
+    "text",
     [
-        ('kind = "chain_halt"\nchain = "juno"\nstart = 1\nend = 2', "chain_halt", "halt_chain"),
-        ('kind = "chain_crash"\nchain = "juno"\nat = 1', "chain_crash", "crash_chain"),
-        (
-            'kind = "competing_relayers"\nchains = ["juno", "osmosis"]',
-            "competing_relayers",
-            "add_relayer",
-        ),
+        'kind = "chain_halt"\nchain = "juno"\nstart = 1\nend = 2',
+        'kind = "chain_crash"\nchain = "juno"\nat = 1\nrestart = 5',
+        'kind = "competing_relayers"\nchains = ["juno", "osmosis"]\nend = 9',
+        'kind = "clock_skew"\nchain = "juno"\nat = 3\noffset = -20\ndrift = 0.01',
+        'kind = "relayer_crash"\nchains = ["juno", "osmosis"]\nat = 1\nrestart = 2',
+        'kind = "relayer_lag"\nchains = ["juno", "osmosis"]\nstart = 1\nend = 9\nlag = 30',
     ],
 )
-def test_faults_without_a_mesh_hook_are_refused_naming_the_hook(
-    text: str, kind: str, hook: str
-) -> None:
-    plan = parse_chaos_plan(f"[[faults]]\n{text}\n")
-    with pytest.raises(UnsupportedFault) as caught:
-        check_plan_supported(plan, TOPOLOGY)
-    assert caught.value.kind == kind
-    assert hook in str(caught.value)
+def test_node_faults_are_supported(text: str) -> None:
+    check_plan_supported(parse_chaos_plan(f"[[faults]]\n{text}\n"), TOPOLOGY)
+
+
+def test_a_chain_down_at_the_end_of_the_run_is_refused() -> None:
+    text = (
+        '[[faults]]\nkind = "chain_crash"\nchain = "juno"\nat = 1\n\n'
+        '[[faults]]\nkind = "chain_halt"\nchain = "osmosis"\nstart = 3\n'
+    )
+    with pytest.raises(ChaosPlanError) as caught:
+        check_plan_supported(parse_chaos_plan(text), TOPOLOGY)
+    message = str(caught.value)
+    assert "faults[0].restart" in message and "faults[1].end" in message
+
+
+def test_a_clock_skew_is_a_step_that_heals_at_once() -> None:
+    plan = parse_chaos_plan('[[faults]]\nkind = "clock_skew"\nchain = "juno"\nat = 40\n')
+    assert plan.heals_at() == 40
 
 
 def test_plan_naming_unknown_chains_or_relayers_is_refused() -> None:
