@@ -32,6 +32,13 @@ from chains.mesh._invariants import (
 from chains.mesh._mesh import (
     Mesh,
 )
+from chains.mesh._network import (
+    NetworkConfigError,
+    RealClockRequired,
+    build_transport,
+    chain_address,
+    network_secret,
+)
 from chains.mesh._relaying import (
     MeshLink,
 )
@@ -81,6 +88,7 @@ from chains.mesh._topology import (
     ChainSpec,
     DelaySpec,
     FaultPlan,
+    NetworkSpec,
     PairingSpec,
     PriceFeedSpec,
     RelayerSpec,
@@ -264,4 +272,10 @@ __all__ = [
     "shrink_operations",
     "to_edn",
     "write_report",
+    "NetworkConfigError",
+    "RealClockRequired",
+    "build_transport",
+    "chain_address",
+    "network_secret",
+    "NetworkSpec",
 ]
