@@ -144,9 +144,11 @@ class Manifest(_Entry):
 
 def topology_hash(topology: Topology) -> str:
     """The SHA-256 of what the chains' state depends on: the topology without its
-    ``[network]`` section and addresses (the same genesis runs over TCP or NATS)."""
+    ``[network]`` section, addresses and relayers (the same genesis runs over TCP or NATS,
+    with any relayers)."""
     document: Any = topology.model_dump(
-        mode="json", exclude={"network": True, "chains": {"__all__": {"address"}}}
+        mode="json",
+        exclude={"network": True, "relayers": True, "chains": {"__all__": {"address"}}},
     )
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
