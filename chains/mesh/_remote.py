@@ -289,14 +289,21 @@ class RemoteMesh:
         return result
 
     async def claim_rewards(
-        self, provider: str, consumer: str, user: str, validator: str
+        self,
+        provider: str,
+        consumer: str,
+        user: str,
+        validator: str,
+        recipient: str | None = None,
     ) -> RemoteTxResult:
-        """``user`` sends its rewards on ``validator`` to its own consumer-chain address
-        (P-75, I-82)."""
+        """``user`` sends its rewards on ``validator`` to ``recipient``'s consumer-chain
+        address (default: its own; a full address is used as given) (P-75, I-82)."""
         pairing = self._pairing(provider, consumer)
+        target = recipient or user
+        if not target.startswith(f"{self._config(consumer).prefix}1"):
+            target = self.address(consumer, target)
         msg = ExternalWithdrawRewards(
-            validator=self.operator(consumer, validator),
-            remote_recipient=self.address(consumer, user),
+            validator=self.operator(consumer, validator), remote_recipient=target
         )
         return await self.execute(provider, user, pairing.external_staking, msg)
 
