@@ -426,14 +426,22 @@ class ContractStorage:
     def map(self, name: str) -> JournaledMap[Any, Any]:
         existing = self._maps.get(name)
         if existing is None:
-            existing = JournaledMap(self._store, self._prefix + name)
+            # a map loaded from a durable store before the core first asked for it is
+            # adopted (see `chains.host.DurableStore`)
+            full = self._prefix + name
+            existing = self._store.find(full)
+            if existing is None:  # (not ``or``: an empty map is falsy)
+                existing = JournaledMap(self._store, full)
             self._maps[name] = existing
         return existing
 
     def sorted_map(self, name: str) -> SortedJournaledMap[Any, Any]:
         existing = self._maps.get(name)
         if existing is None:
-            existing = SortedJournaledMap(self._store, self._prefix + name)
+            full = self._prefix + name
+            existing = self._store.find(full)
+            if existing is None:
+                existing = SortedJournaledMap(self._store, full)
             self._maps[name] = existing
         if not isinstance(existing, SortedJournaledMap):
             raise TypeError(f"storage {name!r} was opened as an unsorted map")

@@ -11,6 +11,13 @@ Costs are proportional to the number of writes, never to the size of the state: 
 savepoint open nothing is journaled at all, a savepoint is an integer mark, and a rollback
 undoes exactly the writes made since its mark.
 
+**Change tracking** (for a durable store, ``chains.host.DurableStore``): after
+``track_changes()`` every map notes each key written (set, deleted, popped, cleared) in a
+per-map set, and ``take_changes()`` hands the noted keys over and starts afresh. A write later
+rolled back stays noted: whoever persists the keys reads the map's value *now* (the restored
+one, or absence), so the outcome is right and at worst an unchanged value is looked at
+again. Without tracking a write pays one attribute test (``_changed is None``).
+
 **Values must be immutable.** The journal keeps references to old values, so a value changed
 in place would be changed in the "old" copy too and could not be rolled back. Store ints,
 strings, tuples, frozensets, frozen pydantic models and frozen dataclasses, and replace a
@@ -78,6 +85,8 @@ class Store:
         self._maps: dict[str, JournaledMap[Any, Any]] = {}
         self._journal: list[tuple[JournaledMap[Any, Any], Any, Any]] = []
         self._open: list[Savepoint] = []
+        # change tracking (see the module docstring): off until `track_changes`
+        self._tracking = False
 
     # -- maps --
 
@@ -85,10 +94,54 @@ class Store:
         if name in self._maps:
             raise MapExists(name)
         self._maps[name] = journaled
+        if self._tracking:
+            journaled._changed = set()
 
     def names(self) -> tuple[str, ...]:
         """The names of all maps, in creation order."""
         return tuple(self._maps)
+
+    def find(self, name: str) -> JournaledMap[Any, Any] | None:
+        """The map named ``name``, or ``None`` if no map has that name."""
+        return self._maps.get(name)
+
+    def maps(self) -> tuple[JournaledMap[Any, Any], ...]:
+        """Every map, in creation order."""
+        return tuple(self._maps.values())
+
+    # -- change tracking --
+
+    @property
+    def tracking(self) -> bool:
+        """Whether writes are noted for `take_changes`."""
+        return self._tracking
+
+    def track_changes(self) -> None:
+        """Start noting the keys every map (present and future) writes; forget any noted."""
+        self._tracking = True
+        for journaled in self._maps.values():
+            journaled._changed = set()
+
+    def take_changes(self) -> list[tuple[JournaledMap[Any, Any], set[Any]]]:
+        """The ``(map, keys)`` written since tracking began or the last call, and start
+        afresh (maps with no noted key are left out). Empty when not tracking."""
+        if not self._tracking:
+            return []
+        taken: list[tuple[JournaledMap[Any, Any], set[Any]]] = []
+        for journaled in self._maps.values():
+            changed = journaled._changed
+            if changed:
+                taken.append((journaled, changed))
+                journaled._changed = set()
+        return taken
+
+    def note_changes(self, changes: list[tuple[JournaledMap[Any, Any], set[Any]]]) -> None:
+        """Note ``changes`` (a `take_changes` answer) again, e.g. after a failed write, so
+        the next `take_changes` returns them too. Does nothing when not tracking."""
+        for journaled, keys in changes:
+            pending = journaled._changed
+            if pending is not None:
+                pending.update(keys)
 
     def snapshot(self) -> dict[str, dict[Any, Any]]:
         """A shallow copy of every map's contents, by map name.
@@ -178,6 +231,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         self._store = store
         self._data: dict[K, V] = {}
         self.name = name
+        # keys written since the store's last `take_changes` (``None``: not tracking)
+        self._changed: set[K] | None = None
         store._register(name, self)
         # reads need no journaling: bind the dict's own get (a C call) over the method below,
         # which stays as the documented signature (``_data`` is never replaced)
@@ -192,6 +247,18 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
     def raw_items(self) -> Iterator[tuple[K, V]]:
         """All items in storage order (no copy)."""
         return iter(self._data.items())
+
+    @property
+    def ordered(self) -> bool:
+        """Whether this map keeps its keys sorted (a `SortedJournaledMap`)."""
+        return False
+
+    def replace_contents(self, items: dict[K, V]) -> None:
+        """Make ``items`` the map's contents, bypassing the journal and change tracking (for
+        loading persisted state). Call it with no savepoint open: a rollback could not undo
+        it."""
+        self._data.clear()
+        self._data.update(items)
 
     def __getitem__(self, key: K) -> V:
         return self._data[key]
@@ -214,6 +281,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, data.get(key, _MISSING)))
         data[key] = value
+        if self._changed is not None:
+            self._changed.add(key)
 
     def __delitem__(self, key: K) -> None:
         data = self._data
@@ -223,6 +292,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, data[key]))
         del data[key]
+        if self._changed is not None:
+            self._changed.add(key)
 
     @overload
     def pop(self, key: K, /) -> V: ...
@@ -240,6 +311,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         if store._open:
             store._journal.append((self, key, value))
         del data[key]
+        if self._changed is not None:
+            self._changed.add(key)
         return value
 
     def __iter__(self) -> Iterator[K]:
@@ -251,6 +324,8 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         store = self._store
         if store._open:
             store._journal.extend([(self, key, value) for key, value in data.items()])
+        if self._changed is not None:
+            self._changed.update(data)
         data.clear()
 
     def __len__(self) -> int:
@@ -275,6 +350,16 @@ class SortedJournaledMap(JournaledMap[K, V]):
         # typed Any: K is only Hashable, but these keys are also ordered (see class docstring)
         self._keys: SortedList[Any] = SortedList()
 
+    @property
+    def ordered(self) -> bool:
+        """Always true: see `JournaledMap.ordered`."""
+        return True
+
+    def replace_contents(self, items: dict[K, V]) -> None:
+        """See `JournaledMap.replace_contents`; the sorted keys are rebuilt too."""
+        super().replace_contents(items)
+        self._keys = SortedList(self._data)
+
     def _restore(self, key: K, old: V | _Missing) -> None:
         present = key in self._data
         super()._restore(key, old)
@@ -294,6 +379,8 @@ class SortedJournaledMap(JournaledMap[K, V]):
             if store._open:
                 store._journal.append((self, key, _MISSING))
         data[key] = value
+        if self._changed is not None:
+            self._changed.add(key)
 
     def __delitem__(self, key: K) -> None:
         super().__delitem__(key)

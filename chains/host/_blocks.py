@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 
 from chains.contract._contract import BlockEnv
 from chains.contract._errors import ChainError
+from chains.host._durable import StateLoadedObserver
 from chains.host._errors import InternalError, ModulePanic, UnknownModule, panic_detail
 from chains.host._events import BlockPhase, ChainEvent, RawEvent
 from chains.host._tx_result import BlockResult, TxResult
@@ -88,6 +89,25 @@ class BlockLifecycle(UnitRunner):
     def schedule_version(self) -> int:
         """A counter that changes whenever a module or a block hint is added."""
         return self._schedule_version
+
+    def restore_block(self, height: int, time_s: int, is_open: bool, tx_index: int) -> None:
+        """Take up a block position loaded from a durable store (``chains.host._durable``):
+        the store's maps already hold that block's state. Forgets the per-block caches and
+        lets every `StateLoadedObserver` module rebuild what it keeps beside the store (an
+        observer's exception propagates: a bug)."""
+        self._height = height
+        self._time = time_s
+        self._open = is_open
+        self._tx_index = tx_index
+        self._block_env = None
+        self._envs.clear()
+        self._awake.clear()
+        self._events.clear()
+        self._created.clear()
+        self._schedule_version += 1
+        for module in self._modules.values():
+            if isinstance(module, StateLoadedObserver):
+                module.on_state_loaded()
 
     def set_block_hint(self, name: str, hint: BlockHint, *, idle_memory: int | None = None) -> None:
         """Tell `block_due` / `next_due` when the module ``name`` (not a `ScheduledModule`)

@@ -55,12 +55,14 @@ from chains.contract._signing import SignedTx
 from chains.host._chain_state import ContractInfo
 from chains.host._config import ChainConfig, account_key
 from chains.host._contract_actor import ContractMsg
+from chains.host._durable import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES, state_app_hash
 from chains.host._errors import ChainNotRunning
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._host import BlockClock, ChainHost
 from chains.host._msgs import (
     AddModule,
+    AttachStore,
     ExecuteTx,
     GovExecuteTx,
     GovSudoTx,
@@ -171,6 +173,57 @@ class Chain:
         if host is not None:
             await self.system.stop(host)
         self._events.close()
+        # after the host stopped: no block boundary can commit any more
+        durable, self._executor.durable = self._executor.durable, None
+        if durable is not None:
+            durable.close()
+
+    # -- durable state --------------------------------------------------------------------
+
+    async def attach_store(
+        self, path: str | os.PathLike[str], *, synchronous: str = DEFAULT_SYNCHRONOUS
+    ) -> int | None:
+        """Keep this chain's state in the SQLite file at ``path`` (see ``_durable.py``).
+
+        Call it after every module, code and IBC is installed (the order of
+        ``chains.mesh.start_chain``), before traffic. If the file holds committed blocks,
+        the chain takes up its last committed block (all state, height and time; caches
+        rebuilt, contract and channel actors spawned) and the method returns that height;
+        a new file gets the current state as its base and the method returns ``None``.
+        From then on every block boundary is committed to the file in one SQLite
+        transaction; leaving the chain closes it. Block time resumes from the committed
+        block's: on a virtual clock the next block is one block time later, on a real clock
+        the downtime counts (as the wall clock does for a real chain's next block).
+
+        ``synchronous``: SQLite's setting in WAL mode, ``"NORMAL"`` (default: survives a
+        process crash or ``kill -9``) or ``"FULL"`` (also survives power loss; an fsync per
+        block). Raises ``ValueError`` for another value; `StoreCorrupt` (not a chain store,
+        damaged, app hash mismatch, or unopenable), `ForeignStore` (another chain's file),
+        `StoreVersionMismatch` (newer schema), `StoreAttached` (a store already attached):
+        the chain's state is then untouched. Cancelling abandons the wait; the attach, once
+        queued, still runs.
+        """
+        if synchronous.upper() not in SYNCHRONOUS_MODES:
+            raise ValueError(f"unknown synchronous setting {synchronous!r}")
+        result = await self.host.ask(
+            AttachStore(path=os.fspath(path), synchronous=synchronous), expect=QueryResult
+        )
+        height: int | None = result.unwrap()
+        return height
+
+    async def app_hash(self) -> bytes:
+        """The app hash of the last committed state (see ``_durable.py``: a multiset hash
+        over the canonical bytes of every entry, with the block position). Without a
+        durable store: the hash of the current state, computed over all of it (O(state));
+        at a block boundary that is what a store would have committed."""
+
+        def read(ex: TxExecutor) -> bytes:
+            durable = ex.durable
+            if durable is not None and durable.app_hash is not None:
+                return durable.app_hash
+            return state_app_hash(ex)
+
+        return await self._read(read)
 
     # -- identity -------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ routes (``_routes.py``, ``_native_routes.py``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
@@ -29,6 +29,9 @@ from chains.host._querier import ChainQuerier
 from chains.modules._bank import Bank
 from chains.modules._module import BlockHint, ChainModule, ScheduledModule
 from chains.modules._staking_module import StakingModule
+
+if TYPE_CHECKING:
+    from chains.host._durable import DurableStore
 
 __all__ = ["ContractInfo", "MessageFilter"]
 
@@ -119,6 +122,8 @@ class ChainState:
         # (source, type, attributes): Event models are only built if someone reads them
         self._events: list[RawEvent] = []
         self._created: list[str] = []
+        # the durable store the host commits each block boundary to (`Chain.attach_store`)
+        self.durable: DurableStore | None = None
 
     @property
     def store(self) -> Store:

@@ -15,6 +15,7 @@ __all__ = [
     "CodeNotFound",
     "ContractNotFound",
     "ContractPanic",
+    "ForeignStore",
     "InternalError",
     "InvalidComponent",
     "ModuleExists",
@@ -22,6 +23,10 @@ __all__ = [
     "NestedUnit",
     "NoIbcModule",
     "QueryWrite",
+    "StoreAttached",
+    "StoreCorrupt",
+    "StoreError",
+    "StoreVersionMismatch",
     "UndecodableMessage",
     "UnknownModule",
 ]
@@ -181,6 +186,58 @@ class ChainNotRunning(ChainError, RuntimeError):
 
     def __init__(self, chain_id: str) -> None:
         super().__init__(chain_id)
+
+
+class StoreError(ChainError):
+    """Base of the durable store's errors (`chains.host.DurableStore`, `Chain.attach_store`):
+    the chain's state is unchanged when one is raised."""
+
+
+class StoreCorrupt(StoreError):
+    """The file at ``path`` is not a chain store, is damaged (unreadable pages, undecodable
+    rows, a missing block record), or its rows do not hash to the recorded app hash."""
+
+    fields = ("path", "reason")
+    path: str
+    reason: str
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+
+
+class ForeignStore(StoreError):
+    """The store file at ``path`` belongs to chain ``found``, not ``expected``."""
+
+    fields = ("path", "expected", "found")
+    path: str
+    expected: str
+    found: str
+
+    def __init__(self, path: str, expected: str, found: str) -> None:
+        super().__init__(path, expected, found)
+
+
+class StoreVersionMismatch(StoreError):
+    """The store file at ``path`` has schema version ``found``, newer than ``supported``
+    (written by a newer mesh-actors: this one cannot read it)."""
+
+    fields = ("path", "found", "supported")
+    path: str
+    found: int
+    supported: int
+
+    def __init__(self, path: str, found: int, supported: int) -> None:
+        super().__init__(path, found, supported)
+
+
+class StoreAttached(StoreError):
+    """The chain already has a durable store (``path``): attach one store, once."""
+
+    fields = ("path",)
+    path: str
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
 
 
 def panic_detail(exc: BaseException) -> str:

@@ -62,6 +62,7 @@ only cost time there (``python -m benchmarks auth`` measures both paths).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -70,11 +71,20 @@ from typing import Any
 from chains.contract._errors import ChainError, Unauthorized, UnsupportedMessage
 from chains.contract._signing import SignedTx, verify_tx
 from chains.host._contract_actor import ContractActor
-from chains.host._errors import InternalError, InvalidComponent, ModulePanic
+from chains.host._durable import DurableStore
+from chains.host._errors import (
+    InternalError,
+    InvalidComponent,
+    ModulePanic,
+    StoreAttached,
+    StoreCorrupt,
+    StoreError,
+)
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._msgs import (
     AddModule,
+    AttachStore,
     BlockTick,
     ExecuteTx,
     GovExecuteTx,
@@ -110,6 +120,10 @@ _BLOCK_TIMER = "block"
 
 def _not_a_transaction(tx: object) -> None:
     raise UnsupportedMessage("transaction", type(tx).__name__)
+
+
+def _unopenable(path: str, exc: Exception) -> StoreCorrupt:
+    return StoreCorrupt(path, f"{type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -241,6 +255,8 @@ class _BlockDriver:
                 result = executor.fast_forward(times)
                 if result is not None:
                     host._after_block(result)
+                    if executor.durable is not None:
+                        executor.durable.commit(executor)
                     self.next_tick = tick
                     continue
             plain = True
@@ -323,6 +339,8 @@ class ChainHost(Actor[HostMsg]):
         executor = self._executor
         self._after_block(executor.end_block())
         self._after_block(executor.begin_block(self._clock.time_at(now, executor.time_s)))
+        if executor.durable is not None:
+            executor.durable.commit(executor)
 
     # -- blocks ---------------------------------------------------------------------------
 
@@ -337,6 +355,8 @@ class ChainHost(Actor[HostMsg]):
         self._after_block(executor.end_block())
         time_s = self._clock.time_at(self.ctx.clock.now(), executor.time_s)
         self._after_block(executor.begin_block(time_s))
+        if executor.durable is not None:
+            executor.durable.commit(executor)
 
     @handler
     def on_produce_blocks(self, msg: ProduceBlocks) -> int:
@@ -347,9 +367,12 @@ class ChainHost(Actor[HostMsg]):
         executor = self._executor
         clock = self._clock
         step = clock.step
+        durable = executor.durable
         for _ in range(msg.count):
             self._after_block(executor.end_block())
             self._after_block(executor.begin_block(executor.time_s + step))
+            if durable is not None:
+                durable.commit(executor)
         # re-anchor the time mapping so the next tick is one block time after this block
         assert clock.origin is not None
         now = self.ctx.clock.now()
@@ -541,6 +564,62 @@ class ChainHost(Actor[HostMsg]):
 
     def _spawn_component(self, msg: SpawnComponent) -> ActorRef[Any]:
         return self.ctx.spawn(msg.factory, name=msg.name, mailbox=msg.mailbox)
+
+    @handler
+    def on_attach_store(self, msg: AttachStore) -> QueryResult:
+        """Attach a durable store (`Chain.attach_store`): load the file's committed state
+        (then take up its block position, spawn the actors of its contracts and re-anchor
+        block time) or write the current state as its base. Errors come back as values
+        (`StoreError`s; ``OSError`` / ``sqlite3.Error`` as `StoreCorrupt`); the chain's
+        state is unchanged then."""
+        if self.ctx.remote:  # in-process only (module docstring)
+            return QueryResult(ok=False, error=Unauthorized())
+        executor = self._executor
+        if executor.durable is not None:
+            return QueryResult(ok=False, error=StoreAttached(str(executor.durable.path)))
+        try:
+            durable = DurableStore.open(msg.path, executor.chain_id, synchronous=msg.synchronous)
+        except StoreError as exc:
+            return QueryResult(ok=False, error=exc)
+        except Exception as exc:  # the file cannot be opened at all
+            return QueryResult(ok=False, error=_unopenable(msg.path, exc))
+        try:
+            height = durable.attach(executor)
+        except StoreError as exc:
+            durable.close()
+            return QueryResult(ok=False, error=exc)
+        except Exception as exc:
+            durable.close()
+            return QueryResult(ok=False, error=_unopenable(msg.path, exc))
+        executor.durable = durable
+        if height is not None:
+            spawned = {child.address.name for child in self.ctx.children}
+            for info in executor.contracts():
+                if info.address not in spawned:
+                    self._spawn_contract(info.address)
+            self._resume_time(durable.committed_wall_time)
+        self._schedule_changed()
+        return QueryResult(ok=True, value=height)
+
+    def _resume_time(self, committed_wall: float | None) -> None:
+        # Block time after a resume continues from the committed block's time. On a
+        # virtual clock downtime does not exist: the next block is one block time later. On
+        # a real clock the downtime counts, as on a real chain (whose next block takes the
+        # validators' wall clock): the chain's time stays comparable with its
+        # counterparties', so IBC timestamp timeouts and light-client trusting periods
+        # measure real time.
+        executor = self._executor
+        clock = self._clock
+        system_clock = self.ctx.clock
+        downtime = 0
+        if not isinstance(system_clock, VirtualClock) and committed_wall is not None:
+            downtime = max(0, math.floor(time.time() - committed_wall))
+        assert clock.origin is not None
+        now = system_clock.now()
+        clock.offset = (
+            executor.time_s + downtime - clock.first_block_time - math.floor(now - clock.origin)
+        )
+        self._start_timer()
 
     # -- contract actors ------------------------------------------------------------------
 

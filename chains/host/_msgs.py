@@ -29,6 +29,7 @@ from mesh_actors import Actor, MailboxConfig, Message
 
 __all__ = [
     "AddModule",
+    "AttachStore",
     "BlockTick",
     "ExecuteTx",
     "GovExecuteTx",
@@ -161,6 +162,18 @@ class SpawnComponent(Message):
     mailbox: MailboxConfig | None = None
 
 
+class AttachStore(Message):
+    """Attach a durable store file to the chain (in-process; see `Chain.attach_store`).
+
+    Answered with a `QueryResult` whose value is the height the chain resumed at, or
+    ``None`` if the file was new.
+    """
+
+    type_name = "chains.host.attach_store"
+    path: str
+    synchronous: str
+
+
 class ProduceBlocks(Message):
     """Produce ``count`` blocks now, one block time apart in chain time (a test fast path)."""
 
@@ -182,6 +195,7 @@ HostMsg = (
     | RegisterCode
     | AddModule
     | SpawnComponent
+    | AttachStore
     | ProduceBlocks
     | BlockTick
 )

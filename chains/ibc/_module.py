@@ -288,6 +288,30 @@ class IbcModule:
         """Nothing to do at a block's end (what it did is noticed at the next begin)."""
         return []
 
+    def on_state_loaded(self) -> None:
+        """The chain's state was loaded from a durable store (`StateLoadedObserver`):
+        rebuild the Merkle tree of the provable records from the loaded maps, forget the
+        cached headers, and send the listeners a notice naming every channel as changed,
+        so the gateway spawns the channel actors and relayers look at every channel again
+        (the receipts make re-relaying what was pending exactly-once).
+
+        The tree is built from the maps as loaded. The committed state is taken after the
+        new block's begin-block hooks, so it matches the tree the module had (brought up to
+        date in its own begin-block) unless a module after it wrote provable IBC records in
+        that begin-block: none does."""
+        self.provable.rebuild()
+        self._header_cache = None
+        self._packets.forget_caches()
+        header = self.committed_header()
+        if header is None or not self._listeners:
+            return
+        channels = [("changed", channel_id) for channel_id in self.state.channels]
+        if not channels:
+            return
+        notice = self._notice(header, list(channels))
+        for listener in tuple(self._listeners):
+            listener(notice)
+
     # -- block schedule (lazy blocks, `TxExecutor.set_block_hint`) ---------------------------
 
     idle_memory: Final = 2

@@ -150,6 +150,15 @@ class Packets:
         self._proved_end: ChannelEnd | None = None
         self._proved_height = -1
 
+    def forget_caches(self) -> None:
+        """Drop the shared-object caches (after a durable store loaded the chain's state:
+        they only ever hold values equal to fresh ones, but the loaded objects are new)."""
+        self._ack_objects.clear()
+        self._attribute_tails.clear()
+        self._last_tail = None
+        self._proved_end = None
+        self._proved_height = -1
+
     # -- sending (I-8) ----------------------------------------------------------------------
 
     def send_packet(self, sender: str, msg: IbcSendPacket, height: int) -> None:

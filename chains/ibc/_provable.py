@@ -130,6 +130,26 @@ class ProvableStore:
         ack = state.acks.get(key)
         return ack_key(port, channel_id, sequence), None if ack is None else ack.commitment
 
+    def rebuild(self) -> None:
+        """Build the tree afresh from every provable record in the maps (after the chain's
+        state was loaded from a durable store), and forget the signed header."""
+        state = self._state
+        self.tree = MerkleTree()
+        self._signed = None
+        dirty = state.dirty
+        dirty.clear()
+        for journaled in (
+            state.connections,
+            state.channels,
+            state.next_recv,
+            state.commitments,
+            state.receipts,
+            state.acks,
+        ):
+            name = journaled.name
+            dirty.update((name, key) for key in journaled)
+        self.catch_up()
+
     # -- proofs (of the committed state) --
 
     def prove_key(self, key: bytes) -> MembershipProof:

@@ -19,6 +19,7 @@ the owner of the simple price feeds and price hosts (so it can move prices).
 
 from __future__ import annotations
 
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,10 +245,13 @@ async def start_chain(
     transport: Transport,
     ask_timeout: float,
     lazy_blocks: bool = True,
+    store_path: str | os.PathLike[str] | None = None,
 ) -> MeshChain:
     """Start ``spec``'s chain (entered on ``stack``, so it stops with it) with IBC, the
     mesh-security module if it consumes, and the codes its roles need; ``lazy_blocks`` as
-    for `Chain`."""
+    for `Chain`. With ``store_path`` the chain then keeps its state there
+    (`Chain.attach_store`: resumed from the file's last committed block if it has one;
+    its errors propagate, after the chain is stopped with ``stack``)."""
     system = await stack.enter_async_context(
         ActorSystem(spec.id, clock=clock, transport=transport, ask_timeout=ask_timeout)
     )
@@ -263,6 +267,8 @@ async def start_chain(
         await chain.add_module(ProviderModule)
     for code in _codes(topology, spec.id):
         await chain.register_code(code)
+    if store_path is not None:
+        await chain.attach_store(store_path)
     return MeshChain(
         spec=spec, system=system, chain=chain, ibc=ibc, deployer=chain.signer_address(MESH_DEPLOYER)
     )

@@ -181,11 +181,6 @@ def load_manifest(data_dir: str | os.PathLike[str], topology: Topology | None = 
     return manifest
 
 
-def _store_option(data_dir: Path) -> dict[str, Any]:
-    # `Mesh(store_dir=...)` comes with the durable store (branch wt-store)
-    return {"store_dir": data_dir}
-
-
 def _prepare(topology: Topology, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     files = (out / MANIFEST_NAME, *(store_path(out, c.id) for c in topology.chains))
@@ -268,9 +263,14 @@ async def run_genesis(
     """
     out = _prepare(topology, Path(data_dir))
     memory = topology.model_copy(update={"network": NetworkSpec()})
-    mesh = Mesh(memory, clock=VirtualClock(), seed=seed, **_store_option(out))
+    mesh = Mesh(memory, clock=VirtualClock(), seed=seed, store_dir=out)
     async with mesh:
         await mesh.settle(timeout=_SETTLE)
+        # a block is on disk once the next one began: end the blocks the deployment's last
+        # transactions ran in (the cap authorization, the last acks), on every chain
+        await mesh.advance(seconds=2 * max(c.block_time for c in topology.chains))
+        for chain_id in mesh.chains():
+            await mesh.chain(chain_id).produce_blocks(1)
         manifest = await mesh_manifest(mesh)
         _save_keys(mesh, out / KEYS_DIR)
     save_manifest(out, manifest)

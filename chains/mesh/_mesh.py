@@ -227,6 +227,9 @@ class Mesh:
     the fastest chain; violations collect in `violations`. ``lazy_blocks`` (default) lets
     the chains produce their idle blocks lazily on a virtual clock (see ``_host.py``: the
     same states, far fewer clock stops); ``False`` gives every block its own timer tick.
+    ``store_dir`` makes the chains durable: each chain keeps its state in
+    ``store_dir/<chain id>.sqlite`` (`Chain.attach_store`, attached as soon as the chain is
+    wired, before deployment; the folder must exist).
     """
 
     def __init__(
@@ -239,8 +242,11 @@ class Mesh:
         check_invariants: bool = False,
         lazy_blocks: bool = True,
         transport: Transport | Callable[[], Transport] | None = None,
+        store_dir: str | Path | None = None,
     ) -> None:
         self.topology = topology
+        # durable chains: each chain's state in ``store_dir/<chain id>.sqlite``
+        self.store_dir = None if store_dir is None else Path(store_dir)
         if clock is None:
             # sockets need the real clock; the in-process network defaults to virtual time
             sockets = transport is not None and not isinstance(transport, InMemoryNetwork)
@@ -417,6 +423,7 @@ class Mesh:
                 transport=network,
                 ask_timeout=_ASK_TIMEOUT,
                 lazy_blocks=self.lazy_blocks,
+                store_path=None if self.store_dir is None else self.store_dir / f"{spec.id}.sqlite",
             )
             self._chains[spec.id] = node
             self._genesis_supply[spec.id] = await node.chain.supply()

@@ -375,11 +375,6 @@ async def serve_mesh(mesh: Mesh) -> Manifest:
 # -- the processes ----------------------------------------------------------------------------
 
 
-def _store_option(path: Path) -> dict[str, Any]:
-    # `start_chain(store_path=...)` comes with the durable store (branch wt-store)
-    return {"store_path": path}
-
-
 async def run_node(
     topology: Topology,
     chain_id: str,
@@ -415,7 +410,7 @@ async def run_node(
             transport=network,
             ask_timeout=_ASK_TIMEOUT,
             lazy_blocks=False,
-            **_store_option(store_path(data, chain_id)),
+            store_path=store_path(data, chain_id),
         )
         if node.ibc.gateway_address != entry.gateway:
             raise GenesisError(

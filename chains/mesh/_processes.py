@@ -28,6 +28,8 @@ from chains.mesh._topology import Topology
 
 __all__ = ["MeshProcesses", "ProcessRow", "ProcessSpec", "ProcessesFailed", "mesh_command"]
 
+# the folder `chains` was imported from
+_CODE_ROOT = str(Path(__file__).resolve().parents[2])
 # seconds a terminated child may take to stop before it is killed
 _STOP_GRACE = 10.0
 # a status file older than this many seconds is shown as stale
@@ -125,6 +127,10 @@ class MeshProcesses:
             if log is None:
                 log = self._logs[name] = (logs / f"{name}.log").open("ab")
             env = dict(os.environ if self._env is None else self._env)
+            # the children run the code this process runs, wherever it was imported from
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (_CODE_ROOT, env.get("PYTHONPATH", "")) if p
+            )
             try:
                 self._procs[name] = subprocess.Popen(
                     mesh_command(*spec.args),

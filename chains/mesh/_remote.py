@@ -70,7 +70,7 @@ from chains.provider.vault._msgs import (
     VaultBond,
     VaultUnbond,
 )
-from mesh_actors import ActorSystem, Message, RealClock
+from mesh_actors import ActorSystem, MeshActorsError, Message, RealClock
 
 __all__ = ["RemoteMesh", "RemoteQueryFailed"]
 
@@ -365,13 +365,27 @@ class RemoteMesh:
                 await anyio.sleep(poll)
         return False
 
+    async def wait_committed(self, chain_id: str, height: int, timeout: float = 60.0) -> None:
+        """Wait until ``chain_id`` has committed the block at ``height`` (a transaction's
+        result comes back when it ran; its block is on disk once the next one began, so
+        only then does it survive a crash of the node). A node that is down or restarting
+        meanwhile is asked again. Raises `TimeoutError` after ``timeout`` seconds."""
+        with anyio.fail_after(timeout):
+            while True:
+                try:
+                    if (await self.status(chain_id)).height > height:
+                        return
+                except MeshActorsError:
+                    pass  # down or restarting: ask again
+                await anyio.sleep(0.05)
+
     async def _side(self, chain_id: str, provider: str, consumer: str) -> dict[str, Any]:
         request = PairingSideRequest(provider=provider, consumer=consumer)
         reply = await self._ask(chain_id, request, PairingSideReply)
         document: dict[str, Any] = json.loads(reply.side)
         return document
 
-    async def check_invariants(self, *, quiescent: bool = False) -> list[str]:
+    async def check_invariants(self, *, quiescent: bool = False, attempts: int = 10) -> list[str]:
         """What is violated across the running mesh (empty if everything holds):
 
         - each node's chain-local invariants (provider P-18/P-20/P-21, caps C-45,
@@ -382,8 +396,23 @@ class RemoteMesh:
           acknowledged was received exactly once on the other side (I-11, I-17);
         - with ``quiescent``, each pairing's provider and consumer views agree
           (I-64..I-69, as `Mesh.check_invariants`).
+
+        The nodes are read one after the other while the mesh runs: with ``quiescent`` a
+        reading that caught something in flight (a consumer's epoch sends packets on its
+        own) is taken again after the mesh settles, up to ``attempts`` times; what the last
+        reading shows is returned.
         """
         out: list[str] = []
+        for _ in range(max(1, attempts)):
+            out, in_flight = await self._reading(quiescent)
+            if not (quiescent and in_flight):
+                return out
+            await self.settled()
+        return out
+
+    async def _reading(self, quiescent: bool) -> tuple[list[str], bool]:
+        out: list[str] = []
+        in_flight = False
         ends: dict[tuple[str, str], ChannelStats] = {}
         for chain in self.topology.chains:
             reply = await self._ask(chain.id, InvariantsRequest(), InvariantsReply)
@@ -404,15 +433,19 @@ class RemoteMesh:
                 out.append(f"{where}: {other.received} received of {end.sent} sent")
             if quiescent:
                 if end.pending:
+                    in_flight = True
                     out.append(f"{where}: {end.pending} packets pending at quiescence")
                 if other is not None and other.received != end.acked:
+                    in_flight = True
                     out.append(
                         f"{where}: {end.acked} acked but {other.received} received on "
                         f"{other_chain} (exactly once, I-11)"
                     )
         if quiescent:
-            out += await self._view_violations()
-        return out
+            views = await self._view_violations()
+            in_flight = in_flight or any("pending" in v for v in views)
+            out += views
+        return out, in_flight
 
     def _counterparties(self) -> dict[str, dict[str, str]]:
         # which chain is at the other end of each known channel (from the manifest)

@@ -69,10 +69,5 @@ async def eventually(check: Callable[[], Any], timeout: float = 60.0, poll: floa
 
 
 async def committed(remote: RemoteMesh, chain_id: str, height: int) -> None:
-    """Wait until ``chain_id`` has committed the block at ``height`` (a transaction's
-    result is answered when it ran, its block is on disk once the next one began)."""
-
-    async def past() -> bool:
-        return (await remote.status(chain_id)).height > height
-
-    await eventually(past)
+    """`RemoteMesh.wait_committed`."""
+    await remote.wait_committed(chain_id, height)

@@ -72,7 +72,8 @@ async def _traffic(
     assert await remote.settled(timeout=120), "no quiescence within 120 s"
     violations = await remote.check_invariants(quiescent=True)
     assert violations == []
-    timed_out = sum(c.timed_out for chain in (P, C) for c in await remote.channels(chain))
+    ends = [*await remote.channels(P), *await remote.channels(C)]
+    timed_out = sum(end.timed_out for end in ends)
     if timed_out == 0:  # every operation's packet was delivered: each counted once
         for (user, validator), amount in expected.items():
             stake = await remote.stake(P, C, user, validator)
