@@ -79,6 +79,9 @@ T = TypeVar("T", bound=Message)
 # seconds an ask to a node may take (blocks are a second or less; a restarting node answers
 # once it is back, or the ask fails fast with NoRoute while it is down)
 _ASK_TIMEOUT = 30.0
+# seconds a new client waits to learn where the chains are (NATS presence); after that its
+# asks to a chain that is down fail by name
+_DISCOVERY = 10.0
 
 
 class RemoteQueryFailed(MeshError):
@@ -146,6 +149,13 @@ class RemoteMesh:
             system = await stack.enter_async_context(
                 ActorSystem(system_name, clock=clock, transport=network, ask_timeout=_ASK_TIMEOUT)
             )
+            # NATS learns the other systems from their presence announcements, a moment
+            # after connecting: asks before that would fail at once (no route)
+            chains = {c.id for c in topology.chains}
+            for _ in range(int(_DISCOVERY / 0.05)):
+                if chains <= network.systems():
+                    break
+                await anyio.sleep(0.05)
             yield cls(topology, manifest, system, Path(data_dir) / manifest.keys_dir)
 
     # -- identities ---------------------------------------------------------------------------
