@@ -83,6 +83,7 @@ def _free_port() -> int:
 async def _latencies(topology_file: Path, data: Path) -> list[float]:
     samples: list[float] = []
     async with RemoteMesh.connect(topology_file, data) as remote:
+        await remote.wait_ready()
         bonded = await remote.bond("osmosis", "alice", 100_000_000)
         assert bonded.ok, bonded
         total = 0

@@ -375,6 +375,19 @@ class RemoteMesh:
                 await anyio.sleep(poll)
         return False
 
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until every chain's node answers (after start-up or a restart: a link to
+        a peer found down is re-dialled with backoff, and asks meanwhile fail at once with
+        `mesh_actors.NoRoute`). Raises `TimeoutError` after ``timeout`` seconds."""
+        with anyio.fail_after(timeout):
+            for chain in self.topology.chains:
+                while True:
+                    try:
+                        await self.status(chain.id)
+                        break
+                    except MeshActorsError:
+                        await anyio.sleep(0.05)
+
     async def wait_committed(self, chain_id: str, height: int, timeout: float = 60.0) -> None:
         """Wait until ``chain_id`` has committed the block at ``height`` (a transaction's
         result comes back when it ran; its block is on disk once the next one began, so

@@ -72,6 +72,7 @@ async def _drive(topology_file: Path, data: Path, wait: float) -> bool:
     user = topology.chain(provider).accounts[0].name
     validator = topology.chain(consumer).validators[0].name
     async with RemoteMesh.connect(topology_file, data) as remote:
+        await remote.wait_ready()
         started = time.perf_counter()
         bonded = await remote.bond(provider, user, 1_000_000)
         staked = await remote.cross_stake(provider, consumer, user, validator, 200_000)

@@ -4,7 +4,8 @@ Genesis deploys the small test topology once; `mesh node` processes resume from 
 files in real time (0.25 s blocks), a `mesh relayer` process relays, and a client in this
 process signs with the users' key files: a cross-stake is committed on both sides (I-51),
 the virtual stake arrives (C-69), rewards come back to the user on the consumer (I-82), and
-the invariants hold across the processes at quiescence. Over TCP, and over NATS.
+the invariants hold across the processes at quiescence. Over TCP, and (``-m slow``) over
+NATS and with a trio client.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def test_processes_over_tcp_cross_stake_and_rewards_I_51_C_69_I_82(tmp_path: Pat
         assert rows[P].height is not None and rows[P].height > 1
 
 
+@pytest.mark.slow  # the default suite runs a NATS mesh in-process (test_mesh_transport)
 def test_processes_over_nats_cross_stake_and_rewards_I_51(tmp_path: Path) -> None:
     with NatsServer() as server, cluster(tmp_path, "nats", nats_url=server.url) as mesh:
 
@@ -69,6 +71,7 @@ def test_processes_over_nats_cross_stake_and_rewards_I_51(tmp_path: Path) -> Non
         anyio.run(main)
 
 
+@pytest.mark.slow  # trio over TCP runs in-process in the default suite (test_remote_mesh)
 @pytest.mark.parametrize("backend", ["trio"])
 def test_a_trio_client_drives_the_processes_over_tcp(tmp_path: Path, backend: str) -> None:
     with cluster(tmp_path, "tcp") as mesh:
