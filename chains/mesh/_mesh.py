@@ -230,6 +230,13 @@ class Mesh:
     ``store_dir`` makes the chains durable: each chain keeps its state in
     ``store_dir/<chain id>.sqlite`` (`Chain.attach_store`, attached as soon as the chain is
     wired, before deployment; the folder must exist).
+
+    ``transport`` is what the actor systems of the mesh talk over: a `transport.Transport`
+    (entered and closed by the mesh) or a factory of one, called at each start; the mesh
+    always wraps it in its `FaultyNetwork`, so message faults compose with the transport's
+    own (socket faults, `FaultProxy`). Default: a new `InMemoryNetwork`. A transport other
+    than the in-memory network crosses real sockets: the mesh then runs on a `RealClock`
+    (the default clock with one) and refuses a `VirtualClock` with `RealClockRequired`.
     """
 
     def __init__(
@@ -331,8 +338,9 @@ class Mesh:
     async def __aenter__(self) -> Mesh:
         """Build and deploy the mesh, in this order (I-49):
 
-        1. the network (in-memory, under a seeded fault injector) and every chain in its own
-           actor system, with IBC (and the mesh-security module on consumers);
+        1. the network (the ``transport`` given, or the topology's, else in-memory; always
+           under a seeded fault injector) and every chain in its own actor system, with
+           IBC (and the mesh-security module on consumers);
         2. per linked chain pair, a setup relayer creates clients and one connection;
         3. price hosts; per pairing, the consumer's price feed and converter (which
            instantiates its virtual staking), then the provider's vault (with native
