@@ -53,20 +53,22 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import os
 import pickle
 import sqlite3
+import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
 from pydantic import BaseModel
 
 from chains.contract._store import JournaledMap, SortedJournaledMap
-from chains.host._errors import ForeignStore, StoreCorrupt, StoreVersionMismatch
+from chains.host._errors import ForeignStore, NestedUnit, StoreCorrupt, StoreVersionMismatch
 
 if TYPE_CHECKING:
     from chains.host._blocks import BlockLifecycle
@@ -121,87 +123,154 @@ class StateLoadedObserver(Protocol):
 # -- canonical encoding ------------------------------------------------------------------------
 
 
+_U32 = struct.Struct(">I").pack
+_Encoder = Callable[[Any, list[bytes]], None]
+
+
 def _length(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big")
+    return _U32(len(data))
 
 
 def _encode(value: Any, out: list[bytes]) -> None:
-    # type-tagged, length-prefixed; containers without an order are sorted by the encoded
-    # bytes of their members, so nothing depends on hash seeds or insertion order
+    # Type-tagged and length-prefixed, so no two values share an encoding; containers
+    # without an order are sorted by the encoded bytes of their members, so nothing depends
+    # on hash seeds or insertion order. The common key and value types are inline; any
+    # other class is encoded by a plan built once per class (`_plan`).
     kind = type(value)
-    if value is None:
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"s" + _U32(len(data)) + data)
+    elif kind is int:
+        text = b"%d" % value
+        out.append(b"i" + _U32(len(text)) + text)
+    elif kind is tuple:
+        out.append(b"t" + _U32(len(value)))
+        for item in value:
+            _encode(item, out)
+    elif kind is bytes:
+        out.append(b"b" + _U32(len(value)) + value)
+    elif value is None:
         out.append(b"N")
     elif kind is bool:
         out.append(b"T" if value else b"F")
-    elif kind is int:
-        text = str(value).encode()
-        out.append(b"i" + _length(text) + text)
-    elif kind is str:
-        data = value.encode("utf-8", "surrogatepass")
-        out.append(b"s" + _length(data) + data)
-    elif kind is bytes:
-        out.append(b"b" + _length(value) + value)
-    elif kind is tuple or kind is list:
-        out.append((b"t" if kind is tuple else b"l") + len(value).to_bytes(4, "big"))
-        for item in value:
-            _encode(item, out)
-    elif isinstance(value, enum.Enum):
-        _tagged(b"e", kind, out)
-        _encode(value.value, out)
-    elif isinstance(value, BaseModel):
-        _tagged(b"m", kind, out)
-        fields = list(type(value).model_fields)
-        extra = value.__pydantic_extra__
-        names = fields + sorted(extra) if extra else fields
-        _encode(len(names), out)
-        for name in names:
-            _encode(name, out)
-            _encode(getattr(value, name), out)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        _tagged(b"c", kind, out)
-        declared = dataclasses.fields(value)
-        _encode(len(declared), out)
-        for field in declared:
-            _encode(field.name, out)
-            _encode(getattr(value, field.name), out)
-    elif isinstance(value, tuple):  # a named tuple (after dataclasses: not a plain tuple)
-        _tagged(b"n", kind, out)
-        _encode(tuple(value), out)
-    elif isinstance(value, frozenset | set):
-        members = sorted(canonical_bytes(item) for item in value)
-        out.append(b"S")
-        _encode(len(members), out)
-        out.extend(_length(m) + m for m in members)
-    elif isinstance(value, dict):
-        pairs = sorted((canonical_bytes(k), canonical_bytes(v)) for k, v in value.items())
-        out.append(b"D")
-        _encode(len(pairs), out)
-        out.extend(_length(k) + k + _length(v) + v for k, v in pairs)
-    elif isinstance(value, int):  # an int subclass that is not an enum
-        _tagged(b"I", kind, out)
-        _encode(int(value), out)
-    elif isinstance(value, str):
-        _tagged(b"U", kind, out)
-        _encode(str(value), out)
-    elif kind is float:
-        out.append(b"f" + value.hex().encode() + b";")
-    elif kind is Decimal:
-        text = str(value).encode()
-        out.append(b"d" + _length(text) + text)
     else:
-        # anything else by its pickle reduction (class and state), not by its pickle bytes
-        reduced = value.__reduce_ex__(_PICKLE)
-        if isinstance(reduced, str):  # a global singleton
-            _tagged(b"g", kind, out)
-            _encode(reduced, out)
-            return
-        _tagged(b"r", kind, out)
-        _encode(tuple(item for item in reduced[1:3]), out)
+        # (a class is hashable; mypy does not know ``type[Any]`` is)
+        _plan(cast(Hashable, kind))(value, out)
 
 
-def _tagged(tag: bytes, kind: type[Any], out: list[bytes]) -> None:
+def _header(tag: bytes, kind: type[Any]) -> bytes:
     name = f"{kind.__module__}.{kind.__qualname__}".encode()
-    out.append(tag + _length(name) + name)
+    return tag + _U32(len(name)) + name
+
+
+def _fields_encoder(header: bytes, names: tuple[str, ...], model: bool) -> _Encoder:
+    labels = tuple(b"s" + _U32(len(n.encode())) + n.encode() for n in names)
+    pairs = tuple(zip(names, labels, strict=True))
+    count = b"i" + _length(str(len(names)).encode()) + str(len(names)).encode()
+
+    def encode(value: Any, out: list[bytes]) -> None:
+        extra = value.__pydantic_extra__ if model else None
+        if extra:
+            everything = names + tuple(sorted(extra))
+            out.append(header)
+            _encode(len(everything), out)
+            for name in everything:
+                _encode(name, out)
+                _encode(getattr(value, name), out)
+            return
+        out.append(header)
+        out.append(count)
+        for name, label in pairs:
+            out.append(label)
+            _encode(getattr(value, name), out)
+
+    return encode
+
+
+@functools.cache
+def _plan(hashable: Hashable) -> _Encoder:
+    """The encoder of values of class ``kind`` (classes are few and fixed: cached)."""
+    kind = cast(type[Any], hashable)
+    if issubclass(kind, enum.Enum):
+        header = _header(b"e", kind)
+
+        def encode_enum(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(value.value, out)
+
+        return encode_enum
+    if issubclass(kind, BaseModel):
+        return _fields_encoder(_header(b"m", kind), tuple(kind.model_fields), model=True)
+    if dataclasses.is_dataclass(kind):
+        names = tuple(field.name for field in dataclasses.fields(kind))
+        return _fields_encoder(_header(b"c", kind), names, model=False)
+    if issubclass(kind, tuple):  # a named tuple (a plain tuple is inline)
+        header = _header(b"n", kind)
+
+        def encode_named(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(tuple(value), out)
+
+        return encode_named
+    if issubclass(kind, list):
+        return _encode_list
+    if issubclass(kind, frozenset | set):
+        return _encode_set
+    if issubclass(kind, dict):
+        return _encode_dict
+    if issubclass(kind, int | str):  # a subclass that is not an enum
+        header = _header(b"I" if issubclass(kind, int) else b"U", kind)
+        base: type[Any] = int if issubclass(kind, int) else str
+
+        def encode_subclass(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(base(value), out)
+
+        return encode_subclass
+    if kind is float:
+        return _encode_float
+    if kind is Decimal:
+        return _encode_decimal
+    return _encode_reduced
+
+
+def _encode_list(value: Any, out: list[bytes]) -> None:
+    out.append(b"l" + _U32(len(value)))
+    for item in value:
+        _encode(item, out)
+
+
+def _encode_set(value: Any, out: list[bytes]) -> None:
+    members = sorted(canonical_bytes(item) for item in value)
+    out.append(b"S" + _U32(len(members)))
+    out.extend(_length(m) + m for m in members)
+
+
+def _encode_dict(value: Any, out: list[bytes]) -> None:
+    pairs = sorted((canonical_bytes(k), canonical_bytes(v)) for k, v in value.items())
+    out.append(b"D" + _U32(len(pairs)))
+    out.extend(_length(k) + k + _length(v) + v for k, v in pairs)
+
+
+def _encode_float(value: Any, out: list[bytes]) -> None:
+    text = value.hex().encode()
+    out.append(b"f" + _length(text) + text)
+
+
+def _encode_decimal(value: Any, out: list[bytes]) -> None:
+    text = str(value).encode()
+    out.append(b"d" + _length(text) + text)
+
+
+def _encode_reduced(value: Any, out: list[bytes]) -> None:
+    # anything else by its pickle reduction (class and state), not by its pickle bytes
+    reduced = value.__reduce_ex__(_PICKLE)
+    if isinstance(reduced, str):  # a global singleton
+        out.append(_header(b"g", type(value)))
+        _encode(reduced, out)
+        return
+    out.append(_header(b"r", type(value)))
+    _encode(tuple(reduced[1:3]), out)
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -312,7 +381,8 @@ class DurableStore:
         Checks the file's identity before changing anything in it. Raises ``ValueError``
         for an unknown ``synchronous``; `StoreCorrupt` (not a chain store, or damaged),
         `ForeignStore` (another chain's), `StoreVersionMismatch` (a newer schema), or
-        ``OSError`` / ``sqlite3.OperationalError`` if the file cannot be opened at all.
+        ``sqlite3.OperationalError`` if the file cannot be opened at all (no such folder,
+        no permission; `Chain.attach_store` reports that as `StoreCorrupt`).
         """
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS_MODES:
@@ -323,8 +393,11 @@ class DurableStore:
         try:
             store = cls(db, where, chain_id)
             store._check_identity()
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(f"PRAGMA synchronous={mode}")
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(f"PRAGMA synchronous={mode}")
+            except sqlite3.DatabaseError as exc:
+                raise StoreCorrupt(str(where), f"{type(exc).__name__}: {exc}") from exc
         except BaseException:
             db.close()
             raise
@@ -375,7 +448,8 @@ class DurableStore:
 
     @property
     def committed_wall_time(self) -> float | None:
-        """The wall-clock time (UNIX seconds) of the commit `attach` loaded, or ``None``."""
+        """The wall-clock time (UNIX seconds) of the last commit (after `attach`, the one
+        it loaded or wrote), or ``None`` before."""
         return self._wall
 
     def attach(self, executor: BlockLifecycle) -> int | None:
@@ -383,13 +457,13 @@ class DurableStore:
         file, write the executor's state as the base and return ``None``. From then on the
         executor's store tracks changes for `commit`.
 
-        Call between units (no savepoint open). Raises `StoreCorrupt` if the rows, the
-        block record or the app hash do not agree (nothing in ``executor`` changed then).
+        Call between units (`NestedUnit` otherwise). Raises `StoreCorrupt` if the rows,
+        the block record or the app hash do not agree (nothing in ``executor`` changed then).
         """
         db = self._connection()
         store = executor.store
-        if store.depth:
-            raise StoreCorrupt(str(self.path), "attach inside a unit")
+        if store.depth:  # a programming error: the host attaches between units
+            raise NestedUnit()
         try:
             has_block = db.execute("SELECT count(*) FROM sqlite_master WHERE name='block'")
             fresh = has_block.fetchone()[0] == 0

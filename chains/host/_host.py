@@ -43,6 +43,12 @@ multi-chain run, advance the shared clock instead).
 The executor lives outside the actor instance, so if the host ever restarts (supervision) the
 chain's state, height and time carry on.
 
+**Durable state** (``_durable.py``, `Chain.attach_store`): with a store attached, every block
+boundary (a tick, each block of `ProduceBlocks`, a lazy run produced in one step) ends with the
+store's commit, after the next block has begun, so the file always holds the state at the last
+boundary. A failing commit raises out of the boundary (the noted changes are kept, the next
+commit retries them).
+
 **Trust** (ARCHITECTURE rule 3, issue 13). A `SignedTx` is always verified, wherever it comes
 from: the host checks chain id, key, account sequence and signature (`verify_tx`) and that
 the body is in the signer's name, then uses up the sequence *before* the transaction's

@@ -69,3 +69,57 @@ def fresh_kit(contracts: int) -> HostKit:
 
 
 __all__ = ["ALICE", "BOB", "DENOM", "SINK", "STEP", "Op", "apply", "boundary", "fresh_kit"]
+
+
+def block_ops(seed: int, block: int) -> list[Op]:
+    """The units of block ``block`` of the writer workload ``seed`` (deterministic)."""
+    rng = random.Random(seed * 1_000_003 + block)
+    kinds = ("send", "delegate", "undelegate", "execute", "execute")
+    return [Op(rng.choice(kinds), rng.randrange(1, 10**6)) for _ in range(rng.randrange(1, 5))]
+
+
+def writer_main(path: str, seed: int, pause_s: float) -> None:
+    """The crash tests' writer process: the workload ``seed`` committed block after block
+    to ``path`` forever. Prints ``committed <height>`` after each commit returned, and
+    ``inside`` once per commit from inside its SQLite transaction (its pause hook, which
+    sleeps ``pause_s`` after every row write)."""
+    import sys
+    import time
+
+    kit = fresh_kit(contracts=3)
+    store = DurableStore.open(path, kit.ex.chain_id)
+    resumed = store.attach(kit.ex)
+    # block k of the workload ends at height k + 2 (block 1 is open after genesis)
+    block = 0 if resumed is None else resumed - 1
+    said: list[bool] = [False]
+
+    def pause() -> None:
+        if not said[0]:
+            said[0] = True
+            sys.stdout.write("inside\n")
+            sys.stdout.flush()
+        time.sleep(pause_s)
+
+    store.pause = pause
+    while True:
+        for op in block_ops(seed, block):
+            apply(kit.ex, kit.contracts, op, store)
+        said[0] = False
+        boundary(kit.ex, store)
+        sys.stdout.write(f"committed {kit.ex.height}\n")
+        sys.stdout.flush()
+        block += 1
+
+
+def replay_hashes(seed: int, blocks: int) -> dict[int, bytes]:
+    """The app hash the writer workload ``seed`` commits at each height, in memory."""
+    from chains.host import state_app_hash
+
+    kit = fresh_kit(contracts=3)
+    hashes = {kit.ex.height: state_app_hash(kit.ex)}
+    for block in range(blocks):
+        for op in block_ops(seed, block):
+            apply(kit.ex, kit.contracts, op, None)
+        boundary(kit.ex, None)
+        hashes[kit.ex.height] = state_app_hash(kit.ex)
+    return hashes
