@@ -61,6 +61,7 @@ __all__ = [
     "InvariantsRequest",
     "NodeQueryReply",
     "NodeQueryRequest",
+    "NodeMsg",
     "NodeService",
     "NodeStatus",
     "NodeStatusRequest",
@@ -206,6 +207,15 @@ class PairingSideReply(Message):
 
 # -- the service ---------------------------------------------------------------------------
 
+NodeMsg = (
+    NodeStatusRequest
+    | AccountRequest
+    | NodeQueryRequest
+    | ChannelsRequest
+    | InvariantsRequest
+    | PairingSideRequest
+)
+
 
 def _pending_packets(node: MeshChain, _: TxExecutor) -> int:
     module = node.ibc.module
@@ -220,7 +230,7 @@ def _rows(mapping: dict[tuple[str, str], Any]) -> list[list[Any]]:
     return [[*key, value] for key, value in sorted(mapping.items())]
 
 
-class NodeService(Actor[Any]):
+class NodeService(Actor[NodeMsg]):
     """Answers other processes about one chain (see the module docstring).
 
     Runs in the chain's actor system; each handler reads committed state through the host
@@ -355,7 +365,7 @@ class NodeService(Actor[Any]):
         return PairingSideReply(side=json.dumps(document))
 
 
-def spawn_node_service(node: MeshChain, manifest: Manifest) -> ActorRef[Any]:
+def spawn_node_service(node: MeshChain, manifest: Manifest) -> ActorRef[NodeMsg]:
     """Spawn the node service of ``node`` in its actor system (``<chain>/mesh-node``)."""
     registry = MessageRegistry.from_subclasses()
     return node.system.spawn(partial(NodeService, node, manifest, registry), name=NODE_SERVICE)
@@ -426,7 +436,7 @@ async def run_node(
         await _report_node(service, data, chain_id)
 
 
-async def _report_node(service: Any, data: Path, chain_id: str) -> None:
+async def _report_node(service: ActorRef[NodeMsg], data: Path, chain_id: str) -> None:
     last_error = ""
     while True:
         document: dict[str, Any] = {"name": chain_id, "kind": "node", "pid": os.getpid()}
