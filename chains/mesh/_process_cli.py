@@ -318,8 +318,10 @@ def run_up_cli(words: Sequence[str], *, stdout: TextIO, stderr: TextIO) -> int:
     except ChainError as exc:
         stderr.write(f"mesh up: {type(exc).__name__}: {exc}\n")
         return EXIT_FAILED
-    # SIGTERM stops the processes as Ctrl-C does
+    # SIGTERM stops the processes as Ctrl-C does; Ctrl-C itself even where the shell that
+    # started us ignores SIGINT (a background job of a script)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     processes = MeshProcesses(args.topology, topology, data)
     title = f"mesh up: {topology.name or args.topology} ({data})"
     try:
@@ -346,6 +348,7 @@ def run_up_cli(words: Sequence[str], *, stdout: TextIO, stderr: TextIO) -> int:
     finally:
         processes.stop()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _interrupt(signum: int, frame: object) -> None:
