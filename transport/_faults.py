@@ -350,7 +350,15 @@ class FaultyNetwork:
         if task_group is None:
             return None
         self._task_group = None
-        return await task_group.__aexit__(exc_type, exc, tb)
+        try:
+            return await task_group.__aexit__(exc_type, exc, tb)
+        finally:
+            # entered in __aenter__, so exited here, after this network's own task group:
+            # ``aclose`` alone would leave a transport's task group (TCP's) open. A
+            # transport entered by the caller first (``async with net, FaultyNetwork(net)``)
+            # tolerates the second exit. No shield here: the inner task group's scope must
+            # be the current one when it exits (and ``aclose`` above closed it shielded).
+            await self._inner.__aexit__(None, None, None)
 
     async def aclose(self) -> None:
         """Close every endpoint, discard what is in flight, and close the inner transport.

@@ -424,7 +424,11 @@ class TcpNetwork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        await self.aclose()
+        # shielded: closed already (a `FaultyNetwork` closes its inner network first), the
+        # checkpoint in `aclose` would raise a pending cancellation before the task group
+        # below is exited, leaving its scope open
+        with anyio.CancelScope(shield=True):
+            await self.aclose()
         task_group = self._task_group
         if task_group is None:
             return None

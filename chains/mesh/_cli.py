@@ -6,6 +6,7 @@
              [--check-invariants] [--backend asyncio|trio] [--no-progress]
              [--log-level LEVEL] [--log-json]
     mesh inspect STATE_FILE [--json]
+    mesh genesis | node | relayer | up | tx ...   (a mesh of processes: chains.mesh._process_cli)
 
 ``run`` starts the topology's mesh (deployment, channels, caps: I-49), runs the scenario's
 steps at their times and lets the mesh run for ``--days`` (default: the scenario's
@@ -63,6 +64,13 @@ from rich.progress import (
 from rich.text import Text
 
 from chains.mesh._mesh import Mesh
+from chains.mesh._process_cli import (
+    run_genesis_cli,
+    run_node_cli,
+    run_relayer_cli,
+    run_tx_cli,
+    run_up_cli,
+)
 from chains.mesh._report import missing_relayers, render_snapshot
 from chains.mesh._scenario import MAX_DAYS, Scenario, load_scenario
 from chains.mesh._scenario_run import StepOutcome, run_scenario
@@ -157,6 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     for name, summary in (
         ("chaos", "run many seeds of a topology under a fault plan and check every run"),
         ("report", "write latency plots and a summary of a 'mesh chaos' run directory"),
+        ("genesis", "deploy a topology once and write its chains' state files"),
+        ("node", "run one chain of a topology as this process, in real time"),
+        ("relayer", "run the relayers of one linked chain pair as this process"),
+        ("up", "run a whole topology as local processes, with a live status table"),
+        ("tx", "send a signed user action to running nodes, or read from them"),
     ):
         commands.add_parser(name, help=f"{summary} ('mesh {name} --help')", add_help=False)
     inspect = commands.add_parser(
@@ -479,6 +492,12 @@ def _command_inspect(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -
 _DELEGATED: dict[str, Callable[..., int]] = {
     "chaos": run_chaos_cli,
     "report": run_report_cli,
+    # a mesh of processes (chains.mesh._process_cli)
+    "genesis": run_genesis_cli,
+    "node": run_node_cli,
+    "relayer": run_relayer_cli,
+    "up": run_up_cli,
+    "tx": run_tx_cli,
 }
 
 

@@ -94,6 +94,7 @@ from chains.mesh._invariants import (
     provider_violations,
     supply_violations,
 )
+from chains.mesh._network import RealClockRequired, build_transport
 from chains.mesh._relaying import MeshLink
 from chains.mesh._state import (
     ChainView,
@@ -135,8 +136,16 @@ from chains.provider.vault._msgs import (
     VaultUnbond,
 )
 from chains.wire._version import channel_version
-from mesh_actors import ActorSystem, Clock, EventStream, Subscription, VirtualClock, get_logger
-from transport import FaultyNetwork, InMemoryNetwork
+from mesh_actors import (
+    ActorSystem,
+    Clock,
+    EventStream,
+    RealClock,
+    Subscription,
+    VirtualClock,
+    get_logger,
+)
+from transport import FaultyNetwork, InMemoryNetwork, Transport
 
 __all__ = ["Mesh"]
 
@@ -224,6 +233,13 @@ class Mesh:
     ``store_dir`` makes the chains durable: each chain keeps its state in
     ``store_dir/<chain id>.sqlite`` (`Chain.attach_store`, attached as soon as the chain is
     wired, before deployment; the folder must exist).
+
+    ``transport`` is what the actor systems of the mesh talk over: a `transport.Transport`
+    (entered and closed by the mesh) or a factory of one, called at each start; the mesh
+    always wraps it in its `FaultyNetwork`, so message faults compose with the transport's
+    own (socket faults, `FaultProxy`). Default: a new `InMemoryNetwork`. A transport other
+    than the in-memory network crosses real sockets: the mesh then runs on a `RealClock`
+    (the default clock with one) and refuses a `VirtualClock` with `RealClockRequired`.
     """
 
     def __init__(
@@ -235,12 +251,25 @@ class Mesh:
         autojump: bool | None = None,
         check_invariants: bool = False,
         lazy_blocks: bool = True,
+        transport: Transport | Callable[[], Transport] | None = None,
         store_dir: str | Path | None = None,
     ) -> None:
         self.topology = topology
         # durable chains: each chain's state in ``store_dir/<chain id>.sqlite``
         self.store_dir = None if store_dir is None else Path(store_dir)
-        self.clock: Clock = clock if clock is not None else VirtualClock()
+        if clock is None:
+            # sockets need the real clock; the in-process network defaults to virtual time
+            sockets = transport is not None and not isinstance(transport, InMemoryNetwork)
+            clock = RealClock() if sockets else VirtualClock()
+        self.clock: Clock = clock
+        if (
+            transport is not None
+            and not callable(transport)
+            and not isinstance(transport, InMemoryNetwork)
+            and isinstance(clock, VirtualClock)
+        ):
+            raise RealClockRequired(type(transport).__name__)
+        self._transport = transport
         self.seed = seed
         virtual = isinstance(self.clock, VirtualClock)
         self.autojump = virtual if autojump is None else autojump and virtual
@@ -274,11 +303,29 @@ class Mesh:
         autojump: bool | None = None,
         check_invariants: bool = False,
         lazy_blocks: bool = True,
+        transport: Transport | Callable[[], Transport] | None = None,
     ) -> Mesh:
         """A mesh of ``topology`` (a `Topology`, or a path to a TOML file: raises
-        `TopologyError`). Nothing runs until ``async with``."""
+        `TopologyError`). Nothing runs until ``async with``.
+
+        Without ``transport``, the topology's ``[network]`` section decides: ``memory``
+        (the default) is the in-process network; ``tcp``/``nats`` build that transport
+        when the mesh starts (every chain of the topology listening in this process, at
+        its ``address`` for TCP; relative secret and TLS paths from the file's folder),
+        on a real clock (`RealClockRequired` if ``clock`` is virtual).
+        """
+        base: Path | None = None
         if not isinstance(topology, Topology):
+            base = Path(topology).parent
             topology = load_topology(topology)
+        if transport is None and topology.network.sockets:
+            if isinstance(clock, VirtualClock):
+                raise RealClockRequired(topology.network.transport)
+            chosen = topology
+            transport = partial(
+                build_transport, chosen, listen=[c.id for c in chosen.chains], base=base, seed=seed
+            )
+            clock = clock if clock is not None else RealClock()
         return cls(
             topology,
             clock=clock,
@@ -286,6 +333,7 @@ class Mesh:
             autojump=autojump,
             check_invariants=check_invariants,
             lazy_blocks=lazy_blocks,
+            transport=transport,
         )
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -293,8 +341,9 @@ class Mesh:
     async def __aenter__(self) -> Mesh:
         """Build and deploy the mesh, in this order (I-49):
 
-        1. the network (in-memory, under a seeded fault injector) and every chain in its own
-           actor system, with IBC (and the mesh-security module on consumers);
+        1. the network (the ``transport`` given, or the topology's, else in-memory; always
+           under a seeded fault injector) and every chain in its own actor system, with
+           IBC (and the mesh-security module on consumers);
         2. per linked chain pair, a setup relayer creates clients and one connection;
         3. price hosts; per pairing, the consumer's price feed and converter (which
            instantiates its virtual staking), then the provider's vault (with native
@@ -374,7 +423,7 @@ class Mesh:
         if self.autojump:
             assert isinstance(clock, VirtualClock)
             await stack.enter_async_context(clock.autojump())
-        network = FaultyNetwork(InMemoryNetwork(), clock=clock, seed=self.seed)
+        network = FaultyNetwork(self._inner_transport(), clock=clock, seed=self.seed)
         self._network = await stack.enter_async_context(network)
         for spec in topology.chains:
             node = await start_chain(
@@ -418,6 +467,18 @@ class Mesh:
         if self.check_every_block:
             self._tasks.start_soon(self._watch_invariants, name="mesh invariants")
         _log.info("mesh started", topology=topology.name, chains=len(self._chains))
+
+    def _inner_transport(self) -> Transport:
+        """The transport under the fault injector: the one given (or made by the factory
+        given), else a new in-memory network. Raises `RealClockRequired` for a socket
+        transport on a virtual clock."""
+        given = self._transport
+        if given is None:
+            return InMemoryNetwork()
+        inner = given() if not isinstance(given, Transport) else given
+        if not isinstance(inner, InMemoryNetwork) and isinstance(self.clock, VirtualClock):
+            raise RealClockRequired(type(inner).__name__)
+        return inner
 
     async def _deploy_links(self, setup: ActorSystem) -> None:
         """I-49 step 2: per linked chain pair, clients and one connection."""

@@ -57,6 +57,7 @@ __all__ = [
     "ChainSpec",
     "DelaySpec",
     "FaultPlan",
+    "NetworkSpec",
     "PairingSpec",
     "PriceFeedSpec",
     "RelayerSpec",
@@ -73,6 +74,8 @@ PositiveAmount = Annotated[int, Field(strict=True, gt=0, le=MAX_AMOUNT)]
 Seconds = Annotated[int, Field(strict=True, gt=0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$", min_length=1, max_length=64)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# "host:port" where a chain's process listens (TCP); port 1-65535
+HostPort = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]+:[0-9]{1,5}$")]
 
 _ONE = Decimal18.one()
 
@@ -134,6 +137,7 @@ class ChainSpec(_Spec):
     slash_fraction_double_sign: SdkDec = SdkDec.parse("0.05")
     slash_fraction_downtime: SdkDec = SdkDec.parse("0.01")
     epoch_blocks: PositiveAmount = 1_000
+    address: HostPort | None = None
 
     @field_validator("denom")
     @classmethod
@@ -334,6 +338,41 @@ class RelayerSpec(_Spec):
         return self.clear_interval
 
 
+class NetworkSpec(_Spec):
+    """How the mesh's actor systems reach each other (the ``[network]`` section)::
+
+        [network]
+        transport = "tcp"                 # "memory" (default), "tcp" or "nats"
+        secret_env = "MESH_SECRET"        # the shared secret (TCP) from this variable ...
+        secret_file = "secret.key"        # ... or this file (relative to the topology file)
+        host = "127.0.0.1"                # interface relayers and clients listen on (TCP)
+        nats_url = "nats://127.0.0.1:4222"
+        subject_prefix = "mesh"
+        tls_cert = "node.pem"             # TLS (TCP: both sides; NATS: client certificate)
+        tls_key = "node.key"
+        tls_ca = "ca.pem"
+
+    Each chain's TCP listening address is its ``address`` (``"127.0.0.1:7101"``). The secret
+    itself is never in the file: a file that carries one is refused. Socket transports run
+    on a real clock only.
+    """
+
+    transport: Literal["memory", "tcp", "nats"] = "memory"
+    secret_env: str | None = None
+    secret_file: str | None = None
+    host: str = "127.0.0.1"
+    nats_url: str = "nats://127.0.0.1:4222"
+    subject_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]+$")] = "mesh"
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_ca: str | None = None
+
+    @property
+    def sockets(self) -> bool:
+        """Whether envelopes cross real sockets (TCP or NATS)."""
+        return self.transport != "memory"
+
+
 class Topology(_Spec):
     """A whole mesh (see the module docstring). Raises `TopologyError` when invalid."""
 
@@ -346,6 +385,7 @@ class Topology(_Spec):
     """Issue 13: every chain signs its headers and proves its IBC facts, and every light
     client verifies them (`IbcConfig.verify_proofs`). Off: headers are trusted as given and
     no proof is built or checked (the unverified baseline, for benchmarks)."""
+    network: NetworkSpec = NetworkSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> Topology:
