@@ -35,9 +35,9 @@ from chains.host._contract_actor import (
 )
 from chains.host._durable import (
     DEFAULT_SYNCHRONOUS,
-    DurableStore,
     SCHEMA_VERSION,
     SYNCHRONOUS_MODES,
+    DurableStore,
     StateLoadedObserver,
     attach_store,
     canonical_bytes,

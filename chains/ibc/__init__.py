@@ -59,6 +59,7 @@ from chains.ibc._gateway import (
     install_ibc,
 )
 from chains.ibc._light_client import (
+    HEADER_SIGN_DOMAIN,
     ClientExpired,
     ClientFrozen,
     ClientStatus,
@@ -68,7 +69,6 @@ from chains.ibc._light_client import (
     ConsensusState,
     ConsensusValidator,
     ConsensusValidatorSet,
-    HEADER_SIGN_DOMAIN,
     Header,
     HeaderExpired,
     HeaderFromFuture,
@@ -83,8 +83,8 @@ from chains.ibc._light_client import (
 from chains.ibc._merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
-    InvalidProof,
     MAX_KEY_SIZE,
+    InvalidProof,
     MembershipProof,
     MerkleTree,
     NeighbourProof,
@@ -104,20 +104,20 @@ from chains.ibc._msgs import (
     AcknowledgePackets,
     ChanCloseConfirm,
     ChanCloseInit,
+    ChannelActivity,
+    ChannelsReply,
+    ChannelState,
+    ChannelView,
     ChanOpenAck,
     ChanOpenConfirm,
     ChanOpenInit,
     ChanOpenTry,
-    ChannelActivity,
-    ChannelState,
-    ChannelView,
-    ChannelsReply,
+    ConnectionState,
+    ConnectionView,
     ConnOpenAck,
     ConnOpenConfirm,
     ConnOpenInit,
     ConnOpenTry,
-    ConnectionState,
-    ConnectionView,
     CreateClient,
     HeaderReply,
     IbcBatch,
@@ -176,12 +176,12 @@ from chains.ibc._relayer_msgs import (
 )
 from chains.ibc._state import (
     ACKED,
+    TIMED_OUT,
     AckRecord,
     ChannelEnd,
     ClientState,
     ConnectionEnd,
     IbcStore,
-    TIMED_OUT,
 )
 
 __all__ = [

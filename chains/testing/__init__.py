@@ -66,6 +66,7 @@ from chains.testing._ibc_bench_app import (
     IbcBenchApp,
 )
 from chains.testing._ibc_test_app import (
+    TEST_APP_CODE,
     IbcAppClose,
     IbcAppConfigure,
     IbcAppInit,
@@ -74,7 +75,6 @@ from chains.testing._ibc_test_app import (
     IbcAppState,
     IbcTestApp,
     IbcTestAppError,
-    TEST_APP_CODE,
     app_version,
 )
 

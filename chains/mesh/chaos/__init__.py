@@ -36,9 +36,9 @@ from chains.mesh.chaos._history import (
 )
 from chains.mesh.chaos._latency import (
     FLOWS,
+    PERCENTILES,
     LatencySample,
     LatencyTable,
-    PERCENTILES,
     latency_samples,
 )
 from chains.mesh.chaos._plan import (
