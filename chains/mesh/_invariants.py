@@ -22,9 +22,9 @@ Issue 13's attack checkers, also valid after every block:
   source where the protocol mints or burns: genesis (exactly the config's accounts and
   self-bonds), block provisions (never above ``block_provision * (height + 1)``, block 0
   included), the virtual staking module's mint and burn of virtual stake (C-46, C-47),
-  slashing burns (C-28), a holder burning its own tokens (wasm's ``BankMsg::Burn``) and
-  the governance authority's ``Mint``. Anything else (a component minting on the side) is
-  a violation;
+  slashing burns (C-28), a holder burning its own tokens (wasm's ``BankMsg::Burn``), the
+  governance authority's ``Mint`` and governance burning a vetoed proposal's deposit.
+  Anything else (a component minting on the side) is a violation;
 - `distribution_reward_violations`: the distribution module account holds at least what
   it owes (every delegation's pending rewards, every validator's commission, the
   community pool, each floored): withdrawals never exceed what was accrued, as
@@ -90,7 +90,7 @@ __all__ = [
 PROTOCOL_MINTS = frozenset({"genesis", "provisions", "virtual_stake", "gov"})
 """The mint sources where the protocol creates tokens (see the module docstring)."""
 
-PROTOCOL_BURNS = frozenset({"slashing", "virtual_stake", "bank"})
+PROTOCOL_BURNS = frozenset({"slashing", "virtual_stake", "bank", "gov"})
 """The burn sources where the protocol destroys tokens (see the module docstring)."""
 
 

@@ -28,6 +28,7 @@ from chains.host import (
     governance_module,
     signed_host_tx,
 )
+from chains.mesh import conservation_violations
 from chains.modules import (
     GovParams,
     GovVote,
@@ -177,6 +178,7 @@ def test_a_vetoed_proposal_burns_its_deposit_and_a_rejected_one_refunds_it() -> 
     assert (kit.status(vetoed), kit.status(rejected)) == ("rejected", "rejected")
     assert kit.balance("alice") == before - 1_000
     assert kit.ex.bank.burned(DENOM)["gov"] == 1_000
+    assert conservation_violations(kit.ex) == []  # a vetoed deposit's burn is the protocol's
     assert kit.ex.bank.balance(kit.address("bob"), DENOM) == 0
 
 
