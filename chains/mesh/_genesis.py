@@ -12,6 +12,12 @@ contracts and channels, and the genesis supply per chain (conservation checks), 
 users' key files in ``DIR/keys/``. The chain processes (`chains.mesh._node`) then resume
 from those files in real time.
 
+**A topology without a network** (the in-memory default, as ``examples/topologies/seed.toml``)
+cannot cross processes as it is. Run as processes, it runs over TCP on loopback: genesis picks
+a free port per chain and a fresh secret, and keeps them in ``DIR/loopback.json`` and
+``DIR/loopback.secret`` (mode 0600), so every process and client of that directory agrees
+(`process_topology`). A topology with a ``[network]`` section runs as that section says.
+
 What it costs: the deployment in virtual time takes well under a second of wall time
 (the chains' time advances by the few dozen blocks deployment and settling take); each
 process then starts by loading its SQLite file. Nothing here waits for a block time.
@@ -22,6 +28,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +50,7 @@ __all__ = [
     "PairingEntry",
     "load_manifest",
     "mesh_manifest",
+    "process_topology",
     "run_genesis",
     "save_manifest",
     "store_path",
@@ -51,6 +60,10 @@ __all__ = [
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "mesh-manifest/1"
 KEYS_DIR = "keys"
+# a topology on the in-memory network, run as processes: the loopback TCP network chosen at
+# genesis (a port per chain) and its secret
+LOOPBACK_NAME = "loopback.json"
+LOOPBACK_SECRET = "loopback.secret"
 # virtual seconds genesis may wait for the first validator sync to be acknowledged
 _SETTLE = 3_600.0
 
@@ -273,8 +286,68 @@ async def run_genesis(
             await mesh.chain(chain_id).produce_blocks(1)
         manifest = await mesh_manifest(mesh)
         _save_keys(mesh, out / KEYS_DIR)
+    if not topology.network.sockets:
+        _write_loopback(topology, out)
+    # the manifest last: its presence says the genesis is whole
     save_manifest(out, manifest)
     return manifest
+
+
+def _write_loopback(topology: Topology, out: Path) -> None:
+    """Choose the loopback network of a memory topology run as processes (see the module
+    docstring): a free port per chain (the kernel's choice at genesis; a port taken by
+    something else later makes that chain's process fail to listen, with the address in
+    its error) and a 32-byte secret readable by the owner only."""
+    ports: dict[str, int] = {}
+    held: list[socket.socket] = []
+    try:
+        for chain in topology.chains:
+            # every port held open until all are chosen, so no two chains get the same one
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(probe)
+            probe.bind(("127.0.0.1", 0))
+            ports[chain.id] = probe.getsockname()[1]
+    finally:
+        for probe in held:
+            probe.close()
+    secret = out / LOOPBACK_SECRET
+    fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secrets.token_hex(32))
+    _write(out / LOOPBACK_NAME, json.dumps({"host": "127.0.0.1", "ports": ports}, indent=2))
+
+
+def process_topology(topology: Topology, data_dir: str | os.PathLike[str]) -> Topology:
+    """``topology`` as the processes of the genesis in ``data_dir`` run it: unchanged if it
+    has a ``[network]`` section with sockets; else (the in-memory default) over TCP on the
+    loopback ports and secret chosen at genesis (see the module docstring).
+
+    Raises `GenesisError` if ``data_dir`` has no such choice (a genesis made by an older
+    version, or not made yet) or it is malformed.
+    """
+    if topology.network.sockets:
+        return topology
+    data = Path(data_dir)
+    path = data / LOOPBACK_NAME
+    try:
+        chosen = json.loads(path.read_text(encoding="utf-8"))
+        host = str(chosen["host"])
+        ports = {str(k): int(v) for k, v in chosen["ports"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GenesisError(
+            f"the topology has no [network] section and {path} gives no loopback network"
+            f" ({type(exc).__name__}: {exc}); give the topology a network or run a new genesis"
+        ) from None
+    missing = [c.id for c in topology.chains if c.id not in ports]
+    if missing:
+        raise GenesisError(f"{path} has no port for {', '.join(missing)}")
+    chains = tuple(
+        c.model_copy(update={"address": f"{host}:{ports[c.id]}"}) for c in topology.chains
+    )
+    network = NetworkSpec(
+        transport="tcp", host=host, secret_file=str((data / LOOPBACK_SECRET).resolve())
+    )
+    return topology.model_copy(update={"chains": chains, "network": network})
 
 
 def save_manifest(data_dir: str | os.PathLike[str], manifest: Manifest) -> Path:

@@ -34,7 +34,14 @@ from chains.host._executor import TxExecutor
 from chains.ibc._msgs import ChannelState
 from chains.ibc._relayer_msgs import ClearNow, ClearReport, PathReady, RelayerStats
 from chains.mesh._deploy import MeshChain, start_chain
-from chains.mesh._genesis import GenesisError, Manifest, load_manifest, mesh_manifest, store_path
+from chains.mesh._genesis import (
+    GenesisError,
+    Manifest,
+    load_manifest,
+    mesh_manifest,
+    process_topology,
+    store_path,
+)
 from chains.mesh._invariants import cap_violations, provider_violations, supply_violations
 from chains.mesh._mesh import Mesh
 from chains.mesh._network import build_transport
@@ -405,6 +412,7 @@ async def run_node(
     data = Path(data_dir)
     spec = topology.chain(chain_id)
     manifest = load_manifest(data, topology)
+    topology = process_topology(topology, data)
     entry = manifest.chain(chain_id)
     if not store_path(data, chain_id).exists():
         raise GenesisError(f"no state file for {chain_id} in {data}")
@@ -469,6 +477,7 @@ async def run_relayer(
     """
     data = Path(data_dir)
     manifest = load_manifest(data, topology)
+    topology = process_topology(topology, data)
     entry = manifest.link(a, b)
     first, second = entry.a.chain_id, entry.b.chain_id
     clock = RealClock()

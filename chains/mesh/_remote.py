@@ -34,7 +34,7 @@ from chains.host._signed import signed_host_tx
 from chains.host._tx_result import RemoteTxResult
 from chains.mesh._deploy import chain_config
 from chains.mesh._errors import MeshError, UnknownChain, UnknownPairing
-from chains.mesh._genesis import Manifest, load_manifest
+from chains.mesh._genesis import Manifest, load_manifest, process_topology
 from chains.mesh._invariants import delegation_view_violations
 from chains.mesh._network import build_transport
 from chains.mesh._node import (
@@ -142,6 +142,7 @@ class RemoteMesh:
             base = base if base is not None else Path(topology).parent
             topology = load_topology(Path(topology))
         manifest = load_manifest(data_dir, topology)
+        topology = process_topology(topology, data_dir)
         system_name = name or f"client-{uuid.uuid4().hex[:12]}"
         clock = RealClock()
         async with AsyncExitStack() as stack:

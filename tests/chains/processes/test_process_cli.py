@@ -10,12 +10,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from chains.mesh import (
     GenesisError,
     load_manifest,
     load_topology,
     main,
     mesh_command,
+    process_topology,
     status_path,
     topology_hash,
 )
@@ -75,8 +78,12 @@ def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "CHAIN USER AMOUNT" in err
 
 
-def test_mesh_up_runs_every_process_and_ctrl_c_stops_them_all_with_130(tmp_path: Path) -> None:
-    topology_file = _topology_file(tmp_path)
+@pytest.mark.parametrize("transport", ["tcp", "memory"])
+def test_mesh_up_runs_every_process_and_ctrl_c_stops_them_all_with_130(
+    tmp_path: Path, transport: str
+) -> None:
+    # "memory": a topology without a network runs as processes over loopback TCP
+    topology_file = _topology_file(tmp_path, transport)
     data = tmp_path / "data"
     up = subprocess.Popen(
         mesh_command("up", str(topology_file), "--data", str(data), "--no-table"),
@@ -115,3 +122,29 @@ def test_mesh_up_runs_every_process_and_ctrl_c_stops_them_all_with_130(tmp_path:
         except ProcessLookupError:
             continue
         raise AssertionError(f"process {pid} still runs")  # pragma: no cover
+
+
+def test_a_memory_topology_runs_as_processes_on_loopback_ports_chosen_at_genesis(
+    tmp_path: Path,
+) -> None:
+    topology_file = _topology_file(tmp_path, "memory")
+    topology = load_topology(topology_file)
+    data = tmp_path / "data"
+    assert _mesh("genesis", str(topology_file), "--data", str(data))[0] == 0
+    running = process_topology(topology, data)
+    assert running.network.transport == "tcp"
+    ports = {c.id: c.address for c in running.chains}
+    assert all(a is not None and a.startswith("127.0.0.1:") for a in ports.values())
+    assert len(set(ports.values())) == len(ports)
+    secret = Path(running.network.secret_file or "")
+    assert len(secret.read_text()) == 64 and secret.stat().st_mode & 0o077 == 0
+    # the same choice for every process of the directory, and the same genesis
+    assert process_topology(topology, data) == running
+    assert load_manifest(data, running).topology_hash == topology_hash(topology)
+    # a topology with a network of its own is run as it says
+    tcp = load_topology(_topology_file(tmp_path, "tcp"))
+    assert process_topology(tcp, data) is tcp
+    # no choice in the directory: a named error, not a silent in-memory network
+    (data / "loopback.json").unlink()
+    with pytest.raises(GenesisError, match="no loopback network"):
+        process_topology(topology, data)
