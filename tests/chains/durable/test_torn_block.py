@@ -85,7 +85,7 @@ def test_killed_writer_leaves_the_last_block_whole(tmp_path: Path, seed: int) ->
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(100, 160))
+@pytest.mark.parametrize("seed", range(100, 130))
 def test_killed_writer_leaves_the_last_block_whole_many_points(tmp_path: Path, seed: int) -> None:
     path = tmp_path / "chain.sqlite"
     reported = _kill_writer(path, seed)
