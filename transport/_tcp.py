@@ -61,6 +61,7 @@ Two actor systems in two processes (the second mirrors the first, with "a" and "
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import random
 import ssl
@@ -775,6 +776,16 @@ async def _close_quietly(stream: anyio.abc.ByteStream) -> None:
         await anyio.lowlevel.checkpoint()
 
 
+def _direct_transport(stream: anyio.abc.ByteStream) -> asyncio.WriteTransport | None:
+    """The asyncio transport under ``stream`` if it is anyio's plain asyncio socket stream
+    (which writes with ``transport.write`` itself), else None: TLS, trio and any other stream
+    always go through the writer task."""
+    transport = getattr(stream, "_transport", None)
+    if isinstance(transport, asyncio.WriteTransport) and isinstance(stream, anyio.abc.SocketStream):
+        return transport
+    return None
+
+
 async def _read_frames(
     stream: anyio.abc.ByteStream, decoder: FrameDecoder
 ) -> list[tuple[FrameType, bytes]]:
@@ -1063,6 +1074,11 @@ class _Link:
         self.keepalive_due = False
         self.lost_reason = ""
         self.decoder: FrameDecoder | None = None
+        # The direct-write fast path (see `push`): the connection's asyncio transport while
+        # the link is up on a plain (non-TLS) asyncio socket stream, else None; and whether
+        # the writer task is parked with nothing to do.
+        self.direct: asyncio.WriteTransport | None = None
+        self.idle = False
         self.backoff = ReconnectBackoff(
             initial=network.backoff_initial,
             maximum=network.backoff_max,
@@ -1113,7 +1129,32 @@ class _Link:
                 self.queued += 1
                 self.wake.set()
                 return
-        self.small.append((_HEADER.pack(len(payload), _DATA) + payload, envelope))
+        frame = _HEADER.pack(len(payload), _DATA) + payload
+        direct = self.direct
+        if (
+            direct is not None
+            and self.idle
+            and self.credit > 0
+            and not self.small
+            and not direct.get_write_buffer_size()
+            and not direct.is_closing()
+        ):
+            # Fast path: nothing is queued or being written and the socket took everything
+            # written so far, so this frame may go out now from the sender's own call instead
+            # of waking the writer task first (two event-loop iterations fewer per message).
+            # `write` is synchronous and all-or-nothing (what the kernel does not take is
+            # buffered by the transport, in order), so no cancellation can cut the frame.
+            direct.write(frame)
+            self.credit -= 1
+            self.sent += 1
+            self.bytes_sent += len(frame)
+            self.last_written = anyio.current_time()
+            # Until the writer has run once more, later sends queue: a burst still goes out
+            # in one batched write, and a full socket is waited on by the writer, not here.
+            self.idle = False
+            self.wake.set()
+            return
+        self.small.append((frame, envelope))
         self.queued += 1
         self.wake.set()
 
@@ -1140,13 +1181,20 @@ class _Link:
     def restart_connection(self, reason: str) -> None:
         if self.connection_scope is not None:
             self.down_reason = reason
-            self.connection_scope.cancel()
+            self._stop(self.connection_scope)
 
     def close(self) -> None:
         self.state = "closed"
         self.room.set()
         if self.connection_scope is not None:
-            self.connection_scope.cancel()
+            self._stop(self.connection_scope)
+
+    def _stop(self, scope: anyio.CancelScope) -> None:
+        # No direct write may reach a connection that is being closed: what is sent from now
+        # on queues for the next connection, as it would without the fast path.
+        self.direct = None
+        self.idle = False
+        scope.cancel()
 
     def go_down(self, reason: str) -> None:
         if self.state == "closed":
@@ -1311,12 +1359,16 @@ class _Link:
                 self.connection_scope = scope
                 if self.state == "closed":
                     scope.cancel()
+                else:
+                    self.direct = _direct_transport(stream)
                 async with anyio.create_task_group() as task_group:
                     task_group.start_soon(self._read_loop, stream, frames, task_group.cancel_scope)
                     task_group.start_soon(self._heartbeat, task_group.cancel_scope)
                     reason = await self._write_loop(stream)
-                    task_group.cancel_scope.cancel()
+                    self._stop(task_group.cancel_scope)
         finally:
+            self.direct = None
+            self.idle = False
             self.connection_scope = None
             self._unstamp_queued_asks()
             if self.large:
@@ -1365,7 +1417,7 @@ class _Link:
                         self.endpoint.log.warning(
                             "peer closed the connection", peer=self.target, reason=_text(payload)
                         )
-                        scope.cancel()
+                        self._stop(scope)
                         return
                     else:
                         raise ProtocolViolation(f"unexpected {kind.name} frame")
@@ -1381,7 +1433,7 @@ class _Link:
             )
         except _CONNECTION_ERRORS as exc:
             self.lost_reason = f"connection error: {exc!r}"
-        scope.cancel()
+        self._stop(scope)
 
     async def _write_loop(self, stream: anyio.abc.ByteStream) -> str:
         network = self.network
@@ -1436,7 +1488,9 @@ class _Link:
                 self.last_written = anyio.current_time()
                 continue
             self.wake = anyio.Event()
+            self.idle = True
             await self.wake.wait()
+            self.idle = False
 
     async def _heartbeat(self, scope: anyio.CancelScope) -> None:
         # One timer per connection, not a timeout per wait of the writer: that would cost a
@@ -1453,7 +1507,7 @@ class _Link:
                     seconds=round(now - self.last_received, 3),
                 )
                 self.lost_reason = "heartbeat timeout"
-                scope.cancel()
+                self._stop(scope)
                 return
             if now - self.last_written >= interval:
                 self.keepalive_due = True
