@@ -8,7 +8,10 @@ A child process serves; this process is the client; both on loopback, asyncio.
 - pipelined one-way messages: typed tells to an actor against bare frames written one per
   ``send`` (the bare server counts them); both end with one round trip that confirms the
   count, so the figure is what the receiver processed, not what the sender queued;
-- ask latency under load: 16 concurrent askers for about two seconds; p50, p99, p99.9.
+- ask latency under load: 16 concurrent askers for about two seconds; p50, p99, p99.9;
+- figures a busy machine distorts less, both ends in this one process: round trips per
+  second of CPU time (the ask against the bare echo), and event-loop iterations per ask
+  round trip (the count of asyncio's ``_run_once`` under cProfile).
 
 Run with ``python -m benchmarks tcp``. The child is ``python -m benchmarks.bench_tcp serve
 bare|actor``.
@@ -17,8 +20,10 @@ bare|actor``.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import logging
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -41,6 +46,7 @@ SECONDS = 1.0
 BATCH = 500
 LOAD_TASKS = 16
 LOAD_SECONDS = 2.0
+ONE_PROCESS_TRIPS = 2000
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -297,6 +303,71 @@ async def _under_load(counter: Any, into: _Latencies) -> float:
     return into.rate
 
 
+# -- both ends in one process: CPU time and loop iterations ----------------------------------
+
+
+async def _one_process_bare(trips: int) -> float:
+    """Bare framed echo round trips per CPU second, client and server in this process."""
+    size = _frame_size()
+    request = size.to_bytes(4, "big") + b"R" + b"x" * (size - 1)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = int(listener.extra(anyio.abc.SocketAttribute.local_address)[1])
+
+    async def echo(stream: anyio.abc.SocketStream) -> None:
+        buffer = bytearray()
+        async with stream:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                while True:
+                    frame = await _read_frame(stream, buffer)
+                    await stream.send(len(frame).to_bytes(4, "big") + frame)
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, echo)
+        async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+            buffer = bytearray()
+            for _ in range(trips // 10):  # warm up
+                await stream.send(request)
+                await _read_frame(stream, buffer)
+            started = time.process_time()
+            for _ in range(trips):
+                await stream.send(request)
+                await _read_frame(stream, buffer)
+            spent = time.process_time() - started
+        tg.cancel_scope.cancel()
+    return trips / spent
+
+
+async def _one_process_asks(trips: int, profile: cProfile.Profile | None) -> float:
+    """Actor ask round trips per CPU second over `TcpNetwork`, both systems in this
+    process; with ``profile``, the asks run under it (for the loop-iteration count)."""
+    server_net = _network()
+    async with server_net, ActorSystem("server", transport=server_net) as server:
+        server.spawn(Counter, name="counter")
+        client_net = _network(peers={"server": server_net.address("server")})
+        async with client_net, ActorSystem("client", transport=client_net) as client:
+            counter = client.ref("server/counter")
+            message = Get()
+            for _ in range(trips // 10):  # connect and warm up
+                await counter.ask(message)
+            started = time.process_time()
+            if profile is not None:
+                profile.enable()
+            for _ in range(trips):
+                await counter.ask(message)
+            if profile is not None:
+                profile.disable()
+            spent = time.process_time() - started
+    return trips / spent
+
+
+def _loop_iterations_per_ask() -> float:
+    profile = cProfile.Profile()
+    anyio.run(_one_process_asks, ONE_PROCESS_TRIPS, profile, backend="asyncio")
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    calls = sum(row[1] for (_, _, name), row in stats.items() if name == "_run_once")
+    return float(calls) / ONE_PROCESS_TRIPS
+
+
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
@@ -345,6 +416,25 @@ def run(report: Report) -> None:
         report.figure(
             "TCP ask latency under load, mean", statistics.fmean(samples) * 1e6, "us", load
         )
+    one = "both ends in one process"
+    report.baseline(
+        "bare anyio framed request/response, per CPU second",
+        measure(lambda: anyio.run(_one_process_bare, ONE_PROCESS_TRIPS, backend="asyncio"), 3),
+        "trips/s",
+        one,
+    )
+    report.compare(
+        "TCP actor ask round trip, per CPU second",
+        measure(
+            lambda: anyio.run(_one_process_asks, ONE_PROCESS_TRIPS, None, backend="asyncio"), 3
+        ),
+        "trips/s",
+        "bare anyio framed request/response, per CPU second",
+        one,
+    )
+    report.figure(
+        "TCP ask event-loop iterations per round trip", _loop_iterations_per_ask(), "", one
+    )
 
 
 def _main(argv: list[str]) -> int:
