@@ -37,6 +37,7 @@ from chains.mesh._deploy import MeshChain, start_chain
 from chains.mesh._genesis import (
     GenesisError,
     Manifest,
+    load_key_seed,
     load_manifest,
     mesh_manifest,
     process_topology,
@@ -413,6 +414,8 @@ async def run_node(
     spec = topology.chain(chain_id)
     manifest = load_manifest(data, topology)
     topology = process_topology(topology, data)
+    # the genesis's secret: the chain's addresses and its validators' header-signing keys
+    key_seed = load_key_seed(data, manifest.keys_dir)
     entry = manifest.chain(chain_id)
     if not store_path(data, chain_id).exists():
         raise GenesisError(f"no state file for {chain_id} in {data}")
@@ -429,6 +432,7 @@ async def run_node(
             ask_timeout=_ASK_TIMEOUT,
             lazy_blocks=False,
             store_path=store_path(data, chain_id),
+            key_seed=key_seed,
         )
         if node.ibc.gateway_address != entry.gateway:
             raise GenesisError(
