@@ -139,8 +139,10 @@ class RemoteMesh:
         """Join the running mesh of ``topology`` (a `Topology` or a TOML path; relative
         secret and TLS paths from ``base``, default the file's folder) whose genesis is in
         ``data_dir``. ``name`` is the client's actor system name (default: a fresh one).
+        Addresses of names derive from the genesis's key seed (``data_dir/keys/seed``).
 
-        Raises `TopologyError`, `GenesisError`, `NetworkConfigError`, and what the
+        Raises `TopologyError`, `GenesisError` (also for no usable key seed),
+        `NetworkConfigError`, and what the
         transport raises on start (`transport.BrokerUnavailable` without a NATS server,
         `transport.UnsupportedBackend` for NATS under trio). Leaving the block closes the
         client; the mesh keeps running.
