@@ -407,10 +407,10 @@ async def run_node(
     the topology's relative paths start. ``ready`` is called once the chain serves, with
     its first status. The chain's keys derive from the genesis's key seed
     (``data_dir/keys/seed``, `load_key_seed`). Raises `GenesisError` (no or another
-    genesis, no usable key seed), `UnknownChain`-like
-    ``KeyError`` for a chain the topology lacks, `NetworkConfigError`, ``OSError`` (the
-    address is taken). Cancellation stops the chain after its current transaction; what
-    it committed is on disk.
+    genesis, no usable key seed), `UnknownChain`-like ``KeyError`` for a chain the
+    topology lacks, `NetworkConfigError`, ``OSError`` (the address is taken).
+    Cancellation stops the chain after its current transaction; what it committed is on
+    disk.
     """
     data = Path(data_dir)
     spec = topology.chain(chain_id)
