@@ -26,6 +26,7 @@ from chains.host._config import (
     GenesisAccount,
     GenesisValidator,
     account_key,
+    seeded_secret,
 )
 from chains.host._contract_actor import (
     ContractActor,
@@ -195,6 +196,7 @@ __all__ = [
     "decode_signed_body",
     "governance_module",
     "run_read_only",
+    "seeded_secret",
     "signed_host_tx",
     "state_app_hash",
 ]

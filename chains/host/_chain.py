@@ -21,13 +21,14 @@ if it failed; **queries** return the value and raise the `ChainError` (e.g.
 wait; a transaction already queued still runs.
 
 **Keys.** The handle holds a key pair per named account, ``key(name)`` (`account_key`:
-derived from the name, so runs repeat); every named account's address is its key's
-(``address(name) == signer_address(name)``: users, validator operators, the deployer,
-contract admins), while module accounts and the governance authority keep addresses
-derived from the module's name, as on Cosmos. The methods above run as local, unsigned
-transactions (the host trusts its own process, see ``_host.py``); ``sign`` /
-``submit_signed`` build and send the `SignedTx` another process would send, and
-``save_key`` writes an account's key file for such a process.
+derived from the name and the config's ``key_seed``; with the empty seed of simulations,
+from the name alone, so runs repeat and anyone can derive them); every named account's
+address is its key's (``address(name) == signer_address(name)``: users, validator
+operators, the deployer, contract admins), while module accounts and the governance
+authority keep addresses derived from the module's name, as on Cosmos. The methods above
+run as local, unsigned transactions (the host trusts its own process, see ``_host.py``);
+``sign`` / ``submit_signed`` build and send the `SignedTx` another process would send,
+and ``save_key`` writes an account's key file for such a process.
 """
 
 from __future__ import annotations
@@ -257,16 +258,17 @@ class Chain:
 
     def key(self, name: str) -> KeyPair:
         """The key pair of signing account ``name`` (address: ``signer_address(name)``)."""
-        return account_key(name)
+        return account_key(name, self.config.key_seed)
 
     def signer_address(self, name: str) -> str:
         """The address of ``key(name)`` on this chain."""
-        return account_key(name).address(self.config.prefix)
+        return self.config.address(name)
 
     @staticmethod
-    def signer_address_of(name: str, prefix: str) -> str:
-        """The address of ``key(name)`` under ``prefix`` (for genesis accounts)."""
-        return account_key(name).address(prefix)
+    def signer_address_of(name: str, prefix: str, seed: bytes = b"") -> str:
+        """The address of ``account_key(name, seed)`` under ``prefix`` (for genesis
+        accounts; ``seed`` as the chain config's ``key_seed``)."""
+        return account_key(name, seed).address(prefix)
 
     def sequence(self, address: str) -> int:
         """The sequence ``address``'s next signed transaction must carry (committed state;
@@ -276,7 +278,7 @@ class Chain:
     def save_key(self, name: str, path: str | os.PathLike[str]) -> None:
         """Write account ``name``'s key file (0600) for a process that signs as it; raises
         `KeyFileError` / ``OSError`` as `KeyPair.save`."""
-        account_key(name).save(path)
+        account_key(name, self.config.key_seed).save(path)
 
     def sign(self, signer: str | KeyPair, tx: SignedBody | BaseModel) -> SignedTx:
         """``tx`` signed by ``signer`` (an account name or a key) at its next sequence.
@@ -286,7 +288,7 @@ class Chain:
         counts the sequences it signs at, so several transactions may be signed before
         any is sent (send them in order). Raises ``ValueError`` for a local-only message.
         """
-        key = account_key(signer) if isinstance(signer, str) else signer
+        key = account_key(signer, self.config.key_seed) if isinstance(signer, str) else signer
         address = key.address(self.config.prefix)
         # the chain's next sequence, or further if this handle signed ahead of it
         sequence = max(self._signed.get(address, 0), self._executor.sequences.get(address))

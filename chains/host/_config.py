@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +20,7 @@ from chains.contract._keys import KeyPair
 from chains.modules._bank import check_denom
 from chains.modules._params import StakingParams
 
-__all__ = ["ChainConfig", "GenesisAccount", "GenesisValidator", "account_key"]
+__all__ = ["ChainConfig", "GenesisAccount", "GenesisValidator", "account_key", "seeded_secret"]
 
 _DEFAULT_GENESIS_TIME = 1_700_000_000
 
@@ -63,7 +65,14 @@ class ChainConfig(BaseModel):
       strictly increase, so a block time below one second makes chain time run ahead;
     - ``genesis_time``: UNIX seconds of block 0 (genesis); block 1 is one block time later;
     - ``staking``: the parameters of C-13;
-    - ``accounts`` / ``validators``: genesis balances and validators (bonded at genesis).
+    - ``accounts`` / ``validators``: genesis balances and validators (bonded at genesis);
+    - ``key_seed``: secret bytes mixed into every key the chain derives from a name (its
+      named accounts' keys, `account_key`, and its validators' consensus keys, which sign
+      its IBC headers, ``chains.ibc.consensus_key``). Empty (the default), the keys are
+      simulation keys: guessable by anyone who knows the names, fine in one process whose
+      runs must repeat, never for chains that listen on sockets. A genesis of processes
+      (``mesh genesis``) draws a fresh random seed. Kept out of ``repr`` and out of
+      ``model_dump`` (it is a secret, not configuration to log or write next to it).
 
     Invalid values raise pydantic's ``ValidationError``.
     """
@@ -78,6 +87,7 @@ class ChainConfig(BaseModel):
     staking: StakingParams = StakingParams()
     accounts: tuple[GenesisAccount, ...] = ()
     validators: tuple[GenesisValidator, ...] = ()
+    key_seed: bytes = Field(default=b"", repr=False, exclude=True)
 
     @field_validator("bond_denom")
     @classmethod
@@ -107,11 +117,12 @@ class ChainConfig(BaseModel):
 
     def address(self, name: str) -> str:
         """The account address of the account called ``name`` on this chain: the address of
-        its key pair's public key (``account_key(name).address(prefix)``), so whoever holds
-        the key (the `Chain`, the `Mesh`, a process with its key file) can sign as it.
+        its key pair's public key (``account_key(name, key_seed).address(prefix)``), so
+        whoever holds the key (the `Chain`, the `Mesh`, a process with its key file) can
+        sign as it.
         Module accounts and the governance authority are not named accounts: their
         addresses stay derived from the module's name, as on Cosmos."""
-        return _key_address(name, self.prefix)
+        return _key_address(name, self.prefix, self.key_seed)
 
     def operator(self, name: str) -> str:
         """The validator operator address behind ``address(name)``."""
@@ -123,21 +134,37 @@ class ChainConfig(BaseModel):
         return self.genesis_time + max(1, int(self.block_time))
 
 
-def account_key(name: str) -> KeyPair:
-    """The key pair of the signing account called ``name``: ``KeyPair.from_seed(name)``,
-    the same on every chain (as one mnemonic across Cosmos chains), so virtual-time runs
-    repeat; its address on a chain is ``account_key(name).address(prefix)``. Simulation
-    keys: guessable from the name."""
-    return _account_key(name)
+def account_key(name: str, seed: bytes = b"") -> KeyPair:
+    """The key pair of the signing account called ``name``, the same on every chain (as one
+    mnemonic across Cosmos chains); its address on a chain is
+    ``account_key(name, seed).address(prefix)``.
+
+    With the empty ``seed`` it is ``KeyPair.from_seed(name)``: a simulation key, guessable
+    by anyone who knows the name, so virtual-time runs repeat; fine for in-process
+    simulations, never for chains reachable over a network. With a secret ``seed`` (a
+    genesis of processes draws 32 random bytes) the 32-byte ed25519 secret is
+    ``HMAC-SHA256(seed, "mesh-account/" || name)``: unguessable without the seed, and
+    still the same for the same seed and name (every process of one genesis agrees).
+    """
+    return _account_key(name, seed)
 
 
 @functools.lru_cache(maxsize=65536)
-def _key_address(name: str, prefix: str) -> str:
+def _key_address(name: str, prefix: str, seed: bytes = b"") -> str:
     # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often
-    return _account_key(name).address(prefix)
+    return _account_key(name, seed).address(prefix)
 
 
 @functools.lru_cache(maxsize=65536)
-def _account_key(name: str) -> KeyPair:
+def _account_key(name: str, seed: bytes = b"") -> KeyPair:
     # deriving an ed25519 key costs tens of microseconds; names repeat across a run
-    return KeyPair.from_seed(name)
+    if not seed:
+        return KeyPair.from_seed(name)
+    return KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+
+
+def seeded_secret(seed: bytes, label: str) -> bytes:
+    """The 32-byte secret ``HMAC-SHA256(seed, label)`` (UTF-8 label): the derivation of
+    every seeded key, accounts' and consensus keys' (distinct label prefixes keep them
+    apart)."""
+    return hmac.new(seed, label.encode(), hashlib.sha256).digest()

@@ -188,7 +188,11 @@ class IbcModule:
         self._header_cache: IbcHeader | None = None
         listeners = self._listeners
         self.provable = ProvableStore(
-            self.chain_id, state, config.validators, partial(_bonded_set, executor)
+            self.chain_id,
+            state,
+            config.validators,
+            partial(_bonded_set, executor),
+            key_seed=executor.config.key_seed,
         )
         clients = Clients(
             executor,

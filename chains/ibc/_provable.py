@@ -23,7 +23,8 @@ so a proof stays checkable for as long as the client keeps the header.
 Validators: the chain's bonded validators with their staking power (the active set, C-15),
 each signing with its consensus key, which the chain holds: `consensus_key` derives it from
 the chain id and the validator's consensus public key string (``ValidatorSpec.pubkey`` where
-given, else ``"pubkey-<name>"``), so runs repeat. A header is signed on demand (when a
+given, else ``"pubkey-<name>"``) and the chain config's secret ``key_seed`` (empty in
+simulations: then the keys are guessable, and runs repeat). A header is signed on demand (when a
 relayer asks for it) and cached for its height; every member of the signing set signs. When
 the bonded set (or a power) changed since the last header handed out, the next header is
 still signed by the set the last one announced and names the new set as its
@@ -46,6 +47,7 @@ from typing import Any, Final
 
 from chains.contract._keys import KeyPair, PublicKey
 from chains.contract._signing import canonical_json
+from chains.host._config import seeded_secret
 from chains.ibc._commitment_paths import (
     ack_key,
     channel_key,
@@ -68,16 +70,31 @@ _BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
 
 
-def genesis_validator_keys(chain_id: str, count: int) -> tuple[KeyPair, ...]:
+def genesis_validator_keys(chain_id: str, count: int, seed: bytes = b"") -> tuple[KeyPair, ...]:
     """The deterministic keys of ``count`` equal-power signers of a chain without bonded
-    validators."""
+    validators (``seed`` as for `consensus_key`)."""
+    if seed:
+        return tuple(
+            KeyPair.from_private_bytes(seeded_secret(seed, f"mesh-validator/{chain_id}/{i}"))
+            for i in range(count)
+        )
     return tuple(KeyPair.from_seed(f"{chain_id}/validator/{i}") for i in range(count))
 
 
-def consensus_key(chain_id: str, pubkey: str) -> KeyPair:
+def consensus_key(chain_id: str, pubkey: str, seed: bytes = b"") -> KeyPair:
     """The consensus key pair of the validator of ``chain_id`` whose consensus public key
-    string (its staking record's ``consensus_pubkey``) is ``pubkey``. Simulation keys:
-    derived from public names, so runs repeat."""
+    string (its staking record's ``consensus_pubkey``) is ``pubkey``.
+
+    With the empty ``seed`` a simulation key, derived from public names so runs repeat:
+    anyone can derive it and sign headers the counterparty's light client accepts, fine
+    in one process, never for chains reachable over a network. With the chain config's
+    secret ``key_seed`` (a genesis of processes draws one) the secret is
+    ``HMAC-SHA256(seed, "mesh-consensus/<chain_id>/<pubkey>")``: only holders of the seed
+    can sign the chain's headers."""
+    if seed:
+        return KeyPair.from_private_bytes(
+            seeded_secret(seed, f"mesh-consensus/{chain_id}/{pubkey}")
+        )
     return KeyPair.from_seed(f"{chain_id}/consensus/{pubkey}")
 
 
@@ -98,12 +115,15 @@ class ProvableStore:
         state: IbcStore,
         validator_count: int,
         bonded: BondedSet | None = None,
+        key_seed: bytes = b"",
     ) -> None:
         self.chain_id = chain_id
+        # the secret its validators' keys derive from (`consensus_key`)
+        self._key_seed = key_seed
         self._state = state
         self.tree = MerkleTree()
         self._bonded = bonded
-        fallback = genesis_validator_keys(chain_id, validator_count)
+        fallback = genesis_validator_keys(chain_id, validator_count, key_seed)
         self._fallback = ConsensusValidatorSet.of({key.public_key: 1 for key in fallback})
         self._keys: dict[PublicKey, KeyPair] = {key.public_key: key for key in fallback}
         self._bonded_memo: tuple[tuple[tuple[str, int], ...], ConsensusValidatorSet] | None = None
@@ -226,7 +246,7 @@ class ProvableStore:
             return memo[1]
         members: dict[PublicKey, int] = {}
         for pubkey, power in bonded:
-            key = consensus_key(self.chain_id, pubkey)
+            key = consensus_key(self.chain_id, pubkey, self._key_seed)
             self._keys[key.public_key] = key
             members[key.public_key] = power
         found = ConsensusValidatorSet.of(members)

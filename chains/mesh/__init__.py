@@ -33,6 +33,7 @@ from chains.mesh._genesis import (
     LinkEntry,
     Manifest,
     PairingEntry,
+    load_key_seed,
     load_manifest,
     mesh_manifest,
     process_topology,
@@ -48,6 +49,10 @@ from chains.mesh._invariants import (
     distribution_reward_violations,
     external_reward_violations,
     packet_origin_violations,
+)
+from chains.mesh._key_seed import (
+    KEY_SEED_NAME,
+    save_key_seed,
 )
 from chains.mesh._mesh import (
     Mesh,
@@ -256,6 +261,7 @@ __all__ = [
     "InvalidArgument",
     "InvariantsReply",
     "InvariantsRequest",
+    "KEY_SEED_NAME",
     "LatencySample",
     "LatencyTable",
     "LinkEntry",
@@ -349,6 +355,7 @@ __all__ = [
     "generate_operations",
     "latency_samples",
     "load_chaos_plan",
+    "load_key_seed",
     "load_manifest",
     "load_scenario",
     "load_topology",
@@ -383,6 +390,7 @@ __all__ = [
     "run_seed",
     "run_tx_cli",
     "run_up_cli",
+    "save_key_seed",
     "save_manifest",
     "serve_mesh",
     "shrink_operations",

@@ -168,8 +168,10 @@ class MeshPairing:
         return self.spec.key
 
 
-def chain_config(spec: ChainSpec, genesis_time: int) -> ChainConfig:
-    """The genesis of ``spec``: its staking parameters, validators and funded accounts."""
+def chain_config(spec: ChainSpec, genesis_time: int, key_seed: bytes = b"") -> ChainConfig:
+    """The genesis of ``spec``: its staking parameters, validators and funded accounts,
+    whose keys derive from ``key_seed`` (`ChainConfig.key_seed`: empty, guessable
+    simulation keys)."""
     staking = StakingParams(
         bond_denom=spec.denom,
         unbonding_time=spec.unbonding_time,
@@ -186,10 +188,11 @@ def chain_config(spec: ChainSpec, genesis_time: int) -> ChainConfig:
         block_time=spec.block_time,
         genesis_time=genesis_time,
         staking=staking,
+        key_seed=key_seed,
         accounts=tuple(
             GenesisAccount(
                 # the address of the user's key (`NodeHandle.address`)
-                address=account_key(a.name).address(spec.prefix),
+                address=account_key(a.name, key_seed).address(spec.prefix),
                 coins=(Coin(denom=spec.denom, amount=a.balance),),
             )
             for a in spec.accounts
@@ -249,17 +252,23 @@ async def start_chain(
     ask_timeout: float,
     lazy_blocks: bool = True,
     store_path: str | os.PathLike[str] | None = None,
+    key_seed: bytes = b"",
 ) -> MeshChain:
     """Start ``spec``'s chain (entered on ``stack``, so it stops with it) with IBC, the
     mesh-security module if it consumes, and the codes its roles need; ``lazy_blocks`` as
     for `Chain`. With ``store_path`` the chain then keeps its state there
     (`Chain.attach_store`: resumed from the file's last committed block if it has one;
-    its errors propagate, after the chain is stopped with ``stack``)."""
+    its errors propagate, after the chain is stopped with ``stack``). ``key_seed``: the
+    secret its keys derive from (`chain_config`)."""
     system = await stack.enter_async_context(
         ActorSystem(spec.id, clock=clock, transport=transport, ask_timeout=ask_timeout)
     )
     chain = await stack.enter_async_context(
-        Chain(chain_config(spec, topology.genesis_time), system, lazy_blocks=lazy_blocks)
+        Chain(
+            chain_config(spec, topology.genesis_time, key_seed),
+            system,
+            lazy_blocks=lazy_blocks,
+        )
     )
     ibc = await install_ibc(chain, IbcConfig(verify_proofs=topology.verify_proofs))
     # x/gov: from another actor system, a signed proposal is the only way to act as the

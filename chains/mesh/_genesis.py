@@ -12,6 +12,15 @@ contracts and channels, and the genesis supply per chain (conservation checks), 
 users' key files in ``DIR/keys/``. The chain processes (`chains.mesh._node`) then resume
 from those files in real time.
 
+**Keys.** An in-process `Mesh` derives every key from public names (simulation keys, so
+runs repeat); chains that listen on sockets cannot: whoever reaches a node could derive
+alice's key and sign as her, or a validator's consensus key and forge IBC headers. So
+genesis draws a fresh random key seed (32 bytes, `ChainConfig.key_seed`) for its `Mesh`
+and writes it to ``DIR/keys/seed`` (mode 0600, as the key files); the chain processes
+(their validators' header-signing keys, the addresses of names) and the clients (the
+addresses of names; they sign with the key files) read it back (`load_key_seed`). Two
+geneses of the same topology thus have different keys and addresses.
+
 **A topology without a network** (the in-memory default, as ``examples/topologies/seed.toml``)
 cannot cross processes as it is. Run as processes, it runs over TCP on loopback: genesis picks
 a free port per chain and a fresh secret, and keeps them in ``DIR/loopback.json`` and
@@ -37,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chains.ibc._relayer_msgs import PathEnd
 from chains.mesh._errors import MeshError
+from chains.mesh._key_seed import KEY_SEED_NAME
 from chains.mesh._mesh import Mesh
 from chains.mesh._topology import NetworkSpec, Topology
 from mesh_actors import VirtualClock
@@ -48,6 +58,7 @@ __all__ = [
     "LinkEntry",
     "Manifest",
     "PairingEntry",
+    "load_key_seed",
     "load_manifest",
     "mesh_manifest",
     "process_topology",
@@ -64,6 +75,10 @@ KEYS_DIR = "keys"
 # genesis (a port per chain) and its secret
 LOOPBACK_NAME = "loopback.json"
 LOOPBACK_SECRET = "loopback.secret"
+# bytes of a genesis's key seed (as an ed25519 secret)
+_KEY_SEED_BYTES = 32
+# the shortest non-empty key seed a seed file may hold (a guessable seed guards nothing)
+_MIN_KEY_SEED_BYTES = 16
 # virtual seconds genesis may wait for the first validator sync to be acknowledged
 _SETTLE = 3_600.0
 
@@ -268,7 +283,8 @@ async def run_genesis(
     topology: Topology, data_dir: str | os.PathLike[str], *, seed: int = 0
 ) -> Manifest:
     """Deploy ``topology`` in virtual time with every chain's store in ``data_dir``; write
-    the manifest and the key files (see the module docstring); return the manifest.
+    the manifest, the key files and a fresh random key seed (see the module docstring);
+    return the manifest.
 
     Raises `GenesisError` if ``data_dir`` holds a genesis already (or any chain's state
     file), `MeshSetupFailed` if the deployment fails, ``OSError`` from the file system.
@@ -276,7 +292,9 @@ async def run_genesis(
     """
     out = _prepare(topology, Path(data_dir))
     memory = topology.model_copy(update={"network": NetworkSpec()})
-    mesh = Mesh(memory, clock=VirtualClock(), seed=seed, store_dir=out)
+    # every key of this genesis derives from it: unguessable keys for chains on sockets
+    key_seed = secrets.token_bytes(_KEY_SEED_BYTES)
+    mesh = Mesh(memory, clock=VirtualClock(), seed=seed, store_dir=out, key_seed=key_seed)
     async with mesh:
         await mesh.settle(timeout=_SETTLE)
         # a block is on disk once the next one began: end the blocks the deployment's last
@@ -356,3 +374,35 @@ def save_manifest(data_dir: str | os.PathLike[str], manifest: Manifest) -> Path:
     path = Path(data_dir) / MANIFEST_NAME
     _write(path, manifest.model_dump_json(indent=2))
     return path
+
+
+def load_key_seed(data_dir: str | os.PathLike[str], keys_dir: str = KEYS_DIR) -> bytes:
+    """The key seed of the genesis in ``data_dir`` (``data_dir/<keys_dir>/seed``, written
+    by `run_genesis` through `Mesh.save_keys`): what a chain process derives its
+    validators' consensus keys and the addresses of names from, and a client the
+    addresses of names (see the module docstring).
+
+    Raises `GenesisError` if the file is missing or unreadable (a genesis made by an older
+    version: run a new genesis), readable by group or others, or malformed (not hex, or a
+    non-empty seed shorter than 16 bytes). An empty file is the empty seed of an
+    in-process simulation served to clients (`serve_mesh`), whose keys are guessable.
+    """
+    path = Path(data_dir) / keys_dir / KEY_SEED_NAME
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, ValueError) as exc:
+        raise GenesisError(
+            f"no usable key seed at {path} ({type(exc).__name__}: {exc}); run a new genesis"
+        ) from None
+    if mode & 0o077:
+        raise GenesisError(f"the key seed {path} is readable by others (chmod 600 it)")
+    try:
+        key_seed = bytes.fromhex(text)
+    except ValueError:
+        raise GenesisError(f"the key seed {path} is not hex") from None
+    if 0 < len(key_seed) < _MIN_KEY_SEED_BYTES:
+        raise GenesisError(
+            f"the key seed {path} has {len(key_seed)} bytes (at least {_MIN_KEY_SEED_BYTES})"
+        )
+    return key_seed

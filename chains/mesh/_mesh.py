@@ -94,6 +94,7 @@ from chains.mesh._invariants import (
     provider_violations,
     supply_violations,
 )
+from chains.mesh._key_seed import save_key_seed
 from chains.mesh._network import RealClockRequired, build_transport
 from chains.mesh._relaying import MeshLink
 from chains.mesh._state import (
@@ -234,6 +235,14 @@ class Mesh:
     ``store_dir/<chain id>.sqlite`` (`Chain.attach_store`, attached as soon as the chain is
     wired, before deployment; the folder must exist).
 
+    ``key_seed`` is the secret every chain's keys derive from (`ChainConfig.key_seed`: the
+    users', validator operators', deployer's and admins' account keys, and the validators'
+    consensus keys that sign IBC headers). Empty (the default), they are simulation keys,
+    derived from public names: anyone who knows a name can sign as that account or forge
+    headers, which is fine in one process (and makes virtual-time runs repeat) but not
+    for a mesh whose chains listen on sockets; a genesis of processes (``mesh genesis``)
+    draws a fresh random seed.
+
     ``transport`` is what the actor systems of the mesh talk over: a `transport.Transport`
     (entered and closed by the mesh) or a factory of one, called at each start; the mesh
     always wraps it in its `FaultyNetwork`, so message faults compose with the transport's
@@ -253,8 +262,11 @@ class Mesh:
         lazy_blocks: bool = True,
         transport: Transport | Callable[[], Transport] | None = None,
         store_dir: str | Path | None = None,
+        key_seed: bytes = b"",
     ) -> None:
         self.topology = topology
+        # a secret: never shown (see the class docstring)
+        self._key_seed = bytes(key_seed)
         # durable chains: each chain's state in ``store_dir/<chain id>.sqlite``
         self.store_dir = None if store_dir is None else Path(store_dir)
         if clock is None:
@@ -435,6 +447,7 @@ class Mesh:
                 ask_timeout=_ASK_TIMEOUT,
                 lazy_blocks=self.lazy_blocks,
                 store_path=None if self.store_dir is None else self.store_dir / f"{spec.id}.sqlite",
+                key_seed=self._key_seed,
             )
             self._chains[spec.id] = node
             self._genesis_supply[spec.id] = await node.chain.supply()
@@ -693,19 +706,23 @@ class Mesh:
 
     def key(self, user: str) -> KeyPair:
         """The key pair the mesh holds for ``user`` (the same on every chain, as one
-        mnemonic across Cosmos chains); a process that acts as ``user`` signs with it."""
-        return account_key(user)
+        mnemonic across Cosmos chains, derived with the mesh's ``key_seed``); a process that
+        acts as ``user`` signs with it."""
+        return account_key(user, self._key_seed)
 
     def save_keys(self, directory: str | os.PathLike[str]) -> tuple[Path, ...]:
         """Write a key file (0600) per topology user, and the deployer's, as
-        ``<directory>/<name>.key``, for processes that sign as them; returns the paths.
+        ``<directory>/<name>.key``, for processes that sign as them, and the mesh's
+        ``key_seed`` as ``<directory>/seed`` (0600), from which processes and clients
+        derive the chains' addresses and validator keys; returns the key files' paths.
         Raises `KeyFileError` if a file exists already, ``OSError`` from the file system."""
         names = sorted(
             {a.name for node in self._chains.values() for a in node.spec.accounts} | {MESH_DEPLOYER}
         )
         paths = tuple(Path(directory) / f"{name}.key" for name in names)
         for name, path in zip(names, paths, strict=True):
-            account_key(name).save(path)
+            account_key(name, self._key_seed).save(path)
+        save_key_seed(directory, self._key_seed)
         return paths
 
     def operator(self, chain_id: str, validator: str) -> str:

@@ -37,6 +37,7 @@ from chains.mesh._deploy import MeshChain, start_chain
 from chains.mesh._genesis import (
     GenesisError,
     Manifest,
+    load_key_seed,
     load_manifest,
     mesh_manifest,
     process_topology,
@@ -404,15 +405,19 @@ async def run_node(
 
     ``data_dir`` holds the genesis (`chains.mesh._genesis.run_genesis`); ``base`` is where
     the topology's relative paths start. ``ready`` is called once the chain serves, with
-    its first status. Raises `GenesisError` (no or another genesis), `UnknownChain`-like
-    ``KeyError`` for a chain the topology lacks, `NetworkConfigError`, ``OSError`` (the
-    address is taken). Cancellation stops the chain after its current transaction; what
-    it committed is on disk.
+    its first status. The chain's keys derive from the genesis's key seed
+    (``data_dir/keys/seed``, `load_key_seed`). Raises `GenesisError` (no or another
+    genesis, no usable key seed), `UnknownChain`-like ``KeyError`` for a chain the
+    topology lacks, `NetworkConfigError`, ``OSError`` (the address is taken).
+    Cancellation stops the chain after its current transaction; what it committed is on
+    disk.
     """
     data = Path(data_dir)
     spec = topology.chain(chain_id)
     manifest = load_manifest(data, topology)
     topology = process_topology(topology, data)
+    # the genesis's secret: the chain's addresses and its validators' header-signing keys
+    key_seed = load_key_seed(data, manifest.keys_dir)
     entry = manifest.chain(chain_id)
     if not store_path(data, chain_id).exists():
         raise GenesisError(f"no state file for {chain_id} in {data}")
@@ -429,6 +434,7 @@ async def run_node(
             ask_timeout=_ASK_TIMEOUT,
             lazy_blocks=False,
             store_path=store_path(data, chain_id),
+            key_seed=key_seed,
         )
         if node.ibc.gateway_address != entry.gateway:
             raise GenesisError(

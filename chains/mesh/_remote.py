@@ -34,7 +34,7 @@ from chains.host._signed import signed_host_tx
 from chains.host._tx_result import RemoteTxResult
 from chains.mesh._deploy import chain_config
 from chains.mesh._errors import MeshError, UnknownChain, UnknownPairing
-from chains.mesh._genesis import Manifest, load_manifest, process_topology
+from chains.mesh._genesis import Manifest, load_key_seed, load_manifest, process_topology
 from chains.mesh._invariants import delegation_view_violations
 from chains.mesh._network import build_transport
 from chains.mesh._node import (
@@ -105,7 +105,12 @@ class RemoteMesh:
     """A client of a running mesh of processes (see the module docstring)."""
 
     def __init__(
-        self, topology: Topology, manifest: Manifest, system: ActorSystem, keys: Path
+        self,
+        topology: Topology,
+        manifest: Manifest,
+        system: ActorSystem,
+        keys: Path,
+        key_seed: bytes = b"",
     ) -> None:
         self.topology = topology
         self.manifest = manifest
@@ -116,7 +121,9 @@ class RemoteMesh:
         # tolerance of the agreement check (as `Mesh` keeps them)
         self._operations: dict[tuple[str, str], dict[tuple[str, str], int]] = {}
         self._configs: dict[str, ChainConfig] = {
-            c.id: chain_config(c, topology.genesis_time) for c in topology.chains
+            # the genesis's key seed: the operator addresses of validators' names
+            c.id: chain_config(c, topology.genesis_time, key_seed)
+            for c in topology.chains
         }
 
     @classmethod
@@ -132,8 +139,10 @@ class RemoteMesh:
         """Join the running mesh of ``topology`` (a `Topology` or a TOML path; relative
         secret and TLS paths from ``base``, default the file's folder) whose genesis is in
         ``data_dir``. ``name`` is the client's actor system name (default: a fresh one).
+        Addresses of names derive from the genesis's key seed (``data_dir/keys/seed``).
 
-        Raises `TopologyError`, `GenesisError`, `NetworkConfigError`, and what the
+        Raises `TopologyError`, `GenesisError` (also for no usable key seed),
+        `NetworkConfigError`, and what the
         transport raises on start (`transport.BrokerUnavailable` without a NATS server,
         `transport.UnsupportedBackend` for NATS under trio). Leaving the block closes the
         client; the mesh keeps running.
@@ -143,6 +152,7 @@ class RemoteMesh:
             topology = load_topology(Path(topology))
         manifest = load_manifest(data_dir, topology)
         topology = process_topology(topology, data_dir)
+        key_seed = load_key_seed(data_dir, manifest.keys_dir)
         system_name = name or f"client-{uuid.uuid4().hex[:12]}"
         clock = RealClock()
         async with AsyncExitStack() as stack:
@@ -157,7 +167,7 @@ class RemoteMesh:
                 if chains <= network.systems():
                     break
                 await anyio.sleep(0.05)
-            yield cls(topology, manifest, system, Path(data_dir) / manifest.keys_dir)
+            yield cls(topology, manifest, system, Path(data_dir) / manifest.keys_dir, key_seed)
 
     # -- identities ---------------------------------------------------------------------------
 
