@@ -650,10 +650,15 @@ class ChannelActivity(_Wire):
 class IbcBlockNotice(Message):
     """A block of ``chain_id`` ended with IBC activity: everything in it is provable at
     ``header`` (a relayer's fast path; periodic clearing catches whatever a lost notice
-    carried)."""
+    carried).
+
+    ``number`` counts the notices of the chain's IBC module, from 1 (0: not numbered): a
+    subscriber that sees a number other than the last one's successor missed a notice (or
+    the chain restarted) and clears at once."""
 
     type_name = "ibc.block_notice"
     chain_id: str
     header: IbcHeader
     activity: tuple[ChannelActivity, ...]
     connections_changed: bool = False
+    number: int = Field(default=0, ge=0)

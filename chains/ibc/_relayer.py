@@ -391,6 +391,12 @@ class Relayer(Actor[RelayerMsg]):
         # `SetClientLag`: seconds each batch is held back, and a counter for timer keys
         self._lag = 0.0
         self._lagged = 0
+        # the clearing period's multiple now (`RelayerConfig.quiet_backoff`), and the clock
+        # time the next periodic clearing was planned from
+        self._backoff = 1
+        self._clear_from = 0.0
+        # the last notice number seen of each chain (`IbcBlockNotice.number`)
+        self._numbers: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -412,12 +418,13 @@ class Relayer(Actor[RelayerMsg]):
         self._me = str(self.ctx.self_ref.address)
         self._subscription = Subscribe.model_construct(
             subscriber=self._me,
-            lease=config.clear_interval * _LEASE_INTERVALS,
+            lease=self._lease(),
         )
         self._reader = self.ctx.spawn(_Reader, name=_READER)
         self._subscribe()
         timers = self.ctx.timers
-        timers.send_periodic(_CLEAR, config.clear_interval, _ClearTick())
+        self._clear_from = self.ctx.clock.now()
+        self._arm_clear()
         timers.send_after(_RETRY, 0.0, _RetryTick())
         if config.client_update_interval is not None:
             timers.send_periodic(_UPDATE, config.client_update_interval, _UpdateTick())
@@ -430,12 +437,49 @@ class Relayer(Actor[RelayerMsg]):
         for end in (self._a, self._b):
             self._tell(end.gateway, subscription)
 
+    def _lease(self) -> float:
+        # long enough that a relayer backed off to its longest quiet period still renews
+        # twice before its lease ends (`_renew`)
+        return self.config.clear_interval * _LEASE_INTERVALS * self.config.quiet_backoff
+
     def _renew(self) -> None:
-        """Renew the subscriptions if `_RENEW_INTERVALS` clear intervals have passed."""
+        """Renew the subscriptions if a third of the lease (`_RENEW_INTERVALS` clear
+        intervals without back-off) has passed."""
         # a hair of slack: the periodic tick may land a float rounding early
-        due = self._renewed_at + self.config.clear_interval * (_RENEW_INTERVALS - 0.01)
+        period = self.config.clear_interval * self.config.quiet_backoff
+        due = self._renewed_at + period * (_RENEW_INTERVALS - 0.01)
         if self.ctx.clock.now() >= due:
             self._subscribe()
+
+    # -- the clearing period (back-off while quiet) --------------------------------------------
+
+    def _arm_clear(self) -> None:
+        """Plan the next periodic clearing ``clear_interval`` x the back-off after the
+        last one was planned (fixed rate, as a periodic timer: a late handler does not
+        shift the period)."""
+        due = self._clear_from + self.config.clear_interval * self._backoff
+        self._clear_from = due
+        delay = max(0.0, due - self.ctx.clock.now())
+        self.ctx.timers.send_after(_CLEAR, delay, _ClearTick())
+
+    def _wake(self) -> None:
+        """Activity, a lost notice, a submission or a failure: back to clearing every
+        ``clear_interval`` from now (nothing to do unless backed off)."""
+        if self._backoff == 1:
+            return
+        self._backoff = 1
+        self._clear_from = self.ctx.clock.now()
+        self._arm_clear()
+
+    def _settle(self, answers: tuple[RelayState, ...], found: bool) -> None:
+        """After a clearing: back off further if it found nothing to do and nothing
+        pending on either chain (an idle path: what happens next is sent in a block whose
+        notice says so), else clear at the base period again."""
+        cap = self.config.quiet_backoff
+        if found or any(answer.pending for answer in answers):
+            self._wake()
+        elif cap > 1 and self.config.subscribe:
+            self._backoff = min(self._backoff * 2, cap)
 
     def _ref(self, address: str) -> ActorRef[Any]:
         ref = self._refs.get(address)
@@ -494,6 +538,8 @@ class Relayer(Actor[RelayerMsg]):
             batches += 1
             operations += len(ops)
         self._batches += batches
+        if batches:
+            self._wake()  # a lost batch is found pending by the next clearing
         return batches, operations
 
     def _schedule_clear(self, delay: float) -> None:
@@ -561,19 +607,24 @@ class Relayer(Actor[RelayerMsg]):
         self._queries += msg.queries
         if msg.error:
             self._failed_clears += 1
+            self._wake()
             self._schedule_clear(self.config.retry_delay)
         elif not self._paused:
             first_pending, first_status, second_answer = msg.answers
             answers = (first_pending, first_status, second_answer)
             if msg.proofs:
                 self._quiet = not self._plan_and_submit(first, answers, msg.queries).batches
+                self._settle(answers, not self._quiet)
             elif self._plan(first, answers, msg.queries):
                 # the look found work: read again, with the proofs its operations carry
                 # (a clearing asked for meanwhile still runs after that)
+                self._wake()
                 again = self._again
                 self._start_read(asked=True, proofs=True)
                 self._again = again
                 return
+            else:
+                self._settle(answers, False)
         if self._again and not self._paused:
             self._start_read(asked=True)
 
@@ -654,6 +705,7 @@ class Relayer(Actor[RelayerMsg]):
     @handler
     def on_clear_tick(self, _: _ClearTick) -> None:
         """Periodic clearing (its read runs in the reader); renews the subscriptions too."""
+        self._arm_clear()
         if self._paused:
             return
         self._renew()
@@ -678,10 +730,19 @@ class Relayer(Actor[RelayerMsg]):
     def on_notice(self, notice: IbcBlockNotice) -> None:
         """Forward a block's sent packets and written acks to the other chain."""
         self._notices += 1
-        if self._paused:
-            return
         sides = self._path
         if sides is None or notice.chain_id not in sides:
+            return
+        number = notice.number
+        if number:
+            last = self._numbers.get(notice.chain_id)
+            self._numbers[notice.chain_id] = number
+            if last is not None and number != last + 1 and not self._paused:
+                # a notice was lost (or the chain restarted): what it carried is found
+                # by clearing, now rather than at the next period
+                self._wake()
+                self._schedule_clear(0.0)
+        if self._paused:
             return
         src = sides[notice.chain_id]
         dst = self._facing[notice.chain_id]
@@ -692,6 +753,7 @@ class Relayer(Actor[RelayerMsg]):
         changed = notice.connections_changed
         if notice.activity:
             self._quiet = False  # traffic: a clearing now would likely find work
+            self._wake()
         queue = self._queue
         for activity in notice.activity:
             if activity.connection_id != src.connection_id:
@@ -757,6 +819,7 @@ class Relayer(Actor[RelayerMsg]):
                 self._failed += 1
                 failed = True
         if failed and not self._paused:
+            self._wake()
             self._schedule_clear(self.config.retry_delay)
 
     # -- client updates without traffic -----------------------------------------------------
@@ -799,6 +862,7 @@ class Relayer(Actor[RelayerMsg]):
     @handler
     def on_resume(self, _: ResumeRelaying) -> None:
         self._paused = False
+        self._wake()
         self._subscribe()
         self._schedule_clear(0.0)
 
