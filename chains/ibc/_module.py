@@ -581,6 +581,7 @@ class IbcModule:
                     if prove
                     else ()
                 ),
+                "notice_number": self._notice_number,
             },
             {
                 "header",
@@ -591,6 +592,7 @@ class IbcModule:
                 "pending_proofs",
                 "connection_proof",
                 "channel_proofs",
+                "notice_number",
             },
         )
 

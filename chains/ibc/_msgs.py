@@ -592,6 +592,10 @@ class RelayState(Message):
     channel_proofs: tuple[MembershipProof, ...] = ()
     # one per pending packet: its commitment's membership (verified chains only)
     pending_proofs: tuple[MembershipProof, ...] = ()
+    # the number of the chain's last block notice when it answered
+    # (`IbcBlockNotice.number`): the notices up to it told of blocks this answer covers,
+    # so a relayer judges gaps in later notices from there
+    notice_number: int = Field(default=0, ge=0)
 
     @field_serializer("pending", when_used="json")
     def _pending_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:

@@ -471,6 +471,16 @@ class Relayer(Actor[RelayerMsg]):
         self._clear_from = self.ctx.clock.now()
         self._arm_clear()
 
+    def _note_numbers(self, answers: tuple[RelayState, ...]) -> None:
+        """A clearing covered each chain's blocks up to its answer: judge gaps in later
+        notices from the chain's notice number then (`RelayState.notice_number`)."""
+        numbers = self._numbers
+        for answer in answers:
+            header = answer.header
+            if header is not None and answer.notice_number:
+                chain_id = header.chain_id
+                numbers[chain_id] = max(numbers.get(chain_id, 0), answer.notice_number)
+
     def _settle(self, answers: tuple[RelayState, ...], found: bool) -> None:
         """After a clearing: back off further if it found nothing to do and nothing
         pending on either chain (an idle path: what happens next is sent in a block whose
@@ -612,6 +622,7 @@ class Relayer(Actor[RelayerMsg]):
         elif not self._paused:
             first_pending, first_status, second_answer = msg.answers
             answers = (first_pending, first_status, second_answer)
+            self._note_numbers(answers)
             if msg.proofs:
                 self._quiet = not self._plan_and_submit(first, answers, msg.queries).batches
                 self._settle(answers, not self._quiet)
@@ -648,6 +659,7 @@ class Relayer(Actor[RelayerMsg]):
             self._schedule_clear(self.config.retry_delay)
             return ClearReport(ok=False, error=f"{type(exc).__name__}: {exc}")
         self._queries += queries
+        self._note_numbers(answers)
         return self._plan_and_submit(first, answers, queries)
 
     def _plan_and_submit(
