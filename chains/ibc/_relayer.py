@@ -28,7 +28,16 @@ How it relays:
   found nothing, and no notice of activity since, the next one first *looks* without
   proofs (`QueryRelayState.proofs` false: the chains build no proof and sign no header,
   which is most of what a clearing that finds nothing costs them) and reads again with
-  proofs only if the look finds work (issue 16).
+  proofs only if the look finds work (issue 16). With notices, a clearing looks first
+  whenever no notice told of activity in the last quarter interval: the notices carry the
+  traffic, so a header is signed for a clearing only when it will submit something.
+- **Quiet back-off** (`RelayerConfig.quiet_backoff`): while clearings find nothing pending
+  on either chain, each doubles the wait before the next, up to ``quiet_backoff`` clear
+  intervals (every clock stop makes every chain produce its idle blocks, so an idle mesh's
+  cost is its clearings); activity, a submission or a failure brings the period back. The
+  notices are numbered per chain (`IbcBlockNotice.number`, and `RelayState.notice_number`
+  as of a clearing's answer): a gap means a lost notice and clears at once; a lost last
+  notice is found by the backed-off clearing.
 - **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
   packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
   as receives and acks, with the block's header as the client update. Lost notices are
@@ -198,6 +207,9 @@ class _HeadersRead(Message):
 
 
 _READER = "reader"
+# a clearing within this many clear intervals of a notice of activity reads with proofs at
+# once (it likely catches that traffic in flight); later ones look without proofs first
+_RECENT = 0.25
 # a read not answered after this many query timeouts is given up (the reader restarted, or
 # its answer was lost): the relayer starts a new one
 _READ_GIVE_UP = 4
@@ -395,6 +407,8 @@ class Relayer(Actor[RelayerMsg]):
         # time the next periodic clearing was planned from
         self._backoff = 1
         self._clear_from = 0.0
+        # when a notice last told of activity (`_start_read`)
+        self._active_at = float("-inf")
         # the last notice number seen of each chain (`IbcBlockNotice.number`)
         self._numbers: dict[str, int] = {}
 
@@ -571,15 +585,24 @@ class Relayer(Actor[RelayerMsg]):
         ``asked`` clearing (retry, handshake step, resume) runs once it returns, and a
         periodic one is dropped (the next period's comes anyway).
 
-        After a clearing that found nothing, with no notice of activity since, a clearing
-        first looks without proofs (no proof built, no header signed: most of what a
-        clearing that finds nothing costs the chains) and reads again with proofs only if
-        that look finds work (`on_path_read`); otherwise it reads with proofs at once."""
+        A clearing first looks without proofs (no proof built, no header signed: most of
+        what a clearing that finds nothing costs the chains) and reads again with proofs
+        only if that look finds work (`on_path_read`), unless it likely finds work: then
+        it reads with proofs at once. Likely: without notices, after a clearing that found
+        work; with notices, after a notice of activity within `_RECENT` clear intervals
+        (the clearing may catch that traffic in flight) and no clearing that found nothing
+        since."""
         continuing = proofs  # the read with proofs of a clearing whose look found work
-        proofs = proofs or not self._quiet
         if self._path is None or self._reader is None:
             return
         now = self.ctx.clock.now()
+        if self.config.subscribe:
+            # the notices carry the traffic: a clearing finds work only if it catches
+            # traffic in flight (right after a notice of activity) or a notice was lost
+            recent = now - self._active_at < self.config.clear_interval * _RECENT
+            proofs = proofs or (recent and not self._quiet)
+        else:
+            proofs = proofs or not self._quiet
         if self._reading is not None:
             if now - self._read_at < _READ_GIVE_UP * self.config.query_timeout:
                 self._again = self._again or asked
@@ -765,6 +788,7 @@ class Relayer(Actor[RelayerMsg]):
         changed = notice.connections_changed
         if notice.activity:
             self._quiet = False  # traffic: a clearing now would likely find work
+            self._active_at = self.ctx.clock.now()
             self._wake()
         queue = self._queue
         for activity in notice.activity:
