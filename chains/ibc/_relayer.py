@@ -457,10 +457,13 @@ class Relayer(Actor[RelayerMsg]):
         return self.config.clear_interval * _LEASE_INTERVALS * self.config.quiet_backoff
 
     def _renew(self) -> None:
-        """Renew the subscriptions if a third of the lease (`_RENEW_INTERVALS` clear
-        intervals without back-off) has passed."""
+        """Renew the subscriptions if `_RENEW_INTERVALS` clearing periods (with the
+        back-off now) have passed: as often as before while traffic keeps the period at
+        ``clear_interval`` (a restarted gateway, which forgot its subscribers, is told
+        again soon), and at most ``2 x quiet_backoff`` intervals apart, well inside the
+        lease."""
         # a hair of slack: the periodic tick may land a float rounding early
-        period = self.config.clear_interval * self.config.quiet_backoff
+        period = self.config.clear_interval * self._backoff
         due = self._renewed_at + period * (_RENEW_INTERVALS - 0.01)
         if self.ctx.clock.now() >= due:
             self._subscribe()
