@@ -97,8 +97,8 @@ Quiet back-off and no duplicate header checks (issue 16, third session; CPU seco
 hour; the scripts call `run_mesh` as this module does, idle runs 20 days, user runs one
 steady day after the three-hour warm-up):
 
-- idle seed topology, 100 validators: 2.8 -> ~140 days/s (target 50, medians of 3);
-  idle two-chain one-validator mesh: 8.7 -> ~470 days/s (target 200, medians of 3). A
+- idle seed topology, 100 validators: 2.8 -> 115 days/s (target 50, medians of 3);
+  idle two-chain one-validator mesh: 8.7 -> 510 days/s (target 200, medians of 3). A
   relayer whose clearings find nothing pending on either chain doubles its period up to
   ``quiet_backoff`` (64 in a mesh, 16 on links with faults) clear intervals: an idle
   chain is woken a few times a day, not 144; notices are numbered per chain, so a lost one
