@@ -273,6 +273,17 @@ class Clients:
         signed = _signed_of(client_id, header)
         client = self.light_client(client_id)
         heights = self._state.light_consensus
+        held = heights.get((client_id, header.height))
+        if (
+            held is not None
+            and not client.state.frozen_height
+            and held.header_hash == signed.header.hash()
+        ):
+            # the very header this client verified and holds (a relayer sends a block's
+            # header with each channel's batch of that block): nothing to learn from its
+            # commit, so no signature is checked again; a different header at a held
+            # height still goes through verification, to misbehaviour (issue 16)
+            return _NOOP_RESULT
         # first the validator-set changes this client has not seen (oldest first): each is
         # verified against the trust it has then, and its announced set trusted after it
         for step in signed.bridge:

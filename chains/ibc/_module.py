@@ -186,6 +186,9 @@ class IbcModule:
         # non-empty
         self._listeners: list[NoticeListener] = []
         self._header_cache: IbcHeader | None = None
+        # the number of the last notice (`IbcBlockNotice.number`): not state, a fresh
+        # module (a restarted process) counts from 1 again, which subscribers see as a gap
+        self._notice_number = 0
         listeners = self._listeners
         self.provable = ProvableStore(
             self.chain_id,
@@ -412,11 +415,13 @@ class IbcModule:
                     ack_proofs=ack_proofs,
                 )
             )
+        self._notice_number += 1
         return IbcBlockNotice(
             chain_id=self.chain_id,
             header=header,
             activity=tuple(activity),
             connections_changed=connections_changed,
+            number=self._notice_number,
         )
 
     # -- ports (I-3) ------------------------------------------------------------------------
@@ -580,6 +585,7 @@ class IbcModule:
                     if prove
                     else ()
                 ),
+                "notice_number": self._notice_number,
             },
             {
                 "header",
@@ -590,6 +596,7 @@ class IbcModule:
                 "pending_proofs",
                 "connection_proof",
                 "channel_proofs",
+                "notice_number",
             },
         )
 

@@ -592,6 +592,10 @@ class RelayState(Message):
     channel_proofs: tuple[MembershipProof, ...] = ()
     # one per pending packet: its commitment's membership (verified chains only)
     pending_proofs: tuple[MembershipProof, ...] = ()
+    # the number of the chain's last block notice when it answered
+    # (`IbcBlockNotice.number`): the notices up to it told of blocks this answer covers,
+    # so a relayer judges gaps in later notices from there
+    notice_number: int = Field(default=0, ge=0)
 
     @field_serializer("pending", when_used="json")
     def _pending_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:
@@ -650,10 +654,15 @@ class ChannelActivity(_Wire):
 class IbcBlockNotice(Message):
     """A block of ``chain_id`` ended with IBC activity: everything in it is provable at
     ``header`` (a relayer's fast path; periodic clearing catches whatever a lost notice
-    carried)."""
+    carried).
+
+    ``number`` counts the notices of the chain's IBC module, from 1 (0: not numbered): a
+    subscriber that sees a number other than the last one's successor missed a notice (or
+    the chain restarted) and clears at once."""
 
     type_name = "ibc.block_notice"
     chain_id: str
     header: IbcHeader
     activity: tuple[ChannelActivity, ...]
     connections_changed: bool = False
+    number: int = Field(default=0, ge=0)

@@ -28,7 +28,16 @@ How it relays:
   found nothing, and no notice of activity since, the next one first *looks* without
   proofs (`QueryRelayState.proofs` false: the chains build no proof and sign no header,
   which is most of what a clearing that finds nothing costs them) and reads again with
-  proofs only if the look finds work (issue 16).
+  proofs only if the look finds work (issue 16). With notices, a clearing looks first
+  whenever no notice told of activity in the last quarter interval: the notices carry the
+  traffic, so a header is signed for a clearing only when it will submit something.
+- **Quiet back-off** (`RelayerConfig.quiet_backoff`): while clearings find nothing pending
+  on either chain, each doubles the wait before the next, up to ``quiet_backoff`` clear
+  intervals (every clock stop makes every chain produce its idle blocks, so an idle mesh's
+  cost is its clearings); activity, a submission or a failure brings the period back. The
+  notices are numbered per chain (`IbcBlockNotice.number`, and `RelayState.notice_number`
+  as of a clearing's answer): a gap means a lost notice and clears at once; a lost last
+  notice is found by the backed-off clearing.
 - **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
   packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
   as receives and acks, with the block's header as the client update. Lost notices are
@@ -198,6 +207,9 @@ class _HeadersRead(Message):
 
 
 _READER = "reader"
+# a clearing within this many clear intervals of a notice of activity reads with proofs at
+# once (it likely catches that traffic in flight); later ones look without proofs first
+_RECENT = 0.25
 # a read not answered after this many query timeouts is given up (the reader restarted, or
 # its answer was lost): the relayer starts a new one
 _READ_GIVE_UP = 4
@@ -391,6 +403,14 @@ class Relayer(Actor[RelayerMsg]):
         # `SetClientLag`: seconds each batch is held back, and a counter for timer keys
         self._lag = 0.0
         self._lagged = 0
+        # the clearing period's multiple now (`RelayerConfig.quiet_backoff`), and the clock
+        # time the next periodic clearing was planned from
+        self._backoff = 1
+        self._clear_from = 0.0
+        # when a notice last told of activity (`_start_read`)
+        self._active_at = float("-inf")
+        # the last notice number seen of each chain (`IbcBlockNotice.number`)
+        self._numbers: dict[str, int] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -412,12 +432,13 @@ class Relayer(Actor[RelayerMsg]):
         self._me = str(self.ctx.self_ref.address)
         self._subscription = Subscribe.model_construct(
             subscriber=self._me,
-            lease=config.clear_interval * _LEASE_INTERVALS,
+            lease=self._lease(),
         )
         self._reader = self.ctx.spawn(_Reader, name=_READER)
         self._subscribe()
         timers = self.ctx.timers
-        timers.send_periodic(_CLEAR, config.clear_interval, _ClearTick())
+        self._clear_from = self.ctx.clock.now()
+        self._arm_clear()
         timers.send_after(_RETRY, 0.0, _RetryTick())
         if config.client_update_interval is not None:
             timers.send_periodic(_UPDATE, config.client_update_interval, _UpdateTick())
@@ -430,12 +451,62 @@ class Relayer(Actor[RelayerMsg]):
         for end in (self._a, self._b):
             self._tell(end.gateway, subscription)
 
+    def _lease(self) -> float:
+        # long enough that a relayer backed off to its longest quiet period still renews
+        # twice before its lease ends (`_renew`)
+        return self.config.clear_interval * _LEASE_INTERVALS * self.config.quiet_backoff
+
     def _renew(self) -> None:
-        """Renew the subscriptions if `_RENEW_INTERVALS` clear intervals have passed."""
+        """Renew the subscriptions if `_RENEW_INTERVALS` clearing periods (with the
+        back-off now) have passed: as often as before while traffic keeps the period at
+        ``clear_interval`` (a restarted gateway, which forgot its subscribers, is told
+        again soon), and at most ``2 x quiet_backoff`` intervals apart, well inside the
+        lease."""
         # a hair of slack: the periodic tick may land a float rounding early
-        due = self._renewed_at + self.config.clear_interval * (_RENEW_INTERVALS - 0.01)
+        period = self.config.clear_interval * self._backoff
+        due = self._renewed_at + period * (_RENEW_INTERVALS - 0.01)
         if self.ctx.clock.now() >= due:
             self._subscribe()
+
+    # -- the clearing period (back-off while quiet) --------------------------------------------
+
+    def _arm_clear(self) -> None:
+        """Plan the next periodic clearing ``clear_interval`` x the back-off after the
+        last one was planned (fixed rate, as a periodic timer: a late handler does not
+        shift the period)."""
+        due = self._clear_from + self.config.clear_interval * self._backoff
+        self._clear_from = due
+        delay = max(0.0, due - self.ctx.clock.now())
+        self.ctx.timers.send_after(_CLEAR, delay, _ClearTick())
+
+    def _wake(self) -> None:
+        """Activity, a lost notice, a submission or a failure: back to clearing every
+        ``clear_interval`` from now (nothing to do unless backed off)."""
+        if self._backoff == 1:
+            return
+        self._backoff = 1
+        self._clear_from = self.ctx.clock.now()
+        self._arm_clear()
+
+    def _note_numbers(self, answers: tuple[RelayState, ...]) -> None:
+        """A clearing covered each chain's blocks up to its answer: judge gaps in later
+        notices from the chain's notice number then (`RelayState.notice_number`)."""
+        numbers = self._numbers
+        for answer in answers:
+            header = answer.header
+            if header is not None and answer.notice_number:
+                chain_id = header.chain_id
+                numbers[chain_id] = max(numbers.get(chain_id, 0), answer.notice_number)
+
+    def _settle(self, answers: tuple[RelayState, ...], found: bool) -> None:
+        """After a clearing: back off further if it found nothing to do and nothing
+        pending on either chain (an idle path: what happens next is sent in a block whose
+        notice says so), else clear at the base period again."""
+        cap = self.config.quiet_backoff
+        if found or any(answer.pending for answer in answers):
+            self._wake()
+        elif cap > 1 and self.config.subscribe:
+            self._backoff = min(self._backoff * 2, cap)
 
     def _ref(self, address: str) -> ActorRef[Any]:
         ref = self._refs.get(address)
@@ -494,6 +565,8 @@ class Relayer(Actor[RelayerMsg]):
             batches += 1
             operations += len(ops)
         self._batches += batches
+        if batches:
+            self._wake()  # a lost batch is found pending by the next clearing
         return batches, operations
 
     def _schedule_clear(self, delay: float) -> None:
@@ -515,15 +588,24 @@ class Relayer(Actor[RelayerMsg]):
         ``asked`` clearing (retry, handshake step, resume) runs once it returns, and a
         periodic one is dropped (the next period's comes anyway).
 
-        After a clearing that found nothing, with no notice of activity since, a clearing
-        first looks without proofs (no proof built, no header signed: most of what a
-        clearing that finds nothing costs the chains) and reads again with proofs only if
-        that look finds work (`on_path_read`); otherwise it reads with proofs at once."""
+        A clearing first looks without proofs (no proof built, no header signed: most of
+        what a clearing that finds nothing costs the chains) and reads again with proofs
+        only if that look finds work (`on_path_read`), unless it likely finds work: then
+        it reads with proofs at once. Likely: without notices, after a clearing that found
+        work; with notices, after a notice of activity within `_RECENT` clear intervals
+        (the clearing may catch that traffic in flight) and no clearing that found nothing
+        since."""
         continuing = proofs  # the read with proofs of a clearing whose look found work
-        proofs = proofs or not self._quiet
         if self._path is None or self._reader is None:
             return
         now = self.ctx.clock.now()
+        if self.config.subscribe:
+            # the notices carry the traffic: a clearing finds work only if it catches
+            # traffic in flight (right after a notice of activity) or a notice was lost
+            recent = now - self._active_at < self.config.clear_interval * _RECENT
+            proofs = proofs or (recent and not self._quiet)
+        else:
+            proofs = proofs or not self._quiet
         if self._reading is not None:
             if now - self._read_at < _READ_GIVE_UP * self.config.query_timeout:
                 self._again = self._again or asked
@@ -561,19 +643,25 @@ class Relayer(Actor[RelayerMsg]):
         self._queries += msg.queries
         if msg.error:
             self._failed_clears += 1
+            self._wake()
             self._schedule_clear(self.config.retry_delay)
         elif not self._paused:
             first_pending, first_status, second_answer = msg.answers
             answers = (first_pending, first_status, second_answer)
+            self._note_numbers(answers)
             if msg.proofs:
                 self._quiet = not self._plan_and_submit(first, answers, msg.queries).batches
+                self._settle(answers, not self._quiet)
             elif self._plan(first, answers, msg.queries):
                 # the look found work: read again, with the proofs its operations carry
                 # (a clearing asked for meanwhile still runs after that)
+                self._wake()
                 again = self._again
                 self._start_read(asked=True, proofs=True)
                 self._again = again
                 return
+            else:
+                self._settle(answers, False)
         if self._again and not self._paused:
             self._start_read(asked=True)
 
@@ -597,6 +685,7 @@ class Relayer(Actor[RelayerMsg]):
             self._schedule_clear(self.config.retry_delay)
             return ClearReport(ok=False, error=f"{type(exc).__name__}: {exc}")
         self._queries += queries
+        self._note_numbers(answers)
         return self._plan_and_submit(first, answers, queries)
 
     def _plan_and_submit(
@@ -654,6 +743,7 @@ class Relayer(Actor[RelayerMsg]):
     @handler
     def on_clear_tick(self, _: _ClearTick) -> None:
         """Periodic clearing (its read runs in the reader); renews the subscriptions too."""
+        self._arm_clear()
         if self._paused:
             return
         self._renew()
@@ -678,10 +768,19 @@ class Relayer(Actor[RelayerMsg]):
     def on_notice(self, notice: IbcBlockNotice) -> None:
         """Forward a block's sent packets and written acks to the other chain."""
         self._notices += 1
-        if self._paused:
-            return
         sides = self._path
         if sides is None or notice.chain_id not in sides:
+            return
+        number = notice.number
+        if number:
+            last = self._numbers.get(notice.chain_id)
+            self._numbers[notice.chain_id] = number
+            if last is not None and number != last + 1 and not self._paused:
+                # a notice was lost (or the chain restarted): what it carried is found
+                # by clearing, now rather than at the next period
+                self._wake()
+                self._schedule_clear(0.0)
+        if self._paused:
             return
         src = sides[notice.chain_id]
         dst = self._facing[notice.chain_id]
@@ -692,6 +791,8 @@ class Relayer(Actor[RelayerMsg]):
         changed = notice.connections_changed
         if notice.activity:
             self._quiet = False  # traffic: a clearing now would likely find work
+            self._active_at = self.ctx.clock.now()
+            self._wake()
         queue = self._queue
         for activity in notice.activity:
             if activity.connection_id != src.connection_id:
@@ -757,6 +858,7 @@ class Relayer(Actor[RelayerMsg]):
                 self._failed += 1
                 failed = True
         if failed and not self._paused:
+            self._wake()
             self._schedule_clear(self.config.retry_delay)
 
     # -- client updates without traffic -----------------------------------------------------
@@ -799,6 +901,7 @@ class Relayer(Actor[RelayerMsg]):
     @handler
     def on_resume(self, _: ResumeRelaying) -> None:
         self._paused = False
+        self._wake()
         self._subscribe()
         self._schedule_clear(0.0)
 

@@ -56,7 +56,14 @@ class RelayerConfig(BaseModel):
       (``None``: only as proofs need);
     - ``poll_interval``: how often `SetupPath` looks again for a committed block or
       connection step (clock seconds; a real-clock mesh whose setup ends blocks on demand
-      polls often).
+      polls often);
+    - ``quiet_backoff``: while clearings find nothing pending on either chain and the
+      notices tell of no activity (an idle path), each such clearing doubles the wait
+      before the next, up to ``quiet_backoff`` clear intervals; any activity, a gap in a
+      chain's notice numbers (a lost notice), a submission or a failure brings it back to
+      ``clear_interval`` (1, the default: never back off). Only with ``subscribe``: the
+      notices are what carries traffic meanwhile (issue 16: an idle mesh then stops the
+      clock for clearings a few times a day, not every 100 blocks).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,6 +83,7 @@ class RelayerConfig(BaseModel):
     client_update_interval: float | None = Field(default=None, gt=0)
     poll_interval: float = Field(default=0.5, gt=0)
     seed: int = 0
+    quiet_backoff: int = Field(default=1, ge=1)
 
 
 class PauseRelaying(Message):

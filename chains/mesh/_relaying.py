@@ -40,6 +40,10 @@ __all__ = ["MeshLink"]
 
 # clock seconds a setup step may take (block times are seconds; a handshake takes a few)
 _SETUP_TIMEOUT = 3_600.0
+# the longest quiet clearing period, in clear intervals (`RelayerConfig.quiet_backoff`): 64
+# x Hermes' 100 blocks of 6 s is about 10.7 hours; on a link with faults 16 (2.7 hours)
+_QUIET_BACKOFF = 64
+_LOSSY_BACKOFF = 16
 
 
 def relayer_system_name(a: str, b: str, index: int) -> str:
@@ -108,6 +112,9 @@ class MeshLink:
             # a setup that polls often (a real clock, blocks ended on demand) retries
             # often too: a step refused for want of a committed block succeeds at once
             retry_delay=min(1.0, poll_interval * 10),
+            # an idle path stops the clock for a clearing a few times a day, not every 100
+            # blocks (issue 16); on a lossy link a lost last notice is found sooner
+            quiet_backoff=_QUIET_BACKOFF if plan.link_faults.clean else _LOSSY_BACKOFF,
         )
 
     # -- setup ------------------------------------------------------------------------------

@@ -268,3 +268,67 @@ async def test_conflicting_headers_freeze_the_client_ICS_2(scene: Scene) -> None
         pytest.fail(f"conflicting header not seen as misbehaviour: {result}")
     assert result.results[0].error == "ClientFrozen", result
     assert world.b.ibc.module.client_status(scene.b_client) is ClientStatus.FROZEN
+
+
+async def test_a_held_header_resent_is_a_noop_without_checking_its_commit_I_2(
+    scene: Scene,
+) -> None:
+    # a relayer sends a block's header with each channel's batch of that block: the
+    # client verified it once and holds it; the copies are no-ops that check no signature
+    # again (issue 16), even a copy whose commit is garbage: it teaches the client nothing
+    world = scene.world
+    header = _a_header(scene)
+    assert header.signed is not None
+    first = await _send(
+        scene,
+        world.b.ibc.gateway_address,
+        UpdateClient(client_id=scene.b_client, header=header),
+    )
+    assert first.results[0].status in ("ok", "noop"), first
+    junk = tuple(
+        CommitSignature(validator=vote.validator, signature=b"\x00" * 64)
+        for vote in header.signed.commit.signatures
+    )
+    forged = header.model_copy(
+        update={"signed": header.signed.model_copy(update={"commit": Commit(signatures=junk)})}
+    )
+    again = await _send(
+        scene,
+        world.b.ibc.gateway_address,
+        UpdateClient(client_id=scene.b_client, header=forged),
+    )
+    assert again.results[0].status == "noop", again
+    assert world.b.ibc.module.client_status(scene.b_client) is ClientStatus.ACTIVE
+    # a header not held yet is still verified: the same garbage commit on a new height fails
+    later = await _wait_newer_a_header(scene, header.height)
+    assert later.signed is not None
+    bad_later = later.model_copy(
+        update={
+            "signed": later.signed.model_copy(
+                update={
+                    "commit": Commit(
+                        signatures=tuple(
+                            CommitSignature(validator=v.validator, signature=b"\x00" * 64)
+                            for v in later.signed.commit.signatures
+                        )
+                    )
+                }
+            )
+        }
+    )
+    refused = await _send(
+        scene,
+        world.b.ibc.gateway_address,
+        UpdateClient(client_id=scene.b_client, header=bad_later),
+    )
+    assert refused.results[0].status == "error", refused
+
+
+async def _wait_newer_a_header(scene: Scene, height: int) -> IbcHeader:
+    world = scene.world
+    for _ in range(100):
+        header = _a_header(scene)
+        if header.height > height:
+            return header
+        await world.clock.sleep(1.0)
+    raise AssertionError("chain-a made no new block")
