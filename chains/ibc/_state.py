@@ -267,26 +267,8 @@ class _Tracked(JournaledMap[Any, Any]):
         return super().pop(key, default)
 
 
-class _SortedTracked(SortedJournaledMap[Any, Any]):
-    """`_Tracked` for a sorted map."""
-
-    def __init__(self, store: Store, name: str, dirty: set[tuple[str, Any]]) -> None:
-        super().__init__(store, name)
-        self._dirty = dirty
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self._dirty.add((self.name, key))
-        super().__setitem__(key, value)
-
-    def __delitem__(self, key: Any) -> None:
-        self._dirty.add((self.name, key))
-        super().__delitem__(key)
-
-    def pop(self, key: Any, /, default: Any = _NO_DEFAULT) -> Any:
-        self._dirty.add((self.name, key))
-        if default is _NO_DEFAULT:
-            return super().pop(key)
-        return super().pop(key, default)
+class _SortedTracked(_Tracked, SortedJournaledMap[Any, Any]):
+    """`_Tracked` for a sorted map (its writes reach the sorted map's through the MRO)."""
 
 
 PacketRef = tuple[str, int]  # (channel_id, sequence)
