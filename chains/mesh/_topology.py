@@ -48,6 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from chains.contract._decimal import Decimal18, SdkDec
 from chains.contract._errors import ChainError
 from chains.mesh._config_file import MAX_AMOUNT, load_toml_model
+from chains.mesh._errors import UnknownChain, UnknownPairing
 from chains.mesh._topology_errors import ConfigIssue, TopologyError
 from chains.modules._bank import check_denom
 from transport import Exponential, Fixed, LinkFaults, Uniform
@@ -397,18 +398,18 @@ class Topology(_Spec):
     # -- lookups --
 
     def chain(self, chain_id: str) -> ChainSpec:
-        """The chain ``chain_id``; raises ``KeyError``."""
+        """The chain ``chain_id``; raises `UnknownChain` for an id the topology lacks."""
         for chain in self.chains:
             if chain.id == chain_id:
                 return chain
-        raise KeyError(chain_id)
+        raise UnknownChain(chain_id)
 
     def pairing(self, provider: str, consumer: str) -> PairingSpec:
-        """The pairing ``provider → consumer``; raises ``KeyError``."""
+        """The pairing ``provider → consumer``; raises `UnknownPairing` if there is none."""
         for pairing in self.pairings:
             if pairing.key == (provider, consumer):
                 return pairing
-        raise KeyError((provider, consumer))
+        raise UnknownPairing(provider, consumer)
 
     def providers(self) -> tuple[str, ...]:
         """Chains that provide security to at least one other, in chain order."""
@@ -439,7 +440,7 @@ class Topology(_Spec):
 
     def relayers_of(self, a: str, b: str) -> RelayerSpec:
         """The relayer entry of the pair (either order), or the default one relayer, with
-        its ``clear_interval`` resolved to seconds (see `RelayerSpec`); raises ``KeyError``
+        its ``clear_interval`` resolved to seconds (see `RelayerSpec`); raises `UnknownChain`
         for an unknown chain."""
         found = RelayerSpec(chains=(a, b))
         for spec in self.relayers:

@@ -12,6 +12,8 @@ from chains import (
     SimplePriceFeedSpec,
     Topology,
     TopologyError,
+    UnknownChain,
+    UnknownPairing,
     load_topology,
     parse_topology,
 )
@@ -350,3 +352,20 @@ def test_stress_profile_keeps_frequent_epochs_and_clears() -> None:
     for a, b in stress.links():
         assert stress.relayers_of(a, b).clear_period == 30.0
         assert seed.relayers_of(a, b).clear_period == 600.0
+
+
+def test_lookups_of_what_the_topology_lacks_raise_named_errors() -> None:
+    """`Topology.chain`, `pairing` and `relayers_of` name what is missing (no bare KeyError)."""
+    t = parse_topology(SMALL)
+    with pytest.raises(UnknownChain) as chain_missing:
+        t.chain("cosmoshub")
+    assert chain_missing.value.chain_id == "cosmoshub"
+    with pytest.raises(UnknownPairing) as pairing_missing:
+        t.pairing("juno", "osmosis")
+    assert (pairing_missing.value.provider, pairing_missing.value.consumer) == (
+        "juno",
+        "osmosis",
+    )
+    with pytest.raises(UnknownChain):
+        t.relayers_of("osmosis", "cosmoshub")
+    assert t.chain("osmosis").id == "osmosis"
