@@ -391,17 +391,24 @@ _TRUST_LEVEL: Final = (1, 3)
 
 
 class _SetFacts:
-    """What verification reads of a validator set: its hash, ``{key: power}`` and total."""
+    """What verification reads of a validator set: its hash, its powers by raw key, its
+    total, and its members in the order their votes are counted (highest power first; among
+    equals the set's order, which is the order of an honest commit)."""
 
-    __slots__ = ("hash", "powers", "total", "vset")
+    __slots__ = ("hash", "order", "powers", "total", "vset")
 
     def __init__(self, vset: ConsensusValidatorSet) -> None:
         # the set itself is kept: the memo below matches by identity, and a kept object's
         # id cannot be reused by another
         self.vset = vset
         self.hash = vset.hash()
-        self.powers = vset.powers()
+        members = vset.validators
+        self.powers = {v.public_key.raw: v.power for v in members}
         self.total = sum(self.powers.values())
+        ranked = sorted(range(len(members)), key=lambda i: -members[i].power)
+        self.order: tuple[tuple[bytes, int], ...] = tuple(
+            (members[i].public_key.raw, members[i].power) for i in ranked
+        )
 
 
 # the facts of the last few sets seen (a chain's set rarely changes, and the same set
@@ -457,52 +464,51 @@ _VERIFIED: Final = _VerifiedSignatures(8_192)
 
 class _CommitCheck:
     """The signatures of one commit, checked lazily set by set (CometBFT's light-client
-    commit checks): each `require` walks the commit's votes of the set's members in order of
-    their power in that set (highest first, the commit's order among equals: tendermint-rs's
-    order), verifies each vote's signature, and stops as soon as the verified power exceeds
-    the required fraction. The CometBFT light-client specification allows exactly this: the
+    commit checks): each `require` walks the members of a set in order of power (highest
+    first, the set's order among equals: tendermint-rs's order of verification), verifies
+    the vote of each member that voted, and stops as soon as the verified power exceeds the
+    required fraction. The CometBFT light-client specification allows exactly this: the
     verifier "may not check all signatures" once enough power has signed. A signature is
     verified at most once per check (the second set's walk reuses the first's), and a
     triple verified before by any client is not verified again (`_VERIFIED`)."""
 
     __slots__ = ("_client_id", "_header", "_message", "_verified", "_votes")
 
-    def __init__(self, client_id: str, header: Header, votes: tuple[CommitSignature, ...]) -> None:
+    def __init__(self, client_id: str, header: Header, votes: dict[bytes, CommitSignature]) -> None:
         self._client_id = client_id
         self._header = header
         self._votes = votes
         self._message = header.sign_bytes()
-        self._verified: set[PublicKey] = set()
+        self._verified: set[bytes] = set()
 
     def require(self, which: str, facts: _SetFacts, fraction: tuple[int, int]) -> None:
-        """Verify signatures of ``facts``'s members until they hold more than ``fraction``
+        """Verify the votes of ``facts``'s members until they hold more than ``fraction``
         of its power.
 
         Raises `InvalidSignature` for a vote that does not verify before the threshold is
         reached (a vote beyond it is not looked at), or `InsufficientVotingPower` (naming
         ``which``) if every member's vote verified and they hold no more than the fraction.
         """
-        powers = facts.powers
         numerator, denominator = fraction
         bound = numerator * facts.total
-        counted = sorted(
-            (vote for vote in self._votes if vote.validator in powers),
-            key=lambda vote: -powers[vote.validator],
-        )
+        votes = self._votes
         verified = self._verified
+        message = self._message
         tally = 0
-        for vote in counted:
-            key = vote.validator
-            if key not in verified:
+        for raw, power in facts.order:
+            vote = votes.get(raw)
+            if vote is None:
+                continue
+            if raw not in verified:
                 header = self._header
                 _VERIFIED.verify(
-                    key,
+                    vote.validator,
                     vote.signature,
-                    self._message,
+                    message,
                     f"commit of {header.chain_id}@{header.height}",
                 )
-                verified.add(key)
-            tally += powers[key]
+                verified.add(raw)
+            tally += power
             if tally * denominator > bound:
                 return
         raise InsufficientVotingPower(self._client_id, which, tally, facts.total)
@@ -639,19 +645,18 @@ class LightClient:
         if adjacent and header.validators_hash != _facts_of(trusted_set).hash:
             raise InvalidHeader(self.client_id, "signers are not the announced next set")
         own = _facts_of(update.validators)
-        votes = update.commit.signatures
         # the commit's shape, over every entry (cheap, no cryptography): a signer twice or
         # a signer outside the header's set makes the whole commit malformed, as CometBFT's
         # ValidateBasic and its lookup of each vote's validator do
-        signers: set[PublicKey] = set()
         powers = own.powers
-        for vote in votes:
-            key = vote.validator
-            if key in signers:
+        votes: dict[bytes, CommitSignature] = {}
+        for vote in update.commit.signatures:
+            raw = vote.validator.raw
+            if raw in votes:
                 raise InvalidHeader(self.client_id, "a validator signed twice")
-            if key not in powers:
+            if raw not in powers:
                 raise InvalidHeader(self.client_id, "a signer is not in the validator set")
-            signers.add(key)
+            votes[raw] = vote
         check = _CommitCheck(self.client_id, header, votes)
         if adjacent:
             # VerifyAdjacent: the header's set is the trusted next set (checked above); more
