@@ -60,6 +60,7 @@ from chains.ibc._light_client import Commit, CommitSignature, ConsensusValidator
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
+from mesh_actors import construct_trusted
 
 __all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 
@@ -292,10 +293,18 @@ class ProvableStore:
                 next_validators_hash=self._facts(upcoming)[0],
             )
             sign_bytes = raw.sign_bytes()
-            commit = Commit(
+            # built from this chain's own keys and fresh 64-byte signatures, exactly the
+            # fields' types: nothing for the models to validate (a hundred votes per header)
+            commit = Commit.model_construct(
                 signatures=tuple(
-                    CommitSignature(validator=key.public_key, signature=key.sign(sign_bytes))
-                    for key in keys
+                    [
+                        construct_trusted(
+                            CommitSignature,
+                            {"validator": key.public_key, "signature": key.sign(sign_bytes)},
+                            {"validator", "signature"},
+                        )
+                        for key in keys
+                    ]
                 )
             )
             changed = upcoming is not signers
