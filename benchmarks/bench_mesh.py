@@ -23,6 +23,8 @@ Printed in one run, each next to its target (issue 16), as simulated days per CP
 - the reference profile at ``U`` users and ``V`` validators, and extrapolated to 10,000
   users along the measured slope (the ``U`` run minus the idle run, per user: a day's cost
   is an idle part plus a per-user part; target >= 1 day/s);
+- what doubling the users costs: the reference profile again at ``2U`` users, a day's CPU
+  time over the ``U`` run's (target <= 2.2x; the whole run's ratio in the note);
 - the same for the stress profile (target >= 0.3 day/s at 10,000 users);
 - the idle seed topology (no users, reference profile; target >= 50 days/s), median of 3;
 - an idle two-chain mesh with one validator each (examples/chaos/small.toml with the
@@ -415,6 +417,25 @@ def _profile_run(
     return idle, loaded
 
 
+def _doubling(report: Report, single: MeshRun, double: MeshRun) -> None:
+    """What doubling the users costs (issue 16: at most 2.2x): a simulated day's CPU time
+    at ``2U`` users over ``U``, and, in the note, the whole run's (setup, transactions,
+    warm-up and days)."""
+
+    def whole(r: MeshRun) -> float:
+        return r.setup_s + r.txs_s + r.warmup_s + r.run_s
+
+    report.figure(
+        f"reference: doubling users {single.users:,} -> {double.users:,}, a day's cost",
+        double.run_s / single.run_s if single.run_s > 0 else float("inf"),
+        "x",
+        note=f"target <= 2.2; {single.run_s / single.days:.2f} -> "
+        f"{double.run_s / double.days:.2f} s/day; whole run {whole(single):.1f} -> "
+        f"{whole(double):.1f} s ({whole(double) / whole(single):.2f}x); peak RSS "
+        f"{single.peak_rss / 2**20:.0f} -> {double.peak_rss / 2**20:.0f} MiB",
+    )
+
+
 def run(report: Report) -> None:
     users = _env_int("MESH_BENCH_USERS", 1_000)
     validators = _env_int("MESH_BENCH_VALIDATORS", 100)
@@ -427,6 +448,8 @@ def run(report: Report) -> None:
         "measured per-user slope x 10,000"
     )
     _, reference = _profile_run(report, "reference", SEED, users, validators, days)
+    if users:
+        _doubling(report, reference, _in_child(2 * users, validators, days, base=SEED))
     _profile_run(report, "stress", STRESS, users, validators, days)
     idle = _median_idle(validators, idle_days, SEED)
     report.figure(
