@@ -31,12 +31,12 @@ still signed by the set the last one announced and names the new set as its
 ``next_validators`` (CometBFT's header carries the same pair): a counterparty client
 verifies it with the set it trusts and then trusts the new one (ICS-07), so its trust
 follows the validator set through jailing, slashing and new delegations. A client that
-skipped such headers accepts a later one if the signers hold more than the trust level (1/3,
-ICS-07's default) of the power of the set it trusts: always after changes of power alone (every remaining member signs);
-after members left, each header carries the latest `_BRIDGE` headers where the membership
-changed (its ``bridge``), which the client verifies first, one after the other. A chain
-with no bonded validator (a test chain without staking) signs with
-``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
+skipped such headers accepts a later one if the signers hold more than the trust level
+(1/3, ICS-07's default) of the power of the set it trusts: always after changes of power
+alone (every remaining member signs); after members left, each header carries the latest
+`_BRIDGE` headers where the membership changed (its ``bridge``), which the client verifies
+first, one after the other. A chain with no bonded validator (a test chain without
+staking) signs with ``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
 """
 
 from __future__ import annotations
