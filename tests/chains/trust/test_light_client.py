@@ -263,7 +263,7 @@ def _unequal() -> tuple[SignedChain, LightClient]:
     return chain, _client(chain)
 
 
-def test_forged_signature_that_would_be_counted_is_refused() -> None:
+def test_forged_signature_that_would_be_counted_is_refused_I_2() -> None:
     """A vote checked before the signed power passes 2/3 must verify (CometBFT's
     VerifyCommitLight returns an error for it): the strongest validators' votes are counted
     first, so a forged vote of the 30-power validator is met and refused."""
@@ -281,7 +281,7 @@ def test_forged_signature_that_would_be_counted_is_refused() -> None:
     assert client.update(update, T0 + SECOND) is UpdateOutcome.ACCEPTED
 
 
-def test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does() -> None:
+def test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does_I_2() -> None:
     """CometBFT's light-client verification spec, [LCV-FUNC-VERIFYCOMMITLIGHT.1]:
     "VerifyCommitLight verifies that 2/3+ of the signatures for a validator set were for a
     given blockID. The function will finish early and thus may not check all signatures."
@@ -301,7 +301,7 @@ def test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does() -> No
     )
 
 
-def test_forged_signatures_cannot_make_up_the_missing_power() -> None:
+def test_forged_signatures_cannot_make_up_the_missing_power_I_2() -> None:
     """Every vote of the set is checked when the threshold is not reached earlier: two valid
     votes of 40 + 20 (60 of 100) and a forged 30 are refused, whatever the order."""
     chain, client = _unequal()
@@ -316,7 +316,7 @@ def test_forged_signatures_cannot_make_up_the_missing_power() -> None:
     assert caught.value == InsufficientVotingPower(client.client_id, "trusted", 60, 100)
 
 
-def test_each_signature_is_verified_at_most_once_per_update(
+def test_each_signature_is_verified_at_most_once_per_update_I_2(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A header that skips heights is checked against the trusted set (trust level 1/3) and
@@ -522,7 +522,7 @@ def test_tampering_one_header_field_is_refused(field: str, data: st.DataObject) 
 def test_tampering_one_commit_signature_byte_or_signer_is_refused(data: st.DataObject) -> None:
     """A flipped byte in a vote that is counted (four equal votes: those of the first three
     members of the set pass 2/3; the fourth is never looked at, see
-    `test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does`), or any vote
+    `test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does_I_2`), or any vote
     naming another member (then one member votes twice), is refused."""
     chain, client = _fresh()
     update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
@@ -668,7 +668,7 @@ def test_skipping_trusts_a_third_of_the_trusted_set_ICS_07() -> None:
     assert caught.value == InsufficientVotingPower(trusting.client_id, "trusted", 10, 30)
 
 
-def test_removed_validator_alone_cannot_sign_a_header() -> None:
+def test_removed_validator_alone_cannot_sign_a_header_I_2() -> None:
     """A validator that left the set (jailed: the header that removed it announced the set
     without it) signs nothing the client accepts on its own, neither as a member of a set it
     names nor as a signer of the trusted set's header."""
