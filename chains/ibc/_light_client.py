@@ -11,9 +11,20 @@ later packet look expired. Here a header is accepted only if:
   trusting period (`HeaderExpired`);
 - its validator sets match the hashes it carries, and, for the next height, its signers are
   the set the trusted header announced;
-- every signature in its commit is valid (`InvalidSignature`), no validator signs twice, and
-  the signers hold more than 2/3 of the trusted validator set's power and more than 2/3 of its
-  own set's (`InsufficientVotingPower`).
+- its commit is well formed (every signer a member of the header's set, none twice:
+  `InvalidHeader`), and its signatures are checked as CometBFT's light client checks them
+  (`VerifyAdjacent` / `VerifyNonAdjacent`): for the next height, valid signatures of more
+  than 2/3 of the set's power (``VerifyCommitLight``); for a header that skips heights,
+  valid signatures of more than the trust level, 1/3, of the trusted set's power
+  (``VerifyCommitLightTrusting``) and of more than 2/3 of the header's own set's. Each check
+  verifies votes in order of power and stops once the threshold is passed: the light-client
+  specification says a verifier "may not check all signatures" (a vote beyond the threshold
+  is not looked at, so a commit with enough good signatures and a bad one past them is
+  accepted, as CometBFT accepts it), while a bad signature met before the threshold is
+  refused (`InvalidSignature`) and too little valid power is `InsufficientVotingPower`. A
+  signature is verified at most once per update, and a memo of verified
+  ``(key, message, signature)`` triples (a pure function) spares a header relayed to several
+  clients a second check.
 
 Two valid headers for one height with different contents are misbehaviour (ICS-2): the client
 freezes, every later update or proof raises `ClientFrozen`, and `status` says ``FROZEN``. A
@@ -45,7 +56,7 @@ import enum
 import hashlib
 import itertools
 from collections.abc import MutableMapping
-from typing import Annotated, Self
+from typing import Annotated, Final, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -369,6 +380,140 @@ class UpdateOutcome(enum.Enum):
     MISBEHAVIOUR = "misbehaviour"
 
 
+# -- verifying a commit ----------------------------------------------------------------------
+
+# What must have signed, as a fraction of a set's power, strictly exceeded (integers only):
+# more than 2/3 of the set that signs the header (CometBFT's VerifyCommitLight), and, for a
+# header that skips heights, more than the trust level of the trusted set (ICS-07's and
+# CometBFT's default trust level, 1/3: VerifyCommitLightTrusting).
+_TWO_THIRDS: Final = (2, 3)
+_TRUST_LEVEL: Final = (1, 3)
+
+
+class _SetFacts:
+    """What verification reads of a validator set: its hash, its powers by raw key, its
+    total, and its members in the order their votes are counted (highest power first; among
+    equals the set's order, which is the order of an honest commit)."""
+
+    __slots__ = ("hash", "order", "powers", "total", "vset")
+
+    def __init__(self, vset: ConsensusValidatorSet) -> None:
+        # the set itself is kept: the memo below matches by identity, and a kept object's
+        # id cannot be reused by another
+        self.vset = vset
+        self.hash = vset.hash()
+        members = vset.validators
+        self.powers = {v.public_key.raw: v.power for v in members}
+        self.total = sum(self.powers.values())
+        ranked = sorted(range(len(members)), key=lambda i: -members[i].power)
+        self.order: tuple[tuple[bytes, int], ...] = tuple(
+            (members[i].public_key.raw, members[i].power) for i in ranked
+        )
+
+
+# the facts of the last few sets seen (a chain's set rarely changes, and the same set
+# object comes back with every header and every stored consensus state)
+_SET_MEMO: list[_SetFacts] = []
+_SET_MEMO_SIZE: Final = 8
+
+
+def _facts_of(vset: ConsensusValidatorSet) -> _SetFacts:
+    for facts in _SET_MEMO:
+        if facts.vset is vset:
+            return facts
+    facts = _SetFacts(vset)
+    _SET_MEMO.append(facts)
+    del _SET_MEMO[:-_SET_MEMO_SIZE]
+    return facts
+
+
+class _VerifiedSignatures:
+    """A bounded memo of ed25519 signatures known to verify: ``(public key, message,
+    signature)`` triples. Verification is a pure function of the triple, so a triple
+    verified once verifies forever; only successes are kept (a forged signature is checked,
+    and refused, every time). One per process: a header relayed to several clients (a
+    consumer's epoch sends its rewards to each of its providers with one header) is checked
+    once. The oldest entries are dropped beyond ``size``."""
+
+    __slots__ = ("_known", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._known: dict[tuple[bytes, bytes, bytes], None] = {}
+        self._size = size
+
+    def verify(self, key: PublicKey, signature: bytes, message: bytes, what: str) -> None:
+        """Check ``signature`` of ``message`` under ``key`` unless this triple verified
+        before; raises `InvalidSignature` (naming ``what``) if it does not verify."""
+        triple = (key.raw, message, signature)
+        known = self._known
+        if triple in known:
+            return
+        key.verify(signature, message, what=what)
+        known[triple] = None
+        if len(known) > self._size:
+            del known[next(iter(known))]
+
+    def clear(self) -> None:
+        """Forget every verified triple."""
+        self._known.clear()
+
+
+# room for a few dozen commits of a hundred validators
+_VERIFIED: Final = _VerifiedSignatures(8_192)
+
+
+class _CommitCheck:
+    """The signatures of one commit, checked lazily set by set (CometBFT's light-client
+    commit checks): each `require` walks the members of a set in order of power (highest
+    first, the set's order among equals: tendermint-rs's order of verification), verifies
+    the vote of each member that voted, and stops as soon as the verified power exceeds the
+    required fraction. The CometBFT light-client specification allows exactly this: the
+    verifier "may not check all signatures" once enough power has signed. A signature is
+    verified at most once per check (the second set's walk reuses the first's), and a
+    triple verified before by any client is not verified again (`_VERIFIED`)."""
+
+    __slots__ = ("_client_id", "_header", "_message", "_verified", "_votes")
+
+    def __init__(self, client_id: str, header: Header, votes: dict[bytes, CommitSignature]) -> None:
+        self._client_id = client_id
+        self._header = header
+        self._votes = votes
+        self._message = header.sign_bytes()
+        self._verified: set[bytes] = set()
+
+    def require(self, which: str, facts: _SetFacts, fraction: tuple[int, int]) -> None:
+        """Verify the votes of ``facts``'s members until they hold more than ``fraction``
+        of its power.
+
+        Raises `InvalidSignature` for a vote that does not verify before the threshold is
+        reached (a vote beyond it is not looked at), or `InsufficientVotingPower` (naming
+        ``which``) if every member's vote verified and they hold no more than the fraction.
+        """
+        numerator, denominator = fraction
+        bound = numerator * facts.total
+        votes = self._votes
+        verified = self._verified
+        message = self._message
+        tally = 0
+        for raw, power in facts.order:
+            vote = votes.get(raw)
+            if vote is None:
+                continue
+            if raw not in verified:
+                header = self._header
+                _VERIFIED.verify(
+                    vote.validator,
+                    vote.signature,
+                    message,
+                    f"commit of {header.chain_id}@{header.height}",
+                )
+                verified.add(raw)
+            tally += power
+            if tally * denominator > bound:
+                return
+        raise InsufficientVotingPower(self._client_id, which, tally, facts.total)
+
+
 # -- the client -------------------------------------------------------------------------------
 
 
@@ -491,39 +636,38 @@ class LightClient:
             raise HeaderFromFuture(self.client_id, header.time_ns, now_ns, state.max_clock_drift_ns)
         # (The header itself cannot be older than the trusting period: it is later than the
         # trusted header, which is not.)
-        if update.validators.hash() != header.validators_hash:
+        if _facts_of(update.validators).hash != header.validators_hash:
             raise InvalidHeader(self.client_id, "validators do not match the header")
-        if update.next_validators.hash() != header.next_validators_hash:
+        if _facts_of(update.next_validators).hash != header.next_validators_hash:
             raise InvalidHeader(self.client_id, "next validators do not match the header")
         trusted_set = trusted.next_validators
-        if (
-            header.height == update.trusted_height + 1
-            and header.validators_hash != trusted_set.hash()
-        ):
+        adjacent = header.height == update.trusted_height + 1
+        if adjacent and header.validators_hash != _facts_of(trusted_set).hash:
             raise InvalidHeader(self.client_id, "signers are not the announced next set")
-        own = update.validators.powers()
-        signers: set[PublicKey] = set()
-        sign_bytes = header.sign_bytes()
+        own = _facts_of(update.validators)
+        # the commit's shape, over every entry (cheap, no cryptography): a signer twice or
+        # a signer outside the header's set makes the whole commit malformed, as CometBFT's
+        # ValidateBasic and its lookup of each vote's validator do
+        powers = own.powers
+        votes: dict[bytes, CommitSignature] = {}
         for vote in update.commit.signatures:
-            if vote.validator in signers:
+            raw = vote.validator.raw
+            if raw in votes:
                 raise InvalidHeader(self.client_id, "a validator signed twice")
-            if vote.validator not in own:
+            if raw not in powers:
                 raise InvalidHeader(self.client_id, "a signer is not in the validator set")
-            vote.validator.verify(
-                vote.signature, sign_bytes, what=f"commit of {header.chain_id}@{header.height}"
-            )
-            signers.add(vote.validator)
-        self._require_power("trusted", trusted_set.powers(), signers)
-        self._require_power("header", own, signers)
-
-    def _require_power(
-        self, which: str, powers: dict[PublicKey, int], signers: set[PublicKey]
-    ) -> None:
-        total = sum(powers.values())
-        signed = sum(powers.get(key, 0) for key in signers)
-        # strictly more than 2/3, in integers
-        if 3 * signed <= 2 * total:
-            raise InsufficientVotingPower(self.client_id, which, signed, total)
+            votes[raw] = vote
+        check = _CommitCheck(self.client_id, header, votes)
+        if adjacent:
+            # VerifyAdjacent: the header's set is the trusted next set (checked above); more
+            # than 2/3 of it must have signed (VerifyCommitLight)
+            check.require("trusted", own, _TWO_THIRDS)
+        else:
+            # VerifyNonAdjacent: more than the trust level (1/3) of the trusted set's power
+            # (VerifyCommitLightTrusting), then more than 2/3 of the header's own set
+            # (VerifyCommitLight); a signature checked by the first is not checked again
+            check.require("trusted", _facts_of(trusted_set), _TRUST_LEVEL)
+            check.require("header", own, _TWO_THIRDS)
 
     def update(self, update: ClientUpdate, now_ns: int) -> UpdateOutcome:
         """Verify ``update`` (see `verify_update`, which lists what it raises) and apply it.

@@ -31,12 +31,12 @@ still signed by the set the last one announced and names the new set as its
 ``next_validators`` (CometBFT's header carries the same pair): a counterparty client
 verifies it with the set it trusts and then trusts the new one (ICS-07), so its trust
 follows the validator set through jailing, slashing and new delegations. A client that
-skipped such headers accepts a later one if the signers hold more than 2/3 of the power of
-the set it trusts: always after changes of power alone (every remaining member signs);
-after members left, each header carries the latest `_BRIDGE` headers where the membership
-changed (its ``bridge``), which the client verifies first, one after the other. A chain
-with no bonded validator (a test chain without staking) signs with
-``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
+skipped such headers accepts a later one if the signers hold more than the trust level
+(1/3, ICS-07's default) of the power of the set it trusts: always after changes of power
+alone (every remaining member signs); after members left, each header carries the latest
+`_BRIDGE` headers where the membership changed (its ``bridge``), which the client verifies
+first, one after the other. A chain with no bonded validator (a test chain without
+staking) signs with ``IbcConfig.validators`` equal-power keys (`genesis_validator_keys`).
 """
 
 from __future__ import annotations
@@ -60,12 +60,13 @@ from chains.ibc._light_client import Commit, CommitSignature, ConsensusValidator
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
+from mesh_actors import construct_trusted
 
 __all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 
 _RECEIPT: Final = b"\x01"
 # transition headers a signed header carries: a client more changes behind than this
-# accepts a later header only if its trusted set still holds over 2/3 of the signatures
+# accepts a later header only if its trusted set still holds over 1/3 of the signed power
 _BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
 
@@ -292,10 +293,18 @@ class ProvableStore:
                 next_validators_hash=self._facts(upcoming)[0],
             )
             sign_bytes = raw.sign_bytes()
-            commit = Commit(
+            # built from this chain's own keys and fresh 64-byte signatures, exactly the
+            # fields' types: nothing for the models to validate (a hundred votes per header)
+            commit = Commit.model_construct(
                 signatures=tuple(
-                    CommitSignature(validator=key.public_key, signature=key.sign(sign_bytes))
-                    for key in keys
+                    [
+                        construct_trusted(
+                            CommitSignature,
+                            {"validator": key.public_key, "signature": key.sign(sign_bytes)},
+                            {"validator", "signature"},
+                        )
+                        for key in keys
+                    ]
                 )
             )
             changed = upcoming is not signers

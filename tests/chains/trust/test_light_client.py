@@ -15,7 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains.contract import ChainError, InvalidSignature, JournaledMap, KeyPair, Store
+from chains.contract import (
+    ChainError,
+    InvalidSignature,
+    JournaledMap,
+    KeyPair,
+    PublicKey,
+    Store,
+)
 from chains.ibc import (
     ClientExpired,
     ClientFrozen,
@@ -238,16 +245,111 @@ def test_one_validator_signing_twice_counts_once() -> None:
         client.update(doubled, T0 + SECOND)
 
 
-def test_bad_signature_in_a_commit_is_refused_even_with_enough_good_ones() -> None:
-    chain, client = _fresh()
-    update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
-    first = update.commit.signatures[0]
-    bad = first.model_copy(update={"signature": bytes(64)})
-    tampered = update.model_copy(
-        update={"commit": Commit(signatures=(bad, *update.commit.signatures[1:]))}
+def _replace_vote(update: ClientUpdate, key: KeyPair, signature: bytes) -> ClientUpdate:
+    """``update`` with ``key``'s vote carrying ``signature`` instead."""
+    votes = tuple(
+        vote.model_copy(update={"signature": signature})
+        if vote.validator == key.public_key
+        else vote
+        for vote in update.commit.signatures
     )
+    return update.model_copy(update={"commit": Commit(signatures=votes)})
+
+
+def _unequal() -> tuple[SignedChain, LightClient]:
+    # powers 10, 20, 30, 40 (total 100): by power, 40 + 30 = 70 > 2/3 after two votes; the
+    # commit lists the weakest first, so the order of checking is not the commit's
+    chain = SignedChain((10, 20, 30, 40), seed="unequal")
+    return chain, _client(chain)
+
+
+def test_forged_signature_that_would_be_counted_is_refused_I_2() -> None:
+    """A vote checked before the signed power passes 2/3 must verify (CometBFT's
+    VerifyCommitLight returns an error for it): the strongest validators' votes are counted
+    first, so a forged vote of the 30-power validator is met and refused."""
+    chain, client = _unequal()
+    update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
+    forged = _replace_vote(update, chain.keys[2], bytes(64))
     with pytest.raises(InvalidSignature):
-        client.update(tampered, T0 + SECOND)
+        client.update(forged, T0 + SECOND)
+    # a signature of another header (a replay) is as forged as zeros
+    other = chain.header(3, T0 + 2 * SECOND)
+    replayed = _replace_vote(update, chain.keys[3], chain.keys[3].sign(other.sign_bytes()))
+    with pytest.raises(InvalidSignature):
+        client.update(replayed, T0 + SECOND)
+    assert client.state.latest_height == 1
+    assert client.update(update, T0 + SECOND) is UpdateOutcome.ACCEPTED
+
+
+def test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does_I_2() -> None:
+    """CometBFT's light-client verification spec, [LCV-FUNC-VERIFYCOMMITLIGHT.1]:
+    "VerifyCommitLight verifies that 2/3+ of the signatures for a validator set were for a
+    given blockID. The function will finish early and thus may not check all signatures."
+    A header whose commit holds valid signatures of more than 2/3 of the power (here 40 +
+    30 of 100) is committed by the chain whatever the remaining votes say: the forged votes
+    of the two weakest validators are never looked at, and the header is accepted."""
+    chain, client = _unequal()
+    update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
+    forged = _replace_vote(_replace_vote(update, chain.keys[0], bytes(64)), chain.keys[1], b"x")
+    assert client.update(forged, T0 + SECOND) is UpdateOutcome.ACCEPTED
+    assert client.state.latest_height == 2
+    # skipping heights (trust level 1/3 of the trusted set, then 2/3 of the header's set):
+    # the same, a forged vote past both thresholds is not looked at
+    skip = chain.update(chain.header(9, T0 + 9 * SECOND), trusted_height=2)
+    assert client.update(_replace_vote(skip, chain.keys[0], bytes(64)), T0 + 9 * SECOND) is (
+        UpdateOutcome.ACCEPTED
+    )
+
+
+def test_forged_signatures_cannot_make_up_the_missing_power_I_2() -> None:
+    """Every vote of the set is checked when the threshold is not reached earlier: two valid
+    votes of 40 + 20 (60 of 100) and a forged 30 are refused, whatever the order."""
+    chain, client = _unequal()
+    update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1, signers=chain.keys[1:])
+    with pytest.raises(InvalidSignature):
+        client.update(_replace_vote(update, chain.keys[2], bytes(64)), T0 + SECOND)
+    short = chain.update(
+        chain.header(2, T0 + SECOND), trusted_height=1, signers=(chain.keys[1], chain.keys[3])
+    )
+    with pytest.raises(InsufficientVotingPower) as caught:
+        client.update(short, T0 + SECOND)
+    assert caught.value == InsufficientVotingPower(client.client_id, "trusted", 60, 100)
+
+
+def test_each_signature_is_verified_at_most_once_per_update_I_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A header that skips heights is checked against the trusted set (trust level 1/3) and
+    then against its own set (2/3): the votes verified by the first check count for the
+    second without a second verification, and a check stops at its threshold (here 3 of 4
+    equal votes in all). A second client verifying the same commit (a header relayed to two
+    chains) verifies nothing: the triples are known to verify."""
+    chain = SignedChain(seed="counted")
+    client = _client(chain)
+    checked: list[bytes] = []
+    original = PublicKey.verify
+
+    def counting(key: PublicKey, signature: bytes, data: bytes, *, what: str = "") -> None:
+        checked.append(key.raw)
+        original(key, signature, data, what=what)
+
+    monkeypatch.setattr(PublicKey, "verify", counting)
+    update = chain.update(chain.header(7, T0 + 7 * SECOND), trusted_height=1)
+    assert client.update(update, T0 + 7 * SECOND) is UpdateOutcome.ACCEPTED
+    assert len(checked) == 3 == len(set(checked))
+    assert set(checked) <= {k.public_key.raw for k in chain.keys}
+    checked.clear()
+    assert _client(chain).update(update, T0 + 7 * SECOND) is UpdateOutcome.ACCEPTED
+    assert checked == []
+    # a forged signature is never remembered: refused each time it is met
+    forged = _replace_vote(
+        chain.update(chain.header(8, T0 + 8 * SECOND), trusted_height=7),
+        chain.keys[0],
+        bytes(64),
+    )
+    for _ in range(2):
+        with pytest.raises(InvalidSignature):
+            client.update(forged, T0 + 8 * SECOND)
 
 
 def test_header_from_the_future_is_refused() -> None:
@@ -418,12 +520,23 @@ def test_tampering_one_header_field_is_refused(field: str, data: st.DataObject) 
 @given(data=st.data())
 @settings(max_examples=60, deadline=None)
 def test_tampering_one_commit_signature_byte_or_signer_is_refused(data: st.DataObject) -> None:
+    """A flipped byte in a vote that is counted (four equal votes: those of the first three
+    members of the set pass 2/3; the fourth is never looked at, see
+    `test_forged_signature_beyond_two_thirds_is_accepted_as_cometbft_does_I_2`), or any vote
+    naming another member (then one member votes twice), is refused."""
     chain, client = _fresh()
     update = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
     signatures = list(update.commit.signatures)
+    counted = [
+        i
+        for i, vote in enumerate(signatures)
+        if vote.validator in {v.public_key for v in chain.valset.validators[:3]}
+    ]
     index = data.draw(st.integers(0, len(signatures) - 1))
     vote = signatures[index]
     if data.draw(st.booleans()):
+        index = counted[index % len(counted)]
+        vote = signatures[index]
         flipped = _flip(
             vote.signature, data.draw(st.integers(0, 63)), data.draw(st.integers(1, 255))
         )
@@ -472,8 +585,8 @@ def test_tampering_a_packet_proof_through_the_client_is_refused(data: st.DataObj
 
 
 def test_skipping_needs_the_trusted_set_and_the_new_set() -> None:
-    """Skipping heights (non-adjacent): more than 2/3 of the trusted set must sign, and more
-    than 2/3 of the header's own set."""
+    """Skipping heights (non-adjacent): more than the trust level, 1/3, of the trusted set
+    must sign (VerifyCommitLightTrusting), and more than 2/3 of the header's own set."""
     chain, client = _fresh()
     attacker = SignedChain(seed="mallory")
     forged = attacker.update(attacker.header(40, T0 + SECOND), trusted_height=1)
@@ -523,3 +636,88 @@ def test_client_state_lives_in_the_journaled_store() -> None:
     assert reopened.state == client.state
     with pytest.raises(IbcUnknownClient):
         LightClient("07-tendermint-9", states, heights)
+
+
+def test_skipping_trusts_a_third_of_the_trusted_set_ICS_07() -> None:
+    """ICS-07's default trust level: a header that skips heights is accepted when signers
+    holding more than 1/3 of the trusted set's power (and more than 2/3 of its own set's)
+    signed it; exactly 1/3 is not enough."""
+    chain, client = _fresh()
+    # two of the four trusted validators (20 of 40) and a newcomer form the new set
+    newcomer = KeyPair.from_seed("newcomer")
+    moved = SignedChain((10, 10, 10), seed="moved")
+    moved.keys = [*chain.keys[:2], newcomer]
+    moved.powers = {k.public_key: 10 for k in moved.keys}
+    moved.valset = ConsensusValidatorSet.of(moved.powers)
+    header = moved.header(30, T0 + 30 * SECOND)
+    assert client.update(moved.update(header, trusted_height=1), T0 + 30 * SECOND) is (
+        UpdateOutcome.ACCEPTED
+    )
+    # a set of three equal validators trusted; one of them (exactly 1/3) and newcomers
+    trio = SignedChain((10, 10, 10), seed="trio")
+    trusting = _client(trio)
+    strangers = [KeyPair.from_seed(f"stranger-{i}") for i in range(3)]
+    taken = SignedChain((10, 10, 10, 10), seed="taken")
+    taken.keys = [trio.keys[0], *strangers]
+    taken.powers = {k.public_key: 10 for k in taken.keys}
+    taken.valset = ConsensusValidatorSet.of(taken.powers)
+    with pytest.raises(InsufficientVotingPower) as caught:
+        trusting.update(
+            taken.update(taken.header(30, T0 + 30 * SECOND), trusted_height=1), T0 + 30 * SECOND
+        )
+    assert caught.value == InsufficientVotingPower(trusting.client_id, "trusted", 10, 30)
+
+
+def test_removed_validator_alone_cannot_sign_a_header_I_2() -> None:
+    """A validator that left the set (jailed: the header that removed it announced the set
+    without it) signs nothing the client accepts on its own, neither as a member of a set it
+    names nor as a signer of the trusted set's header."""
+    chain, client = _fresh()
+    jailed = chain.keys[3]
+    remaining = SignedChain((10, 10, 10), seed="remaining")
+    remaining.keys = chain.keys[:3]
+    remaining.powers = {k.public_key: 10 for k in remaining.keys}
+    remaining.valset = ConsensusValidatorSet.of(remaining.powers)
+    handover = chain.header(2, T0 + SECOND).model_copy(
+        update={"next_validators_hash": remaining.valset.hash()}
+    )
+    update = chain.update(handover, trusted_height=1, next_validators=remaining.valset)
+    assert client.update(update, T0 + SECOND) is UpdateOutcome.ACCEPTED
+    # the old set's header for the next height, signed by the jailed key alone
+    alone = chain.update(chain.header(3, T0 + 2 * SECOND), trusted_height=2, signers=[jailed])
+    with pytest.raises(InvalidHeader, match="announced"):
+        client.update(alone, T0 + 2 * SECOND)
+    # a header skipping heights that names a set of the jailed key alone
+    own = SignedChain((10,), seed="own")
+    own.keys = [jailed]
+    own.powers = {jailed.public_key: 10}
+    own.valset = ConsensusValidatorSet.of(own.powers)
+    with pytest.raises(InsufficientVotingPower) as caught:
+        client.update(own.update(own.header(9, T0 + 9 * SECOND), trusted_height=2), T0 + 9 * SECOND)
+    assert caught.value.validator_set == "trusted"
+    # the jailed key slipped into the remaining set's commit is not a member of it
+    votes = remaining.update(remaining.header(3, T0 + 2 * SECOND), trusted_height=2)
+    extra = sign_commit(votes.header, [jailed]).signatures
+    padded = votes.model_copy(
+        update={"commit": Commit(signatures=(*votes.commit.signatures, *extra))}
+    )
+    with pytest.raises(InvalidHeader, match="not in the validator set"):
+        client.update(padded, T0 + 2 * SECOND)
+    assert client.state.latest_height == 2
+
+
+def test_conflicting_header_freezes_only_when_its_counted_votes_verify_ICS_2() -> None:
+    """Misbehaviour detection with the early-stopping check: a conflicting header whose
+    counted votes are forged is refused and freezes nothing; one that passes the check
+    (its forged vote beyond 2/3, as CometBFT accepts it) freezes the client."""
+    chain, client = _unequal()
+    now = T0 + 3 * SECOND
+    client.update(chain.update(chain.header(2, T0 + SECOND), trusted_height=1), now)
+    chain.store.set(commitment_key(PORT, CHANNEL, 9), b"equivocation")
+    conflicting = chain.update(chain.header(2, T0 + SECOND), trusted_height=1)
+    with pytest.raises(InvalidSignature):
+        client.update(_replace_vote(conflicting, chain.keys[3], bytes(64)), now)
+    assert client.status(now) is ClientStatus.ACTIVE
+    beyond = _replace_vote(conflicting, chain.keys[0], bytes(64))
+    assert client.update(beyond, now) is UpdateOutcome.MISBEHAVIOUR
+    assert client.status(now) is ClientStatus.FROZEN
