@@ -453,13 +453,24 @@ class _VerifiedSignatures:
         if len(known) > self._size:
             del known[next(iter(known))]
 
+    def remember_signed(self, key: PublicKey, signature: bytes, message: bytes) -> None:
+        """Note a triple this process has just produced by signing ``message`` with the
+        private half of ``key``: an ed25519 signature made by the key verifies under it by
+        definition, so a client in the same process need not check it again. Nothing
+        received is ever noted here (a forged or altered vote is a different triple, and is
+        verified)."""
+        known = self._known
+        known[(key.raw, message, signature)] = None
+        if len(known) > self._size:
+            del known[next(iter(known))]
+
     def clear(self) -> None:
         """Forget every verified triple."""
         self._known.clear()
 
 
 # room for a few dozen commits of a hundred validators
-_VERIFIED: Final = _VerifiedSignatures(8_192)
+VERIFIED_SIGNATURES: Final = _VerifiedSignatures(8_192)
 
 
 class _CommitCheck:
@@ -470,7 +481,7 @@ class _CommitCheck:
     required fraction. The CometBFT light-client specification allows exactly this: the
     verifier "may not check all signatures" once enough power has signed. A signature is
     verified at most once per check (the second set's walk reuses the first's), and a
-    triple verified before by any client is not verified again (`_VERIFIED`)."""
+    triple verified before by any client is not verified again (`VERIFIED_SIGNATURES`)."""
 
     __slots__ = ("_client_id", "_header", "_message", "_verified", "_votes")
 
@@ -501,7 +512,7 @@ class _CommitCheck:
                 continue
             if raw not in verified:
                 header = self._header
-                _VERIFIED.verify(
+                VERIFIED_SIGNATURES.verify(
                     vote.validator,
                     vote.signature,
                     message,

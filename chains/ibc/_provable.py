@@ -56,7 +56,13 @@ from chains.ibc._commitment_paths import (
     next_sequence_recv_key,
     receipt_key,
 )
-from chains.ibc._light_client import Commit, CommitSignature, ConsensusValidatorSet, Header
+from chains.ibc._light_client import (
+    VERIFIED_SIGNATURES,
+    Commit,
+    CommitSignature,
+    ConsensusValidatorSet,
+    Header,
+)
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
@@ -295,18 +301,20 @@ class ProvableStore:
             sign_bytes = raw.sign_bytes()
             # built from this chain's own keys and fresh 64-byte signatures, exactly the
             # fields' types: nothing for the models to validate (a hundred votes per header)
-            commit = Commit.model_construct(
-                signatures=tuple(
-                    [
-                        construct_trusted(
-                            CommitSignature,
-                            {"validator": key.public_key, "signature": key.sign(sign_bytes)},
-                            {"validator", "signature"},
-                        )
-                        for key in keys
-                    ]
+            votes = []
+            for key in keys:
+                signature = key.sign(sign_bytes)
+                # a light client of this chain in this process need not verify again what
+                # this process signed (`VERIFIED_SIGNATURES`: a memo of a pure function)
+                VERIFIED_SIGNATURES.remember_signed(key.public_key, signature, sign_bytes)
+                votes.append(
+                    construct_trusted(
+                        CommitSignature,
+                        {"validator": key.public_key, "signature": signature},
+                        {"validator", "signature"},
+                    )
                 )
-            )
+            commit = Commit.model_construct(signatures=tuple(votes))
             changed = upcoming is not signers
             cached = self._signed = SignedHeader(
                 header=raw,

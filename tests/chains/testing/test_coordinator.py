@@ -109,3 +109,28 @@ async def test_clients_update_and_an_epoch_runs_on_demand_C_45() -> None:
         height = await mesh.chain(C).height()
         assert await coord.run_epoch(C) == height + 6  # juno's epochs are 6 blocks
         assert await mesh.chain(P).height() == provider_height  # juno's clock alone
+
+
+async def test_a_client_in_the_signers_process_does_not_reverify_its_votes_I_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A header's votes signed in this process are known to verify (the signing chain notes
+    each triple it makes), so a light client of that chain in the same process accepts the
+    header without verifying a commit signature again; the client still advances. (Forged
+    or altered votes are other triples and are verified: tests/chains/trust.)"""
+    from chains.contract import PublicKey
+
+    checked: list[str] = []
+    original = PublicKey.verify
+
+    def counting(key: PublicKey, signature: bytes, data: bytes, *, what: str = "") -> None:
+        checked.append(what)
+        original(key, signature, data, what=what)
+
+    async with Mesh(TOPOLOGY, seed=4) as mesh, IbcCoordinator(mesh, P, C) as coord:
+        await _cross_stake(mesh, coord)
+        await coord.commit()
+        monkeypatch.setattr(PublicKey, "verify", counting)
+        update = await coord.update_client(C)
+        assert update.ok
+        assert [what for what in checked if what.startswith("commit of")] == []
