@@ -41,12 +41,13 @@ client (`LightClient.verify_membership` / `verify_non_membership`).
 from __future__ import annotations
 
 import binascii
-import bisect
 import hashlib
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+from sortedcontainers import SortedList
 
 from chains.contract._errors import ChainError
 from mesh_actors import construct_trusted
@@ -177,11 +178,58 @@ class ProofStep(BaseModel):
     sibling_left: bool
 
 
+_STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
+
+
+def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
+    return construct_trusted(cls, values, set(fields))
+
+
+@lru_cache(maxsize=4096)
+def _decoded_step(bit: int, sibling: str, sibling_left: bool) -> ProofStep:
+    # a step of the JSON form, decoded once: the proofs of a batch share their upper steps
+    # (and the next batch's share most of them). A pure function of immutable values.
+    # Raises ValueError for bad base64 (not memoised).
+    return _step(
+        ProofStep,
+        {"bit": bit, "sibling": _from_base64(sibling), "sibling_left": sibling_left},
+        _STEP_FIELDS,
+    )
+
+
+def _steps_in(value: Any) -> Any:
+    """A proof path as its validation takes it (the codec hands over parsed JSON): a list
+    as a tuple, and each step of exactly the JSON form pydantic writes (``bit`` an int,
+    ``sibling`` base64, ``sibling_left`` a bool: what the strict model accepts, and nothing
+    else) as the `ProofStep` itself, memoised; any other item is left to the model's own
+    validation, which reports it. Validating a step as a model, with its base64 in a Python
+    validator, was most of the cost of decoding a verified batch (a proof has some 20)."""
+    if not isinstance(value, list | tuple):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if type(item) is dict and len(item) == 3:
+            bit = item.get("bit")
+            sibling = item.get("sibling")
+            sibling_left = item.get("sibling_left")
+            if type(bit) is int and type(sibling) is str and type(sibling_left) is bool:
+                try:
+                    out.append(_decoded_step(bit, sibling, sibling_left))
+                    continue
+                except ValueError:
+                    pass  # its own validation says where
+        out.append(item)
+    return tuple(out)
+
+
+_ProofPath = Annotated[tuple[ProofStep, ...], BeforeValidator(_steps_in)]
+
+
 class MembershipProof(BaseModel):
     """The path from a key's leaf to the root, leaf first."""
 
     model_config = _WIRE
-    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
+    path: _ProofPath
 
 
 class NeighbourProof(BaseModel):
@@ -190,7 +238,7 @@ class NeighbourProof(BaseModel):
     model_config = _WIRE
     key: WireBytes
     value_hash: WireBytes
-    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
+    path: _ProofPath
 
 
 class NonMembershipProof(BaseModel):
@@ -200,13 +248,6 @@ class NonMembershipProof(BaseModel):
     model_config = _WIRE
     left: NeighbourProof | None
     right: NeighbourProof | None
-
-
-_STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
-
-
-def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
-    return construct_trusted(cls, values, set(fields))
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -373,10 +414,18 @@ class _Leaf:
 
 
 class _Inner:
-    __slots__ = ("bit", "hash", "left", "right", "via_left", "via_right")
+    __slots__ = ("bit", "byte", "hash", "left", "mask", "right", "tag", "via_left", "via_right")
 
     def __init__(self, bit: int, left: _Node, right: _Node) -> None:
         self.bit = bit
+        # the split bit as a test on the key (see `_bit`), worked out once: every write and
+        # proof walks some 20 nodes, and a divmod per node was most of a walk's cost. A key
+        # goes right at this node iff ``len(key) > byte and (not mask or key[byte] & mask)``
+        byte, offset = divmod(bit, 9)
+        self.byte = byte
+        self.mask = 0 if offset == 0 else 1 << (8 - offset)
+        # what this node's hash starts with (it is rehashed after every write below it)
+        self.tag = _INNER + bit.to_bytes(4, "big")
         self.left = left
         self.right = right
         self.hash: bytes | None = None  # None: dirty, recomputed by `root()`
@@ -401,7 +450,10 @@ class MerkleTree:
     def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
         self._root: _Node | None = None
         self._leaves: dict[bytes, _Leaf] = {}
-        self._sorted: list[bytes] = []
+        # the keys in order, for the neighbours of a non-membership proof: a sorted list of
+        # sublists, as a plain list's insort moved the whole list on every new key (12 us a
+        # write at 40,000 keys, and receipts and acks are never deleted)
+        self._sorted: SortedList[bytes] = SortedList()
         for key, value in items:
             self.set(key, value)
 
@@ -437,23 +489,26 @@ class MerkleTree:
             return
         leaf = _Leaf(key, value)
         self._leaves[key] = leaf
-        bisect.insort(self._sorted, key)
+        self._sorted.add(key)
         node = self._root
         if node is None:
             self._root = leaf
             return
         # The best match: the leaf the new key's bits lead to; it shares the longest prefix.
-        # One walk (with `_bit` inline: it is the cost of every write at catch-up); the
-        # nodes it passed above the new split are exactly those whose bit is below it.
+        # One walk (with `_bit` inline, as the node's precomputed test: it is the cost of
+        # every write at catch-up); the nodes it passed above the new split are exactly
+        # those whose bit is below it.
         size = len(key)
         passed: list[_Inner] = []
-        while isinstance(node, _Inner):
-            passed.append(node)
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+        append = passed.append
+        while type(node) is _Inner:
+            append(node)
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
+        assert type(node) is _Leaf  # (for the type checker: the walk ends at a leaf)
         crit = _crit_bit(key, node.key)
         goes_right = _bit(key, crit)
         parent: _Inner | None = None
@@ -476,11 +531,11 @@ class MerkleTree:
         node = self._root
         key = old.key
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             node.hash = None
             parent = node
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
@@ -496,16 +551,16 @@ class MerkleTree:
         leaf = self._leaves.pop(key, None)
         if leaf is None:
             return False
-        del self._sorted[bisect.bisect_left(self._sorted, key)]
+        self._sorted.remove(key)
         grandparent: _Inner | None = None
         parent: _Inner | None = None
         node = self._root
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             node.hash = None
             grandparent, parent = parent, node
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
@@ -535,16 +590,19 @@ class MerkleTree:
         if node.hash is not None:
             return node.hash
         stack: list[_Inner] = [node]  # type: ignore[list-item]  # a dirty node is inner
+        sha = hashlib.sha256
         while stack:
             top = stack[-1]
             left, right = top.left, top.right
-            if left.hash is None or right.hash is None:
-                if left.hash is None:
+            left_hash, right_hash = left.hash, right.hash
+            if left_hash is None or right_hash is None:
+                if left_hash is None:
                     stack.append(left)  # type: ignore[arg-type]
-                if right.hash is None:
+                if right_hash is None:
                     stack.append(right)  # type: ignore[arg-type]
                 continue
-            top.hash = _inner_hash(top.bit, left.hash, right.hash)
+            # `_inner_hash` with the node's own prefix
+            top.hash = sha(top.tag + left_hash + right_hash).digest()
             stack.pop()
         assert node.hash is not None
         return node.hash
@@ -554,10 +612,10 @@ class MerkleTree:
         steps: list[ProofStep] = []
         node = self._root
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             bit = node.bit
-            byte, offset = divmod(bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 sibling = node.left
                 sibling_hash = sibling.hash
                 step = node.via_right
@@ -600,9 +658,10 @@ class MerkleTree:
         """
         if key in self._leaves:
             raise ProofUnavailable(key.hex(), "present: prove its membership instead")
-        index = bisect.bisect_left(self._sorted, key)
-        left = self._neighbour(self._sorted[index - 1]) if index > 0 else None
-        right = self._neighbour(self._sorted[index]) if index < len(self._sorted) else None
+        ordered = self._sorted
+        index = ordered.bisect_left(key)
+        left = self._neighbour(ordered[index - 1]) if index > 0 else None
+        right = self._neighbour(ordered[index]) if index < len(ordered) else None
         return NonMembershipProof.model_construct(left=left, right=right)
 
     def _neighbour(self, key: bytes) -> NeighbourProof:
