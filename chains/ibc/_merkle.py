@@ -42,11 +42,12 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+import struct
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_serializer
 from sortedcontainers import SortedList
 
 from chains.contract._errors import ChainError
@@ -197,13 +198,69 @@ def _decoded_step(bit: int, sibling: str, sibling_left: bool) -> ProofStep:
     )
 
 
+# A path's JSON form. Written as a list of step objects, a proof of some 20 steps was most
+# of a verified batch's frame and of its cost (pydantic writing and reading 20 models, the
+# JSON parser building 20 dicts). A path is written packed instead: one base64 string of
+# 37 bytes a step (the bit as 4 bytes big-endian, the side 0 or 1, the sibling). A path
+# that cannot be packed exactly (a bit out of 0..2^32-1, a sibling not of 32 bytes: never
+# one the tree builds, but a test or a forger can make one) is written as the list, which
+# is read back as before.
+_PACKED_STEP: Final = struct.Struct(">IB32s")
+_PACKED_SIZE: Final = _PACKED_STEP.size
+_MAX_PACKED_BIT: Final = 2**32
+
+
+def _packed_path(path: tuple[ProofStep, ...]) -> str | None:
+    """``path`` in its packed JSON form, or ``None`` if it has a step that does not pack."""
+    pack = _PACKED_STEP.pack
+    try:
+        chunks = [
+            pack(step.bit, 1 if step.sibling_left else 0, step.sibling)
+            for step in path
+            if type(step.sibling) is bytes and len(step.sibling) == HASH_SIZE
+        ]
+    except struct.error:
+        return None
+    if len(chunks) != len(path):
+        return None
+    return binascii.b2a_base64(b"".join(chunks), newline=False).decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _unpacked_step(chunk: bytes) -> ProofStep:
+    # one packed step, decoded once (see `_decoded_step`); raises ValueError for a side
+    # byte other than 0 or 1 (one form per step)
+    bit, side, sibling = _PACKED_STEP.unpack(chunk)
+    if side > 1:
+        raise ValueError("a packed proof step's side is 0 or 1")
+    return _step(
+        ProofStep, {"bit": bit, "sibling": sibling, "sibling_left": side == 1}, _STEP_FIELDS
+    )
+
+
+def _unpacked_path(text: str) -> tuple[ProofStep, ...]:
+    """The steps of a packed path. Raises ValueError (not base64, not whole steps, a bad
+    side byte)."""
+    try:
+        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(f"not a packed proof path: {exc}") from None
+    size = len(raw)
+    if size % _PACKED_SIZE:
+        raise ValueError("a packed proof path is whole steps of 37 bytes")
+    step = _unpacked_step
+    return tuple([step(raw[at : at + _PACKED_SIZE]) for at in range(0, size, _PACKED_SIZE)])
+
+
 def _steps_in(value: Any) -> Any:
-    """A proof path as its validation takes it (the codec hands over parsed JSON): a list
-    as a tuple, and each step of exactly the JSON form pydantic writes (``bit`` an int,
-    ``sibling`` base64, ``sibling_left`` a bool: what the strict model accepts, and nothing
-    else) as the `ProofStep` itself, memoised; any other item is left to the model's own
-    validation, which reports it. Validating a step as a model, with its base64 in a Python
-    validator, was most of the cost of decoding a verified batch (a proof has some 20)."""
+    """A proof path as its validation takes it (the codec hands over parsed JSON): the
+    packed form (a string, see above) unpacked; a list as a tuple, and each step of exactly
+    the JSON form pydantic writes (``bit`` an int, ``sibling`` base64, ``sibling_left`` a
+    bool: what the strict model accepts, and nothing else) as the `ProofStep` itself,
+    memoised; any other item is left to the model's own validation, which reports it.
+    Raises ValueError for a bad packed form."""
+    if isinstance(value, str):
+        return _unpacked_path(value)
     if not isinstance(value, list | tuple):
         return value
     out: list[Any] = []
@@ -231,6 +288,11 @@ class MembershipProof(BaseModel):
     model_config = _WIRE
     path: _ProofPath
 
+    @field_serializer("path", when_used="json")
+    def _path_out(self, value: tuple[ProofStep, ...]) -> Any:
+        packed = _packed_path(value)
+        return value if packed is None else packed
+
 
 class NeighbourProof(BaseModel):
     """A neighbour of a missing key: its key, its value's hash, and its path (leaf first)."""
@@ -239,6 +301,11 @@ class NeighbourProof(BaseModel):
     key: WireBytes
     value_hash: WireBytes
     path: _ProofPath
+
+    @field_serializer("path", when_used="json")
+    def _path_out(self, value: tuple[ProofStep, ...]) -> Any:
+        packed = _packed_path(value)
+        return value if packed is None else packed
 
 
 class NonMembershipProof(BaseModel):
