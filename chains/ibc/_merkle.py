@@ -476,8 +476,12 @@ class _Leaf:
     def __init__(self, key: bytes, value: bytes) -> None:
         self.key = key
         self.value = value
-        self.value_hash = _sha256(value)
-        self.hash: bytes | None = leaf_hash(key, self.value_hash)
+        # `leaf_hash`, inline: a leaf is built per write at catch-up
+        sha = hashlib.sha256
+        self.value_hash = value_hash = sha(value).digest()
+        self.hash: bytes | None = sha(
+            _LEAF + len(key).to_bytes(4, "big") + key + value_hash
+        ).digest()
 
 
 class _Inner:
@@ -716,7 +720,8 @@ class MerkleTree:
         """
         if key not in self._leaves:
             raise ProofUnavailable(key.hex(), "absent: prove its non-membership instead")
-        return MembershipProof.model_construct(path=self._path(key))
+        # (every field given, of its exact type: the cheap unvalidated construction)
+        return construct_trusted(MembershipProof, {"path": self._path(key)}, {"path"})
 
     def prove_non_membership(self, key: bytes) -> NonMembershipProof:
         """The proof that ``key`` is absent under the current `root`.
@@ -729,10 +734,14 @@ class MerkleTree:
         index = ordered.bisect_left(key)
         left = self._neighbour(ordered[index - 1]) if index > 0 else None
         right = self._neighbour(ordered[index]) if index < len(ordered) else None
-        return NonMembershipProof.model_construct(left=left, right=right)
+        return construct_trusted(
+            NonMembershipProof, {"left": left, "right": right}, {"left", "right"}
+        )
 
     def _neighbour(self, key: bytes) -> NeighbourProof:
         leaf = self._leaves[key]
-        return NeighbourProof.model_construct(
-            key=key, value_hash=leaf.value_hash, path=self._path(key)
+        return construct_trusted(
+            NeighbourProof,
+            {"key": key, "value_hash": leaf.value_hash, "path": self._path(key)},
+            {"key", "value_hash", "path"},
         )
