@@ -26,6 +26,11 @@ or nothing for the empty tree): they bracket the key and are adjacent, which the
 (they share their upper part, split at their lowest common ancestor, and below it the left
 one always goes right and the right one always goes left).
 
+On the wire (JSON) a path travels packed: one base64 string of 37 bytes a step (the split
+bit as 4 bytes big-endian, the side 0 or 1, the sibling hash), read back one way only; a
+step that does not pack (not a tree's own: a bit past 2^32, a sibling not of 32 bytes) makes
+its path travel as the list of step objects, which is read as before.
+
 Wiring (for the lead): the IBC module keeps one `MerkleTree` of its provable state, keyed
 with the ICS-24 paths of `chains.ibc.commitment_key` and its siblings, with values the
 commitment bytes (a receipt's value is ``b"\\x01"``; a channel or connection end its

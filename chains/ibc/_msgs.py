@@ -2,7 +2,9 @@
 
 Everything here is plain, serializable data (frozen pydantic), so the same relayer code works
 in memory and across processes (`transport.JsonCodec` round-trips every message; byte fields
-travel as base64).
+travel as base64, Merkle proof paths packed, see ``_merkle.py``). Packets and written acks of
+exactly the JSON shape this module writes are rebuilt directly when read (the codec's path
+of every relayed packet); anything else goes through pydantic's validation.
 
 - **Operations** (`IbcOp`): the relayer-submitted steps of I-2, I-6, I-10, I-13..I-15, I-20 and
   ICS-03 connections. Proof-dependent operations carry ``proof_height``: the counterparty
