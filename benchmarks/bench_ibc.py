@@ -32,7 +32,8 @@ and each proof. The rows "verification off" run the same with
 
 Measured (issue 16; 2-core VM shared by five helpers, load 5-15 throughout, medians of three,
 20,000 packets, ``python -m benchmarks ibc``; the code before this round, commit dbeca20, run
-at the same time in a second process, so both saw the same load):
+at the same time in a second process, so both saw the same load; "now" is commit 77c64de:
+the packet decode in one function came after, and is not in these figures):
 
 =====================================  ============  ============  ======================
 row                                    dbeca20       now           ratio now
