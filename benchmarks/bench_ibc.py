@@ -23,52 +23,61 @@ Rates are from the CPU time of the process (``time.process_time``), as in ``benc
 everything runs in virtual time, so the work is all there is. Each figure is the median of
 three runs, the baseline measured just before.
 
-Measured (issue 4; 2-core shared VM, Python 3.11, medians of three, 20,000 packets;
-``python -m benchmarks ibc``), round 2 as committed: baseline 218k acks/s; IBC 20.3k
-packets/s, i.e. **0.09x** (four earlier runs of round 2: 0.079x-0.083x); codec forced on
-5.6k packets/s, **0.03x**. Round 1 on the same machine: 13.4k-15.7k (0.07x), codec on
-4.9k-5.3k (0.024x-0.03x); before issue 4: 9.1k (0.039x), codec on 3.2k-3.7k (0.015x). (The
-machine was shared with other benchmarks at a load of 2.5-3 on 2 cores: single runs spread
-by +-20%.) The goal of 0.25x is not reached.
-
-Round 2 changes: a contract's ``IbcSendPacket`` goes from ``dispatch`` straight to
-``IbcModule.send_packet`` (no validated ``ModuleCall``, no empty response to run); a packet
-callback whose response has nothing to run returns at once; the light-client proof check
-is done once per (channel end, proof height) in a packet operation rather than per packet;
-per-packet error details are built only for failed items; and an ask's timeout no longer
-keeps the asked message (a whole batch) alive after the reply. (A hand-written JSON path for
-batches and notices that skipped pydantic for bodies of the exact expected shape reached
-0.036x with the codec on; it was left out: several hundred lines re-implementing what
-pydantic validates, for a figure that matters less than the in-memory one.)
-
-Where the time goes now (``time.process_time`` around the units, cProfile; about 50 µs
-per packet in all): three quarters inside the chains' units — per packet about 130 Python
-calls: two app callbacks through ``call_contract`` (one in a savepoint on each side),
-nine journaled writes, four events, two packet values (the sent packet and the written
-ack), the commitment check and delete, the send (``send_packet``: packet, commitment, three
-journaled writes, block-log entry, event); block production about 5%; the cyclic GC
-about 8% (one full collection per 20,000 packets); the actor runtime, relayer and
-channel actors the rest. With the codec on, pydantic's validation of the packets in
-batches and notices, ``to_json``/``from_json`` and the lost identity shortcuts (a decoded
-packet is a new object: its commitment is re-hashed, its event attributes looked up by
-key) make each packet cost about three times as much.
-
 Verification (issue 13) is on by default: each chain signs its headers with its bonded
 validators (here the test chains have none, so 4 equal-power signers), over the Merkle root
 of its IBC store; the relayer attaches a commitment proof to every receive and an ack proof
 to every ack, and the counterparty's light client checks the signatures (once per header)
 and each proof. The rows "verification off" run the same with
-``IbcConfig(verify_proofs=False)`` (unsigned, trusted headers, no proofs). Under a profiler
-(before the speed work, commit 6f5df4c) the proof work was about 70% of a verified run:
-building proofs (23%, of which most was constructing a ``ProofStep`` per tree level),
-checking them (24%) and bringing the tree up to date at each block start (24%). Now proof
-steps are cached on the tree's nodes while their sibling's hash holds, a tree write walks
-once, key bits are read inline, and the proofs under one root share a memo of proven nodes
-(a relay batch's upper paths are hashed once). Measured on the shared 2-core machine (load
-about 5), 20,000 packets, median of 3, ``_ibc`` of this module in alternation with the
-same code at 6f5df4c: verified 1,806 -> 2,667 and 1,638 -> 2,100 packets/s in two
-sessions (unverified 10,298 / 10,620 before, 9,835 / 7,020 after: noise of the machine);
-the tree writes at catch-up and the proof walks remain the main cost.
+``IbcConfig(verify_proofs=False)`` (unsigned, trusted headers, no proofs).
+
+Measured (issue 16; 2-core VM shared by five helpers, load 5-15 throughout, medians of three,
+20,000 packets, ``python -m benchmarks ibc``; the code before this round, commit dbeca20, run
+at the same time in a second process, so both saw the same load; "now" is commit 77c64de:
+the packet decode in one function came after, and is not in these figures):
+
+=====================================  ============  ============  ======================
+row                                    dbeca20       now           ratio now
+=====================================  ============  ============  ======================
+bare ping (baseline)                   139k acks/s   139k acks/s   (199k on an idle VM)
+verified, in memory                    2,184         2,288         0.016x
+verification off                       7,737         8,103         0.058x
+codec forced on, verified              413           1,020         0.007x (2.5x faster)
+codec forced on, verification off      2,643         3,084         0.022x (1.17x faster)
+=====================================  ============  ============  ======================
+
+The same rows measured by the lead on an idle VM before this round: 2,631 (0.013x), 14,779
+(0.074x), 492 and 3,252 packets/s. The goals (0.25x for the protocol path, 0.1x with the
+codec) are not reached. Load-independent figure, Python function calls per packet
+(cProfile, 2,000 packets): unverified 232 -> 232, verified 777 -> 625, codec verified 1,151
+-> 1,003, codec unverified 312 -> 385 (more Python calls, less time: the packet decode moved
+from pydantic's validation of four models with a Python base64 validator to one Python
+function building the packet directly, 12 -> 5 us a packet).
+
+What this round changed (issue 16): batched delivery was already there (a relayer batch is
+one transaction, one `RecvPackets` / `AcknowledgePackets` of up to 100 packets, each packet's
+callback in a savepoint of its own, one client update per batch; `test_packet_batches`
+checks the per-packet semantics). The tree of the provable store keeps its keys in a
+`SortedList` (a plain list's insort moved 40,000 keys on every receipt and ack at 20,000
+packets), its nodes carry their split test and hash prefix (no ``divmod`` per node on a
+walk), its leaves hash inline and its proofs are built without ``model_construct``. With the
+codec: a packet, written ack or proof step of exactly the JSON shape the module writes is
+built directly (memoised endpoints, timeouts and steps; any other shape is validated by
+pydantic as before), and a proof path travels packed, one base64 string of 37-byte steps
+instead of a list of some 20 step objects (most of a verified frame, and of its cost).
+
+Where the time goes now (``time.process_time`` around the parts, 5,000 packets, load 5, us
+per packet): verified in memory, about 430 in all: tree writes at catch-up 99 (four per
+packet: commitment set and delete on the source, receipt and ack on the destination),
+building the two proofs per packet 82, verifying them 47, the acknowledge and receive
+operations 82 and 52, client updates 26, header signing and root 19; the cyclic GC 10-15% of
+every row. Unverified, about 75 per packet: three quarters in the chains' units (about 40
+Python-level calls per packet in the IBC module, the host's cascade and the app, the rest
+dict and list builtins), the actor runtime, relayer and block production the rest. Closing
+the gap would take fewer Python steps per packet in the host's unit path (a packet's two
+callbacks each open a savepoint, build an env and a response and run a sub-message), which
+is the bank helper's room, and for the verified path proofs handled as packed bytes end to
+end (built, carried and checked without a model per step) with the light client's
+verification taking them (meshday's room).
 """
 
 from __future__ import annotations

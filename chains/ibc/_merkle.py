@@ -26,6 +26,11 @@ or nothing for the empty tree): they bracket the key and are adjacent, which the
 (they share their upper part, split at their lowest common ancestor, and below it the left
 one always goes right and the right one always goes left).
 
+On the wire (JSON) a path travels packed: one base64 string of 37 bytes a step (the split
+bit as 4 bytes big-endian, the side 0 or 1, the sibling hash), read back one way only; a
+step that does not pack (not a tree's own: a bit past 2^32, a sibling not of 32 bytes) makes
+its path travel as the list of step objects, which is read as before.
+
 Wiring (for the lead): the IBC module keeps one `MerkleTree` of its provable state, keyed
 with the ICS-24 paths of `chains.ibc.commitment_key` and its siblings, with values the
 commitment bytes (a receipt's value is ``b"\\x01"``; a channel or connection end its
@@ -41,12 +46,14 @@ client (`LightClient.verify_membership` / `verify_non_membership`).
 from __future__ import annotations
 
 import binascii
-import bisect
 import hashlib
+import struct
 from collections.abc import Iterable, Iterator
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, field_serializer
+from sortedcontainers import SortedList
 
 from chains.contract._errors import ChainError
 from mesh_actors import construct_trusted
@@ -177,11 +184,119 @@ class ProofStep(BaseModel):
     sibling_left: bool
 
 
+_STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
+
+
+def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
+    return construct_trusted(cls, values, set(fields))
+
+
+@lru_cache(maxsize=4096)
+def _decoded_step(bit: int, sibling: str, sibling_left: bool) -> ProofStep:
+    # a step of the JSON form, decoded once: the proofs of a batch share their upper steps
+    # (and the next batch's share most of them). A pure function of immutable values.
+    # Raises ValueError for bad base64 (not memoised).
+    return _step(
+        ProofStep,
+        {"bit": bit, "sibling": _from_base64(sibling), "sibling_left": sibling_left},
+        _STEP_FIELDS,
+    )
+
+
+# A path's JSON form. Written as a list of step objects, a proof of some 20 steps was most
+# of a verified batch's frame and of its cost (pydantic writing and reading 20 models, the
+# JSON parser building 20 dicts). A path is written packed instead: one base64 string of
+# 37 bytes a step (the bit as 4 bytes big-endian, the side 0 or 1, the sibling). A path
+# that cannot be packed exactly (a bit out of 0..2^32-1, a sibling not of 32 bytes: never
+# one the tree builds, but a test or a forger can make one) is written as the list, which
+# is read back as before.
+_PACKED_STEP: Final = struct.Struct(">IB32s")
+_PACKED_SIZE: Final = _PACKED_STEP.size
+_MAX_PACKED_BIT: Final = 2**32
+
+
+def _packed_path(path: tuple[ProofStep, ...]) -> str | None:
+    """``path`` in its packed JSON form, or ``None`` if it has a step that does not pack."""
+    pack = _PACKED_STEP.pack
+    try:
+        chunks = [
+            pack(step.bit, 1 if step.sibling_left else 0, step.sibling)
+            for step in path
+            if type(step.sibling) is bytes and len(step.sibling) == HASH_SIZE
+        ]
+    except struct.error:
+        return None
+    if len(chunks) != len(path):
+        return None
+    return binascii.b2a_base64(b"".join(chunks), newline=False).decode("ascii")
+
+
+@lru_cache(maxsize=4096)
+def _unpacked_step(chunk: bytes) -> ProofStep:
+    # one packed step, decoded once (see `_decoded_step`); raises ValueError for a side
+    # byte other than 0 or 1 (one form per step)
+    bit, side, sibling = _PACKED_STEP.unpack(chunk)
+    if side > 1:
+        raise ValueError("a packed proof step's side is 0 or 1")
+    return _step(
+        ProofStep, {"bit": bit, "sibling": sibling, "sibling_left": side == 1}, _STEP_FIELDS
+    )
+
+
+def _unpacked_path(text: str) -> tuple[ProofStep, ...]:
+    """The steps of a packed path. Raises ValueError (not base64, not whole steps, a bad
+    side byte)."""
+    try:
+        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (UnicodeEncodeError, binascii.Error) as exc:
+        raise ValueError(f"not a packed proof path: {exc}") from None
+    size = len(raw)
+    if size % _PACKED_SIZE:
+        raise ValueError("a packed proof path is whole steps of 37 bytes")
+    step = _unpacked_step
+    return tuple([step(raw[at : at + _PACKED_SIZE]) for at in range(0, size, _PACKED_SIZE)])
+
+
+def _steps_in(value: Any) -> Any:
+    """A proof path as its validation takes it (the codec hands over parsed JSON): the
+    packed form (a string, see above) unpacked; a list as a tuple, and each step of exactly
+    the JSON form pydantic writes (``bit`` an int, ``sibling`` base64, ``sibling_left`` a
+    bool: what the strict model accepts, and nothing else) as the `ProofStep` itself,
+    memoised; any other item is left to the model's own validation, which reports it.
+    Raises ValueError for a bad packed form."""
+    if isinstance(value, str):
+        return _unpacked_path(value)
+    if not isinstance(value, list | tuple):
+        return value
+    out: list[Any] = []
+    for item in value:
+        if type(item) is dict and len(item) == 3:
+            bit = item.get("bit")
+            sibling = item.get("sibling")
+            sibling_left = item.get("sibling_left")
+            if type(bit) is int and type(sibling) is str and type(sibling_left) is bool:
+                try:
+                    out.append(_decoded_step(bit, sibling, sibling_left))
+                    continue
+                except ValueError:
+                    pass  # its own validation says where
+        out.append(item)
+    return tuple(out)
+
+
+_ProofPath = Annotated[tuple[ProofStep, ...], BeforeValidator(_steps_in)]
+
+
 class MembershipProof(BaseModel):
     """The path from a key's leaf to the root, leaf first."""
 
     model_config = _WIRE
-    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
+    path: _ProofPath
+
+    @field_serializer("path", when_used="json")
+    def _path_out(self, value: tuple[ProofStep, ...]) -> Any:
+        packed = _packed_path(value)
+        return value if packed is None else packed
 
 
 class NeighbourProof(BaseModel):
@@ -190,7 +305,12 @@ class NeighbourProof(BaseModel):
     model_config = _WIRE
     key: WireBytes
     value_hash: WireBytes
-    path: Annotated[tuple[ProofStep, ...], BeforeValidator(as_tuple)]
+    path: _ProofPath
+
+    @field_serializer("path", when_used="json")
+    def _path_out(self, value: tuple[ProofStep, ...]) -> Any:
+        packed = _packed_path(value)
+        return value if packed is None else packed
 
 
 class NonMembershipProof(BaseModel):
@@ -200,13 +320,6 @@ class NonMembershipProof(BaseModel):
     model_config = _WIRE
     left: NeighbourProof | None
     right: NeighbourProof | None
-
-
-_STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
-
-
-def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
-    return construct_trusted(cls, values, set(fields))
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -368,15 +481,27 @@ class _Leaf:
     def __init__(self, key: bytes, value: bytes) -> None:
         self.key = key
         self.value = value
-        self.value_hash = _sha256(value)
-        self.hash: bytes | None = leaf_hash(key, self.value_hash)
+        # `leaf_hash`, inline: a leaf is built per write at catch-up
+        sha = hashlib.sha256
+        self.value_hash = value_hash = sha(value).digest()
+        self.hash: bytes | None = sha(
+            _LEAF + len(key).to_bytes(4, "big") + key + value_hash
+        ).digest()
 
 
 class _Inner:
-    __slots__ = ("bit", "hash", "left", "right", "via_left", "via_right")
+    __slots__ = ("bit", "byte", "hash", "left", "mask", "right", "tag", "via_left", "via_right")
 
     def __init__(self, bit: int, left: _Node, right: _Node) -> None:
         self.bit = bit
+        # the split bit as a test on the key (see `_bit`), worked out once: every write and
+        # proof walks some 20 nodes, and a divmod per node was most of a walk's cost. A key
+        # goes right at this node iff ``len(key) > byte and (not mask or key[byte] & mask)``
+        byte, offset = divmod(bit, 9)
+        self.byte = byte
+        self.mask = 0 if offset == 0 else 1 << (8 - offset)
+        # what this node's hash starts with (it is rehashed after every write below it)
+        self.tag = _INNER + bit.to_bytes(4, "big")
         self.left = left
         self.right = right
         self.hash: bytes | None = None  # None: dirty, recomputed by `root()`
@@ -401,7 +526,10 @@ class MerkleTree:
     def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
         self._root: _Node | None = None
         self._leaves: dict[bytes, _Leaf] = {}
-        self._sorted: list[bytes] = []
+        # the keys in order, for the neighbours of a non-membership proof: a sorted list of
+        # sublists, as a plain list's insort moved the whole list on every new key (12 us a
+        # write at 40,000 keys, and receipts and acks are never deleted)
+        self._sorted: SortedList[bytes] = SortedList()
         for key, value in items:
             self.set(key, value)
 
@@ -437,23 +565,26 @@ class MerkleTree:
             return
         leaf = _Leaf(key, value)
         self._leaves[key] = leaf
-        bisect.insort(self._sorted, key)
+        self._sorted.add(key)
         node = self._root
         if node is None:
             self._root = leaf
             return
         # The best match: the leaf the new key's bits lead to; it shares the longest prefix.
-        # One walk (with `_bit` inline: it is the cost of every write at catch-up); the
-        # nodes it passed above the new split are exactly those whose bit is below it.
+        # One walk (with `_bit` inline, as the node's precomputed test: it is the cost of
+        # every write at catch-up); the nodes it passed above the new split are exactly
+        # those whose bit is below it.
         size = len(key)
         passed: list[_Inner] = []
-        while isinstance(node, _Inner):
-            passed.append(node)
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+        append = passed.append
+        while type(node) is _Inner:
+            append(node)
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
+        assert type(node) is _Leaf  # (for the type checker: the walk ends at a leaf)
         crit = _crit_bit(key, node.key)
         goes_right = _bit(key, crit)
         parent: _Inner | None = None
@@ -476,11 +607,11 @@ class MerkleTree:
         node = self._root
         key = old.key
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             node.hash = None
             parent = node
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
@@ -496,16 +627,16 @@ class MerkleTree:
         leaf = self._leaves.pop(key, None)
         if leaf is None:
             return False
-        del self._sorted[bisect.bisect_left(self._sorted, key)]
+        self._sorted.remove(key)
         grandparent: _Inner | None = None
         parent: _Inner | None = None
         node = self._root
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             node.hash = None
             grandparent, parent = parent, node
-            byte, offset = divmod(node.bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 node = node.right
             else:
                 node = node.left
@@ -535,16 +666,19 @@ class MerkleTree:
         if node.hash is not None:
             return node.hash
         stack: list[_Inner] = [node]  # type: ignore[list-item]  # a dirty node is inner
+        sha = hashlib.sha256
         while stack:
             top = stack[-1]
             left, right = top.left, top.right
-            if left.hash is None or right.hash is None:
-                if left.hash is None:
+            left_hash, right_hash = left.hash, right.hash
+            if left_hash is None or right_hash is None:
+                if left_hash is None:
                     stack.append(left)  # type: ignore[arg-type]
-                if right.hash is None:
+                if right_hash is None:
                     stack.append(right)  # type: ignore[arg-type]
                 continue
-            top.hash = _inner_hash(top.bit, left.hash, right.hash)
+            # `_inner_hash` with the node's own prefix
+            top.hash = sha(top.tag + left_hash + right_hash).digest()
             stack.pop()
         assert node.hash is not None
         return node.hash
@@ -554,10 +688,10 @@ class MerkleTree:
         steps: list[ProofStep] = []
         node = self._root
         size = len(key)
-        while isinstance(node, _Inner):
+        while type(node) is _Inner:
             bit = node.bit
-            byte, offset = divmod(bit, 9)
-            if byte < size and (offset == 0 or (key[byte] >> (8 - offset)) & 1):
+            byte = node.byte
+            if byte < size and (not node.mask or key[byte] & node.mask):
                 sibling = node.left
                 sibling_hash = sibling.hash
                 step = node.via_right
@@ -591,7 +725,8 @@ class MerkleTree:
         """
         if key not in self._leaves:
             raise ProofUnavailable(key.hex(), "absent: prove its non-membership instead")
-        return MembershipProof.model_construct(path=self._path(key))
+        # (every field given, of its exact type: the cheap unvalidated construction)
+        return construct_trusted(MembershipProof, {"path": self._path(key)}, {"path"})
 
     def prove_non_membership(self, key: bytes) -> NonMembershipProof:
         """The proof that ``key`` is absent under the current `root`.
@@ -600,13 +735,18 @@ class MerkleTree:
         """
         if key in self._leaves:
             raise ProofUnavailable(key.hex(), "present: prove its membership instead")
-        index = bisect.bisect_left(self._sorted, key)
-        left = self._neighbour(self._sorted[index - 1]) if index > 0 else None
-        right = self._neighbour(self._sorted[index]) if index < len(self._sorted) else None
-        return NonMembershipProof.model_construct(left=left, right=right)
+        ordered = self._sorted
+        index = ordered.bisect_left(key)
+        left = self._neighbour(ordered[index - 1]) if index > 0 else None
+        right = self._neighbour(ordered[index]) if index < len(ordered) else None
+        return construct_trusted(
+            NonMembershipProof, {"left": left, "right": right}, {"left", "right"}
+        )
 
     def _neighbour(self, key: bytes) -> NeighbourProof:
         leaf = self._leaves[key]
-        return NeighbourProof.model_construct(
-            key=key, value_hash=leaf.value_hash, path=self._path(key)
+        return construct_trusted(
+            NeighbourProof,
+            {"key": key, "value_hash": leaf.value_hash, "path": self._path(key)},
+            {"key", "value_hash", "path"},
         )
