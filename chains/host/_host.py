@@ -477,10 +477,8 @@ class ChainHost(Actor[HostMsg]):
         for sudo in result.sudo_results:
             if sudo.contracts:
                 self._spawn_contracts(sudo.contracts)
-        events = self._events
-        if result.events and events.has_subscribers:
-            for event in result.events:
-                events.publish(event)
+        if result.events:
+            self._events.publish_all(result.events)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -492,13 +490,14 @@ class ChainHost(Actor[HostMsg]):
             driver.clock.driver_changed()
 
     def _after_tx(self, result: TxResult) -> TxResult:
-        self._schedule_changed()
+        # `on_submit` has this inline
+        driver = self._clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()  # `_schedule_changed`
         if result.contracts:
             self._spawn_contracts(result.contracts)
-        events = self._events
-        if result.events and events.has_subscribers:
-            for event in result.events:
-                events.publish(event)
+        if result.events:
+            self._events.publish_all(result.events)
         return result
 
     def _run_tx(self, tx: HostTx) -> TxResult:
@@ -543,7 +542,26 @@ class ChainHost(Actor[HostMsg]):
             tx_index=executor.tx_index,
         )
 
-    @handler(ExecuteTx, InstantiateTx, SudoTx, SubmitTx, GovExecuteTx, GovSudoTx, RunUnit)
+    @handler
+    def on_submit(self, tx: SubmitTx) -> TxResult | RemoteTxResult:
+        """`on_tx` for a `SubmitTx` (a bank send, a delegation, ...): the most common
+        transaction has its own handler, with `_after_tx` inline (the same steps)."""
+        if self.ctx.remote:
+            return RemoteTxResult.of(self._refused(Unauthorized()))
+        clock = self._clock
+        if clock.halted:
+            return self._refused(ChainHalted(self._executor.chain_id))
+        result = self._executor.submit(tx.sender, tx.msg)
+        driver = clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()  # `_schedule_changed`
+        if result.contracts:
+            self._spawn_contracts(result.contracts)
+        if result.events:
+            self._events.publish_all(result.events)
+        return result
+
+    @handler(ExecuteTx, InstantiateTx, SudoTx, GovExecuteTx, GovSudoTx, RunUnit)
     def on_tx(self, tx: HostTx) -> TxResult | RemoteTxResult:
         """Run one transaction as an atomic unit in the current block (from another actor
         system: refused with `Unauthorized`, answered as a `RemoteTxResult`; it must come

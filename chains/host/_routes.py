@@ -103,22 +103,18 @@ class MessageRoutes:
             self._validate(recipient)
         coins = msg.amount
         if len(coins) == 1:
-            # the common case; Bank.send would total per denom and check twice
+            # the common case; Bank.send would total per denom and check twice, and the
+            # event's text is `coins_text` inline
             coin = coins[0]
-            if coin.amount:
-                self._bank.transfer(sender, recipient, coin.denom, coin.amount)
+            amount = coin.amount
+            if amount:
+                self._bank.transfer(sender, recipient, coin.denom, amount)
+            text = f"{amount}{coin.denom}"
         else:
             self._bank.send(sender, recipient, coins)
+            text = coins_text(coins)
         self._events.append(
-            (
-                "bank",
-                "transfer",
-                (
-                    ("recipient", recipient),
-                    ("sender", sender),
-                    ("amount", coins_text(msg.amount)),
-                ),
-            )
+            ("bank", "transfer", (("recipient", recipient), ("sender", sender), ("amount", text)))
         )
 
     def _bank_burn(self, sender: str, msg: BankBurn) -> None:

@@ -50,48 +50,50 @@ class UnitRunner(MessageCascade):
         if self._idle_epochs:
             self._idle_epochs.clear()  # the unit may change what an epoch would do
         store = self._store
-        point = store.savepoint()
+        # the unit's savepoint, opened inline (this is every transaction's cost): the one
+        # `Savepoint` object of the executor's units is reused, as units never nest and it
+        # never leaves this method (`Store.savepoint` makes a fresh one, so that a stale
+        # token held by a caller is refused)
+        opened = store._open
+        point = self._unit_point
+        point.mark = len(store._journal)
+        opened.append(point)
         self._in_unit = True
         # the buffers are reused between units (cleared, never shared): fewer allocations
         events = self._events
         created = self._created
-        events.clear()
-        created.clear()
-        failure: ChainError | None = None
-        data: Any = None
+        if events:
+            events.clear()
+        if created:
+            created.clear()
         try:
             data = body(*args)
         except ChainError as exc:
-            failure = exc
+            self._roll_back()
+            return self._failed(exc, index)
         except Exception as exc:
-            failure = InternalError(panic_detail(exc))
+            self._roll_back()
+            return self._failed(InternalError(panic_detail(exc)), index)
         except BaseException:
-            store.rollback_to(point)
-            self._in_unit = False
-            events.clear()
-            created.clear()
+            self._roll_back()
             raise
         self._in_unit = False
-        if failure is not None:
-            store.rollback_to(point)
-            events.clear()
-            created.clear()
-            return self._failed(failure, index)
-        store.release(point)
+        if opened[-1] is point:
+            # the usual case (the body closed what it opened): `Store.release` inline
+            opened.pop()
+            if not opened:
+                store._journal.clear()
+        else:
+            store.release(point)
+        # tuple.__new__ straight: ChainEvent and TxResult are NamedTuples, and their
+        # generated __new__ (keyword handling, defaults) costs twice as much
+        new = tuple.__new__
         if events:
-            chain_id = self.chain_id
-            # tuple.__new__ straight: ChainEvent is a NamedTuple, and its generated __new__
-            # (keyword handling, defaults) costs twice as much per event
-            new = tuple.__new__
-            stamped: tuple[ChainEvent, ...] = tuple(
-                [
-                    new(
-                        ChainEvent,
-                        (chain_id, height, time_s, index, phase, source, type_, attributes),
-                    )
-                    for source, type_, attributes in events
-                ]
-            )
+            stamp = (self.chain_id, height, time_s, index, phase)
+            if len(events) == 1:
+                stamped: tuple[ChainEvent, ...] = (new(ChainEvent, stamp + events[0]),)
+            else:
+                stamped = tuple([new(ChainEvent, stamp + raw) for raw in events])
             events.clear()
         else:
             stamped = ()
@@ -100,7 +102,14 @@ class UnitRunner(MessageCascade):
             created.clear()
         else:
             contracts = ()
-        return TxResult(True, data, None, stamped, contracts, height, time_s, index)
+        return new(TxResult, (True, data, None, stamped, contracts, height, time_s, index))
+
+    def _roll_back(self) -> None:
+        # a failure reached the unit: undo everything it changed and emitted (C-8, P-2)
+        self._in_unit = False
+        self._store.rollback_to(self._unit_point)
+        self._events.clear()
+        self._created.clear()
 
     def _failed(self, error: ChainError, index: int) -> TxResult:
         return TxResult(
@@ -147,6 +156,12 @@ class UnitRunner(MessageCascade):
     def submit(self, sender: str, msg: Any) -> TxResult:
         """Transaction: a root `CosmosMsg` or a native message (``_native_routes.py``) from
         ``sender``."""
+        if sender in self._valid and not self._filters:
+            # the common case, with no step of `_submit` left to do: the message's route
+            # is the unit's body (a native route first, as in `_submit`)
+            route = self._root_routes.get(type(msg))
+            if route is not None:
+                return self._unit(route, BlockPhase.TX, sender, msg)
         return self._unit(self._submit, BlockPhase.TX, sender, msg)
 
     def _submit(self, sender: str, msg: Any) -> Any:
