@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chains.contract._coin import Coin
+from chains.contract._contract import BankSend
 from chains.contract._errors import ChainError, Unauthorized
 from chains.host._cascade import MessageCascade
 from chains.host._errors import InternalError, NestedUnit, panic_detail
@@ -40,7 +41,12 @@ class UnitRunner(MessageCascade):
         """
         return self._unit(body, BlockPhase.TX)
 
-    def _unit(self, body: Callable[..., Any], phase: BlockPhase, *args: Any) -> TxResult:
+    def _unit(
+        self, body: Callable[..., Any], phase: BlockPhase, *args: Any, journal: bool = True
+    ) -> TxResult:
+        # ``journal=False``: ``body`` is known to check everything before its first write
+        # and to raise nothing after it (see `submit`), so a failure has nothing to undo
+        # and the unit needs no savepoint; its writes are then not journaled at all
         height, time_s, index = self._height, self._time, self._tx_index
         if not self._open:
             return self._failed(InvalidBlock("no block is open"), index)
@@ -56,8 +62,9 @@ class UnitRunner(MessageCascade):
         # token held by a caller is refused)
         opened = store._open
         point = self._unit_point
-        point.mark = len(store._journal)
-        opened.append(point)
+        if journal:
+            point.mark = len(store._journal)
+            opened.append(point)
         self._in_unit = True
         # the buffers are reused between units (cleared, never shared): fewer allocations
         events = self._events
@@ -69,16 +76,18 @@ class UnitRunner(MessageCascade):
         try:
             data = body(*args)
         except ChainError as exc:
-            self._roll_back()
+            self._roll_back(journal)
             return self._failed(exc, index)
         except Exception as exc:
-            self._roll_back()
+            self._roll_back(journal)
             return self._failed(InternalError(panic_detail(exc)), index)
         except BaseException:
-            self._roll_back()
+            self._roll_back(journal)
             raise
         self._in_unit = False
-        if opened[-1] is point:
+        if not journal:
+            pass
+        elif opened[-1] is point:
             # the usual case (the body closed what it opened): `Store.release` inline
             opened.pop()
             if not opened:
@@ -104,10 +113,11 @@ class UnitRunner(MessageCascade):
             contracts = ()
         return new(TxResult, (True, data, None, stamped, contracts, height, time_s, index))
 
-    def _roll_back(self) -> None:
+    def _roll_back(self, journal: bool) -> None:
         # a failure reached the unit: undo everything it changed and emitted (C-8, P-2)
         self._in_unit = False
-        self._store.rollback_to(self._unit_point)
+        if journal:
+            self._store.rollback_to(self._unit_point)
         self._events.clear()
         self._created.clear()
 
@@ -159,8 +169,15 @@ class UnitRunner(MessageCascade):
         if sender in self._valid and not self._filters:
             # the common case, with no step of `_submit` left to do: the message's route
             # is the unit's body (a native route first, as in `_submit`)
-            route = self._root_routes.get(type(msg))
+            cls = type(msg)
+            route = self._root_routes.get(cls)
             if route is not None:
+                if cls is BankSend and len(msg.amount) == 1:
+                    # a bank send of one coin checks everything (recipient, denom, amount,
+                    # funds) before its only writes, the two balances of `Bank.transfer`,
+                    # and records its event after them: a failure leaves nothing to undo,
+                    # so the unit skips the savepoint and its journal
+                    return self._unit(route, BlockPhase.TX, sender, msg, journal=False)
                 return self._unit(route, BlockPhase.TX, sender, msg)
         return self._unit(self._submit, BlockPhase.TX, sender, msg)
 
