@@ -123,7 +123,10 @@ class Subscription(Generic[E]):
                     continue
                 queue.append(event)
                 room -= 1
-        self._wake()
+        arrived = self._arrived  # `_wake`, inline
+        if arrived is not None:
+            self._arrived = None
+            arrived.set()
 
     def _wake(self) -> None:
         arrived = self._arrived

@@ -65,6 +65,9 @@ class MessageRoutes:
         self._bond_denom = executor.bond_denom
         # the executor's own buffers and registries (mutated in place, never replaced)
         self._events = executor._events
+        # bound once: the bank and the event buffer are never replaced (a bank send's path)
+        self._transfer = executor.bank.transfer
+        self._emit = executor._events.append
         self._valid = executor._valid
         self._modules = executor._modules
         self._module_accounts = executor._module_accounts
@@ -108,12 +111,12 @@ class MessageRoutes:
             coin = coins[0]
             amount = coin.amount
             if amount:
-                self._bank.transfer(sender, recipient, coin.denom, amount)
+                self._transfer(sender, recipient, coin.denom, amount)
             text = f"{amount}{coin.denom}"
         else:
             self._bank.send(sender, recipient, coins)
             text = coins_text(coins)
-        self._events.append(
+        self._emit(
             ("bank", "transfer", (("recipient", recipient), ("sender", sender), ("amount", text)))
         )
 
