@@ -59,16 +59,15 @@ class UnitRunner(MessageCascade):
         self._tx_index = index + 1
         if self._idle_epochs:
             self._idle_epochs.clear()  # the unit may change what an epoch would do
-        store = self._store
-        # the unit's savepoint, opened inline (this is every transaction's cost): the one
-        # `Savepoint` object of the executor's units is reused, as units never nest and it
-        # never leaves this method (`Store.savepoint` makes a fresh one, so that a stale
-        # token held by a caller is refused)
-        opened = store._open
-        point = self._unit_point
         if journal:
+            # the unit's savepoint, opened inline (this is every transaction's cost): the
+            # one `Savepoint` object of the executor's units is reused, as units never nest
+            # and it never leaves this method (`Store.savepoint` makes a fresh one, so that
+            # a stale token held by a caller is refused)
+            store = self._store
+            point = self._unit_point
             point.mark = len(store._journal)
-            opened.append(point)
+            store._open.append(point)
         self._in_unit = True
         # the buffers are reused between units (cleared, never shared): fewer allocations
         events = self._events
@@ -89,15 +88,15 @@ class UnitRunner(MessageCascade):
             self._roll_back(journal)
             raise
         self._in_unit = False
-        if not journal:
-            pass
-        elif opened[-1] is point:
-            # the usual case (the body closed what it opened): `Store.release` inline
-            opened.pop()
-            if not opened:
-                store._journal.clear()
-        else:
-            store.release(point)
+        if journal:
+            opened = store._open
+            if opened[-1] is point:
+                # the usual case (the body closed what it opened): `Store.release` inline
+                opened.pop()
+                if not opened:
+                    store._journal.clear()
+            else:
+                store.release(point)
         # tuple.__new__ straight: ChainEvent and TxResult are NamedTuples, and their
         # generated __new__ (keyword handling, defaults) costs twice as much
         new = tuple.__new__
