@@ -8,6 +8,13 @@ and nothing the unit emitted is kept (C-8, P-2). Rollback costs O(writes) (the s
 journal), never a copy of the state. A failure that is not a `ChainError` is reported as
 `InternalError` and handled like any error (P-6). Unit methods never raise a `ChainError`:
 they return a `TxResult`.
+
+The short path (issue 16): a root message from a sender already known valid, on a chain
+without message filters, runs its route directly as the unit's body; a bank send of one coin
+runs without a savepoint at all, since it checks everything (recipient, denom, amount, funds)
+before its only writes and so has nothing to undo when it fails. The outcome and the state
+are the same as on the general path (``tests/chains/host/test_tx_fast_path.py`` compares them
+byte for byte).
 """
 
 from __future__ import annotations
@@ -179,7 +186,9 @@ class UnitRunner(MessageCascade):
                     # a bank send of one coin checks everything (recipient, denom, amount,
                     # funds) before its only writes, the two balances of `Bank.transfer`,
                     # and records its event after them: a failure leaves nothing to undo,
-                    # so the unit skips the savepoint and its journal
+                    # so the unit skips the savepoint and its journal (the one thing it could
+                    # not undo is a KeyboardInterrupt signalled between those two writes; no
+                    # cancellation can land there, the unit is synchronous)
                     return self._unit(route, _TX, sender, msg, journal=False)
                 return self._unit(route, _TX, sender, msg)
         return self._unit(self._submit, _TX, sender, msg)
