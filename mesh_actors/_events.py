@@ -111,7 +111,8 @@ class Subscription(Generic[E]):
 
     def _offer_all(self, events: Sequence[E]) -> None:
         queue = self._events
-        room = self.buffer - len(queue)
+        before = len(queue)
+        room = self.buffer - before
         if self.kinds is None and len(events) <= room:
             queue.extend(events)
         else:
@@ -123,8 +124,9 @@ class Subscription(Generic[E]):
                     continue
                 queue.append(event)
                 room -= 1
-        arrived = self._arrived  # `_wake`, inline
-        if arrived is not None:
+        # `_wake`, inline; as with `_offer`, only when something arrived
+        arrived = self._arrived
+        if arrived is not None and len(queue) > before:
             self._arrived = None
             arrived.set()
 
