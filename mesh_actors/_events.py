@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Generic, TypeVar, overload
@@ -108,6 +109,27 @@ class Subscription(Generic[E]):
         self._events.append(event)
         self._wake()
 
+    def _offer_all(self, events: Sequence[E]) -> None:
+        queue = self._events
+        before = len(queue)
+        room = self.buffer - before
+        if self.kinds is None and len(events) <= room:
+            queue.extend(events)
+        else:
+            for event in events:
+                if self.kinds is not None and not isinstance(event, self.kinds):
+                    continue
+                if room <= 0:
+                    self.dropped += 1
+                    continue
+                queue.append(event)
+                room -= 1
+        # `_wake`, inline; as with `_offer`, only when something arrived
+        arrived = self._arrived
+        if arrived is not None and len(queue) > before:
+            self._arrived = None
+            arrived.set()
+
     def _wake(self) -> None:
         arrived = self._arrived
         if arrived is not None:
@@ -144,6 +166,11 @@ class Subscription(Generic[E]):
         return self
 
     async def __anext__(self) -> E:
+        # an event already buffered is taken without creating `receive`'s coroutine: a
+        # subscriber that keeps up drains its buffer here
+        events = self._events
+        if events:
+            return events.popleft()
         try:
             return await self.receive()
         except anyio.EndOfStream:
@@ -191,6 +218,12 @@ class EventStream(Generic[E]):
         """Hand ``event`` to every subscriber without waiting."""
         for sub in tuple(self._subscribers):
             sub._offer(event)
+
+    def publish_all(self, events: Sequence[E]) -> None:
+        """Hand each of ``events``, in order, to every subscriber without waiting: what
+        `publish` does for each, with one wake-up per subscriber."""
+        for sub in tuple(self._subscribers):
+            sub._offer_all(events)
 
     def close(self) -> None:
         """End every subscription (their iterators finish after draining)."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from chains.contract._address import derive_address, validate_address
 from chains.contract._contract import BlockEnv, Contract, ContractStorage, Env
-from chains.contract._store import JournaledMap, SortedJournaledMap, Store
+from chains.contract._store import JournaledMap, Savepoint, SortedJournaledMap, Store
 from chains.host._auth import AccountSequences
 from chains.host._config import ChainConfig
 from chains.host._errors import CodeExists, ModuleExists, UnknownModule
@@ -71,6 +71,8 @@ class ChainState:
     # messages (``_native_routes.py``)
     _routes: dict[type[Any], Callable[[str, Any], Any]]
     _native_routes: dict[type[Any], Callable[[str, Any], Any]]
+    # both, for a root message (a native route wins, as in `UnitRunner._submit`)
+    _root_routes: dict[type[Any], Callable[[str, Any], Any]]
 
     def __init__(self, config: ChainConfig) -> None:
         self.config = config
@@ -124,6 +126,8 @@ class ChainState:
         self._open = False
         self._tx_index = 0
         self._in_unit = False
+        # the savepoint of every unit, reused (see `UnitRunner._unit`)
+        self._unit_point = Savepoint(0)
         # the current unit's emitted (source, event) pairs and instantiated addresses
         # (source, type, attributes): Event models are only built if someone reads them
         self._events: list[RawEvent] = []

@@ -80,6 +80,7 @@ class TxExecutor(BlockLifecycle, ChainQueries):
         self.querier = ChainQuerier(self)
         self._routes = MessageRoutes(self).table
         self._native_routes = NativeMessages(self).table
+        self._root_routes = {**self._routes, **self._native_routes}
         self._genesis()
 
     def read(self, reader: Callable[[TxExecutor], T]) -> T:

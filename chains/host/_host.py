@@ -477,10 +477,8 @@ class ChainHost(Actor[HostMsg]):
         for sudo in result.sudo_results:
             if sudo.contracts:
                 self._spawn_contracts(sudo.contracts)
-        events = self._events
-        if result.events and events.has_subscribers:
-            for event in result.events:
-                events.publish(event)
+        if result.events:
+            self._events.publish_all(result.events)
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -492,21 +490,15 @@ class ChainHost(Actor[HostMsg]):
             driver.clock.driver_changed()
 
     def _after_tx(self, result: TxResult) -> TxResult:
-        self._schedule_changed()
+        # `on_submit` has this inline
+        driver = self._clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()  # `_schedule_changed`
         if result.contracts:
             self._spawn_contracts(result.contracts)
-        events = self._events
-        if result.events and events.has_subscribers:
-            for event in result.events:
-                events.publish(event)
+        if result.events:
+            self._events.publish_all(result.events)
         return result
-
-    def _run_tx(self, tx: HostTx) -> TxResult:
-        runner = self._runners.get(type(tx))
-        if runner is None:
-            # only reachable through an unvalidated batch (`TxBatch.model_construct`)
-            return self._after_tx(self._executor.run(partial(_not_a_transaction, tx)))
-        return self._after_tx(runner(tx))
 
     def _execute(self, tx: ExecuteTx) -> TxResult:
         return self._executor.execute(tx.sender, tx.contract, tx.msg, tx.funds)
@@ -543,7 +535,26 @@ class ChainHost(Actor[HostMsg]):
             tx_index=executor.tx_index,
         )
 
-    @handler(ExecuteTx, InstantiateTx, SudoTx, SubmitTx, GovExecuteTx, GovSudoTx, RunUnit)
+    @handler
+    def on_submit(self, tx: SubmitTx) -> TxResult | RemoteTxResult:
+        """`on_tx` for a `SubmitTx` (a bank send, a delegation, ...): the most common
+        transaction has its own handler, with `_after_tx` inline (the same steps)."""
+        if self.ctx.remote:
+            return RemoteTxResult.of(self._refused(Unauthorized()))
+        clock = self._clock
+        if clock.halted:
+            return self._refused(ChainHalted(self._executor.chain_id))
+        result = self._executor.submit(tx.sender, tx.msg)
+        driver = clock.driver
+        if driver is not None:
+            driver.clock.driver_changed()  # `_schedule_changed`
+        if result.contracts:
+            self._spawn_contracts(result.contracts)
+        if result.events:
+            self._events.publish_all(result.events)
+        return result
+
+    @handler(ExecuteTx, InstantiateTx, SudoTx, GovExecuteTx, GovSudoTx, RunUnit)
     def on_tx(self, tx: HostTx) -> TxResult | RemoteTxResult:
         """Run one transaction as an atomic unit in the current block (from another actor
         system: refused with `Unauthorized`, answered as a `RemoteTxResult`; it must come
@@ -596,7 +607,37 @@ class ChainHost(Actor[HostMsg]):
         if self._clock.halted:
             halted = ChainHalted(self._executor.chain_id)
             return tuple(self._refused(halted) for _ in batch.txs)
-        return tuple(self._run_tx(tx) for tx in batch.txs)
+        # each transaction as `on_tx` runs it, with `_after_tx`'s steps where they are
+        # cheaper: the clock is told once, and the batch's events are published once, in
+        # order, at the end (no subscriber can run before the handler returns, so it sees
+        # the same sequence)
+        submit = self._executor.submit
+        runners = self._runners
+        results: list[TxResult] = []
+        published: list[ChainEvent] = []
+        try:
+            for tx in batch.txs:
+                if type(tx) is SubmitTx:
+                    result = submit(tx.sender, tx.msg)
+                else:
+                    runner = runners.get(type(tx))
+                    if runner is None:
+                        # only reachable through an unvalidated batch (`model_construct`)
+                        result = self._executor.run(partial(_not_a_transaction, tx))
+                    else:
+                        result = runner(tx)
+                results.append(result)
+                if result.contracts:
+                    self._spawn_contracts(result.contracts)
+                if result.events:
+                    published.extend(result.events)
+        finally:
+            # what committed is announced even if the handler fails half-way
+            if results:
+                self._schedule_changed()
+            if published:
+                self._events.publish_all(published)
+        return tuple(results)
 
     # -- reads and administration ---------------------------------------------------------
 

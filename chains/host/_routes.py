@@ -65,6 +65,9 @@ class MessageRoutes:
         self._bond_denom = executor.bond_denom
         # the executor's own buffers and registries (mutated in place, never replaced)
         self._events = executor._events
+        # bound once: the bank and the event buffer are never replaced (a bank send's path)
+        self._transfer = executor.bank.transfer
+        self._emit = executor._events.append
         self._valid = executor._valid
         self._modules = executor._modules
         self._module_accounts = executor._module_accounts
@@ -103,22 +106,18 @@ class MessageRoutes:
             self._validate(recipient)
         coins = msg.amount
         if len(coins) == 1:
-            # the common case; Bank.send would total per denom and check twice
+            # the common case; Bank.send would total per denom and check twice, and the
+            # event's text is `coins_text` inline
             coin = coins[0]
-            if coin.amount:
-                self._bank.transfer(sender, recipient, coin.denom, coin.amount)
+            amount = coin.amount
+            if amount:
+                self._transfer(sender, recipient, coin.denom, amount)
+            text = f"{amount}{coin.denom}"
         else:
             self._bank.send(sender, recipient, coins)
-        self._events.append(
-            (
-                "bank",
-                "transfer",
-                (
-                    ("recipient", recipient),
-                    ("sender", sender),
-                    ("amount", coins_text(msg.amount)),
-                ),
-            )
+            text = coins_text(coins)
+        self._emit(
+            ("bank", "transfer", (("recipient", recipient), ("sender", sender), ("amount", text)))
         )
 
     def _bank_burn(self, sender: str, msg: BankBurn) -> None:

@@ -10,6 +10,7 @@ from mesh_actors import (
     ActorStarted,
     ActorStopped,
     DeadLetter,
+    EventStream,
     Message,
     Terminated,
     handler,
@@ -125,3 +126,29 @@ async def test_subscription_iteration_ends_when_the_system_closes() -> None:
         system.spawn(Idle, name="x")
         await system.clock.run_until_idle()
     assert [e.address for e in received] == ["test/x"]  # type: ignore[attr-defined]
+
+
+async def test_publish_all_is_publish_per_event_with_one_wake_up() -> None:
+    stream: EventStream[object] = EventStream()
+    every = stream.subscribe(buffer=10)
+    only_ints = stream.subscribe(int, buffer=10)
+    tight = stream.subscribe(buffer=3)
+    received: list[object] = []
+    async with anyio.create_task_group() as tg:
+
+        async def consume() -> None:
+            async for event in every:
+                received.append(event)
+
+        tg.start_soon(consume)
+        await anyio.wait_all_tasks_blocked()
+        stream.publish_all([1, "a", 2, "b"])
+        stream.publish_all([])
+        stream.publish_all((3,))
+        await anyio.wait_all_tasks_blocked()
+        # the waiting subscriber woke and took them all, in order
+        assert received == [1, "a", 2, "b", 3]
+        every.close()
+    assert only_ints.drain() == [1, 2, 3]  # filtered per event, as `publish` does
+    assert tight.drain() == [1, "a", 2]  # a full buffer drops the rest, and counts them
+    assert tight.dropped == 2
