@@ -81,10 +81,11 @@ def rewards_once(record: SeedRecord) -> list[str]:
     """See the module docstring."""
     out: list[str] = []
     claims = {op.index for op in record.operations if op.f == "claim_rewards"}
+    lives = {_key(p.key): p for p in record.history.packets.values()}
     for key, op in record.op_packets.items():
         if op not in claims:
             continue
-        life = next((p for p in record.history.packets.values() if _key(p.key) == key), None)
+        life = lives.get(key)
         if life is not None and life.received > 1:
             out.append(f"rewards claim #{op}: packet {key} delivered {life.received} times")
     completions: dict[int, int] = {}
@@ -159,11 +160,13 @@ def liveness(record: SeedRecord) -> list[str]:
     out: list[str] = []
     if record.heals_at is None:
         return out  # a fault that never heals: nothing is owed
+    # one pass over the history (a lookup per operation would make long runs quadratic)
+    invocations, completions = record.history.by_op()
     for op in record.operations:
-        invoked = record.history.invocation(op.index)
+        invoked = invocations.get(op.index)
         if invoked is None:
             continue
-        done = record.history.completion(op.index)
+        done = completions.get(op.index)
         deadline = max(invoked.time, record.heals_at) + record.settle_bound
         if done is not None and done.type == "info" and done.error == _BLOCK_LOST:
             continue  # indeterminate by a crash: nothing is owed

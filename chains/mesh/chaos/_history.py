@@ -25,7 +25,7 @@ EDN lines are what Jepsen's Elle and knossos tools read (``:type :process :f :va
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chains.host._events import BlockPhase, ChainEvent
@@ -99,6 +99,9 @@ class History:
     _senders: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     # every packet event observed, in order: `retract` rebuilds the packets from them
     _observed: list[ChainEvent] = field(default_factory=list)
+    # (dst port, dst channel, seq) -> the lives sent there (a write_acknowledgement's
+    # lookup, once per packet: a scan of every packet would make a run quadratic)
+    _to: dict[tuple[str, str, int], list[PacketLife]] = field(default_factory=dict)
 
     # -- operations -------------------------------------------------------------------------
 
@@ -151,6 +154,18 @@ class History:
                 return True
         return False
 
+    def by_op(self) -> tuple[dict[int, HistoryEntry], dict[int, HistoryEntry]]:
+        """Every operation's invoke entry and completion, by operation index, in one pass
+        (what `invocation` and `completion` answer for one operation each)."""
+        invocations: dict[int, HistoryEntry] = {}
+        completions: dict[int, HistoryEntry] = {}
+        for entry in self.entries:
+            if entry.type == "invoke":
+                invocations.setdefault(entry.op, entry)
+            else:
+                completions[entry.op] = entry  # the last one, as `completion`
+        return invocations, completions
+
     def invocation(self, op: int) -> HistoryEntry | None:
         """The invoke entry of operation ``op``."""
         for entry in self.entries:
@@ -194,6 +209,7 @@ class History:
             self._observed = kept
             self.packets = {}
             self._senders = {}
+            self._to = {}
             for event in kept:
                 self._apply(event, event.type)
         return lost
@@ -225,7 +241,9 @@ class History:
             if found is None:
                 return None
         life = self._life(event.chain_id, *src, seq)
-        life.dst_port, life.dst_channel = dst
+        if (life.dst_port, life.dst_channel) != dst:
+            life.dst_port, life.dst_channel = dst
+            self._to.setdefault((*dst, seq), []).append(life)
         if kind == "send_packet":
             self._senders[(*src, *dst)] = event.chain_id
             self._senders[("?", "?", *dst)] = event.chain_id
@@ -251,6 +269,12 @@ class History:
         return life
 
     def _lives_to(self, port: str, channel: str, seq: int, sender: str | None) -> list[PacketLife]:
+        if sender is not None:
+            return [
+                life
+                for life in self._to.get((port, channel, seq), ())
+                if life.chain == sender and (life.dst_port, life.dst_channel) == (port, channel)
+            ]
         return [
             life
             for life in self.packets.values()
@@ -264,13 +288,14 @@ class History:
 
     def operations_jsonl(self) -> str:
         """The operation history, one JSON object per line (sorted keys: byte-stable)."""
-        return "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in self.entries)
+        # vars, not asdict: asdict deep-copies every value on the way (a third of the time)
+        return "".join(json.dumps(vars(e), sort_keys=True) + "\n" for e in self.entries)
 
     def packets_jsonl(self) -> str:
         """Every packet's life, one JSON object per line, in sending order."""
         lives = sorted(self.packets.values(), key=lambda p: (p.sent_at or 0.0, p.key))
         return "".join(
-            json.dumps({"key": _str_key(p.key), **asdict(p)}, sort_keys=True) + "\n" for p in lives
+            json.dumps({"key": _str_key(p.key), **vars(p)}, sort_keys=True) + "\n" for p in lives
         )
 
     def edn(self) -> str:

@@ -184,17 +184,21 @@ def replay_seed(
     operations: tuple[Operation, ...] | None = None,
     sabotage: Sabotage | None = None,
     shrink: bool = True,
+    histories: bool = True,
 ) -> SeedOutcome:
     """Run, judge and (if a check fails and ``shrink``) shrink one seed. Blocking; the same
-    seed gives byte-identical histories. Raises what `run_seed` raises."""
+    seed gives byte-identical histories. ``histories=False`` leaves the outcome's history
+    texts empty (a run that writes no files need not serialise them). Raises what
+    `run_seed` raises."""
     record, checks = anyio.run(_judge, topology, plan, workload, seed, operations, sabotage)
+    history = record.history
     outcome = SeedOutcome(
         seed=seed,
         checks=checks,
         faults=dict(sorted(record.faults.items())),
-        operations_jsonl=record.history.operations_jsonl(),
-        packets_jsonl=record.history.packets_jsonl(),
-        edn=record.history.edn(),
+        operations_jsonl=history.operations_jsonl() if histories else "",
+        packets_jsonl=history.packets_jsonl() if histories else "",
+        edn=history.edn() if histories else "",
         record=record.to_json(),
         latencies=latency_samples(record),
         timeline=_timeline(plan),
@@ -266,6 +270,7 @@ def run_chaos(
         (out_dir / "latency.jsonl").write_text("", encoding="utf-8")
         summary.run_dir = out_dir
     chosen = list(seeds)
+    histories = out_dir is not None  # serialised only to be written
 
     def done(outcome: SeedOutcome) -> None:
         summary.add(outcome)
@@ -277,7 +282,17 @@ def run_chaos(
     try:
         if jobs <= 1:
             for seed in chosen:
-                done(replay_seed(topology, plan, workload, seed, sabotage=sabotage, shrink=shrink))
+                done(
+                    replay_seed(
+                        topology,
+                        plan,
+                        workload,
+                        seed,
+                        sabotage=sabotage,
+                        shrink=shrink,
+                        histories=histories,
+                    )
+                )
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 futures = [
@@ -289,6 +304,7 @@ def run_chaos(
                         seed,
                         sabotage=sabotage,
                         shrink=shrink,
+                        histories=histories,
                     )
                     for seed in chosen
                 ]

@@ -21,7 +21,7 @@ from chains.ibc._relayer_msgs import RelayerStats, RelayerStatus
 from chains.mesh._mesh import Mesh
 from chains.mesh._relaying import MeshLink
 from chains.mesh._topology import Topology
-from chains.mesh.chaos._history import History
+from chains.mesh.chaos._history import History, HistoryEntry
 from chains.mesh.chaos._plan import (
     ChainCrash,
     ChainHalt,
@@ -88,6 +88,8 @@ class _Driver:
         self.active: list[Any] = []  # faults started and not yet ended, in start order
         self.by_index = {op.index: op for op in record.operations}
         self.withdrawn: dict[int, Withdrawal] = {}  # op index -> what it released
+        # op index -> its invoke entry (`History.invocation` scans: quadratic over a run)
+        self.invoked: dict[int, HistoryEntry] = {}
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -185,7 +187,7 @@ class _Driver:
                 # sent in the lost block: the packet never existed
                 del self.record.op_packets[key]
                 if self.pending.pop(key, None) is not None:
-                    invoked = history.invocation(index)
+                    invoked = self.invoked.get(index)
                     assert invoked is not None
                     history.record(
                         index,
@@ -228,7 +230,9 @@ class _Driver:
     async def invoke(self, op: Operation) -> None:
         mesh = self.mesh
         now = mesh.seconds
-        self.history.record(op.index, "invoke", op.f, op.process, dict(op.args), now)
+        self.invoked[op.index] = self.history.record(
+            op.index, "invoke", op.f, op.process, dict(op.args), now
+        )
         try:
             result = await self._call(op)
         except Exception as exc:  # a MeshError or a refused call: a definite failure
@@ -354,7 +358,7 @@ class _Driver:
     def _complete(
         self, index: int, kind: str, time: float | None, height: int | None, error: str | None
     ) -> None:
-        invoked = self.history.invocation(index)
+        invoked = self.invoked.get(index)
         assert invoked is not None
         self.history.record(
             index,
@@ -370,7 +374,7 @@ class _Driver:
     def finish(self) -> None:
         """Operations still pending become ``info``; entries are put in time order."""
         for index in self.pending.values():
-            invoked = self.history.invocation(index)
+            invoked = self.invoked.get(index)
             assert invoked is not None
             self.history.record(
                 index, "info", invoked.f, invoked.process, invoked.value, self.mesh.seconds
