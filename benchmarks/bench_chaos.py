@@ -14,7 +14,7 @@
 Size knobs (environment variables)::
 
     CHAOS_BENCH_SEEDS   seeds of the small topology (default 60)
-    CHAOS_BENCH_USERS   users of the seed topology (default 100)
+    CHAOS_BENCH_USERS   users of the seed topology, comma-separated (default 100,200)
     CHAOS_BENCH_DAYS    simulated days of the seed-topology run (default 7)
     CHAOS_BENCH_RATE    operations per hour in that run (default 20)
 
@@ -101,7 +101,12 @@ def _small(report: Report, seeds: int) -> None:
     )
 
 
-def _seed_topology(report: Report, users: int, days: float, rate: float) -> None:
+# issue 17's aim: 10,000 seeds of the seed topology in under an hour on 2 cores
+_AIM_SEEDS, _AIM_SECONDS, _AIM_CORES = 10_000, 3_600.0, 2
+AIM_CPU_S_PER_SEED = _AIM_SECONDS * _AIM_CORES / _AIM_SEEDS  # 0.72 CPU s
+
+
+def _seed_topology(report: Report, users: int, days: float, rate: float) -> float:
     topology: Topology = build_topology(users, 2)
     plan: ChaosPlan = parse_chaos_plan(SEED_PLAN)
     mix = load_workload(EXAMPLES / "workload.toml").mix
@@ -117,10 +122,20 @@ def _seed_topology(report: Report, users: int, days: float, rate: float) -> None
     spent = time.process_time() - started
     failed = ", ".join(sorted({n for names in summary.failing.values() for n in names}))
     report.figure(
-        f"seed topology, {users} users, {days:g} days, {rate:g} ops/h: CPU s",
+        f"seed topology, {users} users, {days:g} days, {rate:g} ops/h: CPU s per seed",
         spent,
         "s",
         note=f"{spent / days:.1f} s per simulated day; checks failed: {failed or 'none'}",
+    )
+    report.figure(
+        f"  seeds per CPU minute ({users} users, {days:g} days)",
+        60.0 / spent,
+        "seeds/min",
+        note=(
+            f"aim {60.0 / AIM_CPU_S_PER_SEED:.0f} ({AIM_CPU_S_PER_SEED:.2f} CPU s per seed:"
+            f" {_AIM_SEEDS:,} seeds in an hour on {_AIM_CORES} cores);"
+            f" gap {spent / AIM_CPU_S_PER_SEED:.0f}x"
+        ),
     )
     for flow in summary.latency.flows():
         p = summary.latency.percentiles(flow)
@@ -130,15 +145,21 @@ def _seed_topology(report: Report, users: int, days: float, rate: float) -> None
             "s",
             note=f"p99 {p['p99']:.1f} s, max {p['max']:.1f} s",
         )
+    return spent
 
 
 def run(report: Report) -> None:
     """Print the figures (see the module docstring)."""
     seeds = int(_env("CHAOS_BENCH_SEEDS", 60))
     _small(report, seeds)
-    _seed_topology(
-        report,
-        int(_env("CHAOS_BENCH_USERS", 100)),
-        _env("CHAOS_BENCH_DAYS", 7),
-        _env("CHAOS_BENCH_RATE", 20),
-    )
+    users = [int(u) for u in os.environ.get("CHAOS_BENCH_USERS", "100,200").split(",") if u]
+    days = _env("CHAOS_BENCH_DAYS", 7)
+    spent = [_seed_topology(report, u, days, _env("CHAOS_BENCH_RATE", 20)) for u in users]
+    for i in range(1, len(users)):
+        u0, s0, u1, s1 = users[i - 1], spent[i - 1], users[i], spent[i]
+        report.figure(
+            f"seed topology: CPU per seed, {u1} users over {u0}",
+            s1 / s0,
+            "x",
+            note=f"users x{u1 / u0:g}",
+        )

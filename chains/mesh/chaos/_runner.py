@@ -251,13 +251,16 @@ def run_chaos(
     progress: Callable[[SeedOutcome], None] | None = None,
     sabotage: Sabotage | None = None,
     shrink: bool = True,
+    operations: tuple[Operation, ...] | None = None,
 ) -> ChaosSummary:
     """Run every seed of ``seeds`` (see the module docstring) and return the summary.
 
     ``jobs`` worker processes (1: this process); ``progress`` is called in this process
     after each seed; ``sabotage`` (a picklable coroutine function with ``jobs > 1``)
-    breaks a component in every seed's mesh. Raises `UnsupportedFault` / `ChaosPlanError`
-    / `WorkloadError` before running anything for a plan or workload that cannot run.
+    breaks a component in every seed's mesh; ``operations`` replaces the workload's
+    generated operations in every seed (a shrunk reproduction's, ``repro.json``).
+    Raises `UnsupportedFault` / `ChaosPlanError` / `WorkloadError` before running
+    anything for a plan or workload that cannot run.
     Blocking; on ``KeyboardInterrupt`` it returns the summary of the finished seeds with
     ``interrupted`` set.
     """
@@ -288,6 +291,7 @@ def run_chaos(
                         plan,
                         workload,
                         seed,
+                        operations=operations,
                         sabotage=sabotage,
                         shrink=shrink,
                         histories=histories,
@@ -302,6 +306,7 @@ def run_chaos(
                         plan,
                         workload,
                         seed,
+                        operations=operations,
                         sabotage=sabotage,
                         shrink=shrink,
                         histories=histories,
