@@ -20,15 +20,28 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks chaos
 
-Measured (Python 3.11, x86_64, shared machine heavily loaded by other jobs; CPU seconds):
+Measured (Python 3.11, x86_64, CPU seconds; a 2-core machine shared with four other jobs,
+load 5-15, so single figures wander by 10-20%):
 
-- small topology, mixed plan: **about 590 seeds per CPU minute** (100 ms per seed, mesh
-  setup included; 0 failing), per worker process;
-- seed topology, 100 users, 2 validators per chain, mixed plan, 20 operations per hour:
-  **7 simulated days in 63.5 s of CPU** (9.1 s per simulated day; about 3,400 operations, every
-  check held); cross-stake committed p50 15.0 s / p99 17.9 s / max 20.7 s (n=894),
-  unstake committed p50 14.8 s, rewards delivered p50 14.9 s (three 5-to-6-second blocks:
-  commit, relay, ack). 2 days: 18.2 s. So the full configuration fits the ~60 s budget.
+- small topology, mixed plan: about 330 seeds per CPU minute (180 ms per seed under load,
+  100 ms idle); a third of a seed is the mesh's setup (62 ms: genesis, deploy, channel
+  handshakes), which the seeds repeat identically: deploying once per worker and cloning
+  the deployed mesh would save it, but a running mesh (actors, relayers, light clients,
+  clock) cannot be cloned exactly today.
+- seed topology, 2 validators per chain, the mixed plan, 20 operations per hour, 7 days
+  (about 3,400 operations, every check held): **about 33 CPU s per seed, 1.8 seeds per CPU
+  minute; the aim is 83 (0.72 CPU s per seed: 10,000 seeds in an hour on 2 cores), a gap
+  of about 45x**. 200 users cost about the same as 100 (x1.05): the run's cost follows
+  the operations and blocks, not the accounts. Medians of 3, ``CHAOS_BENCH_USERS=100,200``:
+  before this round 32.7 s (100 users) / 34.3 s (200); see the commit for the after figures.
+- The chaos layer's own cost on one such seed (checkers, latency samples, histories; timed
+  on a recorded 7-day seed: 6,756 history entries, 1,650 packets) went from 4.7 s to 0.07 s
+  (checkers 2.50 -> 0.06 s, latencies 1.75 -> 0.01 s: one pass over the history instead of
+  a scan per operation; serialising the histories 0.43 -> 0.16 s, and only when a run
+  directory is written). What remains is the mesh's own simulation speed (blocks, epochs,
+  relaying: ``python -m benchmarks mesh``), whose cProfile is dominated by block
+  production (``_BlockDriver._produce``, end/begin-block hooks) and the actor asks of the
+  relayers' queries.
 """
 
 from __future__ import annotations
