@@ -32,8 +32,11 @@ load 5-15, so single figures wander by 10-20%):
   (about 3,400 operations, every check held): **about 33 CPU s per seed, 1.8 seeds per CPU
   minute; the aim is 83 (0.72 CPU s per seed: 10,000 seeds in an hour on 2 cores), a gap
   of about 45x**. 200 users cost about the same as 100 (x1.05): the run's cost follows
-  the operations and blocks, not the accounts. Medians of 3, ``CHAOS_BENCH_USERS=100,200``:
-  before this round 32.7 s (100 users) / 34.3 s (200); see the commit for the after figures.
+  the operations and blocks, not the accounts. Medians of 3 (one seed each, as
+  ``CHAOS_BENCH_USERS=100,200 python -m benchmarks chaos`` runs it): before this
+  round 32.7 s (100 users, load 5-10) / 34.3 s (200); after 34.3 s / 29.6 s (load 10-15);
+  one interleaved pair under the test suite's load: 40.7 s before, 39.3 s after. The
+  end-to-end change is within the load's noise; the chaos layer's part is below.
 - The chaos layer's own cost on one such seed (checkers, latency samples, histories; timed
   on a recorded 7-day seed: 6,756 history entries, 1,650 packets) went from 4.7 s to 0.07 s
   (checkers 2.50 -> 0.06 s, latencies 1.75 -> 0.01 s: one pass over the history instead of
