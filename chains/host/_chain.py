@@ -56,6 +56,7 @@ from chains.contract._decimal import SdkDec
 from chains.contract._keys import KeyPair
 from chains.contract._signing import SignedTx
 from chains.host._chain_state import ContractInfo
+from chains.host._committed import CommittedCopy
 from chains.host._config import ChainConfig, account_key
 from chains.host._contract_actor import ContractMsg
 from chains.host._durable import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES, state_app_hash
@@ -560,20 +561,58 @@ class Chain:
             clock.drift = drift
         clock.offset += offset
 
-    async def crash(self) -> None:
+    def keep_committed(self) -> None:
+        """Keep an in-memory copy of the committed state (the state at the last block
+        boundary) so that `crash` loses the open block as a real node does, without a
+        durable store (``_committed.py``: O(state) now, then O(writes) per block).
+        Idempotent; a no-op with a durable store attached (the store is the copy; a
+        store attached later replaces the copy). Call between transactions (from the
+        embedder's task, as `sequence` reads). Raises `ChainNotRunning` before the chain
+        started."""
+        if self._host is None:
+            raise ChainNotRunning(self.chain_id)
+        executor = self._executor
+        if executor.durable is None and executor.committed is None:
+            executor.committed = CommittedCopy(executor)
+
+    async def crash(self) -> int | None:
         """Crash the chain's node: its host actor (with its contract actors and components)
         stops; transactions queued and not yet run fail with `ActorTerminated`, later
-        calls with `ActorNotFound` until `restart`; no block is produced meanwhile. The
-        state the host committed (every transaction it answered) is kept, as a node's
-        database keeps what it committed. Idempotent. Raises `ChainNotRunning` before the
-        chain started. Cancellation: the stop completes in the background."""
+        calls with `ActorNotFound` until `restart`; no block is produced meanwhile.
+
+        What survives is what the node committed: with a durable store attached, the
+        state is reloaded from its file; with `keep_committed`, from the in-memory copy.
+        Either way the transactions of the open block (run, and answered, since the last
+        block boundary) are lost, as a node's uncommitted block is. Without either, the
+        whole state in memory survives (transactions answered are kept).
+
+        Returns the height of the block whose transactions were lost (the chain resumes
+        in that block, at its boundary), or ``None`` if nothing was lost. Idempotent
+        (``None`` when already crashed). Raises `ChainNotRunning` before the chain
+        started; `StoreCorrupt` if the store cannot be reloaded (the chain is then down
+        with the state it had). Cancellation: the stop completes in the background and
+        nothing is restored.
+        """
         host = self._host
         if host is None:
             raise ChainNotRunning(self.chain_id)
         if self._crashed:
-            return
+            return None
         self._crashed = True
         await self.system.stop(host)
+        executor = self._executor
+        before = (executor.height, executor.tx_index)
+        if executor.durable is not None:
+            executor.durable.attach(executor)
+        elif executor.committed is not None:
+            executor.committed.restore(executor)
+        else:
+            return None
+        # sequences signed ahead in the lost block must be signed again
+        self._signed.clear()
+        if (executor.height, executor.tx_index) == before:
+            return None
+        return executor.height
 
     def restart(self) -> None:
         """Restart a crashed chain: a fresh host over the same state (contract actors and

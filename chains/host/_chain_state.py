@@ -31,6 +31,7 @@ from chains.modules._module import BlockHint, ChainModule, FoldingModule, Schedu
 from chains.modules._staking_module import StakingModule
 
 if TYPE_CHECKING:
+    from chains.host._committed import CommittedCopy
     from chains.host._durable import DurableStore
 
 __all__ = ["ContractInfo", "MessageFilter"]
@@ -134,6 +135,9 @@ class ChainState:
         self._created: list[str] = []
         # the durable store the host commits each block boundary to (`Chain.attach_store`)
         self.durable: DurableStore | None = None
+        # without a durable store: the in-memory committed copy a crash restores
+        # (`Chain.keep_committed`; ``_committed.py``), committed at the same boundaries
+        self.committed: CommittedCopy | None = None
 
     @property
     def store(self) -> Store:

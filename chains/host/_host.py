@@ -468,8 +468,11 @@ class ChainHost(Actor[HostMsg]):
         # block boundary is complete once the next block has begun, which is when a
         # durable store commits it
         executor = self._executor
-        if executor.durable is not None and executor.block_open:
-            executor.durable.commit(executor)
+        if executor.block_open:
+            if executor.durable is not None:
+                executor.durable.commit(executor)
+            elif executor.committed is not None:
+                executor.committed.commit(executor)
         for name, error in result.failures:
             self.ctx.log.warning(
                 "block hook failed", hook=name, height=result.height, error=str(error)
@@ -716,6 +719,8 @@ class ChainHost(Actor[HostMsg]):
             durable, height = attach_store(executor, msg.path, msg.synchronous)
         except ChainError as exc:
             return QueryResult(ok=False, error=exc)
+        # the store now keeps the committed state (and takes the noted changes)
+        executor.committed = None
         if height is not None:
             spawned = {child.address.name for child in self.ctx.children}
             for info in executor.contracts():

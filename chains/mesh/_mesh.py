@@ -962,19 +962,35 @@ class Mesh:
         packets whose timeout passed meanwhile now time out). Raises `UnknownChain`."""
         self._node(chain_id).chain.resume()
 
-    async def crash_chain(self, chain_id: str) -> None:
+    def keep_committed(self, *chain_ids: str) -> None:
+        """Keep each chain's committed state (its state at its last block boundary) in
+        memory, so that `crash_chain` loses its open block as a real node does
+        (`Chain.keep_committed`; every chain if none is named). Chains with a durable
+        store (``store_dir``) need nothing: the store is their committed state. Costs
+        O(state) now and O(writes) per block after. Idempotent. Raises `UnknownChain`."""
+        for chain_id in chain_ids or self.chains():
+            self._node(chain_id).chain.keep_committed()
+
+    async def crash_chain(self, chain_id: str) -> int | None:
         """Crash ``chain_id``'s node: its host actor, contracts and IBC components stop;
         calls in flight to it fail (`ActorTerminated`), later ones fail at once
-        (`ActorNotFound`) and its relayers' queries fail, until `restart_chain`. What it
-        committed (every transaction it answered) survives, in memory: a chain restarted
-        in this process resumes from that state. Raises `UnknownChain`. Cancellation: the
-        host's stop completes regardless."""
-        await self._node(chain_id).chain.crash()
+        (`ActorNotFound`) and its relayers' queries fail, until `restart_chain`.
+
+        What survives is what it committed: its state at its last block boundary, from
+        its durable store (``store_dir``) or from the in-memory copy `keep_committed`
+        keeps. The transactions of its open block, though answered, are lost, as a
+        real node's uncommitted block is (their packets are never relayed; relayed
+        packets they received or acknowledged are relayed again). Returns the height of
+        the block whose transactions were lost, ``None`` if none were. A chain with
+        neither a store nor `keep_committed` keeps its whole state in memory (nothing is
+        lost; ``None``). Raises `UnknownChain`. Cancellation: the host's stop completes
+        regardless, and nothing is restored."""
+        return await self._node(chain_id).chain.crash()
 
     def restart_chain(self, chain_id: str) -> None:
-        """Restart a crashed chain from its committed state (a fresh host; blocks resume
-        one block time from now, time jumps over the downtime; the relayers find it again
-        at their next query). Raises `UnknownChain`."""
+        """Restart a crashed chain from the state `crash_chain` left (a fresh host; blocks
+        resume one block time from now, time jumps over the downtime; the relayers find
+        it again at their next query). Raises `UnknownChain`."""
         self._node(chain_id).chain.restart()
 
     def chain_down(self, chain_id: str) -> bool:

@@ -59,6 +59,7 @@ from chains.mesh.chaos._plan import (
 )
 from chains.mesh.chaos._record import (
     CapSample,
+    LostBlock,
     RelayerAnswer,
     SeedRecord,
     Withdrawal,
@@ -102,6 +103,7 @@ __all__ = [
     "LatencySample",
     "LatencyTable",
     "LinkFaultWindow",
+    "LostBlock",
     "OPERATION_KINDS",
     "Operation",
     "OperationMix",

@@ -20,7 +20,13 @@ state, never the mesh directly, so each can be shown to fail on a record broken 
   what it owes, and no external staking user is paid more than its stake earned nor a
   validator's stakers more than arrived over IBC (the mesh's issue-13 reward checks).
 - ``liveness``: once the faults heal, every operation settles within the workload's
-  bound, and every relayer answers a status request within its bound.
+  bound, and every relayer answers a status request within its bound. An operation
+  answered in a block that a chain crash lost is ``info`` (``block_lost``): indeterminate,
+  nothing more is owed for it.
+- ``lost_blocks``: the history agrees with the chain crashes that lost an open block
+  (`LostBlock`): no operation stays ``ok`` (nor failed by a timeout or error ack) on the
+  strength of a transaction the crash lost, and every ``block_lost`` operation was
+  answered on a chain that lost a block at that time.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ __all__ = ["CHECKERS", "Checker", "run_checkers"]
 Checker = Callable[[SeedRecord], list[str]]
 
 _SUPPLY_MARKS = ("supply", "foreign denom")
+_BLOCK_LOST = "block_lost"
+# failures decided by a packet's fate (on the sending chain), not by the operation's own tx
+_BY_PACKET = frozenset({"timeout", "error_ack"})
 
 
 def packets_once(record: SeedRecord) -> list[str]:
@@ -72,10 +81,11 @@ def rewards_once(record: SeedRecord) -> list[str]:
     """See the module docstring."""
     out: list[str] = []
     claims = {op.index for op in record.operations if op.f == "claim_rewards"}
+    lives = {_key(p.key): p for p in record.history.packets.values()}
     for key, op in record.op_packets.items():
         if op not in claims:
             continue
-        life = next((p for p in record.history.packets.values() if _key(p.key) == key), None)
+        life = lives.get(key)
         if life is not None and life.received > 1:
             out.append(f"rewards claim #{op}: packet {key} delivered {life.received} times")
     completions: dict[int, int] = {}
@@ -150,12 +160,16 @@ def liveness(record: SeedRecord) -> list[str]:
     out: list[str] = []
     if record.heals_at is None:
         return out  # a fault that never heals: nothing is owed
+    # one pass over the history (a lookup per operation would make long runs quadratic)
+    invocations, completions = record.history.by_op()
     for op in record.operations:
-        invoked = record.history.invocation(op.index)
+        invoked = invocations.get(op.index)
         if invoked is None:
             continue
-        done = record.history.completion(op.index)
+        done = completions.get(op.index)
         deadline = max(invoked.time, record.heals_at) + record.settle_bound
+        if done is not None and done.type == "info" and done.error == _BLOCK_LOST:
+            continue  # indeterminate by a crash: nothing is owed
         if done is None or done.type == "info":
             out.append(f"op #{op.index} {op.f} by {op.process} never settled")
         elif done.time > deadline + 1e-6:
@@ -172,6 +186,36 @@ def liveness(record: SeedRecord) -> list[str]:
     return out
 
 
+def lost_blocks(record: SeedRecord) -> list[str]:
+    """See the module docstring."""
+    out: list[str] = []
+    by_index = {op.index: op for op in record.operations}
+    entries = [e for e in record.history.entries if e.type != "invoke"]
+    previous: dict[str, float] = {}
+    for lost in sorted(record.lost_blocks, key=lambda b: b.time):
+        since = previous.get(lost.chain, -1.0)
+        previous[lost.chain] = lost.time
+        for e in entries:
+            op = by_index.get(e.op)
+            if op is None or op.chain != lost.chain or e.height is None:
+                continue
+            decided = e.type == "ok" or (e.type == "fail" and e.error in _BY_PACKET)
+            if decided and since < e.time <= lost.time + 1e-6 and e.height >= lost.height:
+                out.append(
+                    f"op #{e.op} {e.f} {e.type} at height {e.height} of {lost.chain}, a block"
+                    f" its crash at t={lost.time:.1f} lost (resumed at {lost.height})"
+                )
+    for e in entries:
+        if e.type != "info" or e.error != _BLOCK_LOST:
+            continue
+        op = by_index.get(e.op)
+        if op is None or not any(
+            b.chain == op.chain and abs(b.time - e.time) <= 1e-6 for b in record.lost_blocks
+        ):
+            out.append(f"op #{e.op} {e.f} marked {_BLOCK_LOST} with no crash of its chain then")
+    return out
+
+
 CHECKERS: Final[dict[str, Checker]] = {
     "packets_once": packets_once,
     "agreement": agreement,
@@ -181,6 +225,7 @@ CHECKERS: Final[dict[str, Checker]] = {
     "unbonding_not_early": unbonding_not_early,
     "max_cap": max_cap,
     "liveness": liveness,
+    "lost_blocks": lost_blocks,
 }
 
 

@@ -4,7 +4,8 @@ its CLI): argument parsing, the progress display, the summary table and exit cod
 ::
 
     mesh chaos TOPOLOGY [--plan PLAN.toml] [--workload WORKLOAD.toml] [--seeds N]
-               [--first-seed S] [--jobs J] [--out RUN_DIR] [--no-shrink]
+               [--first-seed S | --seed S | --repro REPRO.json] [--jobs J]
+               [--out RUN_DIR] [--no-shrink]
     mesh report RUN_DIR [--out DIR]
 
 Exit status: 0 every check held for every seed; 1 a check failed (or the run was
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -26,12 +28,12 @@ from typing import Any, TextIO
 import structlog
 
 from chains.mesh._topology import load_topology
-from chains.mesh._topology_errors import MeshConfigError
-from chains.mesh.chaos._errors import UnsupportedFault
+from chains.mesh._topology_errors import ConfigIssue, MeshConfigError
+from chains.mesh.chaos._errors import ChaosPlanError, UnsupportedFault
 from chains.mesh.chaos._figures import ReportUnavailable, write_report
 from chains.mesh.chaos._plan import ChaosPlan, load_chaos_plan
 from chains.mesh.chaos._runner import ChaosSummary, SeedOutcome, run_chaos
-from chains.mesh.chaos._workload import Workload, load_workload
+from chains.mesh.chaos._workload import Operation, Workload, load_workload
 
 __all__ = ["run_chaos_cli", "run_report_cli"]
 
@@ -76,6 +78,16 @@ def _chaos_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workload", help="workload TOML file (default: the default mix)")
     parser.add_argument("--seeds", type=int, default=100, help="how many seeds (default 100)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="replay this one seed (a failing seed's number): the same histories, byte for byte",
+    )
+    parser.add_argument(
+        "--repro",
+        help="replay a failing seed's shrunk reproduction (its repro.json: seed, plan,"
+        " workload and operations; --plan and --workload are then not needed)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--out", default="chaos-run", help="run directory (default chaos-run)")
     parser.add_argument("--no-shrink", action="store_true", help="do not shrink failures")
@@ -108,10 +120,18 @@ def run_chaos_cli(
         topology = load_topology(args.topology)
         plan = load_chaos_plan(args.plan) if args.plan else ChaosPlan(name="no faults")
         workload = load_workload(args.workload) if args.workload else Workload()
+        repro = _load_repro(args.repro) if args.repro else None
     except MeshConfigError as exc:
         print(str(exc), file=err)
         return EXIT_INVALID
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    operations = None
+    if repro is not None:
+        seed, plan, workload, operations = repro
+        seeds = range(seed, seed + 1)
+    elif args.seed is not None:
+        seeds = range(args.seed, args.seed + 1)
+    else:
+        seeds = range(args.first_seed, args.first_seed + args.seeds)
     progress = _Progress(err, len(seeds))
     try:
         with progress:
@@ -123,13 +143,38 @@ def run_chaos_cli(
                 args.jobs,
                 run_dir=args.out,
                 progress=progress.step,
-                shrink=not args.no_shrink,
+                shrink=not args.no_shrink and repro is None,
+                operations=operations,
             )
     except (UnsupportedFault, MeshConfigError) as exc:
         print(f"mesh chaos: {exc}", file=err)
         return EXIT_INVALID
     _print_summary(summary, out)
+    if summary.failing and len(seeds) > 1:
+        # the command that replays the first failing seed alone (same files, its own dir)
+        seed = min(summary.failing)
+        options = [f"--plan {args.plan}"] if args.plan else []
+        options += [f"--workload {args.workload}"] if args.workload else []
+        command = " ".join(["mesh chaos", args.topology, *options, f"--seed {seed}"])
+        print(f"replay: {command} --out {args.out}-seed-{seed}", file=out)
     return EXIT_OK if summary.ok else EXIT_CHECK_FAILED
+
+
+def _load_repro(path: str) -> tuple[int, ChaosPlan, Workload, tuple[Operation, ...]]:
+    """The seed, plan, workload and operations of a ``repro.json``; raises
+    `ChaosPlanError` for a file that is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return (
+            int(data["seed"]),
+            ChaosPlan.model_validate(data["plan"]),
+            Workload.model_validate(data["workload"]),
+            tuple(Operation.from_json(op) for op in data["operations"]),
+        )
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        # pydantic's ValidationError is a ValueError
+        issue = ConfigIssue((), f"not a chaos reproduction: {type(exc).__name__}: {exc}")
+        raise ChaosPlanError(path, (issue,)) from None
 
 
 class _Progress:

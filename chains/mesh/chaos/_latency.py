@@ -75,9 +75,10 @@ def latency_samples(record: SeedRecord) -> list[LatencySample]:
     """The flows' latencies in ``record`` (successful operations only)."""
     out: list[LatencySample] = []
     history = record.history
+    invocations, completions = history.by_op()
     for op in record.operations:
-        invoked = history.invocation(op.index)
-        done = history.completion(op.index)
+        invoked = invocations.get(op.index)
+        done = completions.get(op.index)
         if invoked is None:
             continue
         if op.f in ("downtime", "double_sign"):

@@ -63,8 +63,9 @@ What each kind does (the `Mesh` fault hooks): ``link`` windows put the transport
 windows cut those links, then heal them; ``relayer_crash`` stops the relayer's actor (its
 memory is lost) and starts a fresh one at ``restart`` (`Mesh.crash_relayer`);
 ``chain_halt`` stops a chain's blocks and refuses its transactions (`Mesh.halt_chain`);
-``chain_crash`` stops a chain's node and restarts it from its committed state
-(`Mesh.crash_chain`); ``competing_relayers`` starts extra relayers on a path for the
+``chain_crash`` stops a chain's node and restarts it from its committed state, so the
+transactions of its open block are lost (`Mesh.crash_chain`; the operations they answered
+become ``info`` in the history); ``competing_relayers`` starts extra relayers on a path for the
 window (`Mesh.add_relayers`); ``clock_skew`` shifts a chain's block time (and its rate)
 from ``at`` on, for the rest of the run (`Mesh.skew_clock`). A chain crash must restart and
 a chain halt must end within the run (the checkers need the chain back to judge it).

@@ -13,7 +13,7 @@ from typing import Any
 from chains.mesh.chaos._history import History
 from chains.mesh.chaos._workload import Operation
 
-__all__ = ["CapSample", "RelayerAnswer", "SeedRecord", "Withdrawal"]
+__all__ = ["CapSample", "LostBlock", "RelayerAnswer", "SeedRecord", "Withdrawal"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,17 @@ class Withdrawal:
     pairing: str
     user: str
     amount: int
+
+
+@dataclass(frozen=True)
+class LostBlock:
+    """A chain crash that lost an open block: at clock second ``time`` chain ``chain``
+    went down and resumed from its last committed block, at ``height``; every transaction
+    it had run in that block since its boundary (answered, but never committed) is gone."""
+
+    time: float
+    chain: str
+    height: int
 
 
 @dataclass
@@ -81,6 +92,8 @@ class SeedRecord:
     # deliveries the chains refused as redundant (a receipt or ack already there, I-25),
     # counted by the competing relayers the plan added: expected, never a failure
     redundant: int = 0
+    # chain crashes that lost transactions (operations answered in them are ``info``)
+    lost_blocks: list[LostBlock] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able summary (the histories are written separately)."""
@@ -94,5 +107,6 @@ class SeedRecord:
             "faults": dict(sorted(self.faults.items())),
             "redundant_deliveries": self.redundant,
             "relayers": [r.__dict__ for r in self.relayers],
+            "lost_blocks": [b.__dict__ for b in self.lost_blocks],
             "operations": len(self.operations),
         }

@@ -184,17 +184,21 @@ def replay_seed(
     operations: tuple[Operation, ...] | None = None,
     sabotage: Sabotage | None = None,
     shrink: bool = True,
+    histories: bool = True,
 ) -> SeedOutcome:
     """Run, judge and (if a check fails and ``shrink``) shrink one seed. Blocking; the same
-    seed gives byte-identical histories. Raises what `run_seed` raises."""
+    seed gives byte-identical histories. ``histories=False`` leaves the outcome's history
+    texts empty (a run that writes no files need not serialise them). Raises what
+    `run_seed` raises."""
     record, checks = anyio.run(_judge, topology, plan, workload, seed, operations, sabotage)
+    history = record.history
     outcome = SeedOutcome(
         seed=seed,
         checks=checks,
         faults=dict(sorted(record.faults.items())),
-        operations_jsonl=record.history.operations_jsonl(),
-        packets_jsonl=record.history.packets_jsonl(),
-        edn=record.history.edn(),
+        operations_jsonl=history.operations_jsonl() if histories else "",
+        packets_jsonl=history.packets_jsonl() if histories else "",
+        edn=history.edn() if histories else "",
         record=record.to_json(),
         latencies=latency_samples(record),
         timeline=_timeline(plan),
@@ -247,13 +251,16 @@ def run_chaos(
     progress: Callable[[SeedOutcome], None] | None = None,
     sabotage: Sabotage | None = None,
     shrink: bool = True,
+    operations: tuple[Operation, ...] | None = None,
 ) -> ChaosSummary:
     """Run every seed of ``seeds`` (see the module docstring) and return the summary.
 
     ``jobs`` worker processes (1: this process); ``progress`` is called in this process
     after each seed; ``sabotage`` (a picklable coroutine function with ``jobs > 1``)
-    breaks a component in every seed's mesh. Raises `UnsupportedFault` / `ChaosPlanError`
-    / `WorkloadError` before running anything for a plan or workload that cannot run.
+    breaks a component in every seed's mesh; ``operations`` replaces the workload's
+    generated operations in every seed (a shrunk reproduction's, ``repro.json``).
+    Raises `UnsupportedFault` / `ChaosPlanError` / `WorkloadError` before running
+    anything for a plan or workload that cannot run.
     Blocking; on ``KeyboardInterrupt`` it returns the summary of the finished seeds with
     ``interrupted`` set.
     """
@@ -266,6 +273,7 @@ def run_chaos(
         (out_dir / "latency.jsonl").write_text("", encoding="utf-8")
         summary.run_dir = out_dir
     chosen = list(seeds)
+    histories = out_dir is not None  # serialised only to be written
 
     def done(outcome: SeedOutcome) -> None:
         summary.add(outcome)
@@ -277,7 +285,18 @@ def run_chaos(
     try:
         if jobs <= 1:
             for seed in chosen:
-                done(replay_seed(topology, plan, workload, seed, sabotage=sabotage, shrink=shrink))
+                done(
+                    replay_seed(
+                        topology,
+                        plan,
+                        workload,
+                        seed,
+                        operations=operations,
+                        sabotage=sabotage,
+                        shrink=shrink,
+                        histories=histories,
+                    )
+                )
         else:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 futures = [
@@ -287,8 +306,10 @@ def run_chaos(
                         plan,
                         workload,
                         seed,
+                        operations=operations,
                         sabotage=sabotage,
                         shrink=shrink,
+                        histories=histories,
                     )
                     for seed in chosen
                 ]

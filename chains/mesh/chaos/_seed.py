@@ -21,7 +21,7 @@ from chains.ibc._relayer_msgs import RelayerStats, RelayerStatus
 from chains.mesh._mesh import Mesh
 from chains.mesh._relaying import MeshLink
 from chains.mesh._topology import Topology
-from chains.mesh.chaos._history import History
+from chains.mesh.chaos._history import History, HistoryEntry
 from chains.mesh.chaos._plan import (
     ChainCrash,
     ChainHalt,
@@ -34,7 +34,13 @@ from chains.mesh.chaos._plan import (
     RelayerLag,
     check_plan_supported,
 )
-from chains.mesh.chaos._record import CapSample, RelayerAnswer, SeedRecord, Withdrawal
+from chains.mesh.chaos._record import (
+    CapSample,
+    LostBlock,
+    RelayerAnswer,
+    SeedRecord,
+    Withdrawal,
+)
 from chains.mesh.chaos._workload import Operation, Workload, generate_operations
 from mesh_actors import MeshActorsError
 
@@ -80,6 +86,10 @@ class _Driver:
         self.history = record.history
         self.pending: dict[str, int] = {}  # packet key -> op index
         self.active: list[Any] = []  # faults started and not yet ended, in start order
+        self.by_index = {op.index: op for op in record.operations}
+        self.withdrawn: dict[int, Withdrawal] = {}  # op index -> what it released
+        # op index -> its invoke entry (`History.invocation` scans: quadratic over a run)
+        self.invoked: dict[int, HistoryEntry] = {}
 
     # -- faults -----------------------------------------------------------------------------
 
@@ -112,7 +122,9 @@ class _Driver:
                 mesh.resume_chain(fault.chain)
         elif isinstance(fault, ChainCrash):
             if start:
-                await mesh.crash_chain(fault.chain)
+                lost = await mesh.crash_chain(fault.chain)
+                if lost is not None:
+                    self.lose(fault.chain, lost)
             elif not self._still(ChainCrash, fault.chain):
                 mesh.restart_chain(fault.chain)
         elif isinstance(fault, CompetingRelayers):
@@ -139,6 +151,56 @@ class _Driver:
         elif isinstance(fault, ClockSkew):
             mesh.skew_clock(fault.chain, fault.offset, fault.drift)
             self.active.remove(fault)  # a step, not a window
+
+    def lose(self, chain: str, height: int) -> None:
+        """Account for a crash of ``chain`` that lost its transactions after its block
+        boundary at ``height``: the events they published are retracted, an operation
+        they answered becomes ``info`` (``block_lost``: it was answered, its effect is
+        gone), one whose ack or timeout they carried is pending again (the packet will
+        be relayed again), and a withdrawal they made is forgotten."""
+        history = self.history
+        for event in self._events.drain():  # published before the crash: not yet seen
+            history.observe(event)
+        now = self.mesh.seconds
+        self.record.lost_blocks.append(LostBlock(round(now, 6), chain, height))
+        history.retract(chain, height)
+        answered_here = [
+            e.op
+            for e in history.entries
+            if e.type == "ok"
+            and e.height is not None
+            and e.height >= height
+            and self.by_index[e.op].chain == chain
+        ]
+        packets = {index: key for key, index in self.record.op_packets.items()}
+        for index in answered_here:
+            if index not in packets:  # answered by its own transaction, now lost
+                history.mark_lost(index, now)
+                withdrawal = self.withdrawn.pop(index, None)
+                if withdrawal is not None:
+                    self.record.withdrawals.remove(withdrawal)
+        for index, key in packets.items():
+            if self.by_index[index].chain != chain:
+                continue
+            life = self._life(key)
+            if life is None:
+                # sent in the lost block: the packet never existed
+                del self.record.op_packets[key]
+                if self.pending.pop(key, None) is not None:
+                    invoked = self.invoked.get(index)
+                    assert invoked is not None
+                    history.record(
+                        index,
+                        "info",
+                        invoked.f,
+                        invoked.process,
+                        invoked.value,
+                        now,
+                        error="block_lost",
+                    )
+            elif not life.settled and key not in self.pending and history.reopen(index) is not None:
+                # its ack or timeout was in the lost block: pending until it lands again
+                self.pending[key] = index
 
     def _still(self, kind: type[Any], chain: str) -> bool:
         return any(isinstance(f, kind) and f.chain == chain for f in self.active)
@@ -168,7 +230,9 @@ class _Driver:
     async def invoke(self, op: Operation) -> None:
         mesh = self.mesh
         now = mesh.seconds
-        self.history.record(op.index, "invoke", op.f, op.process, dict(op.args), now)
+        self.invoked[op.index] = self.history.record(
+            op.index, "invoke", op.f, op.process, dict(op.args), now
+        )
         try:
             result = await self._call(op)
         except Exception as exc:  # a MeshError or a refused call: a definite failure
@@ -201,9 +265,9 @@ class _Driver:
                     amount = int(event.get("amount") or 0)
                     if amount:
                         pairing = f"{op.args['provider']}→{op.args['consumer']}"
-                        self.record.withdrawals.append(
-                            Withdrawal(mesh.seconds, pairing, op.process, amount)
-                        )
+                        withdrawal = Withdrawal(mesh.seconds, pairing, op.process, amount)
+                        self.record.withdrawals.append(withdrawal)
+                        self.withdrawn[op.index] = withdrawal
         packet = None
         if op.f in _CROSS_CHAIN:
             for event in result.events:
@@ -294,7 +358,7 @@ class _Driver:
     def _complete(
         self, index: int, kind: str, time: float | None, height: int | None, error: str | None
     ) -> None:
-        invoked = self.history.invocation(index)
+        invoked = self.invoked.get(index)
         assert invoked is not None
         self.history.record(
             index,
@@ -310,7 +374,7 @@ class _Driver:
     def finish(self) -> None:
         """Operations still pending become ``info``; entries are put in time order."""
         for index in self.pending.values():
-            invoked = self.history.invocation(index)
+            invoked = self.invoked.get(index)
             assert invoked is not None
             self.history.record(
                 index, "info", invoked.f, invoked.process, invoked.value, self.mesh.seconds
@@ -377,6 +441,11 @@ async def run_seed(
         # block times are genesis time plus clock seconds; history times count from the
         # moment the mesh finished starting, as `Mesh.seconds` does
         record.history.start_time = topology.genesis_time + mesh.clock.now() - mesh.seconds
+        # a crashed chain loses its open block: keep the committed state of those the
+        # plan crashes (only those: the copy costs a little at every block)
+        crashed = sorted({f.chain for f in plan.faults if isinstance(f, ChainCrash)})
+        if crashed:
+            mesh.keep_committed(*crashed)
         driver = _Driver(mesh, record)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(driver.consume, name="chaos history")

@@ -103,6 +103,10 @@ class Workload(BaseModel):
         return self
 
 
+# operations answered by a consumer's transaction (the price feed, governance's max cap)
+_ON_CONSUMER = frozenset({"move_price", "set_max_cap"})
+
+
 @dataclass(frozen=True)
 class Operation:
     """One user operation: ``index`` in the run, ``time`` (clock seconds after start),
@@ -114,6 +118,17 @@ class Operation:
     f: str
     process: str
     args: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def chain(self) -> str:
+        """The chain whose transaction answers the operation (for a cross-chain one, the
+        provider's, which also settles it: its ack or timeout lands there)."""
+        named = self.args.get("chain")
+        if named is not None:
+            return str(named)
+        if self.f in _ON_CONSUMER:
+            return str(self.args["consumer"])
+        return str(self.args["provider"])
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict (`from_json` reads it back)."""

@@ -12,6 +12,7 @@ from chains.mesh import (
     CHECKERS,
     CapSample,
     ChaosPlan,
+    LostBlock,
     Mesh,
     Operation,
     RelayerAnswer,
@@ -171,6 +172,40 @@ def test_liveness_is_not_owed_while_a_fault_never_heals(record: SeedRecord) -> N
     record.heals_at = None
     record.history.entries = [e for e in record.history.entries if e.type == "invoke"]
     assert "liveness" not in _failing(record)
+
+
+# -- lost_blocks ---------------------------------------------------------------------------
+
+
+def _lose_last_answer(record: SeedRecord) -> LostBlock:
+    """Record a crash that lost the block of the last ``ok`` answered by a transaction."""
+    by_index = {op.index: op for op in record.operations}
+    entry = [e for e in record.history.entries if e.type == "ok" and e.height is not None][-1]
+    lost = LostBlock(entry.time, by_index[entry.op].chain, entry.height or 0)
+    record.lost_blocks.append(lost)
+    return lost
+
+
+def test_lost_blocks_fails_on_an_answer_kept_ok_in_a_lost_block(record: SeedRecord) -> None:
+    lost = _lose_last_answer(record)
+    found = run_checkers(record)["lost_blocks"]
+    assert found and _failing(record) == {"lost_blocks"}
+    # marked as the runner marks them, the history holds, and liveness owes nothing
+    for line in found:
+        record.history.mark_lost(int(line.split("#")[1].split()[0]), lost.time)
+    assert _failing(record) == set()
+
+
+def test_lost_blocks_fails_on_block_lost_with_no_crash(record: SeedRecord) -> None:
+    entry = [e for e in record.history.entries if e.type == "ok"][-1]
+    assert record.history.mark_lost(entry.op, entry.time)
+    assert _failing(record) == {"lost_blocks"}
+
+
+def test_liveness_still_fails_on_an_info_that_no_crash_explains(record: SeedRecord) -> None:
+    entry = [e for e in record.history.entries if e.type == "ok"][-1]
+    assert record.history.mark_lost(entry.op, entry.time, error="unknown")
+    assert _failing(record) == {"liveness"}
 
 
 # -- components broken on purpose in a running mesh ---------------------------------------

@@ -64,6 +64,39 @@ def test_a_failed_check_exits_1_naming_the_seed(files: dict[str, Path], tmp_path
     assert re.search(r"seed \d+ failed: .*liveness", out)
 
 
+def test_a_failing_seed_replays_identically_with_seed_and_its_repro(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    text = WORKLOAD_TEXT.replace("rate = 120", "rate = 120\nsettle_bound = 1.0")
+    files["workload"].write_text(text)
+    code, out, _ = _run(_chaos_argv(files, tmp_path / "run", "--seeds", "3", "--no-shrink"))
+    assert code == 1
+    seed = int(re.findall(r"seed (\d+) failed", out)[0])
+    assert f"--seed {seed}" in out.split("replay: ")[1]  # the command to replay it
+    code, again, _ = _run(_chaos_argv(files, tmp_path / "one", "--seed", str(seed)))
+    assert code == 1 and "seeds: 1;" in again and "replay:" not in again
+    for name in ("history.jsonl", "history.edn", "packets.jsonl"):
+        first = (tmp_path / "run" / "seeds" / str(seed) / name).read_bytes()
+        assert (tmp_path / "one" / "seeds" / str(seed) / name).read_bytes() == first
+    # the shrunk reproduction replays alone (its file carries plan, workload, operations)
+    repro = tmp_path / "one" / "seeds" / str(seed) / "repro.json"
+    shrunk = json.loads(repro.read_text())["operations"]
+    assert shrunk
+    code, replayed, _ = _run(
+        [str(files["topology"]), "--repro", str(repro), "--out", str(tmp_path / "r")]
+    )
+    assert code == 1 and f"seed {seed} failed: liveness" in replayed
+    record = json.loads((tmp_path / "r" / "seeds" / str(seed) / "record.json").read_text())
+    assert record["operations"] == len(shrunk)
+
+
+def test_a_file_that_is_no_reproduction_exits_2(files: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "repro.json"
+    bad.write_text("{}")
+    code, _, err = _run([str(files["topology"]), "--repro", str(bad)])
+    assert code == 2 and "not a chaos reproduction" in err
+
+
 def test_bad_input_exits_2_with_a_located_error(files: dict[str, Path], tmp_path: Path) -> None:
     files["plan"].write_text('[[faults]]\nkind = "link"\nchains = ["juno", "osmosis"]\ndrop = 2\n')
     code, _, err = _run(_chaos_argv(files, tmp_path / "run"))

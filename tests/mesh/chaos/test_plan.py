@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -154,3 +157,15 @@ def test_composition_adds_faults_and_heals_at_the_latest_end(
     assert len(both.faults) == len(a) + len(b)
     ends = [f.end for f in a + b if f.end is not None]
     assert both.heals_at() == max([0.0, *ends])
+
+
+def test_the_readme_walkthrough_plan_is_valid() -> None:
+    """The fault plan the README's chaos walkthrough has a user write parses, and runs
+    on the example mesh (so the walkthrough cannot drift from the plan format)."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```toml\n(# my-plan\.toml.*?)```", readme, re.S)
+    assert match is not None, "the README's walkthrough plan is missing"
+    plan = parse_chaos_plan(match.group(1), "README.md")
+    kinds = [fault.kind for fault in plan.faults]
+    assert kinds == ["link", "partition", "relayer_crash", "chain_crash"]
+    check_plan_supported(plan, TOPOLOGY)

@@ -11,7 +11,8 @@ What is checked:
 - after every step, the chain-local invariants (P-18..P-21 vault, C-43 cap, supply) on the
   chains that are up, and every received packet's origin (I-17);
 - the vault's collateral of each user is exactly what its accepted bonds and unbonds left
-  (a model kept beside the mesh: a halted chain refuses, a crashed one fails the call);
+  (a model kept beside the mesh: a halted chain refuses, a crashed one fails the call, and
+  a crash takes back what was answered in the block it lost, `Mesh.keep_committed`);
 - at the end, with every fault healed (chains resumed and restarted, relayers restarted,
   partitions healed), the mesh settles (every packet acked or timed out, no pending
   provider transaction, I-25, P-65/P-66) and the quiescent cross-chain checks hold
@@ -109,6 +110,8 @@ class MeshMachine(RuleBasedStateMachine):
         self.portal: BlockingPortal | None = None
         self.mesh: Mesh | None = None
         self.collateral = dict.fromkeys(USERS, 0)
+        # accepted bonds and unbonds: (height, user, change); a crash may take some back
+        self.answered: list[tuple[int, str, int]] = []
         self.crashed: set[str] = set()
         self.halted: set[str] = set()
         self.relayer_down = False
@@ -127,6 +130,8 @@ class MeshMachine(RuleBasedStateMachine):
         self.portal = self._portal_cm.__enter__()
         self._mesh_cm = self.portal.wrap_async_context_manager(running_mesh(seed))
         self.mesh = self._mesh_cm.__enter__()
+        # a crash loses the open block, as a real node's does
+        self.call(self.mesh.keep_committed)
 
     def teardown(self) -> None:
         try:
@@ -162,9 +167,9 @@ class MeshMachine(RuleBasedStateMachine):
 
     # -- operations -------------------------------------------------------------------------
 
-    def _provider_tx(self, func: Any, *args: Any) -> bool | None:
-        """Run a provider transaction: whether it was accepted (``None``: the chain is
-        down, the call failed without running)."""
+    def _provider_tx(self, func: Any, *args: Any) -> int | None:
+        """Run a provider transaction: the height it was accepted at (``None``: refused,
+        or the chain is down and the call failed without running)."""
         try:
             result = self.call(func, *args)
         except MeshActorsError:
@@ -172,19 +177,22 @@ class MeshMachine(RuleBasedStateMachine):
             return None
         if P in self.halted:
             assert not result.ok
-        return bool(result.ok)
+        return int(result.height) if result.ok else None
+
+    def _collateral(self, height: int | None, user: str, change: int) -> None:
+        if height is not None:
+            self.collateral[user] += change
+            self.answered.append((height, user, change))
 
     @rule(user=st.sampled_from(USERS), amount=amounts)
     def bond(self, user: str, amount: int) -> None:
         assert self.mesh is not None
-        if self._provider_tx(self.mesh.bond, P, user, amount):
-            self.collateral[user] += amount
+        self._collateral(self._provider_tx(self.mesh.bond, P, user, amount), user, amount)
 
     @rule(user=st.sampled_from(USERS), amount=amounts)
     def unbond(self, user: str, amount: int) -> None:
         assert self.mesh is not None
-        if self._provider_tx(self.mesh.unbond, P, user, amount):
-            self.collateral[user] -= amount
+        self._collateral(self._provider_tx(self.mesh.unbond, P, user, amount), user, -amount)
 
     @rule(user=st.sampled_from(USERS), amount=amounts)
     def cross_stake(self, user: str, amount: int) -> None:
@@ -230,8 +238,14 @@ class MeshMachine(RuleBasedStateMachine):
     @rule(chain=st.sampled_from(CHAINS))
     def crash(self, chain: str) -> None:
         assert self.mesh is not None
-        self.call(self.mesh.crash_chain, chain)
+        lost = self.call(self.mesh.crash_chain, chain)
         self.crashed.add(chain)
+        if chain == P and lost is not None:
+            # what the provider answered after its last boundary never happened
+            for height, user, change in self.answered:
+                if height >= lost:
+                    self.collateral[user] -= change
+            self.answered = [a for a in self.answered if a[0] < lost]
 
     @rule(chain=st.sampled_from(CHAINS))
     def restart(self, chain: str) -> None:
