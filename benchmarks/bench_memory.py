@@ -30,7 +30,32 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks memory
 
-Measured: see the end of this docstring (figures are filled in by the last session).
+Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 2.5 before and
+10-13 after; memory figures do not depend on the load; ``MEM_BENCH_USERS=2000,4000
+.venv/bin/python -m benchmarks memory``, one run per size), bytes per stake, target 1,024:
+
+- before (commit dbeca20): retained heap 7,406 (slope) / 7,763 (4,000 above idle); peak
+  RSS 17,832 / 17,903 (idle 65.0 MiB, 4,000 users 133.2 MiB);
+- after (this session): retained heap 7,073 / 7,225; peak RSS 16,970 / 17,124 (idle
+  64.6 MiB, 4,000 users 129.9 MiB); RSS after the warm-up 16,894 / 17,099, so the peak is
+  what stays, not a transient. What changed: one string per validator in the provider's
+  stake keys (it was decoded afresh per stake), committed value ranges that share one int
+  and a user's ``max_lien`` that shares its lien's range, one string per user address (the
+  genesis's and the signing cache's were two copies), and an idle actor no longer pins
+  the last message it handled and its answer (a relayer batch with every packet's proof,
+  a transaction result with all its events).
+- where the 7 KiB of heap per stake is (the top 20 above, with deeper tracebacks): the
+  consumer's and provider's IBC Merkle trees, ~2.3 KiB (a receipt and an ack leaf per
+  stake: key bytes ~300, node and leaf hashes ~530, nodes ~290, and the proof steps cached
+  on every inner node, ~800: ``_merkle.py`` ``via_left``/``via_right``); the genesis
+  accounts the chain config keeps (a pydantic ``GenesisAccount`` and ``Coin`` per user,
+  ~1,000); the mesh's signing keys (an lru cache of ``KeyPair`` per user with a pydantic
+  ``PublicKey``, ~700); the light client's memo of proven node hashes (``_client.py``
+  ``_proven``, ~390, bounded by roots, not by size); the provider's own records (vault
+  account and lien, external stake and its index, bank balance, ~900 with the maps' slots).
+- RSS is 2.4x the traced heap per stake: the OpenSSL key objects of each user's signing
+  key pair (outside tracemalloc) and the allocator's fragmentation, by elimination (not
+  measured separately).
 """
 
 from __future__ import annotations
