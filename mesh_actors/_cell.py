@@ -336,6 +336,13 @@ class _Cell(_Parent):
         debug = system.debug
         drop_expired = system.drop_expired
         now = system._now
+        # the message being handled and its handler's answer; both are dropped after each
+        # batch, so that an idle actor does not pin the last message it handled (a
+        # relayer's batch with every packet's proof, a transaction result with all its
+        # events) until the next one arrives
+        env: Envelope | None = None
+        message: Any = None
+        result: Any = None
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -384,6 +391,7 @@ class _Cell(_Parent):
                 if env.kind is _ASK:
                     system._reply(env, result)
             self.current = None
+            env = message = result = None
             await checkpoint()
 
     def _expired(self, env: Envelope) -> None:

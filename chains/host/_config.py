@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import sys
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -151,8 +152,10 @@ def account_key(name: str, seed: bytes = b"") -> KeyPair:
 
 @functools.lru_cache(maxsize=65536)
 def _key_address(name: str, prefix: str, seed: bytes = b"") -> str:
-    # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often
-    return _account_key(name, seed).address(prefix)
+    # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often.
+    # Interned, as the genesis's are (`chains.mesh`'s chain_config): the state a user's
+    # genesis funds and transactions write is then keyed by one string (issue 16)
+    return sys.intern(_account_key(name, seed).address(prefix))
 
 
 @functools.lru_cache(maxsize=65536)

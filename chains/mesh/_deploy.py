@@ -20,6 +20,7 @@ the owner of the simple price feeds and price hosts (so it can move prices).
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,8 +192,9 @@ def chain_config(spec: ChainSpec, genesis_time: int, key_seed: bytes = b"") -> C
         key_seed=key_seed,
         accounts=tuple(
             GenesisAccount(
-                # the address of the user's key (`NodeHandle.address`)
-                address=account_key(a.name, key_seed).address(spec.prefix),
+                # the address of the user's key (`NodeHandle.address`), interned as that
+                # one is: one string per user in the state, not one per way it was derived
+                address=sys.intern(account_key(a.name, key_seed).address(spec.prefix)),
                 coins=(Coin(denom=spec.denom, amount=a.balance),),
             )
             for a in spec.accounts

@@ -12,6 +12,7 @@ vault; the provider's own lien holders expect ``{"validator": "<valoper>"}``
 from __future__ import annotations
 
 import json
+import sys
 
 from chains.contract._coin import Coin
 from chains.contract._decimal import Decimal18
@@ -104,4 +105,6 @@ def decode_stake_target(msg: bytes) -> str:
     validator: str = body["validator"]
     if not validator:
         raise InvalidStakeMsg("empty validator")
-    return validator
+    # interned: the contracts key every user's stake by its validator, and a freshly decoded
+    # string per stake would be a copy of the same ~60 characters per user (issue 16)
+    return sys.intern(validator)

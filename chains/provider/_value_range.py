@@ -155,7 +155,9 @@ class ValueRange:
     def commit_add_saturating(self, x: int) -> ValueRange:
         """``low += x``, then ``high = max(high, low)``. Never fails for ``x >= 0``."""
         low = self.low + max(x, 0)
-        return ValueRange(low, max(self.high, low))
+        # a committed range is usually one value: share one int for both ends (issue 16:
+        # every user's committed lien and stake is such a range, kept for good)
+        return ValueRange(low, self.high if self.high > low else low)
 
     def rollback_add_saturating(self, x: int) -> ValueRange:
         """``high = max(high - x, low)``. Never fails (the reference aborts when ``x > high``)."""
@@ -204,5 +206,13 @@ class ValueRange:
 
 
 def max_range(a: ValueRange, b: ValueRange) -> ValueRange:
-    """Component-wise maximum ``(max(a.low, b.low), max(a.high, b.high))`` (P-7)."""
+    """Component-wise maximum ``(max(a.low, b.low), max(a.high, b.high))`` (P-7).
+
+    Returns ``a`` or ``b`` itself when it is that maximum (ranges are immutable): a user's
+    ``max_lien`` then shares its largest lien's range instead of keeping a copy (issue 16).
+    """
+    if a.low >= b.low and a.high >= b.high:
+        return a
+    if b.low >= a.low and b.high >= a.high:
+        return b
     return ValueRange(max(a.low, b.low), max(a.high, b.high))

@@ -79,12 +79,12 @@ def _signed_range(low: int, high: int) -> ValueRange:
 def max_lien_of(liens: dict[str, Lien] | list[Lien]) -> ValueRange:
     """Component-wise maximum of the liens' amounts, ``(0, 0)`` if none (§3.3)."""
     values = liens.values() if isinstance(liens, dict) else liens
-    low = 0
-    high = 0
+    # through `max_range`, which returns a lien's own range when it is the maximum: the
+    # user's record then shares it rather than keeping a copy (issue 16)
+    found = ZERO
     for lien in values:
-        low = max(low, lien.amount.low)
-        high = max(high, lien.amount.high)
-    return ValueRange(low, high)
+        found = max_range(found, lien.amount)
+    return found
 
 
 class VaultState:

@@ -57,6 +57,7 @@ from chains.provider import (
     ReleaseLocalStake,
     ReleaseProxyStake,
     SlashInfo,
+    decode_stake_target,
     encode_stake_target,
 )
 from tests.chains.provider._fakes import (
@@ -463,3 +464,13 @@ def test_proxy_sudo_process_unbonding_queue_flushes_and_nothing_else_P_62(
     assert pf.proxy.sudo(pf.env, ProcessUnbondingQueue()).messages == ()
     with pytest.raises(UnsupportedMessage):
         pf.proxy.sudo(pf.env, ProxyWithdrawRewards())
+
+
+def test_decoded_stake_target_is_one_string_per_validator_P_44() -> None:
+    """The validator a stake's ``msg`` names (P-44, P-62) is decoded to one shared string:
+    the contracts key every user's stake by it, so no user keeps a copy (issue 16)."""
+    name = "osmovaloper1" + "q" * 40
+    first = decode_stake_target(encode_stake_target(name))
+    second = decode_stake_target(encode_stake_target("".join(name)))
+    assert first == second == name
+    assert first is second

@@ -128,3 +128,28 @@ def test_page_limit_default_10_max_30_P_35() -> None:
     assert page_limit(31) == 30
     assert page_limit(1000) == 30
     assert page_limit(-1) == 0
+
+
+@given(ranges(), ranges())
+def test_max_range_is_the_componentwise_maximum_and_shares_a_dominating_range_P_7(
+    a: ValueRange, b: ValueRange
+) -> None:
+    """P-7's ``max_range``; a user's ``max_lien`` shares its lien's range (issue 16)."""
+    out = max_range(a, b)
+    assert out == ValueRange(max(a.low, b.low), max(a.high, b.high))
+    if a.low >= b.low and a.high >= b.high:
+        assert out is a
+    elif b.low >= a.low and b.high >= a.high:
+        assert out is b
+
+
+@given(ranges(), amounts)
+def test_commit_add_saturating_value_and_one_int_for_a_single_value_P_7(
+    r: ValueRange, x: int
+) -> None:
+    """``low += x`` then ``high = max(high, low)`` (P-7 [rec]); a single value keeps one int
+    for both ends (issue 16: every committed lien and stake is such a range)."""
+    out = r.commit_add_saturating(x)
+    assert out == ValueRange(r.low + x, max(r.high, r.low + x))
+    if out.low == out.high:
+        assert out.low is out.high

@@ -1,0 +1,245 @@
+"""Memory per stake (issue 16): retained heap and peak RSS of the seed mesh, per user.
+
+The seed topology as ``bench_mesh`` builds it (reference defaults, ``V`` validators per
+chain, users spread round-robin over the four pairings), in three runs: the idle mesh (no
+users) and ``U1`` and ``U2`` users, each bonding 1,000,000 and cross-staking 200,000 (one
+*stake* = one user's bond + one cross-stake), measured after the three-hour warm-up (the
+users' packets relayed and acked, their stake bonded at the consumers' first epochs) with
+the mesh still running. Target (issue 16): at most 1 KiB per stake above the idle mesh.
+
+- **retained heap per stake**: ``tracemalloc``'s traced memory after ``gc.collect()``,
+  in a run of its own (tracing slows the run and adds to RSS); the slope between ``U1``
+  and ``U2`` and the ``U2`` run above idle, per user;
+- **peak RSS per stake**: ``ru_maxrss`` of a fresh forked process per run (no tracing),
+  the slope and above idle, per user; and the same for the RSS after the warm-up (what
+  stays, against the peak, which includes what the relaying of every user's packet held at
+  once);
+- **the next gap**: the top 20 allocation sites (file:line, one frame) by retained bytes
+  per stake, the ``U2`` run minus the ``U1`` run divided by ``U2 - U1``.
+
+Each run is a fresh forked process (``multiprocessing`` fork context): its peak RSS is its
+own and nothing of one run is retained in the next.
+
+Size knobs (environment variables)::
+
+    MEM_BENCH_USERS        the two user counts, comma-separated (default 2000,4000)
+    MEM_BENCH_VALIDATORS   validators per chain (default 100)
+    MEM_BENCH_REPEATS      runs per size for the RSS figures, median taken (default 1)
+    MEM_BENCH_FRAMES       frames tracemalloc keeps per allocation (default 12): a site
+                           in a library is shown with the project's line that led to it
+
+    .venv/bin/python -m benchmarks memory
+
+Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 2.5 before and
+10-13 after; memory figures do not depend on the load; ``MEM_BENCH_USERS=2000,4000
+.venv/bin/python -m benchmarks memory``, one run per size), bytes per stake, target 1,024:
+
+- before (commit dbeca20): retained heap 7,406 (slope) / 7,763 (4,000 above idle); peak
+  RSS 17,832 / 17,903 (idle 65.0 MiB, 4,000 users 133.2 MiB);
+- after (this session): retained heap 7,073 / 7,225; peak RSS 16,970 / 17,124 (idle
+  64.6 MiB, 4,000 users 129.9 MiB); RSS after the warm-up 16,894 / 17,099, so the peak is
+  what stays, not a transient. What changed: one string per validator in the provider's
+  stake keys (it was decoded afresh per stake), committed value ranges that share one int
+  and a user's ``max_lien`` that shares its lien's range, one string per user address (the
+  genesis's and the signing cache's were two copies), and an idle actor no longer pins
+  the last message it handled and its answer (a relayer batch with every packet's proof,
+  a transaction result with all its events).
+- where the 7 KiB of heap per stake is (the top 20 above, with deeper tracebacks): the
+  consumer's and provider's IBC Merkle trees, ~2.3 KiB (a receipt and an ack leaf per
+  stake: key bytes ~300, node and leaf hashes ~530, nodes ~290, and the proof steps cached
+  on every inner node, ~800: ``_merkle.py`` ``via_left``/``via_right``); the genesis
+  accounts the chain config keeps (a pydantic ``GenesisAccount`` and ``Coin`` per user,
+  ~1,000); the mesh's signing keys (an lru cache of ``KeyPair`` per user with a pydantic
+  ``PublicKey``, ~700); the light client's memo of proven node hashes (``_client.py``
+  ``_proven``, ~390, bounded by roots, not by size); the provider's own records (vault
+  account and lien, external stake and its index, bank balance, ~900 with the maps' slots).
+- RSS is 2.4x the traced heap per stake: the OpenSSL key objects of each user's signing
+  key pair (outside tracemalloc) and the allocator's fragmentation, by elimination (not
+  measured separately).
+"""
+
+from __future__ import annotations
+
+import gc
+import linecache
+import multiprocessing
+import os
+import re
+import resource
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from benchmarks._report import Report
+from benchmarks.bench_mesh import BOND, CROSS_STAKE, build_topology
+from chains import Mesh
+
+__all__ = ["MemoryRun", "measure_memory", "run"]
+
+_ROOT = str(Path(__file__).resolve().parents[1]) + "/"
+_TARGET = 1024.0  # bytes per stake above the idle mesh (issue 16)
+_TOP = 20
+_OWN = re.compile(r"/(chains|mesh_actors|transport)/")
+
+
+@dataclass(frozen=True)
+class MemoryRun:
+    """One run's figures: users, peak RSS (bytes), retained heap (bytes, 0 untraced), the
+    RSS at the measurement (bytes, after the warm-up, the mesh still running), the
+    retained bytes and blocks per allocation site (``file:line``; empty untraced) and the
+    CPU seconds of the users' transactions."""
+
+    users: int
+    peak_rss: int
+    heap: int
+    rss: int = 0
+    sites: dict[str, tuple[int, int]] = field(default_factory=dict)
+    txs_s: float = 0.0
+
+
+async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
+    topology = build_topology(users, validators)
+    warmup_hours = float(os.environ.get("MESH_BENCH_WARMUP_HOURS") or 3)
+    if trace:
+        tracemalloc.start(_frames())
+    async with Mesh(topology, seed=7) as mesh:
+        started = time.process_time()
+        for i in range(users):
+            pairing = topology.pairings[i % len(topology.pairings)]
+            user = f"u{i}"
+            assert (await mesh.bond(pairing.provider, user, BOND)).ok
+            target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
+            result = await mesh.cross_stake(
+                pairing.provider, pairing.consumer, user, target, CROSS_STAKE
+            )
+            assert result.ok, result
+        txs_s = time.process_time() - started
+        await mesh.advance(hours=warmup_hours)
+        heap = 0
+        sites: dict[str, tuple[int, int]] = {}
+        gc.collect()
+        rss = _resident()
+        if trace:
+            gc.collect()
+            snapshot = tracemalloc.take_snapshot()
+            heap = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+            for record in snapshot.traces:
+                name = _site(record.traceback)
+                size, count = sites.get(name, (0, 0))
+                sites[name] = (size + record.size, count + 1)
+            del snapshot
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return MemoryRun(users, peak, heap, rss, sites, txs_s)
+
+
+def _resident() -> int:
+    # resident pages now (Linux); 0 where /proc is missing
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return 0
+
+
+def _frames() -> int:
+    return int(os.environ.get("MEM_BENCH_FRAMES") or 12)
+
+
+def _where(frame: tracemalloc.Frame) -> str:
+    return f"{frame.filename.replace(_ROOT, '')}:{frame.lineno}"
+
+
+def _site(traceback: tracemalloc.Traceback) -> str:
+    # the allocating line, and, when that is in a library or the standard library, the
+    # innermost line of the project's own code that led to it: that is where a change goes
+    frames = list(traceback)  # oldest first
+    site = _where(frames[-1])
+    for frame in reversed(frames):
+        if _OWN.search(frame.filename):
+            own = _where(frame)
+            return site if own == site else f"{own} <- {site}"
+    return site
+
+
+def measure_memory(users: int, validators: int, trace: bool) -> MemoryRun:
+    """One run in this process (on asyncio): ``users`` users bond and cross-stake on the
+    seed topology with ``validators`` per chain, then three simulated hours pass; with
+    ``trace``, the retained heap and its allocation sites are measured (tracemalloc)."""
+    return anyio.run(_drive, users, validators, trace)
+
+
+def _in_child(users: int, validators: int, trace: bool) -> MemoryRun:
+    # a fresh forked process per run: ru_maxrss is then that run's own peak
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        result: MemoryRun = pool.apply(measure_memory, (users, validators, trace))
+    return result
+
+
+def _rss(users: int, validators: int, repeats: int) -> tuple[int, int]:
+    runs = [_in_child(users, validators, False) for _ in range(repeats)]
+    return (
+        int(statistics.median(r.peak_rss for r in runs)),
+        int(statistics.median(r.rss for r in runs)),
+    )
+
+
+def _per_stake(report: Report, what: str, idle: int, low: int, high: int, u1: int, u2: int) -> None:
+    slope = (high - low) / (u2 - u1)
+    above = (high - idle) / u2
+    report.figure(
+        f"{what}: slope {u1:,} -> {u2:,} users",
+        slope,
+        "B/stake",
+        note=f"target <= {_TARGET:,.0f}; {slope / _TARGET:.1f}x",
+    )
+    report.figure(
+        f"{what}: {u2:,} users above idle",
+        above,
+        "B/stake",
+        note=f"idle {idle / 2**20:.1f} MiB, {u1:,} users {low / 2**20:.1f} MiB, "
+        f"{u2:,} users {high / 2**20:.1f} MiB",
+    )
+
+
+def _top_sites(low: MemoryRun, high: MemoryRun) -> None:
+    users = high.users - low.users
+    rows = []
+    for name, (size, count) in high.sites.items():
+        size0, count0 = low.sites.get(name, (0, 0))
+        rows.append(((size - size0) / users, (count - count0) / users, name))
+    rows.sort(reverse=True)
+    print(
+        f"\n  -- top {_TOP} allocation sites by retained bytes per stake "
+        f"({high.users:,} users minus {low.users:,}) --"
+    )
+    print(f"  {'B/stake':>9} {'blocks':>7}  site")
+    for per_stake, blocks, name in rows[:_TOP]:
+        path, _, line = name.split(" <- ")[0].rpartition(":")
+        source = linecache.getline(path if path.startswith("/") else _ROOT + path, int(line))
+        print(f"  {per_stake:9.1f} {blocks:7.2f}  {name}\n  {'':18}{source.strip()[:90]}")
+
+
+def run(report: Report) -> None:
+    sizes = os.environ.get("MEM_BENCH_USERS") or "2000,4000"
+    u1, u2 = (int(s) for s in sizes.split(","))
+    validators = int(os.environ.get("MEM_BENCH_VALIDATORS") or 100)
+    repeats = int(os.environ.get("MEM_BENCH_REPEATS") or 1)
+    print(
+        f"  seed topology, reference profile, {validators} validators per chain; idle, "
+        f"{u1:,} and {u2:,} users (bond + cross-stake each), after the three-hour warm-up"
+    )
+    traced = [_in_child(n, validators, True) for n in (0, u1, u2)]
+    idle, low, high = traced
+    _per_stake(report, "retained heap", idle.heap, low.heap, high.heap, u1, u2)
+    rss = [_rss(n, validators, repeats) for n in (0, u1, u2)]
+    _per_stake(report, "peak RSS", rss[0][0], rss[1][0], rss[2][0], u1, u2)
+    # the peak includes what the warm-up's relaying held at once (a batch of every
+    # user's packet with its proof, their acks); the RSS after it is what stays
+    _per_stake(report, "RSS after the warm-up", rss[0][1], rss[1][1], rss[2][1], u1, u2)
+    _top_sites(low, high)
