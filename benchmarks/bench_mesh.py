@@ -167,8 +167,8 @@ so these are the session's cleanest figures; ``/tmp``-script calling
   the IBC module's begin-block and packet units ~20%. Closing the gap needs fewer fresh
   headers per epoch round (every consumer's epoch falls on the same height: six headers,
   600 signatures; acks relayed with the next batch rather than at once would save some,
-  at a cost in latency) and a withdrawal settled per validator without a sub-message round trip (a spec change
-  to C-95/C-99 the issue rules out).
+  at a cost in latency) and a withdrawal settled per validator without a sub-message
+  round trip (a spec change to C-95/C-99 the issue rules out).
 
 History (before issue 16's reference defaults; the seed file then had 100-block epochs and
 30 s clears, what is now stress.toml):
