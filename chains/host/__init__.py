@@ -65,6 +65,7 @@ from chains.host._errors import (
     StoreVersionMismatch,
     UndecodableMessage,
     UnknownModule,
+    UnknownSynchronousMode,
 )
 from chains.host._events import (
     BlockPhase,
@@ -188,6 +189,7 @@ __all__ = [
     "TxResult",
     "UndecodableMessage",
     "UnknownModule",
+    "UnknownSynchronousMode",
     "account_key",
     "attach_store",
     "authenticate_tx",

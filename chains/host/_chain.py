@@ -60,7 +60,7 @@ from chains.host._committed import CommittedCopy
 from chains.host._config import ChainConfig, account_key
 from chains.host._contract_actor import ContractMsg
 from chains.host._durable import DEFAULT_SYNCHRONOUS, SYNCHRONOUS_MODES, state_app_hash
-from chains.host._errors import ChainNotRunning
+from chains.host._errors import ChainNotRunning, UnknownSynchronousMode
 from chains.host._events import ChainEvent
 from chains.host._executor import TxExecutor
 from chains.host._host import BlockClock, ChainHost
@@ -203,14 +203,15 @@ class Chain:
 
         ``synchronous``: SQLite's setting in WAL mode, ``"NORMAL"`` (default: survives a
         process crash or ``kill -9``) or ``"FULL"`` (also survives power loss; an fsync per
-        block). Raises ``ValueError`` for another value; `StoreCorrupt` (not a chain store,
-        damaged, app hash mismatch, or unopenable), `ForeignStore` (another chain's file),
-        `StoreVersionMismatch` (newer schema), `StoreAttached` (a store already attached):
+        block). Raises `UnknownSynchronousMode` for another value; `StoreCorrupt` (not a
+        chain store, damaged, app hash mismatch, or unopenable), `ForeignStore` (another
+        chain's file), `StoreVersionMismatch` (newer schema), `StoreAttached` (a store
+        already attached):
         the chain's state is then untouched. Cancelling abandons the wait; the attach, once
         queued, still runs.
         """
         if synchronous.upper() not in SYNCHRONOUS_MODES:
-            raise ValueError(f"unknown synchronous setting {synchronous!r}")
+            raise UnknownSynchronousMode(synchronous, SYNCHRONOUS_MODES)
         result = await self.host.ask(
             AttachStore(path=os.fspath(path), synchronous=synchronous), expect=QueryResult
         )

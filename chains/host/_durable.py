@@ -75,6 +75,7 @@ from chains.host._errors import (
     StoreCorrupt,
     StoreError,
     StoreVersionMismatch,
+    UnknownSynchronousMode,
 )
 
 if TYPE_CHECKING:
@@ -386,15 +387,16 @@ class DurableStore:
         """Open (or create) the store file of ``chain_id`` at ``path``, in WAL mode with
         ``synchronous`` (one of `SYNCHRONOUS_MODES`, case-insensitive).
 
-        Checks the file's identity before changing anything in it. Raises ``ValueError``
-        for an unknown ``synchronous``; `StoreCorrupt` (not a chain store, or damaged),
-        `ForeignStore` (another chain's), `StoreVersionMismatch` (a newer schema), or
-        ``sqlite3.OperationalError`` if the file cannot be opened at all (no such folder,
-        no permission; `Chain.attach_store` reports that as `StoreCorrupt`).
+        Checks the file's identity before changing anything in it. Raises
+        `UnknownSynchronousMode` for an unknown ``synchronous``; `StoreCorrupt` (not a chain
+        store, or damaged), `ForeignStore` (another chain's), `StoreVersionMismatch` (a
+        newer schema), or ``sqlite3.OperationalError`` if the file cannot be opened at all
+        (no such folder, no permission; `Chain.attach_store` reports that as
+        `StoreCorrupt`).
         """
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS_MODES:
-            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
+            raise UnknownSynchronousMode(synchronous, SYNCHRONOUS_MODES)
         where = Path(path)
         # autocommit mode: transactions are begun and ended explicitly below
         db = sqlite3.connect(where, isolation_level=None, check_same_thread=False)

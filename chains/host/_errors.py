@@ -28,6 +28,7 @@ __all__ = [
     "StoreCorrupt",
     "StoreError",
     "StoreVersionMismatch",
+    "UnknownSynchronousMode",
     "UndecodableMessage",
     "UnknownModule",
 ]
@@ -253,6 +254,18 @@ class StoreVersionMismatch(StoreError):
 
     def __init__(self, path: str, found: int, supported: int) -> None:
         super().__init__(path, found, supported)
+
+
+class UnknownSynchronousMode(StoreError, ValueError):
+    """``synchronous`` is not one of SQLite's modes the store offers (``modes``). Also a
+    ``ValueError``, so code that caught the builtin keeps working."""
+
+    fields = ("synchronous", "modes")
+    synchronous: str
+    modes: tuple[str, ...]
+
+    def __init__(self, synchronous: str, modes: tuple[str, ...]) -> None:
+        super().__init__(synchronous, tuple(modes))
 
 
 class StoreAttached(StoreError):

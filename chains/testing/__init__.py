@@ -43,6 +43,7 @@ from chains.testing._contracts import (
 from chains.testing._coordinator import (
     CoordinatorError,
     IbcCoordinator,
+    NotOnLink,
     NotRelayable,
     Step,
     StepResult,
@@ -114,6 +115,7 @@ __all__ = [
     "KitError",
     "KitResult",
     "LogQuery",
+    "NotOnLink",
     "NotRelayable",
     "QueryOther",
     "Received",

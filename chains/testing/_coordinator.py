@@ -58,7 +58,14 @@ from chains.ibc._relay_plan import GATEWAY, PathSide, RelayPlan, destination_key
 from chains.mesh._mesh import Mesh
 from chains.mesh._relaying import MeshLink
 
-__all__ = ["CoordinatorError", "IbcCoordinator", "NotRelayable", "Step", "StepResult"]
+__all__ = [
+    "CoordinatorError",
+    "IbcCoordinator",
+    "NotOnLink",
+    "NotRelayable",
+    "Step",
+    "StepResult",
+]
 
 # clock seconds a gateway may take to answer (in-process: at once, unless the chain is down)
 _ASK_TIMEOUT = 60.0
@@ -83,6 +90,18 @@ class NotRelayable(CoordinatorError):
 
     def __str__(self) -> str:
         return f"the planner has no {self.what} to relay for packet {self.key} now"
+
+
+class NotOnLink(CoordinatorError, ValueError):
+    """``chain_id`` is not one of the coordinated link's two chains (``a``, ``b``)."""
+
+    fields = ("chain_id", "a", "b")
+    chain_id: str
+    a: str
+    b: str
+
+    def __init__(self, chain_id: str, a: str, b: str) -> None:
+        super().__init__(chain_id, a, b)
 
 
 @dataclass(frozen=True)
@@ -172,9 +191,9 @@ class IbcCoordinator:
     # -- reading ----------------------------------------------------------------------------
 
     def other(self, chain_id: str) -> str:
-        """The other chain of the link."""
+        """The other chain of the link. Raises `NotOnLink` for a chain not on it."""
         if chain_id not in self._sides:
-            raise ValueError(f"{chain_id!r} is not on the link {self.a}-{self.b}")
+            raise NotOnLink(chain_id, self.a, self.b)
         return self.b if chain_id == self.a else self.a
 
     async def _ask(self, chain_id: str, message: Any, expect: type[Any], actor: str = "") -> Any:

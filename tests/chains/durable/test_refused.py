@@ -22,6 +22,7 @@ from chains.host import (
     StoreCorrupt,
     StoreError,
     StoreVersionMismatch,
+    UnknownSynchronousMode,
     state_app_hash,
 )
 from mesh_actors.testing import virtual_system
@@ -132,9 +133,12 @@ def test_future_schema_is_refused(tmp_path: Path) -> None:
     assert error.found == 99
 
 
-def test_unknown_synchronous_setting_is_a_value_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+def test_unknown_synchronous_setting_is_named_and_still_a_value_error(tmp_path: Path) -> None:
+    with pytest.raises(UnknownSynchronousMode) as refused:
         DurableStore.open(tmp_path / "x.sqlite", "stargaze-1", synchronous="SOMETIMES")
+    assert isinstance(refused.value, ValueError)
+    assert refused.value.synchronous == "SOMETIMES" and "NORMAL" in refused.value.modes
+    assert not (tmp_path / "x.sqlite").exists()  # refused before the file is touched
 
 
 @pytest.mark.anyio

@@ -10,7 +10,7 @@ import pytest
 from chains import parse_topology
 from chains.contract import IbcPacket
 from chains.mesh import Mesh
-from chains.testing import IbcCoordinator, NotRelayable
+from chains.testing import IbcCoordinator, NotOnLink, NotRelayable
 
 pytestmark = pytest.mark.anyio
 
@@ -134,3 +134,13 @@ async def test_a_client_in_the_signers_process_does_not_reverify_its_votes_I_2(
         update = await coord.update_client(C)
         assert update.ok
         assert [what for what in checked if what.startswith("commit of")] == []
+
+
+async def test_a_chain_off_the_link_is_named() -> None:
+    async with Mesh(TOPOLOGY, seed=5) as mesh, IbcCoordinator(mesh, P, C) as coord:
+        with pytest.raises(NotOnLink) as refused:
+            await coord.update_client("stargaze")
+        assert refused.value.chain_id == "stargaze"
+        assert {refused.value.a, refused.value.b} == {P, C}
+        assert isinstance(refused.value, ValueError)  # as before it was named
+        assert coord.other(P) == C
