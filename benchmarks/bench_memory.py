@@ -75,7 +75,7 @@ from pathlib import Path
 import anyio
 
 from benchmarks._report import Report
-from benchmarks.bench_mesh import BOND, CROSS_STAKE, build_topology
+from benchmarks.bench_mesh import build_topology, stake_users
 from chains import Mesh
 
 __all__ = ["MemoryRun", "measure_memory", "run"]
@@ -108,15 +108,7 @@ async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
         tracemalloc.start(_frames())
     async with Mesh(topology, seed=7) as mesh:
         started = time.process_time()
-        for i in range(users):
-            pairing = topology.pairings[i % len(topology.pairings)]
-            user = f"u{i}"
-            assert (await mesh.bond(pairing.provider, user, BOND)).ok
-            target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
-            result = await mesh.cross_stake(
-                pairing.provider, pairing.consumer, user, target, CROSS_STAKE
-            )
-            assert result.ok, result
+        await stake_users(mesh, topology, users, validators)
         txs_s = time.process_time() - started
         await mesh.advance(hours=warmup_hours)
         heap = 0

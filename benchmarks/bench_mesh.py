@@ -348,6 +348,22 @@ def _topology_of(users: int, validators: int, base: Path) -> Topology:
     return small_idle_topology() if base == SMALL else build_topology(users, validators, base)
 
 
+async def stake_users(mesh: Mesh, topology: Topology, users: int, validators: int) -> int:
+    """Users ``u0 .. u{users-1}``, round-robin over the pairings, each bond `BOND` on the
+    provider and cross-stake `CROSS_STAKE` to a consumer validator (round-robin); returns
+    the transactions submitted (two per user). Asserts each one succeeded."""
+    for i in range(users):
+        pairing = topology.pairings[i % len(topology.pairings)]
+        user = f"u{i}"
+        assert (await mesh.bond(pairing.provider, user, BOND)).ok
+        target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
+        result = await mesh.cross_stake(
+            pairing.provider, pairing.consumer, user, target, CROSS_STAKE
+        )
+        assert result.ok, result
+    return 2 * users
+
+
 async def _drive(users: int, validators: int, days: float, base: Path = SEED) -> MeshRun:
     topology = _topology_of(users, validators, base)
     warmup_hours = float(os.environ.get("MESH_BENCH_WARMUP_HOURS") or 3)
@@ -355,17 +371,7 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
     async with Mesh(topology, seed=7) as mesh:
         setup = time.process_time() - started
         started = time.process_time()
-        txs = 0
-        for i in range(users):
-            pairing = topology.pairings[i % len(topology.pairings)]
-            user = f"u{i}"
-            assert (await mesh.bond(pairing.provider, user, BOND)).ok
-            target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
-            result = await mesh.cross_stake(
-                pairing.provider, pairing.consumer, user, target, CROSS_STAKE
-            )
-            assert result.ok, result
-            txs += 2
+        txs = await stake_users(mesh, topology, users, validators)
         tx_time = time.process_time() - started
         # the warm-up: the users' packets relayed and acked, their stake bonded at the
         # consumers' first epochs (a one-time cost, timed apart from the days)
