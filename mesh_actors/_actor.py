@@ -145,6 +145,18 @@ class Actor(Generic[M]):
         """
         await self.on_start()
 
+    def on_drained(self) -> None:
+        """Called after the actor handled a run of messages, before its task lets any other
+        task run: after each batch it takes from its mailbox, and before it awaits an
+        asynchronous handler. The default does nothing (and costs nothing: it is not
+        called unless a subclass overrides it).
+
+        Work a handler can defer without anyone seeing the difference goes here: until the
+        actor's task yields, no other task (no subscriber, no asker) can run, so e.g. the
+        events of a run of messages can be published once, in order, at its end. It must
+        not await; if it raises, the actor counts as failed (as for a handler).
+        """
+
     def on_unhandled(self, message: Any) -> None:
         """Called for a message no handler accepts; the default sends it to the dead letters.
 

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 # How many messages an actor handles before it yields to other tasks.
 _BATCH = 128
+# `Actor.on_drained` as the base class has it (a no-op the loop does not call)
+_NO_DRAINED = Actor.on_drained
 _ASK = EnvelopeKind.ASK
 
 
@@ -359,6 +361,13 @@ class _Cell(_Parent):
             if len(queue) > mailbox.high_water:
                 mailbox.high_water = len(queue)
             handled = 0
+            # the actor's end-of-run hook (`Actor.on_drained`), if its class has one
+            instance = self.instance
+            drained = (
+                None
+                if instance is None or instance.__class__.on_drained is _NO_DRAINED
+                else instance.on_drained
+            )
             while queue and not signals and handled < _BATCH:
                 env = queue.popleft()
                 if mailbox._putters:
@@ -382,6 +391,8 @@ class _Cell(_Parent):
                 try:
                     result = fn(self.instance, message)
                     if result.__class__ is CoroutineType:
+                        if drained is not None:
+                            drained()  # other tasks may run during the await
                         result = await result
                 except Exception as exc:
                     if env.kind is _ASK:
@@ -392,7 +403,22 @@ class _Cell(_Parent):
                     system._reply(env, result)
             self.current = None
             env = message = result = None
+            if drained is not None and self._drained(drained):
+                continue
             await checkpoint()
+
+    def _drained(self, hook: Callable[[], None]) -> bool:
+        # the end of a run of messages: the actor's `on_drained`; True if it failed (the
+        # actor is then suspended, as for a failed handler)
+        try:
+            hook()
+        except Exception as exc:
+            if self.state is _State.RUNNING:
+                self._fail(exc)
+            else:
+                self.log.error("on_drained raised", error=repr(exc))
+            return True
+        return False
 
     def _expired(self, env: Envelope) -> None:
         # Its asker has already failed with AskTimeout (or is about to): a reply would only

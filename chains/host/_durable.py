@@ -65,6 +65,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast, runtime_checkable
 
+import msgspec
+import msgspec.structs
 from pydantic import BaseModel
 
 from chains.contract._store import JournaledMap, SortedJournaledMap
@@ -221,6 +223,15 @@ def _plan(hashable: Hashable) -> _Encoder:
             _encode(tuple(value), out)
 
         return encode_named
+    if issubclass(kind, msgspec.Struct):
+        # a record (`ChainEvent`, `TxResult`): encoded as the named tuple it once was
+        header = _header(b"n", kind)
+
+        def encode_struct(value: Any, out: list[bytes]) -> None:
+            out.append(header)
+            _encode(msgspec.structs.astuple(value), out)
+
+        return encode_struct
     if issubclass(kind, list):
         return _encode_list
     if issubclass(kind, frozenset | set):

@@ -9,7 +9,9 @@ stream; the events of anything rolled back are discarded (consumer.md C-8, C-9).
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import ClassVar
+
+import msgspec
 
 from chains.contract._coin import Coin
 from chains.contract._contract import Event
@@ -25,9 +27,15 @@ class BlockPhase(enum.StrEnum):
     END_BLOCK = "end_block"
 
 
-class ChainEvent(NamedTuple):
-    """One committed event of one chain (an immutable named tuple: cheap to build, as the
-    host builds one per event on the transaction path).
+class ChainEvent(msgspec.Struct, frozen=True, gc=False):
+    """One committed event of one chain: an immutable record, built positionally or by
+    keyword (``ChainEvent(chain_id, height, ...)``), compared and hashed by value.
+
+    It is a frozen ``msgspec.Struct`` the cyclic garbage collector does not track (issue
+    16): the host builds one per event on the transaction path, and a named tuple (which
+    the collector always tracks, its ``phase`` being an enum member) made those events
+    most of what the collector scanned and promoted. It holds only strings, integers and
+    tuples of strings, so it can never be part of a reference cycle.
 
     ``tx_index`` is the position of the atomic unit in its block (transactions and end-block
     sudo calls are numbered together from 0, in execution order); ``None`` for events of the
@@ -46,6 +54,9 @@ class ChainEvent(NamedTuple):
     type: str
     attributes: tuple[tuple[str, str], ...] = ()
 
+    # the field names, as a named tuple had them (set below from ``__struct_fields__``)
+    _fields: ClassVar[tuple[str, ...]]
+
     @property
     def event(self) -> Event:
         """The emitted `Event` (built on access: most events are never looked at)."""
@@ -57,6 +68,9 @@ class ChainEvent(NamedTuple):
             if k == key:
                 return v
         return None
+
+
+ChainEvent._fields = ChainEvent.__struct_fields__
 
 
 RawEvent = tuple[str, str, tuple[tuple[str, str], ...]]

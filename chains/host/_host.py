@@ -369,6 +369,8 @@ class ChainHost(Actor[HostMsg]):
     ) -> None:
         self._executor = executor
         self._events = events
+        # events committed by this run of messages, published by `on_drained` (see there)
+        self._pending: list[ChainEvent] = []
         self._clock = clock
         # owned by the `Chain`, like the clock, so it outlives restarts of this actor
         self._components = components if components is not None else {}
@@ -481,7 +483,25 @@ class ChainHost(Actor[HostMsg]):
             if sudo.contracts:
                 self._spawn_contracts(sudo.contracts)
         if result.events:
-            self._events.publish_all(result.events)
+            self._publish(result.events)
+
+    def _publish(self, events: Sequence[ChainEvent]) -> None:
+        # every publication but the deferred ones: what was deferred comes first (in order)
+        pending = self._pending
+        if pending:
+            self._events.publish_all(pending)
+            pending.clear()
+        self._events.publish_all(events)
+
+    def on_drained(self) -> None:
+        """Publish the events the run of messages just handled committed (`on_submit` and
+        `on_batch` defer them here): one publication per run rather than one per
+        transaction. No subscriber can run before the host's task yields, which it does
+        only after this, so subscribers see the same events in the same order."""
+        pending = self._pending
+        if pending:
+            self._events.publish_all(pending)
+            pending.clear()
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -500,7 +520,7 @@ class ChainHost(Actor[HostMsg]):
         if result.contracts:
             self._spawn_contracts(result.contracts)
         if result.events:
-            self._events.publish_all(result.events)
+            self._publish(result.events)
         return result
 
     def _execute(self, tx: ExecuteTx) -> TxResult:
@@ -554,7 +574,7 @@ class ChainHost(Actor[HostMsg]):
         if result.contracts:
             self._spawn_contracts(result.contracts)
         if result.events:
-            self._events.publish_all(result.events)
+            self._pending.extend(result.events)  # published by `on_drained`
         return result
 
     @handler(ExecuteTx, InstantiateTx, SudoTx, GovExecuteTx, GovSudoTx, RunUnit)
@@ -611,13 +631,12 @@ class ChainHost(Actor[HostMsg]):
             halted = ChainHalted(self._executor.chain_id)
             return tuple(self._refused(halted) for _ in batch.txs)
         # each transaction as `on_tx` runs it, with `_after_tx`'s steps where they are
-        # cheaper: the clock is told once, and the batch's events are published once, in
-        # order, at the end (no subscriber can run before the handler returns, so it sees
-        # the same sequence)
+        # cheaper: the clock is told once, and the batch's events are published by
+        # `on_drained` (no subscriber can run before then, so it sees the same sequence)
         submit = self._executor.submit
         runners = self._runners
         results: list[TxResult] = []
-        published: list[ChainEvent] = []
+        published = self._pending
         try:
             for tx in batch.txs:
                 if type(tx) is SubmitTx:
@@ -638,8 +657,6 @@ class ChainHost(Actor[HostMsg]):
             # what committed is announced even if the handler fails half-way
             if results:
                 self._schedule_changed()
-            if published:
-                self._events.publish_all(published)
         return tuple(results)
 
     # -- reads and administration ---------------------------------------------------------

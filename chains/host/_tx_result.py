@@ -2,16 +2,20 @@
 
 Chain errors are values here (STYLE: "contract errors are values in replies"): a failed
 transaction is a `TxResult` with ``ok=False`` and the named error, never an exception
-thrown across the actor boundary. These are immutable named tuples and frozen dataclasses
-rather than pydantic models: the host builds them on every transaction and block from values
-it has already checked, so validation would only cost time (a `TxResult` is a named tuple
-because a frozen dataclass costs several times more to build).
+thrown across the actor boundary. These are immutable records rather than pydantic
+models: the host builds them on every transaction and block from values it has already
+checked, so validation would only cost time. A `TxResult` is a frozen ``msgspec.Struct``
+that the cyclic garbage collector does not track: it is built per transaction (a frozen
+dataclass costs several times more to build) and, unlike the named tuple it was, it neither
+triggers collections nor gets scanned and promoted by them (issue 16).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
+
+import msgspec
 
 from chains.contract._errors import ChainError
 from chains.host._events import ChainEvent
@@ -20,7 +24,7 @@ from mesh_actors import Message
 __all__ = ["BlockResult", "QueryResult", "RemoteTxResult", "TxResult"]
 
 
-class TxResult(NamedTuple):
+class TxResult(msgspec.Struct, frozen=True, gc=False):
     """The outcome of one atomic unit (a transaction, a sudo call, an end-block call).
 
     On success ``data`` is the root call's result data (for an instantiation: the new
@@ -28,6 +32,10 @@ class TxResult(NamedTuple):
     ``contracts`` lists the addresses it instantiated. On failure ``error`` is the named
     error and nothing was committed: ``events`` and ``contracts`` are empty (C-8).
     ``height``/``time`` name the block it ran in, ``tx_index`` its position there.
+
+    Untracked by the garbage collector, a result must not be part of a reference cycle: it
+    is built after its unit ran, from the unit's values, and nothing it holds (``data``, the
+    ``error`` and its traceback's frames) can refer back to it.
     """
 
     ok: bool
@@ -39,11 +47,17 @@ class TxResult(NamedTuple):
     time: int
     tx_index: int
 
+    # the field names, as a named tuple had them (set below from ``__struct_fields__``)
+    _fields: ClassVar[tuple[str, ...]]
+
     def unwrap(self) -> Any:
         """``data`` of a successful unit; raises the unit's `ChainError` otherwise."""
         if self.error is not None:
             raise self.error
         return self.data
+
+
+TxResult._fields = TxResult.__struct_fields__
 
 
 @dataclass(frozen=True, slots=True)

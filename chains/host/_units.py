@@ -97,15 +97,14 @@ class UnitRunner(MessageCascade):
                 store._journal.clear()
         else:
             store.release(point)
-        # tuple.__new__ straight: ChainEvent and TxResult are NamedTuples, and their
-        # generated __new__ (keyword handling, defaults) costs twice as much
-        new = tuple.__new__
         if events:
-            stamp = (self.chain_id, height, time_s, index, phase)
-            if len(events) == 1:
-                stamped: tuple[ChainEvent, ...] = (new(ChainEvent, stamp + events[0]),)
-            else:
-                stamped = tuple([new(ChainEvent, stamp + raw) for raw in events])
+            chain_id = self.chain_id
+            stamped = tuple(
+                [
+                    ChainEvent(chain_id, height, time_s, index, phase, source, type_, attributes)
+                    for source, type_, attributes in events
+                ]
+            )
             events.clear()
         else:
             stamped = ()
@@ -114,7 +113,7 @@ class UnitRunner(MessageCascade):
             created.clear()
         else:
             contracts = ()
-        return new(TxResult, (True, data, None, stamped, contracts, height, time_s, index))
+        return TxResult(True, data, None, stamped, contracts, height, time_s, index)
 
     def _roll_back(self) -> None:
         # a failure reached the unit: undo everything it changed and emitted (C-8, P-2)
@@ -210,14 +209,21 @@ class UnitRunner(MessageCascade):
             events.clear()
             raise
         self._in_unit = False
-        new = tuple.__new__
-        stamp = (self.chain_id, height, time_s, index, _TX)
         if len(events) == 1:
-            stamped: tuple[ChainEvent, ...] = (new(ChainEvent, stamp + events[0]),)
+            source, type_, attributes = events[0]
+            stamped: tuple[ChainEvent, ...] = (
+                ChainEvent(self.chain_id, height, time_s, index, _TX, source, type_, attributes),
+            )
         else:
-            stamped = tuple([new(ChainEvent, stamp + raw) for raw in events])
+            chain_id = self.chain_id
+            stamped = tuple(
+                [
+                    ChainEvent(chain_id, height, time_s, index, _TX, source, type_, attributes)
+                    for source, type_, attributes in events
+                ]
+            )
         events.clear()
-        return new(TxResult, (True, data, None, stamped, (), height, time_s, index))
+        return TxResult(True, data, None, stamped, (), height, time_s, index)
 
     def _submit(self, sender: str, msg: Any) -> Any:
         if sender not in self._valid:

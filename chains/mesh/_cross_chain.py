@@ -64,7 +64,21 @@ class Settlement(enum.StrEnum):
     FAILED = "failed"
 
 
-class CrossChainTx(TxResult):
+class _Watch:
+    """The mutable watch state of a `CrossChainTx` (the result itself is frozen)."""
+
+    __slots__ = ("contract", "done", "failure", "outcome", "packet", "settlement_events")
+
+    def __init__(self, contract: str) -> None:
+        self.contract = contract
+        self.done = anyio.Event()
+        self.failure: BaseException | None = None
+        self.outcome: Settlement | None = None
+        self.packet: tuple[str, int] | None = None
+        self.settlement_events: tuple[ChainEvent, ...] = ()
+
+
+class CrossChainTx(TxResult, frozen=True, gc=True):
     """A `TxResult` whose cross-chain effect can be awaited (see the module docstring).
 
     ``packet`` is ``(source channel, sequence)`` of the packet the transaction sent on the
@@ -73,39 +87,55 @@ class CrossChainTx(TxResult):
     that packet (the contract's settlement events, then the IBC event), empty before.
     """
 
-    # no __slots__: a named tuple's subclass keeps its watch state in the instance dict
-    packet: tuple[str, int] | None
-    outcome: Settlement | None
-    settlement_events: tuple[ChainEvent, ...]
-    _contract: str
-    _done: anyio.Event
-    _failure: BaseException | None
+    # the watch state, one field after the result's: a handle is tracked by the garbage
+    # collector (its state holds an `anyio.Event` and, once abandoned, an exception)
+    _watch: _Watch
 
     @classmethod
     def _of(cls, result: TxResult, *, contract: str, channel: str) -> CrossChainTx:
-        handle = cls._make(result)
-        handle._contract = contract
-        handle._done = anyio.Event()
-        handle._failure = None
-        handle.settlement_events = ()
-        handle.outcome = None
-        handle.packet = None
+        watch = _Watch(contract)
+        handle = cls(
+            result.ok,
+            result.data,
+            result.error,
+            result.events,
+            result.contracts,
+            result.height,
+            result.time,
+            result.tx_index,
+            watch,
+        )
         if not result.ok:
             handle._settle(Settlement.FAILED)
             return handle
         for event in result.events:
             sent = event.type == _SEND and event.source == _IBC
             if sent and event.get("src_channel") == channel:
-                handle.packet = (channel, int(event.get("seq") or 0))
+                watch.packet = (channel, int(event.get("seq") or 0))
                 break
-        if handle.packet is None:
+        if watch.packet is None:
             handle._settle(Settlement.COMMITTED)
         return handle
 
     @property
+    def packet(self) -> tuple[str, int] | None:
+        """``(source channel, sequence)`` of the packet sent, or ``None``."""
+        return self._watch.packet
+
+    @property
+    def outcome(self) -> Settlement | None:
+        """How the transaction ended; ``None`` until settled."""
+        return self._watch.outcome
+
+    @property
+    def settlement_events(self) -> tuple[ChainEvent, ...]:
+        """The provider's events that settled the transaction (empty before)."""
+        return self._watch.settlement_events
+
+    @property
     def done(self) -> bool:
         """Whether the outcome is known (or the mesh closed before it was)."""
-        return self._done.is_set()
+        return self._watch.done.is_set()
 
     async def settled(self) -> Settlement:
         """Wait until the provider decided the transaction's fate and return it.
@@ -113,32 +143,35 @@ class CrossChainTx(TxResult):
         Raises `MeshNotRunning` if the mesh closed before the decision came. Cancellation
         only stops this wait: the handle keeps watching and can be awaited again.
         """
-        await self._done.wait()
-        if self._failure is not None:
-            raise self._failure
-        assert self.outcome is not None
-        return self.outcome
+        watch = self._watch
+        await watch.done.wait()
+        if watch.failure is not None:
+            raise watch.failure
+        assert watch.outcome is not None
+        return watch.outcome
 
     def __await__(self) -> Generator[Any, None, Settlement]:
         return self.settled().__await__()
 
     def _settle(self, outcome: Settlement, events: tuple[ChainEvent, ...] = ()) -> None:
-        if self._done.is_set():
+        watch = self._watch
+        if watch.done.is_set():
             return
-        self.outcome = outcome
-        self.settlement_events = events
-        self._done.set()
+        watch.outcome = outcome
+        watch.settlement_events = events
+        watch.done.set()
 
     def _abandon(self, error: BaseException) -> None:
-        if self._done.is_set():
+        watch = self._watch
+        if watch.done.is_set():
             return
-        self._failure = error
-        self._done.set()
+        watch.failure = error
+        watch.done.set()
 
 
 def _decide(handle: CrossChainTx, event: ChainEvent, segment: list[ChainEvent]) -> None:
     """Settle ``handle`` from its packet's IBC ``event`` and the callback events before it."""
-    mine = tuple(e for e in segment if e.source == handle._contract)
+    mine = tuple(e for e in segment if e.source == handle._watch.contract)
     if event.type == _TIMEOUT:
         outcome = Settlement.TIMED_OUT
     elif any(e.type in _COMMITTED_EVENTS for e in mine):
