@@ -49,6 +49,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from chains.contract._contract import BankSend
 from chains.host._blocks import BlockLifecycle
 from chains.host._config import ChainConfig
 from chains.host._native_routes import NativeMessages
@@ -81,6 +82,7 @@ class TxExecutor(BlockLifecycle, ChainQueries):
         self._routes = MessageRoutes(self).table
         self._native_routes = NativeMessages(self).table
         self._root_routes = {**self._routes, **self._native_routes}
+        self._bank_send_route = self._root_routes.get(BankSend)
         self._genesis()
 
     def read(self, reader: Callable[[TxExecutor], T]) -> T:
