@@ -338,6 +338,7 @@ class _Cell(_Parent):
         debug = system.debug
         drop_expired = system.drop_expired
         now = system._now
+        ctx = self._ctx
         # the message being handled and its handler's answer; both are dropped after each
         # batch, so that an idle actor does not pin the last message it handled (a
         # relayer's batch with every packet's proof, a transaction result with all its
@@ -379,6 +380,7 @@ class _Cell(_Parent):
                     self._expired(env)
                     continue
                 self.current = env
+                ctx.remote = env.remote
                 message = env.message
                 if debug:
                     self.logger().debug("handling", kind=env.kind.name, sender=str(env.sender))
@@ -402,6 +404,7 @@ class _Cell(_Parent):
                 if env.kind is _ASK:
                     system._reply(env, result)
             self.current = None
+            ctx.remote = False
             env = message = result = None
             if drained is not None and self._drained(drained):
                 continue
@@ -485,6 +488,7 @@ class _Cell(_Parent):
                 return True
         self.timers.cancel_all()
         self.current = None
+        self._ctx.remote = False
         await self._stop_children()
         self.escalated = False
         await self._start(error if error is not None else RuntimeError("parent resumed"))

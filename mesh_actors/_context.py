@@ -30,10 +30,15 @@ class ActorContext(Generic[M]):
     Every method is meant to be called from the actor's own task (its handlers and hooks).
     """
 
-    __slots__ = ("_cell",)
+    __slots__ = ("_cell", "remote")
 
     def __init__(self, cell: _Cell) -> None:
         self._cell = cell
+        # Whether the message being handled came in through the transport, from another
+        # actor system (``False`` outside a handler). Senders cannot set it: the receiving
+        # system marks what its transport delivers, and the actor's loop copies that mark
+        # here for each message (a plain attribute: a chain host reads it per transaction).
+        self.remote = False
 
     @property
     def self_ref(self) -> ActorRef[M]:
@@ -52,14 +57,6 @@ class ActorContext(Generic[M]):
     def timers(self) -> Timers:
         """This actor's keyed timers; all are cancelled when it stops or restarts."""
         return self._cell.timers
-
-    @property
-    def remote(self) -> bool:
-        """Whether the message being handled came in through the transport, from another
-        actor system (``False`` outside a handler). Senders cannot set it: the receiving
-        system marks what its transport delivers."""
-        env = self._cell.current
-        return env is not None and env.remote
 
     @property
     def sender(self) -> ActorRef[Any] | None:
