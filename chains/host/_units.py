@@ -211,7 +211,7 @@ class UnitRunner(MessageCascade):
             amount = coin.amount
             denom = coin.denom
             if amount:
-                self.bank.transfer(sender, recipient, denom, amount)
+                self._bank.transfer(sender, recipient, denom, amount)
         except ChainError as exc:
             self._in_unit = False
             return self._failed(exc, index)
