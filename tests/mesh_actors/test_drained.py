@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from mesh_actors import Actor, ActorRestarted, Message, handler
@@ -44,7 +45,7 @@ class Recorder(Actor[Note | Slow | Log]):
     @handler
     async def slow(self, _: Slow) -> None:
         self.log.append("slow")
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         self.log.append("slow done")
 
     @handler
