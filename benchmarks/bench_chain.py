@@ -24,20 +24,27 @@ time: the benchmarks run on shared machines where wall time mostly measures othe
 load; every run here is single-threaded and never sleeps in real time (virtual clock), so
 CPU time is its cost.
 
-**Measured** (issue 16; paired ratios to the bare loop, medians of 3 runs of the bank section
-with this module's own functions, base and change alternating, on a machine shared with four
-other jobs at load 7-8: the ratios, not the rates, are the figures to compare). Before
-(``dbeca20``): executor only 0.19x; full host, pipelined tells 0.10x asyncio / 0.09x trio;
-batches of 1,000 0.10x / 0.09x. After the short transaction path (``chains/host/_units.py``:
-root route table, a one-coin bank send inline in ``submit`` without a savepoint, results
-built straight; the host's `SubmitTx` handler, one event publication per transaction or
-batch): executor only 0.35x; tells 0.14x / 0.15x; batches 0.15x / 0.13x. Issue 16's target
-(0.25x for tells and batches) is not reached. Per transaction the executor now runs 335
-bytecodes in 8 Python calls against the bare loop's 141 in 6 (before: 512 in 17); the host
-adds the runtime's tell, envelope and mailbox loop (~150 bytecodes) and the publication. In
-the host lines the cyclic garbage collector takes 15 % (tells) to 31 % (batches) of the CPU
-time: `TxResult` and `ChainEvent` are named tuples, which the collector always tracks, so a
-batch promotes ~3 objects per transaction and triggers full collections.
+**Measured** (issue 16; paired ratios to the bare loop, medians of 3 runs of the bank rows
+with this module's own functions (``_executor_transfers``, ``_paired(backend,
+_host_transfers(mode))``), base and change alternating, load 5-8 on a machine shared with four
+other jobs: the ratios, not the rates, are the figures to compare). Base ``5247709`` -> now:
+executor only 0.34x -> 0.44x; full host, pipelined tells 0.17x -> 0.20x asyncio, 0.15x ->
+0.18x trio; batches of 1,000 0.15x -> 0.28x asyncio, 0.16x -> 0.25x trio. What changed:
+`TxResult` and `ChainEvent` are frozen ``msgspec.Struct`` records the cyclic GC does not
+track (as named tuples with an enum field they were tracked for life: the GC took 30 % of the
+batch rows with 250 collections per 60,000 transactions, now 65 collections and 5-20 %, most
+of it one full collection of the heap); the host defers the publication of `SubmitTx` / batch events to the
+runtime's end-of-run hook (`Actor.on_drained`: one publication per run of up to 128
+messages); a one-coin bank send runs its route inline in ``submit`` with its event stamped at
+once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
+Python calls (bare loop: 144 in 6, both counting the calling lambda; before: 336 in 8); the
+full host with a subscriber 22.6 calls per transaction (cProfile, built-ins included, asyncio;
+before 34.5). Issue 16's 0.25x is reached for batches, not for pipelined tells: there the GC
+still takes 10-15 % (every queued `Envelope` is tracked and 50,000 queued tells promote them
+to the oldest generation, which triggers full collections), and the rest is the runtime's tell
+(`Envelope` built in Python), the mailbox loop and the subscriber's iteration, about 5 Python
+calls per transaction outside the chain. An untracked envelope (a C-built record) would close
+most of the remaining gap; it is the runtime's core type, left for a change of its own.
 """
 
 from __future__ import annotations
