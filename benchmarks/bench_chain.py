@@ -35,8 +35,8 @@ track (as named tuples with an enum field they were tracked for life: the GC too
 batch rows with 250 collections per 60,000 transactions, now 65 collections and 5-20 %, most
 of it one full collection of the heap); the host defers the publication of `SubmitTx` and
 batch events to the runtime's end-of-run hook (`Actor.on_drained`: one publication per run
-of up to 128 messages); a one-coin bank send runs its route inline in ``submit`` with its event stamped at
-once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
+of up to 128 messages); a one-coin bank send runs its route inline in ``submit``, its event
+stamped at once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
 Python calls (bare loop: 144 in 6, both counting the calling lambda; before: 336 in 8); the
 full host with a subscriber 22.6 calls per transaction (cProfile, built-ins included, asyncio;
 before 34.5). Issue 16's 0.25x is reached for batches, not for pipelined tells: there the GC
