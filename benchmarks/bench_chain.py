@@ -30,13 +30,13 @@ _host_transfers(mode))``), base and change alternating, load 5-8 on a machine sh
 other jobs: the ratios, not the rates, are the figures to compare). Base ``5247709`` -> now:
 executor only 0.34x -> 0.44x; full host, pipelined tells 0.17x -> 0.20x asyncio, 0.15x ->
 0.18x trio; batches of 1,000 0.15x -> 0.28x asyncio, 0.16x -> 0.25x trio. What changed:
-`TxResult` and `ChainEvent` are frozen ``msgspec.Struct`` records the cyclic GC does not
-track (as named tuples with an enum field they were tracked for life: the GC took 30 % of the
-batch rows with 250 collections per 60,000 transactions, now 65 collections and 5-20 %, most
-of it one full collection of the heap); the host defers the publication of `SubmitTx` and
-batch events to the runtime's end-of-run hook (`Actor.on_drained`: one publication per run
-of up to 128 messages); a one-coin bank send runs its route inline in ``submit``, its event
-stamped at once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
+`TxResult` and `ChainEvent` are frozen ``msgspec.Struct`` records the cyclic GC does not track
+(as named tuples with an enum field they were tracked for life: the GC took 30 % of the batch
+rows with 250 collections per 60,000 transactions, now 65 collections and 5-20 %, most of it
+one full collection of the heap); the host defers the publication of `SubmitTx` and batch
+events to the runtime's end-of-run hook (`Actor.on_drained`: one publication per run of up to
+128 messages); a one-coin bank send runs its route inline in ``submit``, its event stamped at
+once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
 Python calls (bare loop: 144 in 6, both counting the calling lambda; before: 336 in 8); the
 full host with a subscriber 22.6 calls per transaction (cProfile, built-ins included, asyncio;
 before 34.5). Issue 16's 0.25x is reached for batches, not for pipelined tells: there the GC
