@@ -30,54 +30,41 @@ to every ack, and the counterparty's light client checks the signatures (once pe
 and each proof. The rows "verification off" run the same with
 ``IbcConfig(verify_proofs=False)`` (unsigned, trusted headers, no proofs).
 
-Measured (issue 16; 2-core VM shared by five helpers, load 5-15 throughout, medians of three,
-20,000 packets, ``python -m benchmarks ibc``; the code before this round, commit dbeca20, run
-at the same time in a second process, so both saw the same load; "now" is commit 77c64de:
-the packet decode in one function came after, and is not in these figures):
+Measured (issue 16; 2-core VM shared by five helpers, load 5-8, 20,000 packets, ``python -m
+benchmarks ibc``'s rows by the module's own ``_bare_ping`` and ``_ibc``, each run with a bare
+ping just before it; medians of three, the base ``5247709`` and this round's change
+alternating so that both saw the same load). Only the unverified rows were measured this
+round; the verified ones are last round's:
 
-=====================================  ============  ============  ======================
-row                                    dbeca20       now           ratio now
-=====================================  ============  ============  ======================
-bare ping (baseline)                   139k acks/s   139k acks/s   (199k on an idle VM)
-verified, in memory                    2,184         2,288         0.016x
-verification off                       7,737         8,103         0.058x
-codec forced on, verified              413           1,020         0.007x (2.5x faster)
-codec forced on, verification off      2,643         3,084         0.022x (1.17x faster)
-=====================================  ============  ============  ======================
+=====================================  =================  ==============================
+row                                    5247709            now
+=====================================  =================  ==============================
+bare ping (baseline)                   ~170k acks/s       (199k on an idle VM)
+verified, in memory                    2,288 (0.016x)     not measured
+verification off                       11.0k (0.064x)     10.5k (0.083x)
+codec forced on, verified              1,020 (0.007x)     not measured
+codec forced on, verification off      4.5k (0.024x)      4.7k (0.024x)
+=====================================  =================  ==============================
 
-The same rows measured by the lead on an idle VM before this round: 2,631 (0.013x), 14,779
-(0.074x), 492 and 3,252 packets/s. The goals (0.25x for the protocol path, 0.1x with the
-codec) are not reached. Load-independent figure, Python function calls per packet
-(cProfile, 2,000 packets): unverified 232 -> 232, verified 777 -> 625, codec verified 1,151
--> 1,003, codec unverified 312 -> 385 (more Python calls, less time: the packet decode moved
-from pydantic's validation of four models with a Python base64 validator to one Python
-function building the packet directly, 12 -> 5 us a packet).
+The rates of a row vary by 20 % between runs at this load, so the change is within the noise:
+this round's work was on the bank path (``bench_chain``), and only its shared parts reach the
+packets (untracked `TxResult` / `ChainEvent` records, the host's events published once per run
+of messages). Load-independent: Python function calls per packet (cProfile, 2,000 packets,
+unverified, in memory, built-ins included) 232 -> 228. The goals (0.25x for the protocol path,
+0.1x with the codec) are not reached.
 
-What this round changed (issue 16): batched delivery was already there (a relayer batch is
-one transaction, one `RecvPackets` / `AcknowledgePackets` of up to 100 packets, each packet's
-callback in a savepoint of its own, one client update per batch; `test_packet_batches`
-checks the per-packet semantics). The tree of the provable store keeps its keys in a
-`SortedList` (a plain list's insort moved 40,000 keys on every receipt and ack at 20,000
-packets), its nodes carry their split test and hash prefix (no ``divmod`` per node on a
-walk), its leaves hash inline and its proofs are built without ``model_construct``. With the
-codec: a packet, written ack or proof step of exactly the JSON shape the module writes is
-built directly (memoised endpoints, timeouts and steps; any other shape is validated by
-pydantic as before), and a proof path travels packed, one base64 string of 37-byte steps
-instead of a list of some 20 step objects (most of a verified frame, and of its cost).
-
-Where the time goes now (``time.process_time`` around the parts, 5,000 packets, load 5, us
-per packet): verified in memory, about 430 in all: tree writes at catch-up 99 (four per
-packet: commitment set and delete on the source, receipt and ack on the destination),
-building the two proofs per packet 82, verifying them 47, the acknowledge and receive
-operations 82 and 52, client updates 26, header signing and root 19; the cyclic GC 10-15% of
-every row. Unverified, about 75 per packet: three quarters in the chains' units (about 40
-Python-level calls per packet in the IBC module, the host's cascade and the app, the rest
-dict and list builtins), the actor runtime, relayer and block production the rest. Closing
-the gap would take fewer Python steps per packet in the host's unit path (a packet's two
-callbacks each open a savepoint, build an env and a response and run a sub-message), which
-is the bank helper's room, and for the verified path proofs handled as packed bytes end to
-end (built, carried and checked without a model per step) with the light client's
-verification taking them (meshday's room).
+Where the time goes (unverified, in memory, cProfile of 2,000 packets): the relayer's
+transactions are two thirds of it, the acknowledgements (41 %) more than the receives (17 %),
+because each ack's app callback sends the next packet through the contract's response and a
+sub-message (``call_contract`` -> response -> sub-message -> ``dispatch`` -> IBC route ->
+``send_packet``: 18 % alone); about 111 Python-level calls per packet in all (the store 25 of
+which 9 writes, IBC module 15, cascade 11, IBC state 5, app 5, sorted keys 4, ...) and 117
+built-in calls. The callbacks' savepoints (``nested``, ``savepoint``, ``release``) are about 4
+%. Closing the gap takes a per-batch path rather than shorter per-packet steps: the app's
+callbacks of a relayer batch in one contract call, its sends of the same batch recorded in
+bulk, and receipts, acks and commitments written per batch; the cascade's sub-message path is
+reward's room this round. The verified rows add the proofs (built and checked per packet,
+about 300 us of the 430 a verified packet costs).
 """
 
 from __future__ import annotations
