@@ -56,17 +56,10 @@ from chains.ibc._commitment_paths import (
     next_sequence_recv_key,
     receipt_key,
 )
-from chains.ibc._light_client import (
-    VERIFIED_SIGNATURES,
-    Commit,
-    CommitSignature,
-    ConsensusValidatorSet,
-    Header,
-)
+from chains.ibc._light_client import ConsensusValidatorSet, Header, deferred_commit
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
-from mesh_actors import construct_trusted
 
 __all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 
@@ -298,23 +291,11 @@ class ProvableStore:
                 validators_hash=signers_hash,
                 next_validators_hash=self._facts(upcoming)[0],
             )
-            sign_bytes = raw.sign_bytes()
-            # built from this chain's own keys and fresh 64-byte signatures, exactly the
-            # fields' types: nothing for the models to validate (a hundred votes per header)
-            votes = []
-            for key in keys:
-                signature = key.sign(sign_bytes)
-                # a light client of this chain in this process need not verify again what
-                # this process signed (`VERIFIED_SIGNATURES`: a memo of a pure function)
-                VERIFIED_SIGNATURES.remember_signed(key.public_key, signature, sign_bytes)
-                votes.append(
-                    construct_trusted(
-                        CommitSignature,
-                        {"validator": key.public_key, "signature": signature},
-                        {"validator", "signature"},
-                    )
-                )
-            commit = Commit.model_construct(signatures=tuple(votes))
+            # every member's vote, each signed when first read (issue 16): in one process
+            # nobody reads them (this process's clients count such a commit's votes by
+            # construction), across a transport the encoder does, ed25519 signatures being
+            # deterministic (the same bytes whenever they are made)
+            commit = deferred_commit(keys, raw.sign_bytes())
             changed = upcoming is not signers
             cached = self._signed = SignedHeader(
                 header=raw,
