@@ -350,7 +350,7 @@ class _DeferredCommit(Commit):
 
     __slots__ = ("_message", "_signers")
     _message: bytes
-    _signers: tuple[KeyPair, ...]
+    _signers: HeaderSigners
 
     if not TYPE_CHECKING:
         # hidden from mypy: to it the class is a `Commit` with an ordinary field
@@ -371,7 +371,7 @@ class _DeferredCommit(Commit):
         """Every signer's vote (what an eager commit would have held)."""
         message = self._message
         votes = []
-        for key in self._signers:
+        for key in self._signers.keys:
             signature = key.sign(message)
             # a commit decoded from this one's JSON in this process (a codec round trip)
             # is verified against the memo instead of again (a memo of a pure function)
@@ -390,9 +390,9 @@ class _DeferredCommit(Commit):
         return self._message == message
 
     @property
-    def signers(self) -> tuple[PublicKey, ...]:
-        """The signers' public keys, in the order of their votes (no signing)."""
-        return tuple(key.public_key for key in self._signers)
+    def voters(self) -> tuple[bytes, ...]:
+        """The signers' raw public keys, in the order of their votes (no signing)."""
+        return self._signers.voters
 
     def plain(self) -> Commit:
         """An ordinary `Commit` with the same signatures (signing them if not done yet)."""
@@ -400,7 +400,7 @@ class _DeferredCommit(Commit):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, _DeferredCommit):
-            if self._message == other._message and self._signers == other._signers:
+            if self._message == other._message and self.voters == other.voters:
                 # the same keys over the same bytes: the same (deterministic) signatures
                 return True
             return self.signatures == other.signatures
@@ -432,7 +432,18 @@ def _plain_commit(signatures: tuple[CommitSignature, ...]) -> Commit:
     return construct_trusted(Commit, {"signatures": signatures}, set(_COMMIT_FIELDS))
 
 
-def deferred_commit(signers: tuple[KeyPair, ...], message: bytes) -> Commit:
+class HeaderSigners:
+    """The key pairs that sign a chain's headers, in vote order, with their raw public
+    keys (taken once: one set signs many headers)."""
+
+    __slots__ = ("keys", "voters")
+
+    def __init__(self, keys: tuple[KeyPair, ...]) -> None:
+        self.keys = keys
+        self.voters = tuple(key.public_key.raw for key in keys)
+
+
+def deferred_commit(signers: HeaderSigners, message: bytes) -> Commit:
     """The commit of ``signers``' signatures of ``message``, each signed when first read
     (see `_DeferredCommit`): for a chain's own headers only (``message`` a header's
     `Header.sign_bytes`)."""
@@ -517,6 +528,7 @@ class UpdateOutcome(enum.Enum):
 # header that skips heights, more than the trust level of the trusted set (ICS-07's and
 # CometBFT's default trust level, 1/3: VerifyCommitLightTrusting).
 _TWO_THIRDS: Final = (2, 3)
+_CONSENSUS_FIELDS: Final = frozenset({"time_ns", "root", "next_validators", "header_hash"})
 _TRUST_LEVEL: Final = (1, 3)
 
 
@@ -771,6 +783,10 @@ class LightClient:
         `InvalidHeader` and its kinds (`HeaderFromFuture`, `HeaderExpired`,
         `InsufficientVotingPower`) or `InvalidSignature`.
         """
+        self._verify(update, now_ns)
+
+    def _verify(self, update: ClientUpdate, now_ns: int) -> bytes:
+        """`verify_update`, returning the header's hash (what `update` stores)."""
         self._require_unfrozen()
         header, state = update.header, self.state
         if header.chain_id != state.chain_id:
@@ -800,7 +816,8 @@ class LightClient:
         # a signer outside the header's set makes the whole commit malformed, as CometBFT's
         # ValidateBasic and its lookup of each vote's validator do
         powers = own.powers
-        message = header.sign_bytes()
+        header_hash = header.hash()
+        message = HEADER_SIGN_DOMAIN + header_hash  # `Header.sign_bytes`
         commit = update.commit
         votes: dict[bytes, CommitSignature | None] = {}
         verified: set[bytes] = set()
@@ -808,13 +825,12 @@ class LightClient:
             # this process's own signers over exactly this header's bytes: each vote is a
             # valid signature by construction (the keys are the signers' private halves),
             # so it counts unsigned and unverified; the shape is checked as for any commit
-            for key in commit.signers:
-                raw = key.raw
-                if raw in votes:
-                    raise InvalidHeader(self.client_id, "a validator signed twice")
-                if raw not in powers:
-                    raise InvalidHeader(self.client_id, "a signer is not in the validator set")
-                votes[raw] = None
+            voters = commit.voters
+            votes = dict.fromkeys(voters)
+            if len(votes) != len(voters):
+                raise InvalidHeader(self.client_id, "a validator signed twice")
+            if not powers.keys() >= votes.keys():
+                raise InvalidHeader(self.client_id, "a signer is not in the validator set")
             verified.update(votes)
         else:
             for vote in commit.signatures:
@@ -835,6 +851,7 @@ class LightClient:
             # (VerifyCommitLight); a signature checked by the first is not checked again
             check.require("trusted", _facts_of(trusted_set), _TRUST_LEVEL)
             check.require("header", own, _TWO_THIRDS)
+        return header_hash
 
     def update(self, update: ClientUpdate, now_ns: int) -> UpdateOutcome:
         """Verify ``update`` (see `verify_update`, which lists what it raises) and apply it.
@@ -844,10 +861,9 @@ class LightClient:
         nothing raised); otherwise the header must be above the latest height and later than
         the latest header (`InvalidHeader` otherwise) and is stored (``ACCEPTED``).
         """
-        self.verify_update(update, now_ns)
+        header_hash = self._verify(update, now_ns)
         header = update.header
         held = self._consensus.get(header.height)
-        header_hash = header.hash()
         if held is not None:
             if held.header_hash == header_hash:
                 return UpdateOutcome.DUPLICATE
@@ -858,11 +874,17 @@ class LightClient:
             raise InvalidHeader(self.client_id, "height not above the latest height")
         if header.time_ns <= latest.time_ns:
             raise InvalidHeader(self.client_id, "time not after the latest header's")
-        self._consensus[header.height] = ConsensusState(
-            time_ns=header.time_ns,
-            root=header.app_hash,
-            next_validators=update.next_validators,
-            header_hash=header_hash,
+        # of the fields' exact types (a strict `Header`'s, a validated set, a digest):
+        # nothing to validate again
+        self._consensus[header.height] = construct_trusted(
+            ConsensusState,
+            {
+                "time_ns": header.time_ns,
+                "root": header.app_hash,
+                "next_validators": update.next_validators,
+                "header_hash": header_hash,
+            },
+            set(_CONSENSUS_FIELDS),
         )
         self._set_state(latest_height=header.height)
         return UpdateOutcome.ACCEPTED

@@ -56,10 +56,16 @@ from chains.ibc._commitment_paths import (
     next_sequence_recv_key,
     receipt_key,
 )
-from chains.ibc._light_client import ConsensusValidatorSet, Header, deferred_commit
+from chains.ibc._light_client import (
+    ConsensusValidatorSet,
+    Header,
+    HeaderSigners,
+    deferred_commit,
+)
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
 from chains.ibc._state import IbcStore
+from mesh_actors import construct_trusted
 
 __all__ = ["ProvableStore", "consensus_key", "genesis_validator_keys"]
 
@@ -68,6 +74,8 @@ _RECEIPT: Final = b"\x01"
 # accepts a later header only if its trusted set still holds over 1/3 of the signed power
 _BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
+_HEADER_FIELDS: Final = frozenset(Header.model_fields)
+_SIGNED_FIELDS: Final = frozenset(SignedHeader.model_fields)
 
 
 def genesis_validator_keys(chain_id: str, count: int, seed: bytes = b"") -> tuple[KeyPair, ...]:
@@ -132,7 +140,7 @@ class ProvableStore:
         self._signed: SignedHeader | None = None
         # the latest headers that announced a new set (the bridge of later headers)
         self._transitions: list[SignedHeader] = []
-        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, tuple[KeyPair, ...]]]] = []
+        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, HeaderSigners]]] = []
 
     # -- following the store --
 
@@ -242,7 +250,7 @@ class ProvableStore:
         if not bonded:
             return self._fallback
         memo = self._bonded_memo
-        if memo is not None and memo[0] == bonded:
+        if memo is not None and (memo[0] is bonded or memo[0] == bonded):
             return memo[1]
         members: dict[PublicKey, int] = {}
         for pubkey, power in bonded:
@@ -260,7 +268,7 @@ class ProvableStore:
 
     # -- headers --
 
-    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, tuple[KeyPair, ...]]:
+    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, HeaderSigners]:
         """The set's hash and its members' keys, memoised per set object (the set rarely
         changes between headers). Every member signs: a client that trusts an older set
         then sees all of that set's remaining members sign, whatever the powers did."""
@@ -268,7 +276,10 @@ class ProvableStore:
         for known, facts in memo:
             if known is vset:
                 return facts
-        facts = (vset.hash(), tuple(self._keys[v.public_key] for v in vset.validators))
+        facts = (
+            vset.hash(),
+            HeaderSigners(tuple(self._keys[v.public_key] for v in vset.validators)),
+        )
         memo.append((vset, facts))
         del memo[:-2]
         return facts
@@ -282,27 +293,38 @@ class ProvableStore:
         if cached is None or cached.header.height != header.height:
             signers = self.validators
             upcoming = self._current()
-            signers_hash, keys = self._facts(signers)
-            raw = Header(
-                chain_id=self.chain_id,
-                height=header.height,
-                time_ns=header.time_ns,
-                app_hash=self.tree.root(),
-                validators_hash=signers_hash,
-                next_validators_hash=self._facts(upcoming)[0],
+            signers_hash, signing = self._facts(signers)
+            fields = {
+                "chain_id": self.chain_id,
+                "height": header.height,
+                "time_ns": header.time_ns,
+                "app_hash": self.tree.root(),
+                "validators_hash": signers_hash,
+                "next_validators_hash": self._facts(upcoming)[0],
+            }
+            # this chain's own values (the height and time of a validated `IbcHeader`,
+            # 32-byte hashes): nothing to validate again once they are plain ints
+            raw = (
+                construct_trusted(Header, fields, set(_HEADER_FIELDS))
+                if type(header.height) is int and type(header.time_ns) is int
+                else Header(**fields)
             )
             # every member's vote, each signed when first read (issue 16): in one process
             # nobody reads them (this process's clients count such a commit's votes by
             # construction), across a transport the encoder does, ed25519 signatures being
             # deterministic (the same bytes whenever they are made)
-            commit = deferred_commit(keys, raw.sign_bytes())
+            commit = deferred_commit(signing, raw.sign_bytes())
             changed = upcoming is not signers
-            cached = self._signed = SignedHeader(
-                header=raw,
-                commit=commit,
-                validators=signers,
-                next_validators=upcoming if changed else None,
-                bridge=tuple(self._transitions),
+            cached = self._signed = construct_trusted(
+                SignedHeader,
+                {
+                    "header": raw,
+                    "commit": commit,
+                    "validators": signers,
+                    "next_validators": upcoming if changed else None,
+                    "bridge": tuple(self._transitions),
+                },
+                set(_SIGNED_FIELDS),
             )
             if changed and {v.public_key for v in upcoming.validators} != {
                 v.public_key for v in signers.validators
