@@ -24,7 +24,10 @@ later packet look expired. Here a header is accepted only if:
   refused (`InvalidSignature`) and too little valid power is `InsufficientVotingPower`. A
   signature is verified at most once per update, and a memo of verified
   ``(key, message, signature)`` triples (a pure function) spares a header relayed to several
-  clients a second check.
+  clients a second check. A commit a chain of this process made for exactly the header
+  verified (`deferred_commit`, signed only when read: issue 16) counts by construction:
+  its votes are its own keys' signatures of that header's bytes; any other commit, that
+  one moved onto another header included, is verified vote by vote.
 
 Two valid headers for one height with different contents are misbehaviour (ICS-2): the client
 freezes, every later update or proof raises `ClientFrozen`, and `status` says ``FROZEN``. A
@@ -329,10 +332,10 @@ class _DeferredCommit(Commit):
 
     It holds the signers' key pairs and the header's sign bytes instead of signatures, and
     computes its votes (each signer's ed25519 signature of the sign bytes, in the signers'
-    order) the first time anything reads them: the field, equality, a
-    copy, a pickle, ``model_dump`` / ``model_dump_json`` (the codec's path), a repr.
-    ed25519 (RFC 8032) is deterministic, so they are byte-identical to signatures computed
-    at once, and nothing outside this module can tell the two apart but ``type()``.
+    order) the first time anything reads them: the field, equality, a copy, a pickle,
+    ``model_dump`` / ``model_dump_json`` (the codec's path), a repr. ed25519 (RFC 8032) is
+    deterministic, so they are byte-identical to signatures computed at once, and nothing
+    outside this module tells the two apart but ``type()``.
 
     Why: a chain signs every header it hands out (a hundred signatures each), while in one
     process nobody reads them: this process's light clients count the votes of such a
@@ -528,8 +531,8 @@ class UpdateOutcome(enum.Enum):
 # header that skips heights, more than the trust level of the trusted set (ICS-07's and
 # CometBFT's default trust level, 1/3: VerifyCommitLightTrusting).
 _TWO_THIRDS: Final = (2, 3)
-_CONSENSUS_FIELDS: Final = frozenset({"time_ns", "root", "next_validators", "header_hash"})
 _TRUST_LEVEL: Final = (1, 3)
+_CONSENSUS_FIELDS: Final = frozenset({"time_ns", "root", "next_validators", "header_hash"})
 
 
 class _SetFacts:

@@ -25,7 +25,10 @@ each signing with its consensus key, which the chain holds: `consensus_key` deri
 the chain id and the validator's consensus public key string (``ValidatorSpec.pubkey`` where
 given, else ``"pubkey-<name>"``) and the chain config's secret ``key_seed`` (empty in
 simulations: then the keys are guessable, and runs repeat). A header is signed on demand (when a
-relayer asks for it) and cached for its height; every member of the signing set signs. When
+relayer asks for it) and cached for its height; every member of the signing set signs, each
+signature computed when the commit is first read (`deferred_commit`, issue 16: serialised
+for another process, compared, copied; a light client in this process counts the votes of
+the commit bound to exactly the header it verifies without them). When
 the bonded set (or a power) changed since the last header handed out, the next header is
 still signed by the set the last one announced and names the new set as its
 ``next_validators`` (CometBFT's header carries the same pair): a counterparty client
