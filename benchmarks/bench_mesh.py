@@ -164,7 +164,9 @@ as this module does, one steady day after the three-hour warm-up):
   (immutable) active set, headers, consensus states and client updates built from typed
   values without validation, the header hash once per update, the unsigned header cached;
 - reference profile, 10,000 users: 2.22 -> 1.21 s/day, **0.45 -> 0.83 days/s** (before
-  2.22, 2.26, 2.09; after 1.60, 1.21, 0.83; target 1); stress profile, 10,000 users:
+  2.22, 2.26, 2.09; after 1.60, 1.21, 0.83; target 1), and in a second series at load 3-4
+  2.09 -> 1.37 s/day (0.48 -> 0.73 days/s; before 2.47, 1.70, 2.09; after 1.37, 1.07,
+  1.40): about 0.6x the day; stress profile, 10,000 users:
   22.2 -> 10.5 s/day, **0.045 -> 0.095 days/s** (before 22.7, 21.6, 22.2; after 12.4, 9.5,
   10.5; target 0.3); peak RSS 239 MiB;
 - what is left (cProfile of a steady day, 1,000 users; before -> after share of the day):
