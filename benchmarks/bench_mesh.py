@@ -148,27 +148,34 @@ this module does, one steady day after the three-hour warm-up, 100 validators):
   fewer headers per epoch (acks relayed with the next traffic rather than at once) or no
   verification of the triples a chain of the same process has just signed.
 
-The signer's votes known to verify, merged with the host's short transaction path and the
-IBC codec/Merkle work (issue 16, fourth session, lead; commit after the merges; load 1-2,
-so these are the session's cleanest figures; ``/tmp``-script calling
-``run_mesh(U, 100, 1, None, SEED | STRESS)`` as this module does, medians of 3):
+Commits signed on first read (issue 16, fifth session; CPU seconds, medians of 3, the shared
+2-core machine at load 5-7 (five helpers), so absolute figures are pessimistic; "before" is
+commit 5247709, where the lead measured 1.64 and 21.6 s/day at load 1-2, interleaved with
+"after" in the same hour; a script calling ``run_mesh(10_000, 100, 1, None, SEED | STRESS)``
+as this module does, one steady day after the three-hour warm-up):
 
-- a chain notes each vote it signs as a triple known to verify (`_provable.signed` into the
-  light client's memo): a client of that chain in the same process checks no signature
-  again, a client in another process verifies everything, a forged or altered vote is
-  another triple and is verified (tests/chains/testing/test_coordinator.py fails without
-  the note);
-- reference profile, 10,000 users: **1.64 s/day, 0.61 days/s** (1.64, 1.69, 1.63; target
-  1; it was 4.5 s/day at the start of the session); stress profile, 10,000 users: 21.6
-  s/day, **0.046 days/s** (21.6, 19.4, 21.8; target 0.3); peak RSS 249 MiB;
-- what is left of a reference day (cProfile, 1,000 users): signing headers ~30% (141
-  headers a day of 100 votes; ed25519 signing is now the largest single cost), the
-  epochs' reward withdrawals ~25% (C-95/C-99 cascades through ``_cascade._run_submsg``),
-  the IBC module's begin-block and packet units ~20%. Closing the gap needs fewer fresh
-  headers per epoch round (every consumer's epoch falls on the same height: six headers,
-  600 signatures; acks relayed with the next batch rather than at once would save some,
-  at a cost in latency) and a withdrawal settled per validator without a sub-message
-  round trip (a spec change to C-95/C-99 the issue rules out).
+- a chain's header commit holds its signers' keys and the header's sign bytes, and its
+  votes are signed when first read (serialised by the codec, compared, copied, pickled:
+  byte-identical, ed25519 being deterministic); a light client in the same process counts
+  the votes of the commit bound to exactly the header it verifies, and verifies any other
+  commit (moved onto another header, altered, decoded from the wire) vote by vote. Header
+  signatures computed in a steady day (1,000 users, ``KeyPair.sign`` counted): reference
+  8,985 -> 0, stress 86,257 -> 0. Also: the signing set memoised on the staking module's
+  (immutable) active set, headers, consensus states and client updates built from typed
+  values without validation, the header hash once per update, the unsigned header cached;
+- reference profile, 10,000 users: 2.22 -> 1.21 s/day, **0.45 -> 0.83 days/s** (before
+  2.22, 2.26, 2.09; after 1.60, 1.21, 0.83; target 1), and in a second series at load 3-4
+  2.09 -> 1.37 s/day (0.48 -> 0.73 days/s; before 2.47, 1.70, 2.09; after 1.37, 1.07,
+  1.40): about 0.6x the day; stress profile, 10,000 users:
+  22.2 -> 10.5 s/day, **0.045 -> 0.095 days/s** (before 22.7, 21.6, 22.2; after 12.4, 9.5,
+  10.5; target 0.3); peak RSS 239 MiB;
+- what is left (cProfile of a steady day, 1,000 users; before -> after share of the day):
+  the IBC module's begin-block 13-15% -> 3% (signing headers inside it was 11-13% of the
+  day; what remains is the Merkle catch-up and the notices), client updates 4% -> 1%; the
+  epochs' reward withdrawals are now ~60% of a reference day and ~55% of a stress day
+  (C-95/C-99: ``_cascade.sudo_contract``), packet receive/ack units ~11% (the contracts'
+  IBC entry points), the relayers' reads 5-7% (asks through the actor runtime). Closing
+  the stress gap (3.3 s/day) needs the withdrawal cascades several times cheaper.
 
 History (before issue 16's reference defaults; the seed file then had 100-block epochs and
 30 s clears, what is now stress.toml):

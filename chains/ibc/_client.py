@@ -34,6 +34,7 @@ from chains.ibc._merkle import (
 )
 from chains.ibc._msgs import CreateClient, IbcHeader, OpResult, SignedHeader, UpdateClient
 from chains.ibc._state import ClientState, IbcStore
+from mesh_actors import construct_trusted
 
 if TYPE_CHECKING:
     from chains.host._executor import TxExecutor
@@ -47,6 +48,7 @@ _PROVEN_ROOTS: Final = 8
 _CREATE_CLIENT: Final = IbcEventType.CREATE_CLIENT.value
 _UPDATE_CLIENT: Final = IbcEventType.UPDATE_CLIENT.value
 _CLIENT_MISBEHAVIOUR: Final = "client_misbehaviour"
+_UPDATE_FIELDS: Final = frozenset(ClientUpdate.model_fields)
 
 
 def _signed_of(client_id: str, header: IbcHeader) -> SignedHeader:
@@ -305,20 +307,30 @@ class Clients:
         # trust the highest held header below this one: its announced next set must hold
         # more than 2/3 of the signatures (adjacent: be the signers), and the header's own
         # next set is trusted from then on (ICS-07)
-        below = heights.keys_between((client_id, 0), (client_id, header.height))
-        if not below:
-            raise InvalidHeader(client_id, "no trusted header below this height")
+        latest = client.state.latest_height
+        if header.height > latest:
+            # the latest header is held (never pruned) and nothing is held above it
+            trusted_height = latest
+        else:
+            below = heights.keys_between((client_id, 0), (client_id, header.height))
+            if not below:
+                raise InvalidHeader(client_id, "no trusted header below this height")
+            trusted_height = below[-1][1]
         # built from the validated parts of the signed header (a held height is above 0):
         # nothing for the model to check again
-        update = ClientUpdate.model_construct(
-            header=signed.header,
-            commit=signed.commit,
-            validators=signed.validators,
-            next_validators=signed.next_validators or signed.validators,
-            trusted_height=below[-1][1],
+        update = construct_trusted(
+            ClientUpdate,
+            {
+                "header": signed.header,
+                "commit": signed.commit,
+                "validators": signed.validators,
+                "next_validators": signed.next_validators or signed.validators,
+                "trusted_height": trusted_height,
+            },
+            set(_UPDATE_FIELDS),
         )
         now_ns = self._now_ns()
-        if header.height > client.state.latest_height:
+        if header.height > latest:
             outcome = client.update(update, now_ns)
         else:
             # an older header (relayers race): verified, then slotted in below the latest

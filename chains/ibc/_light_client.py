@@ -24,7 +24,10 @@ later packet look expired. Here a header is accepted only if:
   refused (`InvalidSignature`) and too little valid power is `InsufficientVotingPower`. A
   signature is verified at most once per update, and a memo of verified
   ``(key, message, signature)`` triples (a pure function) spares a header relayed to several
-  clients a second check.
+  clients a second check. A commit a chain of this process made for exactly the header
+  verified (`deferred_commit`, signed only when read: issue 16) counts by construction:
+  its votes are its own keys' signatures of that header's bytes; any other commit, that
+  one moved onto another header included, is verified vote by vote.
 
 Two valid headers for one height with different contents are misbehaviour (ICS-2): the client
 freezes, every later update or proof raises `ClientFrozen`, and `status` says ``FROZEN``. A
@@ -56,12 +59,12 @@ import enum
 import hashlib
 import itertools
 from collections.abc import MutableMapping
-from typing import Annotated, Final, Self
+from typing import TYPE_CHECKING, Annotated, Any, Final, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from chains.contract._errors import ChainError
-from chains.contract._keys import PublicKey
+from chains.contract._keys import KeyPair, PublicKey
 from chains.ibc._errors import IbcBadHeader, IbcConsensusNotFound, IbcUnknownClient
 from chains.ibc._merkle import (
     MembershipProof,
@@ -71,6 +74,7 @@ from chains.ibc._merkle import (
     verify_membership,
     verify_non_membership,
 )
+from mesh_actors import construct_trusted
 
 __all__ = [
     "ClientExpired",
@@ -317,6 +321,146 @@ class Commit(BaseModel):
     signatures: Annotated[tuple[CommitSignature, ...], BeforeValidator(as_tuple)]
 
 
+# the descriptor of a model's real instance dictionary (`_DeferredCommit` shadows the name)
+_MODEL_DICT: Final[Any] = BaseModel.__dict__["__dict__"]
+_COMMIT_FIELDS: Final = frozenset({"signatures"})
+_VOTE_FIELDS: Final = frozenset({"validator", "signature"})
+
+
+class _DeferredCommit(Commit):
+    """A commit this process makes for its own header, signed on first read (issue 16).
+
+    It holds the signers' key pairs and the header's sign bytes instead of signatures, and
+    computes its votes (each signer's ed25519 signature of the sign bytes, in the signers'
+    order) the first time anything reads them: the field, equality, a copy, a pickle,
+    ``model_dump`` / ``model_dump_json`` (the codec's path), a repr. ed25519 (RFC 8032) is
+    deterministic, so they are byte-identical to signatures computed at once, and nothing
+    outside this module tells the two apart but ``type()``.
+
+    Why: a chain signs every header it hands out (a hundred signatures each), while in one
+    process nobody reads them: this process's light clients count the votes of such a
+    commit as valid by construction when it is bound to exactly the header they verify
+    (see `LightClient.verify_update`), as the signature memo did before
+    (`_VerifiedSignatures.remember_signed`). Any other commit, this one moved onto another
+    header included, is verified signature by signature.
+
+    How: pydantic (the serializer included) and Python's own protocols read a model's
+    fields through its instance dictionary, so the class shadows ``__dict__`` with a
+    property that fills the ``signatures`` entry before handing the dictionary out, and
+    ``__getattr__`` answers the field before that. A copy or a pickle is a plain `Commit`
+    with the same signatures: the private keys never leave the object.
+    """
+
+    __slots__ = ("_message", "_signers")
+    _message: bytes
+    _signers: HeaderSigners
+
+    if not TYPE_CHECKING:
+        # hidden from mypy: to it the class is a `Commit` with an ordinary field
+
+        @property
+        def __dict__(self) -> dict[str, Any]:
+            fields: dict[str, Any] = _MODEL_DICT.__get__(self)
+            if "signatures" not in fields:
+                fields["signatures"] = self._sign()
+            return fields
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "signatures":
+                return self.__dict__["signatures"]
+            return super().__getattr__(name)
+
+    def _sign(self) -> tuple[CommitSignature, ...]:
+        """Every signer's vote (what an eager commit would have held)."""
+        message = self._message
+        votes = []
+        for key in self._signers.keys:
+            signature = key.sign(message)
+            # a commit decoded from this one's JSON in this process (a codec round trip)
+            # is verified against the memo instead of again (a memo of a pure function)
+            VERIFIED_SIGNATURES.remember_signed(key.public_key, signature, message)
+            votes.append(
+                construct_trusted(
+                    CommitSignature,
+                    {"validator": key.public_key, "signature": signature},
+                    set(_VOTE_FIELDS),
+                )
+            )
+        return tuple(votes)
+
+    def binds(self, message: bytes) -> bool:
+        """Whether this commit's votes are its signers' signatures of ``message``."""
+        return self._message == message
+
+    @property
+    def voters(self) -> tuple[bytes, ...]:
+        """The signers' raw public keys, in the order of their votes (no signing)."""
+        return self._signers.voters
+
+    def plain(self) -> Commit:
+        """An ordinary `Commit` with the same signatures (signing them if not done yet)."""
+        return construct_trusted(Commit, {"signatures": self.signatures}, set(_COMMIT_FIELDS))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _DeferredCommit):
+            if self._message == other._message and self.voters == other.voters:
+                # the same keys over the same bytes: the same (deterministic) signatures
+                return True
+            return self.signatures == other.signatures
+        if isinstance(other, Commit):
+            return self.signatures == other.signatures
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.signatures)
+
+    # a copy is a plain commit (``model_copy`` then updates it as any commit): the key
+    # pairs are not copied
+    def __copy__(self) -> Commit:  # type: ignore[override]
+        return self.plain()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Commit:  # type: ignore[override]
+        return self.plain()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # pickled as the plain commit it equals: the key pairs stay in this process
+        return (_plain_commit, (self.signatures,))
+
+    def __repr_name__(self) -> str:
+        return "Commit"
+
+
+def _plain_commit(signatures: tuple[CommitSignature, ...]) -> Commit:
+    """The `Commit` of ``signatures`` (what a pickled `_DeferredCommit` loads as)."""
+    return construct_trusted(Commit, {"signatures": signatures}, set(_COMMIT_FIELDS))
+
+
+class HeaderSigners:
+    """The key pairs that sign a chain's headers, in vote order, with their raw public
+    keys (taken once: one set signs many headers)."""
+
+    __slots__ = ("keys", "voters")
+
+    def __init__(self, keys: tuple[KeyPair, ...]) -> None:
+        self.keys = keys
+        self.voters = tuple(key.public_key.raw for key in keys)
+
+
+def deferred_commit(signers: HeaderSigners, message: bytes) -> Commit:
+    """The commit of ``signers``' signatures of ``message``, each signed when first read
+    (see `_DeferredCommit`): for a chain's own headers only (``message`` a header's
+    `Header.sign_bytes`)."""
+    commit = _DeferredCommit.__new__(_DeferredCommit)
+    _MODEL_DICT.__set__(commit, {})
+    set_slot = object.__setattr__
+    set_slot(commit, "__pydantic_fields_set__", set(_COMMIT_FIELDS))
+    set_slot(commit, "__pydantic_extra__", None)
+    set_slot(commit, "__pydantic_private__", None)
+    set_slot(commit, "_signers", signers)
+    set_slot(commit, "_message", message)
+    return commit
+
+
 class ClientUpdate(BaseModel):
     """What a relayer submits to update a client (ICS-7's ``Header`` message): the signed
     header, the sets it names, and the height of the trusted state it builds on."""
@@ -388,6 +532,7 @@ class UpdateOutcome(enum.Enum):
 # CometBFT's default trust level, 1/3: VerifyCommitLightTrusting).
 _TWO_THIRDS: Final = (2, 3)
 _TRUST_LEVEL: Final = (1, 3)
+_CONSENSUS_FIELDS: Final = frozenset({"time_ns", "root", "next_validators", "header_hash"})
 
 
 class _SetFacts:
@@ -481,16 +626,25 @@ class _CommitCheck:
     required fraction. The CometBFT light-client specification allows exactly this: the
     verifier "may not check all signatures" once enough power has signed. A signature is
     verified at most once per check (the second set's walk reuses the first's), and a
-    triple verified before by any client is not verified again (`VERIFIED_SIGNATURES`)."""
+    triple verified before by any client is not verified again (`VERIFIED_SIGNATURES`).
+    ``verified`` names the voters whose votes hold by construction (a commit this process
+    signs for exactly this header, `_DeferredCommit`): they count without a check."""
 
     __slots__ = ("_client_id", "_header", "_message", "_verified", "_votes")
 
-    def __init__(self, client_id: str, header: Header, votes: dict[bytes, CommitSignature]) -> None:
+    def __init__(
+        self,
+        client_id: str,
+        header: Header,
+        message: bytes,
+        votes: dict[bytes, CommitSignature | None],
+        verified: set[bytes],
+    ) -> None:
         self._client_id = client_id
         self._header = header
         self._votes = votes
-        self._message = header.sign_bytes()
-        self._verified: set[bytes] = set()
+        self._message = message
+        self._verified = verified
 
     def require(self, which: str, facts: _SetFacts, fraction: tuple[int, int]) -> None:
         """Verify the votes of ``facts``'s members until they hold more than ``fraction``
@@ -507,10 +661,11 @@ class _CommitCheck:
         message = self._message
         tally = 0
         for raw, power in facts.order:
-            vote = votes.get(raw)
-            if vote is None:
+            if raw not in votes:
                 continue
             if raw not in verified:
+                vote = votes[raw]
+                assert vote is not None  # only a verified voter comes without its vote
                 header = self._header
                 VERIFIED_SIGNATURES.verify(
                     vote.validator,
@@ -631,6 +786,10 @@ class LightClient:
         `InvalidHeader` and its kinds (`HeaderFromFuture`, `HeaderExpired`,
         `InsufficientVotingPower`) or `InvalidSignature`.
         """
+        self._verify(update, now_ns)
+
+    def _verify(self, update: ClientUpdate, now_ns: int) -> bytes:
+        """`verify_update`, returning the header's hash (what `update` stores)."""
         self._require_unfrozen()
         header, state = update.header, self.state
         if header.chain_id != state.chain_id:
@@ -660,15 +819,31 @@ class LightClient:
         # a signer outside the header's set makes the whole commit malformed, as CometBFT's
         # ValidateBasic and its lookup of each vote's validator do
         powers = own.powers
-        votes: dict[bytes, CommitSignature] = {}
-        for vote in update.commit.signatures:
-            raw = vote.validator.raw
-            if raw in votes:
+        header_hash = header.hash()
+        message = HEADER_SIGN_DOMAIN + header_hash  # `Header.sign_bytes`
+        commit = update.commit
+        votes: dict[bytes, CommitSignature | None] = {}
+        verified: set[bytes] = set()
+        if type(commit) is _DeferredCommit and commit.binds(message):
+            # this process's own signers over exactly this header's bytes: each vote is a
+            # valid signature by construction (the keys are the signers' private halves),
+            # so it counts unsigned and unverified; the shape is checked as for any commit
+            voters = commit.voters
+            votes = dict.fromkeys(voters)
+            if len(votes) != len(voters):
                 raise InvalidHeader(self.client_id, "a validator signed twice")
-            if raw not in powers:
+            if not powers.keys() >= votes.keys():
                 raise InvalidHeader(self.client_id, "a signer is not in the validator set")
-            votes[raw] = vote
-        check = _CommitCheck(self.client_id, header, votes)
+            verified.update(votes)
+        else:
+            for vote in commit.signatures:
+                raw = vote.validator.raw
+                if raw in votes:
+                    raise InvalidHeader(self.client_id, "a validator signed twice")
+                if raw not in powers:
+                    raise InvalidHeader(self.client_id, "a signer is not in the validator set")
+                votes[raw] = vote
+        check = _CommitCheck(self.client_id, header, message, votes, verified)
         if adjacent:
             # VerifyAdjacent: the header's set is the trusted next set (checked above); more
             # than 2/3 of it must have signed (VerifyCommitLight)
@@ -679,6 +854,7 @@ class LightClient:
             # (VerifyCommitLight); a signature checked by the first is not checked again
             check.require("trusted", _facts_of(trusted_set), _TRUST_LEVEL)
             check.require("header", own, _TWO_THIRDS)
+        return header_hash
 
     def update(self, update: ClientUpdate, now_ns: int) -> UpdateOutcome:
         """Verify ``update`` (see `verify_update`, which lists what it raises) and apply it.
@@ -688,10 +864,9 @@ class LightClient:
         nothing raised); otherwise the header must be above the latest height and later than
         the latest header (`InvalidHeader` otherwise) and is stored (``ACCEPTED``).
         """
-        self.verify_update(update, now_ns)
+        header_hash = self._verify(update, now_ns)
         header = update.header
         held = self._consensus.get(header.height)
-        header_hash = header.hash()
         if held is not None:
             if held.header_hash == header_hash:
                 return UpdateOutcome.DUPLICATE
@@ -702,11 +877,17 @@ class LightClient:
             raise InvalidHeader(self.client_id, "height not above the latest height")
         if header.time_ns <= latest.time_ns:
             raise InvalidHeader(self.client_id, "time not after the latest header's")
-        self._consensus[header.height] = ConsensusState(
-            time_ns=header.time_ns,
-            root=header.app_hash,
-            next_validators=update.next_validators,
-            header_hash=header_hash,
+        # of the fields' exact types (a strict `Header`'s, a validated set, a digest):
+        # nothing to validate again
+        self._consensus[header.height] = construct_trusted(
+            ConsensusState,
+            {
+                "time_ns": header.time_ns,
+                "root": header.app_hash,
+                "next_validators": update.next_validators,
+                "header_hash": header_hash,
+            },
+            set(_CONSENSUS_FIELDS),
         )
         self._set_state(latest_height=header.height)
         return UpdateOutcome.ACCEPTED

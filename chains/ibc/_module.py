@@ -49,7 +49,6 @@ use it (I-33), and modelling escrow and vouchers would be dead weight.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -149,16 +148,35 @@ class IbcConfig(BaseModel):
     ahead is refused with `HeaderFromFuture`)."""
 
 
-def _bonded_set(executor: TxExecutor) -> tuple[tuple[str, int], ...]:
+class _BondedSet:
     """The chain's active set as ``(consensus pubkey string, power)`` (what signs its
-    headers)."""
-    staking = executor.staking.staking
-    out: list[tuple[str, int]] = []
-    for operator, power in staking.active_set().members:
-        record = staking.validator(operator)
-        if record is not None and power > 0:
-            out.append((record.consensus_pubkey, power))
-    return tuple(out)
+    headers), memoised on the staking module's active set: each header asks, and the set
+    rarely changes. Sound because an `ActiveSet` is immutable and replaced (a new members
+    tuple) whenever it changes, and a validator's consensus key never changes."""
+
+    __slots__ = ("_executor", "_found", "_members")
+
+    def __init__(self, executor: TxExecutor) -> None:
+        self._executor = executor
+        # the members tuple last seen (kept alive, so its identity is not reused) and the
+        # answer built from it
+        self._members: tuple[tuple[str, int], ...] | None = None
+        self._found: tuple[tuple[str, int], ...] = ()
+
+    def __call__(self) -> tuple[tuple[str, int], ...]:
+        staking = self._executor.staking.staking
+        members = staking.active_set().members
+        if members is self._members:
+            return self._found
+        out: list[tuple[str, int]] = []
+        for operator, power in members:
+            record = staking.validator(operator)
+            if record is not None and power > 0:
+                out.append((record.consensus_pubkey, power))
+        found = tuple(out)
+        self._members = members
+        self._found = found
+        return found
 
 
 class IbcModule:
@@ -186,6 +204,9 @@ class IbcModule:
         # non-empty
         self._listeners: list[NoticeListener] = []
         self._header_cache: IbcHeader | None = None
+        # the last ended block's header unsigned (a look without proofs asks for it at
+        # every clearing, most of them over idle blocks whose header nobody signs)
+        self._plain_cache: IbcHeader | None = None
         # the number of the last notice (`IbcBlockNotice.number`): not state, a fresh
         # module (a restarted process) counts from 1 again, which subscribers see as a gap
         self._notice_number = 0
@@ -194,7 +215,7 @@ class IbcModule:
             self.chain_id,
             state,
             config.validators,
-            partial(_bonded_set, executor),
+            _BondedSet(executor),
             key_seed=executor.config.key_seed,
         )
         clients = Clients(
@@ -325,6 +346,7 @@ class IbcModule:
         that begin-block: none does."""
         self.provable.rebuild()
         self._header_cache = None
+        self._plain_cache = None
         self._packets.forget_caches()
         header = self.committed_header()
         if header is None or not self._listeners:
@@ -487,9 +509,21 @@ class IbcModule:
         cached = self._header_cache
         if cached is not None and cached.height == committed[0]:
             return cached
-        return IbcHeader.model_construct(
-            chain_id=self.chain_id, height=committed[0], time_ns=committed[1]
+        plain = self._plain_cache
+        if plain is not None and (plain.height, plain.time_ns) == committed:
+            return plain
+        # what ``model_construct`` of the three fields gives (``signed`` its default)
+        plain = self._plain_cache = construct_trusted(
+            IbcHeader,
+            {
+                "chain_id": self.chain_id,
+                "height": committed[0],
+                "time_ns": committed[1],
+                "signed": None,
+            },
+            {"chain_id", "height", "time_ns"},
         )
+        return plain
 
     def channels_reply(self) -> ChannelsReply:
         """Every connection and channel end as committed at the last ended block."""

@@ -25,7 +25,10 @@ each signing with its consensus key, which the chain holds: `consensus_key` deri
 the chain id and the validator's consensus public key string (``ValidatorSpec.pubkey`` where
 given, else ``"pubkey-<name>"``) and the chain config's secret ``key_seed`` (empty in
 simulations: then the keys are guessable, and runs repeat). A header is signed on demand (when a
-relayer asks for it) and cached for its height; every member of the signing set signs. When
+relayer asks for it) and cached for its height; every member of the signing set signs, each
+signature computed when the commit is first read (`deferred_commit`, issue 16: serialised
+for another process, compared, copied; a light client in this process counts the votes of
+the commit bound to exactly the header it verifies without them). When
 the bonded set (or a power) changed since the last header handed out, the next header is
 still signed by the set the last one announced and names the new set as its
 ``next_validators`` (CometBFT's header carries the same pair): a counterparty client
@@ -57,11 +60,10 @@ from chains.ibc._commitment_paths import (
     receipt_key,
 )
 from chains.ibc._light_client import (
-    VERIFIED_SIGNATURES,
-    Commit,
-    CommitSignature,
     ConsensusValidatorSet,
     Header,
+    HeaderSigners,
+    deferred_commit,
 )
 from chains.ibc._merkle import MembershipProof, MerkleTree, NonMembershipProof
 from chains.ibc._msgs import IbcHeader, SignedHeader
@@ -75,6 +77,8 @@ _RECEIPT: Final = b"\x01"
 # accepts a later header only if its trusted set still holds over 1/3 of the signed power
 _BRIDGE: Final = 16
 _SEQ = struct.Struct(">Q").pack
+_HEADER_FIELDS: Final = frozenset(Header.model_fields)
+_SIGNED_FIELDS: Final = frozenset(SignedHeader.model_fields)
 
 
 def genesis_validator_keys(chain_id: str, count: int, seed: bytes = b"") -> tuple[KeyPair, ...]:
@@ -139,7 +143,7 @@ class ProvableStore:
         self._signed: SignedHeader | None = None
         # the latest headers that announced a new set (the bridge of later headers)
         self._transitions: list[SignedHeader] = []
-        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, tuple[KeyPair, ...]]]] = []
+        self._facts_memo: list[tuple[ConsensusValidatorSet, tuple[bytes, HeaderSigners]]] = []
 
     # -- following the store --
 
@@ -249,7 +253,7 @@ class ProvableStore:
         if not bonded:
             return self._fallback
         memo = self._bonded_memo
-        if memo is not None and memo[0] == bonded:
+        if memo is not None and (memo[0] is bonded or memo[0] == bonded):
             return memo[1]
         members: dict[PublicKey, int] = {}
         for pubkey, power in bonded:
@@ -267,7 +271,7 @@ class ProvableStore:
 
     # -- headers --
 
-    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, tuple[KeyPair, ...]]:
+    def _facts(self, vset: ConsensusValidatorSet) -> tuple[bytes, HeaderSigners]:
         """The set's hash and its members' keys, memoised per set object (the set rarely
         changes between headers). Every member signs: a client that trusts an older set
         then sees all of that set's remaining members sign, whatever the powers did."""
@@ -275,7 +279,10 @@ class ProvableStore:
         for known, facts in memo:
             if known is vset:
                 return facts
-        facts = (vset.hash(), tuple(self._keys[v.public_key] for v in vset.validators))
+        facts = (
+            vset.hash(),
+            HeaderSigners(tuple(self._keys[v.public_key] for v in vset.validators)),
+        )
         memo.append((vset, facts))
         del memo[:-2]
         return facts
@@ -289,39 +296,38 @@ class ProvableStore:
         if cached is None or cached.header.height != header.height:
             signers = self.validators
             upcoming = self._current()
-            signers_hash, keys = self._facts(signers)
-            raw = Header(
-                chain_id=self.chain_id,
-                height=header.height,
-                time_ns=header.time_ns,
-                app_hash=self.tree.root(),
-                validators_hash=signers_hash,
-                next_validators_hash=self._facts(upcoming)[0],
+            signers_hash, signing = self._facts(signers)
+            fields = {
+                "chain_id": self.chain_id,
+                "height": header.height,
+                "time_ns": header.time_ns,
+                "app_hash": self.tree.root(),
+                "validators_hash": signers_hash,
+                "next_validators_hash": self._facts(upcoming)[0],
+            }
+            # this chain's own values (the height and time of a validated `IbcHeader`,
+            # 32-byte hashes): nothing to validate again once they are plain ints
+            raw = (
+                construct_trusted(Header, fields, set(_HEADER_FIELDS))
+                if type(header.height) is int and type(header.time_ns) is int
+                else Header(**fields)
             )
-            sign_bytes = raw.sign_bytes()
-            # built from this chain's own keys and fresh 64-byte signatures, exactly the
-            # fields' types: nothing for the models to validate (a hundred votes per header)
-            votes = []
-            for key in keys:
-                signature = key.sign(sign_bytes)
-                # a light client of this chain in this process need not verify again what
-                # this process signed (`VERIFIED_SIGNATURES`: a memo of a pure function)
-                VERIFIED_SIGNATURES.remember_signed(key.public_key, signature, sign_bytes)
-                votes.append(
-                    construct_trusted(
-                        CommitSignature,
-                        {"validator": key.public_key, "signature": signature},
-                        {"validator", "signature"},
-                    )
-                )
-            commit = Commit.model_construct(signatures=tuple(votes))
+            # every member's vote, each signed when first read (issue 16): in one process
+            # nobody reads them (this process's clients count such a commit's votes by
+            # construction), across a transport the encoder does, ed25519 signatures being
+            # deterministic (the same bytes whenever they are made)
+            commit = deferred_commit(signing, raw.sign_bytes())
             changed = upcoming is not signers
-            cached = self._signed = SignedHeader(
-                header=raw,
-                commit=commit,
-                validators=signers,
-                next_validators=upcoming if changed else None,
-                bridge=tuple(self._transitions),
+            cached = self._signed = construct_trusted(
+                SignedHeader,
+                {
+                    "header": raw,
+                    "commit": commit,
+                    "validators": signers,
+                    "next_validators": upcoming if changed else None,
+                    "bridge": tuple(self._transitions),
+                },
+                set(_SIGNED_FIELDS),
             )
             if changed and {v.public_key for v in upcoming.validators} != {
                 v.public_key for v in signers.validators
