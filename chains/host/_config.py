@@ -35,6 +35,9 @@ class GenesisAccount(BaseModel):
     coins: tuple[Coin, ...]
 
 
+_ACCOUNT_FIELDS: set[str] = {"address", "coins"}
+
+
 class GenesisValidator(BaseModel):
     """A validator created and bonded at genesis (C-13 e2e profile: 4 x 1_000_000).
 
@@ -101,11 +104,23 @@ class ChainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_genesis(self) -> ChainConfig:
+        # Memory (issue 16): the config, kept for the chain's life, holds a genesis account
+        # per user; its coins are most often the same few balances, so equal coin tuples
+        # are shared (one tuple and one `Coin` each, not one per account), and every
+        # account shares one fields-set (frozen models: nothing adds to or removes from
+        # it). Both are equal values in place of equal values: the config, its dumps and
+        # its genesis are the same.
+        coins: dict[tuple[Coin, ...], tuple[Coin, ...]] = {}
         for account in self.accounts:
             try:
                 validate_address(account.address, self.prefix)
             except ChainError as exc:
                 raise InvalidValue(f"genesis account: {exc}") from None
+            shared = coins.setdefault(account.coins, account.coins)
+            if shared is not account.coins:
+                object.__setattr__(account, "coins", shared)
+            if account.__pydantic_fields_set__ == _ACCOUNT_FIELDS:
+                object.__setattr__(account, "__pydantic_fields_set__", _ACCOUNT_FIELDS)
         names = [v.name for v in self.validators]
         if len(set(names)) != len(names):
             raise InvalidValue("genesis validator names must be unique")
