@@ -60,6 +60,7 @@ Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 2.5 befor
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import linecache
 import multiprocessing
@@ -99,6 +100,7 @@ class MemoryRun:
     rss: int = 0
     sites: dict[str, tuple[int, int]] = field(default_factory=dict)
     txs_s: float = 0.0
+    trimmed: int = 0
 
 
 async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
@@ -115,6 +117,7 @@ async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
         sites: dict[str, tuple[int, int]] = {}
         gc.collect()
         rss = _resident()
+        trimmed = _trimmed() if not trace else 0
         if trace:
             gc.collect()
             snapshot = tracemalloc.take_snapshot()
@@ -126,7 +129,19 @@ async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
                 sites[name] = (size + record.size, count + 1)
             del snapshot
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return MemoryRun(users, peak, heap, rss, sites, txs_s)
+    return MemoryRun(users, peak, heap, rss, sites, txs_s, trimmed)
+
+
+def _trimmed() -> int:
+    # a measurement aid, not a fix: the resident pages once glibc's malloc gave its free
+    # memory back to the system (``malloc_trim(0)``), so the RSS splits into what is in
+    # use and what the allocator holds free; 0 where that is not glibc
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return 0
+    return _resident()
 
 
 def _resident() -> int:
@@ -173,11 +188,12 @@ def _in_child(users: int, validators: int, trace: bool) -> MemoryRun:
     return result
 
 
-def _rss(users: int, validators: int, repeats: int) -> tuple[int, int]:
+def _rss(users: int, validators: int, repeats: int) -> tuple[int, int, int]:
     runs = [_in_child(users, validators, False) for _ in range(repeats)]
     return (
         int(statistics.median(r.peak_rss for r in runs)),
         int(statistics.median(r.rss for r in runs)),
+        int(statistics.median(r.trimmed for r in runs)),
     )
 
 
@@ -234,4 +250,7 @@ def run(report: Report) -> None:
     # the peak includes what the warm-up's relaying held at once (a batch of every
     # user's packet with its proof, their acks); the RSS after it is what stays
     _per_stake(report, "RSS after the warm-up", rss[0][1], rss[1][1], rss[2][1], u1, u2)
+    if all(r[2] for r in rss):
+        # the same, once malloc gave its free memory back: the rest is memory in use
+        _per_stake(report, "RSS after malloc_trim", rss[0][2], rss[1][2], rss[2][2], u1, u2)
     _top_sites(low, high)
