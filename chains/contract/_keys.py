@@ -366,3 +366,14 @@ class KeyPair:
         if expected is not None and pair.public_key != expected:
             raise KeyFileError(where, f"holds key {stored.hex()}, expected {expected.hex()}")
         return pair
+
+
+def pair_of_known(secret: bytes, public: bytes) -> KeyPair:
+    """The key pair of a 32-byte ``secret`` whose public key is known to be ``public`` (32
+    bytes, derived from it before: nothing checks that here). For a cache of derived keys
+    that keeps bytes rather than key pairs (issue 16); anything else uses
+    `KeyPair.from_private_bytes`."""
+    pair = KeyPair.__new__(KeyPair)
+    pair._secret = secret
+    pair._public = PublicKey.of(public)
+    return pair

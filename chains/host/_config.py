@@ -17,7 +17,7 @@ from chains.contract._address import (
 from chains.contract._coin import Coin
 from chains.contract._decimal import SdkDec
 from chains.contract._errors import ChainError, InvalidValue
-from chains.contract._keys import KeyPair
+from chains.contract._keys import KeyPair, pair_of_known
 from chains.modules._bank import check_denom
 from chains.modules._params import StakingParams
 
@@ -162,7 +162,8 @@ def account_key(name: str, seed: bytes = b"") -> KeyPair:
     ``HMAC-SHA256(seed, "mesh-account/" || name)``: unguessable without the seed, and
     still the same for the same seed and name (every process of one genesis agrees).
     """
-    return _account_key(name, seed)
+    packed = _account_secret(name, seed)
+    return pair_of_known(packed[:32], packed[32:])
 
 
 @functools.lru_cache(maxsize=65536)
@@ -170,15 +171,20 @@ def _key_address(name: str, prefix: str, seed: bytes = b"") -> str:
     # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often.
     # Interned, as the genesis's are (`chains.mesh`'s chain_config): the state a user's
     # genesis funds and transactions write is then keyed by one string (issue 16)
-    return sys.intern(_account_key(name, seed).address(prefix))
+    return sys.intern(account_key(name, seed).address(prefix))
 
 
 @functools.lru_cache(maxsize=65536)
-def _account_key(name: str, seed: bytes = b"") -> KeyPair:
-    # deriving an ed25519 key costs tens of microseconds; names repeat across a run
+def _account_secret(name: str, seed: bytes = b"") -> bytes:
+    # the 32-byte secret and 32-byte public key of the account's key pair: deriving the
+    # public key costs tens of microseconds and names repeat across a run. The bytes, not
+    # the `KeyPair` (issue 16: a simulation holds one per user; a pair of 64 bytes is a
+    # quarter of a `KeyPair` with its `PublicKey`, rebuilt per call in a few microseconds)
     if not seed:
-        return KeyPair.from_seed(name)
-    return KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+        pair = KeyPair.from_seed(name)
+    else:
+        pair = KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+    return pair.private_bytes() + pair.public_key.raw
 
 
 def seeded_secret(seed: bytes, label: str) -> bytes:
