@@ -389,7 +389,7 @@ def _check_root(root: bytes) -> None:
 # A memo of proven hashes stops growing here (issue 16): the upper nodes a batch shares are
 # in it after its first proofs, and a memo kept per recent root that held every node of a
 # batch of thousands of proofs (with the proofs' sibling hashes) was 0.4 KiB per stake.
-_KNOWN_LIMIT: Final = 4096
+_KNOWN_LIMIT: Final = 1024
 
 
 def verify_membership(
