@@ -185,10 +185,20 @@ class ProofStep(BaseModel):
 
 
 _STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
+# One fields-set shared by every step the module builds, and one per proof model (issue
+# 16): a set is 216 bytes, a proof some 20 steps, and a relay batch holds a proof per
+# packet at once (the peak that sets the process's resident size). Safe to share: the
+# models are frozen, so nothing adds to or removes from a model's fields-set, and
+# ``model_copy`` copies it.
+_STEP_FIELD_SET: Final[set[str]] = set(_STEP_FIELDS)
+_PATH_FIELD_SET: Final[set[str]] = {"path"}
+_NEIGHBOUR_FIELD_SET: Final[set[str]] = {"key", "value_hash", "path"}
+_ABSENCE_FIELD_SET: Final[set[str]] = {"left", "right"}
 
 
 def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
-    return construct_trusted(cls, values, set(fields))
+    # ``fields`` is `_STEP_FIELDS` (every step has all three)
+    return construct_trusted(cls, values, _STEP_FIELD_SET)
 
 
 @lru_cache(maxsize=4096)
@@ -732,7 +742,7 @@ class MerkleTree:
         if key not in self._values:
             raise ProofUnavailable(key.hex(), "absent: prove its non-membership instead")
         # (every field given, of its exact type: the cheap unvalidated construction)
-        return construct_trusted(MembershipProof, {"path": self._path(key)}, {"path"})
+        return construct_trusted(MembershipProof, {"path": self._path(key)}, _PATH_FIELD_SET)
 
     def prove_non_membership(self, key: bytes) -> NonMembershipProof:
         """The proof that ``key`` is absent under the current `root`.
@@ -746,7 +756,7 @@ class MerkleTree:
         left = self._neighbour(ordered[index - 1]) if index > 0 else None
         right = self._neighbour(ordered[index]) if index < len(ordered) else None
         return construct_trusted(
-            NonMembershipProof, {"left": left, "right": right}, {"left", "right"}
+            NonMembershipProof, {"left": left, "right": right}, _ABSENCE_FIELD_SET
         )
 
     def _neighbour(self, key: bytes) -> NeighbourProof:
@@ -757,5 +767,5 @@ class MerkleTree:
                 "value_hash": hashlib.sha256(self._values[key]).digest(),
                 "path": self._path(key),
             },
-            {"key", "value_hash", "path"},
+            _NEIGHBOUR_FIELD_SET,
         )
