@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import sys
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -166,25 +166,51 @@ def account_key(name: str, seed: bytes = b"") -> KeyPair:
     return pair_of_known(packed[:32], packed[32:])
 
 
-@functools.lru_cache(maxsize=65536)
+# Memos of derived keys and addresses (deriving costs a SHA-256 and a scalar multiplication,
+# tens of microseconds, and names repeat across a run), as one plain dict per prefix and
+# seed keyed by the name: an ``lru_cache`` entry was some 180 bytes per user and memo
+# (issue 16), a dict slot is a fifth of that. A memo that reaches `_MEMO_SIZE` names starts
+# afresh; the memos of at most `_MEMO_SETS` prefixes and seeds are kept.
+_MEMO_SIZE: Final = 65536
+_MEMO_SETS: Final = 64
+_ADDRESSES: dict[tuple[str, bytes], dict[str, str]] = {}
+_SECRETS: dict[bytes, dict[str, bytes]] = {}
+
+
+def _memo_of(memos: dict[Any, dict[str, Any]], which: Any) -> dict[str, Any]:
+    memo = memos.get(which)
+    if memo is None:
+        if len(memos) >= _MEMO_SETS:
+            memos.clear()
+        memo = memos[which] = {}
+    elif len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    return memo
+
+
 def _key_address(name: str, prefix: str, seed: bytes = b"") -> str:
-    # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often.
     # Interned, as the genesis's are (`chains.mesh`'s chain_config): the state a user's
     # genesis funds and transactions write is then keyed by one string (issue 16)
-    return sys.intern(account_key(name, seed).address(prefix))
+    memo = _memo_of(_ADDRESSES, (prefix, seed))
+    address = memo.get(name)
+    if address is None:
+        address = memo[name] = sys.intern(account_key(name, seed).address(prefix))
+    return address
 
 
-@functools.lru_cache(maxsize=65536)
 def _account_secret(name: str, seed: bytes = b"") -> bytes:
-    # the 32-byte secret and 32-byte public key of the account's key pair: deriving the
-    # public key costs tens of microseconds and names repeat across a run. The bytes, not
-    # the `KeyPair` (issue 16: a simulation holds one per user; a pair of 64 bytes is a
-    # quarter of a `KeyPair` with its `PublicKey`, rebuilt per call in a few microseconds)
-    if not seed:
-        pair = KeyPair.from_seed(name)
-    else:
-        pair = KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
-    return pair.private_bytes() + pair.public_key.raw
+    # the 32-byte secret and 32-byte public key of the account's key pair, not the
+    # `KeyPair` (issue 16: a simulation holds one per user; 64 bytes are a quarter of a
+    # `KeyPair` with its `PublicKey`, which is rebuilt per call in a few microseconds)
+    memo = _memo_of(_SECRETS, seed)
+    packed = memo.get(name)
+    if packed is None:
+        if not seed:
+            pair = KeyPair.from_seed(name)
+        else:
+            pair = KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+        packed = memo[name] = pair.private_bytes() + pair.public_key.raw
+    return packed
 
 
 def seeded_secret(seed: bytes, label: str) -> bytes:
