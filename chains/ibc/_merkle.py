@@ -497,9 +497,9 @@ def _check_adjacent(left: tuple[ProofStep, ...], right: tuple[ProofStep, ...]) -
 # one dict (the key object is also the child in the trie); its hash is worked out when a
 # parent is rehashed or a proof passes it, never kept. An inner node is four slots: its split
 # (shared by every node splitting at that bit), its hash and its two children. Proof steps
-# are memoised only for the upper levels, which the proofs of a batch share.
+# are memoised only while proofs are asked under one root (`MerkleTree._path`).
 
-_CACHED_LEVELS: Final = 10  # proof steps of the nodes this near the root are memoised
+_MEMO_STEPS: Final = 65536  # a tree's memo of proof steps starts afresh past this many
 
 
 @cache  # bounded: a split bit is below 9 * MAX_KEY_SIZE + 1
@@ -511,16 +511,6 @@ def _split(bit: int) -> tuple[int, int, int, bytes]:
     byte, offset = divmod(bit, 9)
     mask = 0 if offset == 0 else 1 << (8 - offset)
     return bit, byte, mask, _INNER + bit.to_bytes(4, "big")
-
-
-@lru_cache(maxsize=1024)
-def _upper_step(bit: int, sibling: bytes, sibling_left: bool) -> ProofStep:
-    # a step of an upper node, shared by the proofs that pass it while its sibling's hash
-    # is unchanged (a pure function of immutable values; built unvalidated: every field is
-    # the tree's own int, digest and bool)
-    return _step(
-        ProofStep, {"bit": bit, "sibling": sibling, "sibling_left": sibling_left}, _STEP_FIELDS
-    )
 
 
 def _leaf_of(key: bytes, value: bytes) -> bytes:
@@ -558,6 +548,14 @@ class MerkleTree:
         # sublists, as a plain list's insort moved the whole list on every new key (12 us a
         # write at 40,000 keys, and receipts and acks are never deleted)
         self._sorted: SortedList[bytes] = SortedList()
+        # the proof steps built under `_memo_root`, by their sibling's hash (a subtree
+        # appears once in a tree, so its hash names its parent's split), one dict per side:
+        # the proofs of a relay batch share every step above their leaves (k proofs of
+        # neighbouring keys need some 2k steps, not 20k), and the memo is dropped when a
+        # proof is asked under another root, so it holds one batch's steps at most
+        self._memo_root = EMPTY_ROOT
+        self._going_left: dict[bytes, ProofStep] = {}
+        self._going_right: dict[bytes, ProofStep] = {}
         for key, value in items:
             self.set(key, value)
 
@@ -589,8 +587,10 @@ class MerkleTree:
             if existing != value:
                 values[key] = value
                 self._dirty(key)
+                self._forget_steps()
             return
         values[key] = value
+        self._forget_steps()
         self._sorted.add(key)
         node = self._root
         if node is None:
@@ -626,6 +626,13 @@ class MerkleTree:
         else:
             parent.left = split
 
+    def _forget_steps(self) -> None:
+        # a write: the memoised steps are of the old root (dropped now, not at the next
+        # proof, so that a batch's steps are not kept while no proof is asked)
+        if self._going_left or self._going_right:
+            self._going_left.clear()
+            self._going_right.clear()
+
     def _dirty(self, key: bytes) -> None:
         # the nodes above the leaf of ``key`` (present) must be rehashed
         node = self._root
@@ -639,6 +646,7 @@ class MerkleTree:
         """Remove ``key``; return whether it was there."""
         if self._values.pop(key, None) is None:
             return False
+        self._forget_steps()
         self._sorted.remove(key)
         grandparent: _Inner | None = None
         parent: _Inner | None = None
@@ -703,34 +711,36 @@ class MerkleTree:
         return node.hash
 
     def _path(self, key: bytes) -> tuple[ProofStep, ...]:
-        self.root()  # every inner hash on the path is clean afterwards
+        root = self.root()  # every inner hash on the path is clean afterwards
+        going_left, going_right = self._going_left, self._going_right
+        if root != self._memo_root or len(going_left) + len(going_right) > _MEMO_STEPS:
+            self._memo_root = root
+            going_left.clear()
+            going_right.clear()
         values = self._values
         steps: list[ProofStep] = []
         node = self._root
         size = len(key)
-        depth = 0
         while type(node) is _Inner:
             bit, byte, mask, _ = node.split
             if byte < size and (not mask or key[byte] & mask):
-                sibling, node, sibling_left = node.left, node.right, True
+                sibling, node, sibling_left, memo = node.left, node.right, True, going_right
             else:
-                sibling, node, sibling_left = node.right, node.left, False
+                sibling, node, sibling_left, memo = node.right, node.left, False, going_left
             if isinstance(sibling, _Inner):
                 sibling_hash = sibling.hash
                 assert sibling_hash is not None  # (`root` above cleaned every node)
             else:
                 sibling_hash = _leaf_of(sibling, values[sibling])
-            if depth < _CACHED_LEVELS:
-                step = _upper_step(bit, sibling_hash, sibling_left)
-            else:
+            step = memo.get(sibling_hash)
+            if step is None:
                 # built unvalidated: every field is the tree's own (int, digest, bool)
-                step = _step(
+                step = memo[sibling_hash] = _step(
                     ProofStep,
                     {"bit": bit, "sibling": sibling_hash, "sibling_left": sibling_left},
                     _STEP_FIELDS,
                 )
             steps.append(step)
-            depth += 1
         steps.reverse()
         return tuple(steps)
 
