@@ -14,6 +14,9 @@ the mesh still running. Target (issue 16): at most 1 KiB per stake above the idl
   the slope and above idle, per user; and the same for the RSS after the warm-up (what
   stays, against the peak, which includes what the relaying of every user's packet held at
   once);
+- **RSS after malloc_trim**: the same after glibc's ``malloc_trim(0)`` (a measurement aid,
+  not a fix): what glibc's malloc held free is then given back, the rest is in use or in
+  Python's own allocator (pymalloc's arenas);
 - **the next gap**: the top 20 allocation sites (file:line, one frame) by retained bytes
   per stake, the ``U2`` run minus the ``U1`` run divided by ``U2 - U1``.
 
@@ -30,36 +33,46 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks memory
 
-Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 2.5 before and
-10-13 after; memory figures do not depend on the load; ``MEM_BENCH_USERS=2000,4000
-.venv/bin/python -m benchmarks memory``, one run per size), bytes per stake, target 1,024:
+Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 5-7; memory figures
+do not depend on the load; ``MEM_BENCH_USERS=2000,4000 .venv/bin/python -m benchmarks
+memory``, one run per size), bytes per stake (slope / 4,000 above idle), target 1,024:
 
-- before (commit dbeca20): retained heap 7,406 (slope) / 7,763 (4,000 above idle); peak
-  RSS 17,832 / 17,903 (idle 65.0 MiB, 4,000 users 133.2 MiB);
-- after (this session): retained heap 7,073 / 7,225; peak RSS 16,970 / 17,124 (idle
-  64.6 MiB, 4,000 users 129.9 MiB); RSS after the warm-up 16,894 / 17,099, so the peak is
-  what stays, not a transient. What changed: one string per validator in the provider's
-  stake keys (it was decoded afresh per stake), committed value ranges that share one int
-  and a user's ``max_lien`` that shares its lien's range, one string per user address (the
-  genesis's and the signing cache's were two copies), and an idle actor no longer pins
-  the last message it handled and its answer (a relayer batch with every packet's proof,
-  a transaction result with all its events).
-- where the 7 KiB of heap per stake is (the top 20 above, with deeper tracebacks): the
-  consumer's and provider's IBC Merkle trees, ~2.3 KiB (a receipt and an ack leaf per
-  stake: key bytes ~300, node and leaf hashes ~530, nodes ~290, and the proof steps cached
-  on every inner node, ~800: ``_merkle.py`` ``via_left``/``via_right``); the genesis
-  accounts the chain config keeps (a pydantic ``GenesisAccount`` and ``Coin`` per user,
-  ~1,000); the mesh's signing keys (an lru cache of ``KeyPair`` per user with a pydantic
-  ``PublicKey``, ~700); the light client's memo of proven node hashes (``_client.py``
-  ``_proven``, ~390, bounded by roots, not by size); the provider's own records (vault
-  account and lien, external stake and its index, bank balance, ~900 with the maps' slots).
-- RSS is 2.4x the traced heap per stake: the OpenSSL key objects of each user's signing
-  key pair (outside tracemalloc) and the allocator's fragmentation, by elimination (not
-  measured separately).
+- before (commit 5247709): retained heap 7,204 / 7,362; peak RSS 17,105 / 17,302 (idle
+  65.8 MiB, 4,000 users 131.8 MiB); RSS after the warm-up 17,127 / 17,290;
+- after (this session): retained heap 3,453 / 3,945; peak RSS 11,727 / 12,220 (idle 65.5
+  MiB, 4,000 users 112.1 MiB); RSS after the warm-up 11,725 / 12,225; after malloc_trim
+  11,022 / 11,596. What changed: the IBC Merkle tree keeps a leaf as its key and value in
+  one dict (leaf hashes worked out on use), an inner node as four slots with a split
+  shared per bit, and proof steps only while proofs are asked under one root (by sibling
+  hash, so a batch of neighbouring proofs shares its steps; dropped at the next write);
+  proof models share one fields-set each; a key pair keeps its 32-byte secret and a
+  public key its bytes (OpenSSL's key objects, ~0.9 KiB per user outside the heap, are
+  built on use, 1,024 of each memoised); the account-key memo keeps 64 bytes per user
+  in plain dicts; the chain config shares equal genesis coin tuples and one fields-set
+  over its genesis accounts; the light client's proven-hash memo stops at 1,024 hashes.
+- where the 3.4 KiB of heap per stake is (the top 20 above): the store's maps' dict slots
+  ~510; the IBC trees ~660 (the ICS-24 keys of a receipt and an ack ~300, inner nodes and
+  their hashes ~270, the leaf dict ~100) and ~90 of proof steps memoised until the tree's
+  next write; the genesis account the config keeps ~260 (validated per user in
+  ``chains/mesh/_deploy.py``); the provider's records ~430 (value ranges, external stake,
+  lien); the consumer's copies of the packets' strings ~190 and its stake keys ~60; the
+  account-key memo ~120, the address string ~90, the mesh's op counts ~90, the ack record
+  ~70.
+- RSS is 3.4x the heap per stake, and it is Python's allocator: at 2,000 users pymalloc
+  holds 21 more 1-MiB arenas than idle for 7.7 MiB more live blocks (``sys.
+  _debugmallocstats``: 7.6 MiB free blocks in used pools and 6.5 MiB of unused pools,
+  against 0.6 and 0.7 idle), while
+  ``malloc_trim`` returns only ~1 MiB. The arenas are what the warm-up's first relay held
+  at once (``tracemalloc``'s peak in the first half hour is 11.8 KiB per user against
+  5.1 retained, at 1,000 users: every user's packet relayed in one batch with its proof,
+  the results and acks), kept alive by the long-lived records allocated among them.
+  Relaying in bounded batches (the relayer's ``QueryRelayState.limit``) would bring the
+  RSS per stake down towards the heap's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import linecache
 import multiprocessing
@@ -99,6 +112,7 @@ class MemoryRun:
     rss: int = 0
     sites: dict[str, tuple[int, int]] = field(default_factory=dict)
     txs_s: float = 0.0
+    trimmed: int = 0
 
 
 async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
@@ -115,6 +129,7 @@ async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
         sites: dict[str, tuple[int, int]] = {}
         gc.collect()
         rss = _resident()
+        trimmed = _trimmed() if not trace else 0
         if trace:
             gc.collect()
             snapshot = tracemalloc.take_snapshot()
@@ -126,7 +141,19 @@ async def _drive(users: int, validators: int, trace: bool) -> MemoryRun:
                 sites[name] = (size + record.size, count + 1)
             del snapshot
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return MemoryRun(users, peak, heap, rss, sites, txs_s)
+    return MemoryRun(users, peak, heap, rss, sites, txs_s, trimmed)
+
+
+def _trimmed() -> int:
+    # a measurement aid, not a fix: the resident pages once glibc's malloc gave its free
+    # memory back to the system (``malloc_trim(0)``), so the RSS splits into what is in
+    # use and what the allocator holds free; 0 where that is not glibc
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return 0
+    return _resident()
 
 
 def _resident() -> int:
@@ -173,11 +200,12 @@ def _in_child(users: int, validators: int, trace: bool) -> MemoryRun:
     return result
 
 
-def _rss(users: int, validators: int, repeats: int) -> tuple[int, int]:
+def _rss(users: int, validators: int, repeats: int) -> tuple[int, int, int]:
     runs = [_in_child(users, validators, False) for _ in range(repeats)]
     return (
         int(statistics.median(r.peak_rss for r in runs)),
         int(statistics.median(r.rss for r in runs)),
+        int(statistics.median(r.trimmed for r in runs)),
     )
 
 
@@ -234,4 +262,7 @@ def run(report: Report) -> None:
     # the peak includes what the warm-up's relaying held at once (a batch of every
     # user's packet with its proof, their acks); the RSS after it is what stays
     _per_stake(report, "RSS after the warm-up", rss[0][1], rss[1][1], rss[2][1], u1, u2)
+    if all(r[2] for r in rss):
+        # the same, once malloc gave its free memory back: the rest is memory in use
+        _per_stake(report, "RSS after malloc_trim", rss[0][2], rss[1][2], rss[2][2], u1, u2)
     _top_sites(low, high)

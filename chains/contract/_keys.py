@@ -22,16 +22,18 @@ import hashlib
 import json
 import os
 import stat
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Self
 
 from cryptography.exceptions import InvalidSignature as _OpenSslInvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
+from pydantic import BaseModel, ConfigDict, model_serializer, model_validator
 
 from chains.contract._address import derive_address
 from chains.contract._errors import ChainError
+from mesh_actors import construct_trusted
 
 __all__ = [
     "InvalidPublicKey",
@@ -86,6 +88,27 @@ class KeyFileError(ChainError):
         super().__init__(path, reason)
 
 
+# Memory (issue 16): an OpenSSL key object is some 400-500 bytes outside the Python heap,
+# and a simulation holds a key pair per user. The objects are built on use and memoised
+# for the keys in use (validators sign and are verified every block; a user signs a burst
+# of transactions): the memo is bounded, the keys themselves are 32 bytes each.
+
+
+_RAW_FIELDS: set[str] = {"raw"}
+
+
+@lru_cache(maxsize=1024)
+def _parsed_public(raw: bytes) -> Ed25519PublicKey:
+    # a public key parsed for verification (``raw`` is 32 bytes: `PublicKey` checked it)
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+@lru_cache(maxsize=1024)
+def _signer(secret: bytes) -> Ed25519PrivateKey:
+    # a private key built for signing (``secret`` is 32 bytes: `KeyPair` checked it)
+    return Ed25519PrivateKey.from_private_bytes(secret)
+
+
 class PublicKey(BaseModel):
     """An ed25519 public key as an immutable value (32 bytes), compared and hashed by bytes.
 
@@ -98,8 +121,6 @@ class PublicKey(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
     raw: bytes
-    # Parsed once: verification is the hot path, and the key never changes.
-    _key: Ed25519PublicKey = PrivateAttr()
 
     @model_validator(mode="before")
     @classmethod
@@ -119,10 +140,6 @@ class PublicKey(BaseModel):
             raise ValueError(f"an ed25519 public key is {PUBLIC_KEY_SIZE} bytes")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
-        """Parse the key once (the validators have checked its length)."""
-        self._key = Ed25519PublicKey.from_public_bytes(self.raw)
-
     @model_serializer
     def _serialize(self) -> str:
         return self.raw.hex()
@@ -132,7 +149,10 @@ class PublicKey(BaseModel):
         """The key of 32 raw bytes; raises `InvalidPublicKey` otherwise."""
         if type(raw) is not bytes or len(raw) != PUBLIC_KEY_SIZE:
             raise InvalidPublicKey(f"an ed25519 public key is {PUBLIC_KEY_SIZE} bytes")
-        return cls(raw=raw)
+        # built unvalidated (its one field is checked above), and every key shares one
+        # fields-set: the model is frozen, so nothing adds to or removes from it, and a
+        # simulation holds a key per user (issue 16: 216 bytes each otherwise)
+        return construct_trusted(cls, {"raw": raw}, _RAW_FIELDS)
 
     @classmethod
     def from_hex(cls, text: str) -> PublicKey:
@@ -162,7 +182,7 @@ class PublicKey(BaseModel):
         if type(signature) is not bytes or len(signature) != SIGNATURE_SIZE:
             raise InvalidSignature(f"{what}: not a {SIGNATURE_SIZE}-byte signature")
         try:
-            self._key.verify(signature, data)
+            _parsed_public(self.raw).verify(signature, data)
         except _OpenSslInvalidSignature:
             raise InvalidSignature(f"{what}: does not verify under {self.hex()}") from None
 
@@ -192,10 +212,15 @@ class KeyPair:
     tests and simulations) or `load` (a key file). The private key never appears in ``repr``.
     """
 
-    __slots__ = ("_private", "_public")
+    # the 32-byte secret, not OpenSSL's key object: it is built on use (`_signer`)
+    __slots__ = ("_public", "_secret")
 
     def __init__(self, private_key: Ed25519PrivateKey) -> None:
-        self._private = private_key
+        self._secret = private_key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
         raw = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
@@ -221,7 +246,17 @@ class KeyPair:
         """The key pair of a 32-byte ed25519 secret; raises `InvalidPublicKey` otherwise."""
         if len(secret) != 32:
             raise InvalidPublicKey("an ed25519 secret is 32 bytes")
-        return cls(Ed25519PrivateKey.from_private_bytes(secret))
+        secret = bytes(secret)
+        pair = cls.__new__(cls)
+        pair._secret = secret
+        # the key object is memoised: the pair's first signature (soon, mostly) reuses it
+        raw = (
+            _signer(secret)
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        pair._public = PublicKey.of(raw)
+        return pair
 
     @property
     def public_key(self) -> PublicKey:
@@ -234,15 +269,11 @@ class KeyPair:
 
     def sign(self, data: bytes) -> bytes:
         """The 64-byte ed25519 signature of ``data``."""
-        return self._private.sign(data)
+        return _signer(self._secret).sign(data)
 
     def private_bytes(self) -> bytes:
         """The 32-byte secret (what a key file stores). Handle with care."""
-        return self._private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
+        return self._secret
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KeyPair):
@@ -335,3 +366,14 @@ class KeyPair:
         if expected is not None and pair.public_key != expected:
             raise KeyFileError(where, f"holds key {stored.hex()}, expected {expected.hex()}")
         return pair
+
+
+def pair_of_known(secret: bytes, public: bytes) -> KeyPair:
+    """The key pair of a 32-byte ``secret`` whose public key is known to be ``public`` (32
+    bytes, derived from it before: nothing checks that here). For a cache of derived keys
+    that keeps bytes rather than key pairs (issue 16); anything else uses
+    `KeyPair.from_private_bytes`."""
+    pair = KeyPair.__new__(KeyPair)
+    pair._secret = secret
+    pair._public = PublicKey.of(public)
+    return pair

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import sys
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -17,7 +17,7 @@ from chains.contract._address import (
 from chains.contract._coin import Coin
 from chains.contract._decimal import SdkDec
 from chains.contract._errors import ChainError, InvalidValue
-from chains.contract._keys import KeyPair
+from chains.contract._keys import KeyPair, pair_of_known
 from chains.modules._bank import check_denom
 from chains.modules._params import StakingParams
 
@@ -33,6 +33,9 @@ class GenesisAccount(BaseModel):
 
     address: str
     coins: tuple[Coin, ...]
+
+
+_ACCOUNT_FIELDS: set[str] = {"address", "coins"}
 
 
 class GenesisValidator(BaseModel):
@@ -101,11 +104,23 @@ class ChainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_genesis(self) -> ChainConfig:
+        # Memory (issue 16): the config, kept for the chain's life, holds a genesis account
+        # per user; its coins are most often the same few balances, so equal coin tuples
+        # are shared (one tuple and one `Coin` each, not one per account), and every
+        # account shares one fields-set (frozen models: nothing adds to or removes from
+        # it). Both are equal values in place of equal values: the config, its dumps and
+        # its genesis are the same.
+        coins: dict[tuple[Coin, ...], tuple[Coin, ...]] = {}
         for account in self.accounts:
             try:
                 validate_address(account.address, self.prefix)
             except ChainError as exc:
                 raise InvalidValue(f"genesis account: {exc}") from None
+            shared = coins.setdefault(account.coins, account.coins)
+            if shared is not account.coins:
+                object.__setattr__(account, "coins", shared)
+            if account.__pydantic_fields_set__ == _ACCOUNT_FIELDS:
+                object.__setattr__(account, "__pydantic_fields_set__", _ACCOUNT_FIELDS)
         names = [v.name for v in self.validators]
         if len(set(names)) != len(names):
             raise InvalidValue("genesis validator names must be unique")
@@ -147,23 +162,55 @@ def account_key(name: str, seed: bytes = b"") -> KeyPair:
     ``HMAC-SHA256(seed, "mesh-account/" || name)``: unguessable without the seed, and
     still the same for the same seed and name (every process of one genesis agrees).
     """
-    return _account_key(name, seed)
+    packed = _account_secret(name, seed)
+    return pair_of_known(packed[:32], packed[32:])
 
 
-@functools.lru_cache(maxsize=65536)
+# Memos of derived keys and addresses (deriving costs a SHA-256 and a scalar multiplication,
+# tens of microseconds, and names repeat across a run), as one plain dict per prefix and
+# seed keyed by the name: an ``lru_cache`` entry was some 180 bytes per user and memo
+# (issue 16), a dict slot is a fifth of that. A memo that reaches `_MEMO_SIZE` names starts
+# afresh; the memos of at most `_MEMO_SETS` prefixes and seeds are kept.
+_MEMO_SIZE: Final = 65536
+_MEMO_SETS: Final = 64
+_ADDRESSES: dict[tuple[str, bytes], dict[str, str]] = {}
+_SECRETS: dict[bytes, dict[str, bytes]] = {}
+
+
+def _memo_of(memos: dict[Any, dict[str, Any]], which: Any) -> dict[str, Any]:
+    memo = memos.get(which)
+    if memo is None:
+        if len(memos) >= _MEMO_SETS:
+            memos.clear()
+        memo = memos[which] = {}
+    elif len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    return memo
+
+
 def _key_address(name: str, prefix: str, seed: bytes = b"") -> str:
-    # a sha256 and a bech32 encoding per call otherwise; addresses are asked for often.
     # Interned, as the genesis's are (`chains.mesh`'s chain_config): the state a user's
     # genesis funds and transactions write is then keyed by one string (issue 16)
-    return sys.intern(_account_key(name, seed).address(prefix))
+    memo = _memo_of(_ADDRESSES, (prefix, seed))
+    address = memo.get(name)
+    if address is None:
+        address = memo[name] = sys.intern(account_key(name, seed).address(prefix))
+    return address
 
 
-@functools.lru_cache(maxsize=65536)
-def _account_key(name: str, seed: bytes = b"") -> KeyPair:
-    # deriving an ed25519 key costs tens of microseconds; names repeat across a run
-    if not seed:
-        return KeyPair.from_seed(name)
-    return KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+def _account_secret(name: str, seed: bytes = b"") -> bytes:
+    # the 32-byte secret and 32-byte public key of the account's key pair, not the
+    # `KeyPair` (issue 16: a simulation holds one per user; 64 bytes are a quarter of a
+    # `KeyPair` with its `PublicKey`, which is rebuilt per call in a few microseconds)
+    memo = _memo_of(_SECRETS, seed)
+    packed = memo.get(name)
+    if packed is None:
+        if not seed:
+            pair = KeyPair.from_seed(name)
+        else:
+            pair = KeyPair.from_private_bytes(seeded_secret(seed, "mesh-account/" + name))
+        packed = memo[name] = pair.private_bytes() + pair.public_key.raw
+    return packed
 
 
 def seeded_secret(seed: bytes, label: str) -> bytes:

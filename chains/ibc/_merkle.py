@@ -49,7 +49,7 @@ import binascii
 import hashlib
 import struct
 from collections.abc import Iterable, Iterator
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, field_serializer
@@ -185,10 +185,20 @@ class ProofStep(BaseModel):
 
 
 _STEP_FIELDS = frozenset({"bit", "sibling", "sibling_left"})
+# One fields-set shared by every step the module builds, and one per proof model (issue
+# 16): a set is 216 bytes, a proof some 20 steps, and a relay batch holds a proof per
+# packet at once (the peak that sets the process's resident size). Safe to share: the
+# models are frozen, so nothing adds to or removes from a model's fields-set, and
+# ``model_copy`` copies it.
+_STEP_FIELD_SET: Final[set[str]] = set(_STEP_FIELDS)
+_PATH_FIELD_SET: Final[set[str]] = {"path"}
+_NEIGHBOUR_FIELD_SET: Final[set[str]] = {"key", "value_hash", "path"}
+_ABSENCE_FIELD_SET: Final[set[str]] = {"left", "right"}
 
 
 def _step(cls: type[ProofStep], values: dict[str, Any], fields: frozenset[str]) -> ProofStep:
-    return construct_trusted(cls, values, set(fields))
+    # ``fields`` is `_STEP_FIELDS` (every step has all three)
+    return construct_trusted(cls, values, _STEP_FIELD_SET)
 
 
 @lru_cache(maxsize=4096)
@@ -386,6 +396,12 @@ def _check_root(root: bytes) -> None:
         raise InvalidProof("the root is not a hash")
 
 
+# A memo of proven hashes stops growing here (issue 16): the upper nodes a batch shares are
+# in it after its first proofs, and a memo kept per recent root that held every node of a
+# batch of thousands of proofs (with the proofs' sibling hashes) was 0.4 KiB per stake.
+_KNOWN_LIMIT: Final = 1024
+
+
 def verify_membership(
     root: bytes,
     key: bytes,
@@ -398,8 +414,9 @@ def verify_membership(
     ``known``, if given, is a memo of node hashes of the tree with ``root`` that earlier
     proofs showed (it must hold only such hashes; start it as ``{root}``): a path that
     reaches one of them is proven there, since a node's hash commits to everything below
-    it, and the nodes this proof passes are added to it. This is how the proofs of one
-    relay batch under one header share the work of their common upper paths.
+    it, and the nodes this proof passes are added to it while it holds fewer than
+    `_KNOWN_LIMIT` hashes. This is how the proofs of one relay batch under one header share
+    the work of their common upper paths (which the first proofs of a batch put in).
 
     Raises `InvalidProof` if ``proof`` does not show exactly that.
     """
@@ -415,7 +432,8 @@ def verify_membership(
     reached = _path_root(key, leaf_hash(key, _sha256(value)), proof.path, known, seen)
     if reached != root and reached not in known:
         raise InvalidProof("membership path does not lead to the root")
-    known.update(seen)
+    if len(known) < _KNOWN_LIMIT:
+        known.update(seen)
 
 
 def verify_non_membership(root: bytes, key: bytes, proof: NonMembershipProof) -> None:
@@ -474,45 +492,45 @@ def _check_adjacent(left: tuple[ProofStep, ...], right: tuple[ProofStep, ...]) -
 
 # -- the tree ---------------------------------------------------------------------------------
 
+# Memory (issue 16): the trees hold a leaf and an inner node per receipt, ack and commitment
+# of every packet, so their layout is per-stake memory. A leaf is only its key and value, in
+# one dict (the key object is also the child in the trie); its hash is worked out when a
+# parent is rehashed or a proof passes it, never kept. An inner node is four slots: its split
+# (shared by every node splitting at that bit), its hash and its two children. Proof steps
+# are memoised only while proofs are asked under one root (`MerkleTree._path`).
 
-class _Leaf:
-    __slots__ = ("hash", "key", "value", "value_hash")
+_MEMO_STEPS: Final = 65536  # a tree's memo of proof steps starts afresh past this many
 
-    def __init__(self, key: bytes, value: bytes) -> None:
-        self.key = key
-        self.value = value
-        # `leaf_hash`, inline: a leaf is built per write at catch-up
-        sha = hashlib.sha256
-        self.value_hash = value_hash = sha(value).digest()
-        self.hash: bytes | None = sha(
-            _LEAF + len(key).to_bytes(4, "big") + key + value_hash
-        ).digest()
+
+@cache  # bounded: a split bit is below 9 * MAX_KEY_SIZE + 1
+def _split(bit: int) -> tuple[int, int, int, bytes]:
+    # ``(bit, byte, mask, hash prefix)`` of a split bit, worked out once: every write and
+    # proof walks some 20 nodes, and a divmod per node was most of a walk's cost. A key
+    # goes right at a node splitting at ``bit`` iff
+    # ``len(key) > byte and (not mask or key[byte] & mask)`` (see `_bit`)
+    byte, offset = divmod(bit, 9)
+    mask = 0 if offset == 0 else 1 << (8 - offset)
+    return bit, byte, mask, _INNER + bit.to_bytes(4, "big")
+
+
+def _leaf_of(key: bytes, value: bytes) -> bytes:
+    # `leaf_hash` of the value, inline (rehashing a path hashes the leaves beside it)
+    sha = hashlib.sha256
+    return sha(_LEAF + len(key).to_bytes(4, "big") + key + sha(value).digest()).digest()
 
 
 class _Inner:
-    __slots__ = ("bit", "byte", "hash", "left", "mask", "right", "tag", "via_left", "via_right")
+    __slots__ = ("hash", "left", "right", "split")
 
     def __init__(self, bit: int, left: _Node, right: _Node) -> None:
-        self.bit = bit
-        # the split bit as a test on the key (see `_bit`), worked out once: every write and
-        # proof walks some 20 nodes, and a divmod per node was most of a walk's cost. A key
-        # goes right at this node iff ``len(key) > byte and (not mask or key[byte] & mask)``
-        byte, offset = divmod(bit, 9)
-        self.byte = byte
-        self.mask = 0 if offset == 0 else 1 << (8 - offset)
-        # what this node's hash starts with (it is rehashed after every write below it)
-        self.tag = _INNER + bit.to_bytes(4, "big")
+        self.split = _split(bit)
         self.left = left
         self.right = right
         self.hash: bytes | None = None  # None: dirty, recomputed by `root()`
-        # the proof step of a path through this node going left (sibling: the right child)
-        # and going right, kept while the sibling's hash is the same object: most proofs of
-        # a block share their upper nodes, and a step is immutable
-        self.via_left: ProofStep | None = None
-        self.via_right: ProofStep | None = None
 
 
-_Node = _Leaf | _Inner
+_Node = _Inner | bytes
+"""A node of the trie: an inner node, or a leaf as its key (its value is in the tree's dict)."""
 
 
 class MerkleTree:
@@ -525,29 +543,37 @@ class MerkleTree:
 
     def __init__(self, items: Iterable[tuple[bytes, bytes]] = ()) -> None:
         self._root: _Node | None = None
-        self._leaves: dict[bytes, _Leaf] = {}
+        self._values: dict[bytes, bytes] = {}
         # the keys in order, for the neighbours of a non-membership proof: a sorted list of
         # sublists, as a plain list's insort moved the whole list on every new key (12 us a
         # write at 40,000 keys, and receipts and acks are never deleted)
         self._sorted: SortedList[bytes] = SortedList()
+        # the proof steps built under `_memo_root`, by their sibling's hash (a subtree
+        # appears once in a tree, so its hash names its parent's split), one dict per side:
+        # the proofs of a relay batch share every step above their leaves (k proofs of
+        # neighbouring keys need some 2k steps, not 20k), and the memo is dropped when a
+        # proof is asked under another root, so it holds one batch's steps at most
+        self._memo_root = EMPTY_ROOT
+        self._going_left: dict[bytes, ProofStep] = {}
+        self._going_right: dict[bytes, ProofStep] = {}
         for key, value in items:
             self.set(key, value)
 
     def __len__(self) -> int:
-        return len(self._leaves)
+        return len(self._values)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._leaves
+        return key in self._values
 
     def get(self, key: bytes) -> bytes | None:
         """The value under ``key``, or ``None``."""
-        leaf = self._leaves.get(key)
-        return None if leaf is None else leaf.value
+        return self._values.get(key)
 
     def items(self) -> Iterator[tuple[bytes, bytes]]:
         """All entries in key order."""
+        values = self._values
         for key in self._sorted:
-            yield key, self._leaves[key].value
+            yield key, values[key]
 
     def set(self, key: bytes, value: bytes) -> None:
         """Map ``key`` to ``value`` (insert or replace)."""
@@ -555,20 +581,20 @@ class MerkleTree:
             raise ValueError(f"a key is bytes of at most {MAX_KEY_SIZE} bytes")
         if type(value) is not bytes:
             raise ValueError("a value is bytes")
-        existing = self._leaves.get(key)
+        values = self._values
+        existing = values.get(key)
         if existing is not None:
-            if existing.value == value:
-                return
-            fresh = _Leaf(key, value)
-            self._replace_leaf(existing, fresh)
-            self._leaves[key] = fresh
+            if existing != value:
+                values[key] = value
+                self._dirty(key)
+                self._forget_steps()
             return
-        leaf = _Leaf(key, value)
-        self._leaves[key] = leaf
+        values[key] = value
+        self._forget_steps()
         self._sorted.add(key)
         node = self._root
         if node is None:
-            self._root = leaf
+            self._root = key
             return
         # The best match: the leaf the new key's bits lead to; it shares the longest prefix.
         # One walk (with `_bit` inline, as the node's precomputed test: it is the cost of
@@ -579,54 +605,48 @@ class MerkleTree:
         append = passed.append
         while type(node) is _Inner:
             append(node)
-            byte = node.byte
-            if byte < size and (not node.mask or key[byte] & node.mask):
-                node = node.right
-            else:
-                node = node.left
-        assert type(node) is _Leaf  # (for the type checker: the walk ends at a leaf)
-        crit = _crit_bit(key, node.key)
+            _, byte, mask, _ = node.split
+            node = node.right if byte < size and (not mask or key[byte] & mask) else node.left
+        assert type(node) is bytes  # (for the type checker: the walk ends at a leaf)
+        crit = _crit_bit(key, node)
         goes_right = _bit(key, crit)
         parent: _Inner | None = None
+        reached: _Node = node
         for inner in passed:
-            if inner.bit >= crit:
-                node = inner
+            if inner.split[0] >= crit:
+                reached = inner
                 break
             inner.hash = None
             parent = inner
-        split = _Inner(crit, node, leaf) if goes_right else _Inner(crit, leaf, node)
+        split = _Inner(crit, reached, key) if goes_right else _Inner(crit, key, reached)
         if parent is None:
             self._root = split
-        elif parent.right is node:
+        elif parent.right is reached:
             parent.right = split
         else:
             parent.left = split
 
-    def _replace_leaf(self, old: _Leaf, new: _Leaf) -> None:
-        parent: _Inner | None = None
+    def _forget_steps(self) -> None:
+        # a write: the memoised steps are of the old root (dropped now, not at the next
+        # proof, so that a batch's steps are not kept while no proof is asked)
+        if self._going_left or self._going_right:
+            self._going_left.clear()
+            self._going_right.clear()
+
+    def _dirty(self, key: bytes) -> None:
+        # the nodes above the leaf of ``key`` (present) must be rehashed
         node = self._root
-        key = old.key
         size = len(key)
         while type(node) is _Inner:
             node.hash = None
-            parent = node
-            byte = node.byte
-            if byte < size and (not node.mask or key[byte] & node.mask):
-                node = node.right
-            else:
-                node = node.left
-        if parent is None:
-            self._root = new
-        elif parent.right is old:
-            parent.right = new
-        else:
-            parent.left = new
+            _, byte, mask, _ = node.split
+            node = node.right if byte < size and (not mask or key[byte] & mask) else node.left
 
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; return whether it was there."""
-        leaf = self._leaves.pop(key, None)
-        if leaf is None:
+        if self._values.pop(key, None) is None:
             return False
+        self._forget_steps()
         self._sorted.remove(key)
         grandparent: _Inner | None = None
         parent: _Inner | None = None
@@ -635,15 +655,12 @@ class MerkleTree:
         while type(node) is _Inner:
             node.hash = None
             grandparent, parent = parent, node
-            byte = node.byte
-            if byte < size and (not node.mask or key[byte] & node.mask):
-                node = node.right
-            else:
-                node = node.left
+            _, byte, mask, _ = node.split
+            node = node.right if byte < size and (not mask or key[byte] & mask) else node.left
         if parent is None:
             self._root = None
             return True
-        sibling = parent.left if parent.right is leaf else parent.right
+        sibling = parent.left if parent.right is node else parent.right
         if grandparent is None:
             self._root = sibling
         elif grandparent.right is parent:
@@ -659,61 +676,70 @@ class MerkleTree:
             return EMPTY_ROOT
         return self._hash(node)
 
-    @staticmethod
-    def _hash(node: _Node) -> bytes:
+    def _hash(self, node: _Node) -> bytes:
         # Iterative post-order over the dirty nodes only: a tree of keys sharing long
-        # prefixes can be deeper than Python's recursion limit.
+        # prefixes can be deeper than Python's recursion limit. A leaf is hashed when its
+        # parent is (its hash is not kept).
+        if type(node) is bytes:
+            return _leaf_of(node, self._values[node])
+        assert type(node) is _Inner
         if node.hash is not None:
             return node.hash
-        stack: list[_Inner] = [node]  # type: ignore[list-item]  # a dirty node is inner
+        values = self._values
+        stack: list[_Inner] = [node]
         sha = hashlib.sha256
         while stack:
             top = stack[-1]
             left, right = top.left, top.right
-            left_hash, right_hash = left.hash, right.hash
-            if left_hash is None or right_hash is None:
-                if left_hash is None:
-                    stack.append(left)  # type: ignore[arg-type]
-                if right_hash is None:
-                    stack.append(right)  # type: ignore[arg-type]
+            pending = False
+            if type(left) is _Inner and left.hash is None:
+                stack.append(left)
+                pending = True
+            if type(right) is _Inner and right.hash is None:
+                stack.append(right)
+                pending = True
+            if pending:
                 continue
+            # (a clean inner child's hash, or the leaf's worked out now)
+            left_hash = left.hash if isinstance(left, _Inner) else _leaf_of(left, values[left])
+            right_hash = right.hash if isinstance(right, _Inner) else _leaf_of(right, values[right])
+            assert left_hash is not None and right_hash is not None
             # `_inner_hash` with the node's own prefix
-            top.hash = sha(top.tag + left_hash + right_hash).digest()
+            top.hash = sha(top.split[3] + left_hash + right_hash).digest()
             stack.pop()
         assert node.hash is not None
         return node.hash
 
     def _path(self, key: bytes) -> tuple[ProofStep, ...]:
-        self.root()  # every hash on the path is clean afterwards
+        root = self.root()  # every inner hash on the path is clean afterwards
+        going_left, going_right = self._going_left, self._going_right
+        if root != self._memo_root or len(going_left) + len(going_right) > _MEMO_STEPS:
+            self._memo_root = root
+            going_left.clear()
+            going_right.clear()
+        values = self._values
         steps: list[ProofStep] = []
         node = self._root
         size = len(key)
         while type(node) is _Inner:
-            bit = node.bit
-            byte = node.byte
-            if byte < size and (not node.mask or key[byte] & node.mask):
-                sibling = node.left
-                sibling_hash = sibling.hash
-                step = node.via_right
-                if step is None or step.sibling is not sibling_hash:
-                    # built unvalidated: every field is the tree's own (int, digest, bool)
-                    step = node.via_right = _step(
-                        ProofStep,
-                        {"bit": bit, "sibling": sibling_hash, "sibling_left": True},
-                        _STEP_FIELDS,
-                    )
-                node = node.right
+            bit, byte, mask, _ = node.split
+            if byte < size and (not mask or key[byte] & mask):
+                sibling, node, sibling_left, memo = node.left, node.right, True, going_right
             else:
-                sibling = node.right
+                sibling, node, sibling_left, memo = node.right, node.left, False, going_left
+            if isinstance(sibling, _Inner):
                 sibling_hash = sibling.hash
-                step = node.via_left
-                if step is None or step.sibling is not sibling_hash:
-                    step = node.via_left = _step(
-                        ProofStep,
-                        {"bit": bit, "sibling": sibling_hash, "sibling_left": False},
-                        _STEP_FIELDS,
-                    )
-                node = node.left
+                assert sibling_hash is not None  # (`root` above cleaned every node)
+            else:
+                sibling_hash = _leaf_of(sibling, values[sibling])
+            step = memo.get(sibling_hash)
+            if step is None:
+                # built unvalidated: every field is the tree's own (int, digest, bool)
+                step = memo[sibling_hash] = _step(
+                    ProofStep,
+                    {"bit": bit, "sibling": sibling_hash, "sibling_left": sibling_left},
+                    _STEP_FIELDS,
+                )
             steps.append(step)
         steps.reverse()
         return tuple(steps)
@@ -723,30 +749,33 @@ class MerkleTree:
 
         Raises `ProofUnavailable` if ``key`` is absent.
         """
-        if key not in self._leaves:
+        if key not in self._values:
             raise ProofUnavailable(key.hex(), "absent: prove its non-membership instead")
         # (every field given, of its exact type: the cheap unvalidated construction)
-        return construct_trusted(MembershipProof, {"path": self._path(key)}, {"path"})
+        return construct_trusted(MembershipProof, {"path": self._path(key)}, _PATH_FIELD_SET)
 
     def prove_non_membership(self, key: bytes) -> NonMembershipProof:
         """The proof that ``key`` is absent under the current `root`.
 
         Raises `ProofUnavailable` if ``key`` is present.
         """
-        if key in self._leaves:
+        if key in self._values:
             raise ProofUnavailable(key.hex(), "present: prove its membership instead")
         ordered = self._sorted
         index = ordered.bisect_left(key)
         left = self._neighbour(ordered[index - 1]) if index > 0 else None
         right = self._neighbour(ordered[index]) if index < len(ordered) else None
         return construct_trusted(
-            NonMembershipProof, {"left": left, "right": right}, {"left", "right"}
+            NonMembershipProof, {"left": left, "right": right}, _ABSENCE_FIELD_SET
         )
 
     def _neighbour(self, key: bytes) -> NeighbourProof:
-        leaf = self._leaves[key]
         return construct_trusted(
             NeighbourProof,
-            {"key": key, "value_hash": leaf.value_hash, "path": self._path(key)},
-            {"key", "value_hash", "path"},
+            {
+                "key": key,
+                "value_hash": hashlib.sha256(self._values[key]).digest(),
+                "path": self._path(key),
+            },
+            _NEIGHBOUR_FIELD_SET,
         )

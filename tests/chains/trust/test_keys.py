@@ -54,6 +54,26 @@ def test_signatures_verify_only_for_their_data_and_key(data: bytes) -> None:
         key.public_key.verify(signature[:-1], data)
 
 
+def test_keys_beyond_the_memo_of_key_objects_still_sign_and_verify_as_before() -> None:
+    """A key pair keeps 32 bytes and builds OpenSSL's objects on use, memoised for 1,024
+    keys (issue 16): a key used again after more keys than that were used signs the
+    same (ed25519 is deterministic) and verifies, and its pickled form is the same pair."""
+    first = KeyPair.from_seed("memo-0")
+    signature = first.sign(b"data")
+    keys = [KeyPair.from_seed(f"memo-{i}") for i in range(1, 1100)]
+    for key in keys:
+        key.public_key.verify(key.sign(b"data"), b"data")
+    assert first.sign(b"data") == signature
+    first.public_key.verify(signature, b"data")
+    with pytest.raises(InvalidSignature):
+        keys[0].public_key.verify(signature, b"data")
+    again = pickle.loads(pickle.dumps(first))
+    assert again == first and again.private_bytes() == first.private_bytes()
+    assert again.sign(b"data") == signature
+    rebuilt = KeyPair.from_private_bytes(first.private_bytes())
+    assert rebuilt.public_key == first.public_key
+
+
 def test_public_key_is_a_value_in_and_out_of_json() -> None:
     class Holder(BaseModel):
         key: PublicKey

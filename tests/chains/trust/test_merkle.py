@@ -88,6 +88,87 @@ def test_root_is_the_model_root_whatever_the_history(ops: list[tuple[bool, bytes
     assert MerkleTree(reversed(list(model.items()))).root() == tree.root()
 
 
+def _model_proofs(items: dict[bytes, bytes]) -> tuple[bytes, dict[bytes, MembershipProof]]:
+    """The root and every key's membership proof from scratch (no caching, no laziness):
+    the same recursive split as `_model_root`, each key's path collected leaf first."""
+    paths: dict[bytes, list[ProofStep]] = {key: [] for key in items}
+
+    def build(keys: list[bytes]) -> bytes:
+        if len(keys) == 1:
+            key = keys[0]
+            value_hash = hashlib.sha256(items[key]).digest()
+            return hashlib.sha256(b"\x00" + len(key).to_bytes(4, "big") + key + value_hash).digest()
+        encoded = [_bits(k) for k in keys]
+        bit = 0
+        while len({e[bit] if bit < len(e) else "0" for e in encoded}) == 1:
+            bit += 1
+        left = [k for k, e in zip(keys, encoded, strict=True) if bit >= len(e) or e[bit] == "0"]
+        right = [k for k in keys if k not in left]
+        left_hash, right_hash = build(left), build(right)
+        for key in left:
+            paths[key].append(ProofStep(bit=bit, sibling=right_hash, sibling_left=False))
+        for key in right:
+            paths[key].append(ProofStep(bit=bit, sibling=left_hash, sibling_left=True))
+        return hashlib.sha256(b"\x01" + bit.to_bytes(4, "big") + left_hash + right_hash).digest()
+
+    if not items:
+        return EMPTY_ROOT, {}
+    root = build(sorted(items))
+    return root, {key: MembershipProof(path=tuple(path)) for key, path in paths.items()}
+
+
+def _model_absence(
+    items: dict[bytes, bytes], proofs: dict[bytes, MembershipProof], key: bytes
+) -> NonMembershipProof:
+    """The non-membership proof of ``key`` from the model: its two neighbours' proofs."""
+
+    def neighbour(other: bytes) -> NeighbourProof:
+        value_hash = hashlib.sha256(items[other]).digest()
+        return NeighbourProof(key=other, value_hash=value_hash, path=proofs[other].path)
+
+    below = [k for k in sorted(items) if k < key]
+    above = [k for k in sorted(items) if k > key]
+    return NonMembershipProof(
+        left=neighbour(below[-1]) if below else None,
+        right=neighbour(above[0]) if above else None,
+    )
+
+
+@given(st.lists(st.tuples(st.booleans(), KEYS, VALUES, st.booleans()), max_size=40))
+@settings(max_examples=200)
+def test_compact_tree_roots_and_proofs_equal_a_from_scratch_reference_I_17(
+    ops: list[tuple[bool, bytes, bytes, bool]],
+) -> None:
+    """The tree keeps leaves as a dict, hashes lazily and memoises upper proof steps (issue
+    16): over random set/delete sequences, asked at random points in between (so stale
+    hashes or memoised steps would show), its root and every membership and
+    non-membership proof are byte-identical to a reference built from scratch."""
+    tree, model = MerkleTree(), {}
+    probes = {b"", b"\x00", b"\x03\x03\x03\x03\x03"}
+    for insert, key, value, ask in ops:
+        probes.add(key)
+        if insert:
+            tree.set(key, value)
+            model[key] = value
+        else:
+            tree.delete(key)
+            model.pop(key, None)
+        if not ask:
+            continue
+        root, proofs = _model_proofs(model)
+        assert tree.root() == root
+        for probe in sorted(probes):
+            if probe in model:
+                proof = tree.prove_membership(probe)
+                assert proof == proofs[probe]
+                assert proof.model_dump_json() == proofs[probe].model_dump_json()
+            else:
+                absence = tree.prove_non_membership(probe)
+                assert absence == _model_absence(model, proofs, probe)
+                assert tree.get(probe) is None
+    assert dict(tree.items()) == model
+
+
 @given(_OPS, st.lists(KEYS, max_size=8))
 @settings(max_examples=150)
 def test_proofs_verify_iff_truthful(
