@@ -113,6 +113,7 @@ from chains.contract._keys import (
     InvalidPublicKey,
     InvalidSignature,
     KeyFileError,
+    KeyNotPicklable,
     KeyPair,
     PublicKey,
 )
@@ -183,6 +184,7 @@ __all__ = [
     "Item",
     "JournaledMap",
     "KeyFileError",
+    "KeyNotPicklable",
     "KeyPair",
     "MAX_PACKET_SIZE",
     "MapExists",

@@ -39,6 +39,7 @@ __all__ = [
     "InvalidPublicKey",
     "InvalidSignature",
     "KeyFileError",
+    "KeyNotPicklable",
     "KeyPair",
     "PUBLIC_KEY_SIZE",
     "PublicKey",
@@ -73,6 +74,22 @@ class InvalidPublicKey(ChainError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+class KeyNotPicklable(ChainError, TypeError):
+    """A `KeyPair` was pickled (or deep-copied through pickling's protocol).
+
+    A key pair's secret stays in the process that holds it: pickling would put it in
+    whatever the bytes reach (a durable store's rows, a worker process's pipe). Save it
+    to a key file with `KeyPair.save` instead. Still the ``TypeError`` pickle raises for
+    an object it cannot reduce. ``public_key`` names the pair (hex).
+    """
+
+    fields = ("public_key",)
+    public_key: str
+
+    def __init__(self, public_key: str) -> None:
+        super().__init__(public_key)
 
 
 class KeyFileError(ChainError):
@@ -285,6 +302,16 @@ class KeyPair:
 
     def __repr__(self) -> str:
         return f"KeyPair(public_key={self._public.hex()})"
+
+    # an immutable value: a copy is the pair itself, and the secret is never pickled
+    def __copy__(self) -> KeyPair:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> KeyPair:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise KeyNotPicklable(self._public.hex())
 
     # -- key files -------------------------------------------------------------------------
 
