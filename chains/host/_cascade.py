@@ -31,6 +31,7 @@ from chains.contract._contract import (
     MessageInfo,
     Reply,
     ReplyOn,
+    Response,
     SubMsg,
 )
 from chains.contract._errors import ChainError, UnsupportedMessage
@@ -39,6 +40,7 @@ from chains.host._errors import CodeNotFound, ContractNotFound, ContractPanic, p
 from chains.host._events import as_events
 from chains.host._querier import run_read_only
 from chains.modules._module import IdleEpochContract
+from mesh_actors import construct_trusted
 
 __all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
 
@@ -340,7 +342,15 @@ class MessageCascade(ChainState):
             point = store.savepoint()
             created = len(self._created)
             try:
-                result = self.dispatch(emitter, sub.msg)
+                # `dispatch` written out: this is the path of every epoch's reward
+                # withdrawals (one ALWAYS sub-message per bonded validator, C-95)
+                msg = sub.msg
+                for guard in self._filters:
+                    guard.check_message(emitter, msg)
+                route = self._routes.get(type(msg))
+                if route is None:
+                    raise UnsupportedMessage("dispatch", type(msg).__name__)
+                result = route(emitter, msg)
             except ChainError as exc:
                 # caught (C-9): this sub-message's changes and events are undone
                 store.rollback_to(point)
@@ -354,16 +364,43 @@ class MessageCascade(ChainState):
             if mode is _ERROR:
                 return None
         # the success reply of SUCCESS and ALWAYS, built in one place: it is the per-target
-        # reward withdrawal reply of every epoch (C-95, C-99), hence the unvalidated construction
-        reply = Reply.trusted(sub.id, True, result, as_events(events[mark:]), None)
+        # reward withdrawal reply of every epoch (C-95, C-99), hence the unvalidated
+        # construction. Of what `Reply.trusted` checks only the id is not known here: the
+        # flag is a bool, the events a tuple of exact `Event`s (`as_events` builds them),
+        # there is no error
+        reply_id = sub.id
+        if type(reply_id) is int:
+            reply = construct_trusted(
+                Reply,
+                {
+                    "id": reply_id,
+                    "ok": True,
+                    "data": result,
+                    "events": as_events(events[mark:]),
+                    "error": None,
+                },
+                {"id", "ok", "data", "events", "error"},
+            )
+        else:
+            reply = Reply.trusted(reply_id, True, result, as_events(events[mark:]), None)
         return self._reply(emitter, reply)
 
     def _reply(self, emitter: str, reply: Reply) -> Any:
-        core = self._core(emitter)
+        # `_core` and `_env` inlined for the cached case (one reply per epoch target)
+        core = self._cores.get(emitter)
+        if core is None or self._contracts.get(emitter) is None:
+            core = self._core(emitter)
+        env = self._envs.get(emitter)
+        if env is None:
+            env = self._env(emitter)
         try:
-            response = core.reply(self._env(emitter), reply)
+            response = core.reply(env, reply)
         except ChainError:
             raise
         except Exception as exc:
             raise ContractPanic(emitter, "reply", panic_detail(exc)) from exc
+        if type(response) is Response and not response.messages and not response.events:
+            # the usual reply (a withdrawal added to the batch, C-99): nothing to run, its
+            # data is the result, as `_run_response` would find
+            return response.data
         return self._run_response(emitter, "reply", response)

@@ -62,6 +62,10 @@ class MessageRoutes:
         self._executor = executor
         self._bank = executor.bank
         self._staking = executor.staking
+        # the reward withdrawal of every epoch target (C-95) goes straight to distribution:
+        # a route always runs inside a savepoint that a failure rolls back (the unit's,
+        # or its sub-message's), so the module's own savepoint would add nothing
+        self._withdraw = executor.staking.distribution.withdraw_in_savepoint
         self._bond_denom = executor.bond_denom
         # the executor's own buffers and registries (mutated in place, never replaced)
         self._events = executor._events
@@ -196,16 +200,13 @@ class MessageRoutes:
         )
 
     def _withdraw_reward(self, sender: str, msg: DistributionWithdrawReward) -> int:
-        amount = self._staking.withdraw_delegator_reward(sender, msg.validator)
-        self._events.append(
+        validator = msg.validator
+        amount = self._withdraw(sender, validator)
+        self._emit(
             (
                 "distribution",
                 "withdraw_rewards",
-                (
-                    ("validator", msg.validator),
-                    ("delegator", sender),
-                    ("amount", str(amount)),
-                ),
+                (("validator", validator), ("delegator", sender), ("amount", str(amount))),
             )
         )
         return amount

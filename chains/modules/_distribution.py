@@ -230,6 +230,13 @@ class Distribution(StakingHooks):
         ``truncate_int(pending)`` goes to the withdraw address, the fractional rest to the
         community pool, and the delegation's start is reset. Raises ``NoDelegation``.
         """
+        return self.withdraw_in_savepoint(delegator, validator)
+
+    def withdraw_in_savepoint(self, delegator: str, validator: str) -> int:
+        """`withdraw_delegator_reward` without a savepoint of its own, for a caller that
+        runs it inside one and rolls it back on any exception (the executor's message
+        routes: every emitted message runs in a unit, C-95). Same result, writes and
+        errors (``NoDelegation`` before any write)."""
         delegation = self._staking.delegation(delegator, validator)
         if delegation is None:
             raise NoDelegation(delegator, validator)
@@ -265,8 +272,11 @@ class Distribution(StakingHooks):
     def _pay(self, delegator: str, validator: str, delegation: Delegation | None) -> int:
         """Settle ``validator`` and pay the delegation's pending rewards (``delegation``:
         its current record, or ``None``)."""
+        # the hot path of every epoch's withdrawals (C-95): one per bonded validator and
+        # epoch, so map reads go through the maps' bound C-level ``get`` and the
+        # truncating divisions are written out (see `div_trunc`)
         # the validator's community-pool change joins the delegation's rest below: one
-        # write of the pool (the hot path of every epoch's withdrawals, C-95)
+        # write of the pool
         community = self._sync_amounts(validator)
         per_share = self._per_share.get(validator, _ZERO)
         key = (delegator, validator)
@@ -276,13 +286,12 @@ class Distribution(StakingHooks):
             pending = 0
         else:
             start = self._start.get(key)
-            pending = div_trunc(
-                delegation.shares.atomics
-                * (per_share.atomics - (0 if start is None else start.atomics)),
-                SCALE,
+            product = delegation.shares.atomics * (
+                per_share.atomics if start is None else per_share.atomics - start.atomics
             )
+            pending = product // SCALE if product >= 0 else -(-product // SCALE)
         self._start[key] = per_share
-        paid = div_trunc(pending, SCALE)
+        paid = pending // SCALE if pending >= 0 else -(-pending // SCALE)
         rest = pending - paid * SCALE
         if community or rest:
             community += rest
@@ -291,7 +300,7 @@ class Distribution(StakingHooks):
         if paid:
             self._bank.transfer(
                 self.module_account,
-                self.withdraw_address(delegator),
+                self._withdraw_to.get(delegator, delegator),
                 self._staking.params.bond_denom,
                 paid,
             )
@@ -491,10 +500,13 @@ class Distribution(StakingHooks):
         if segment is not None and validator in segment.members and validator not in self._dirty:
             self._dirty[validator] = True
 
-    def _unsettled(self, segment: _Segment, operator: str) -> tuple[int, int, int]:
+    def _unsettled(
+        self, segment: _Segment, operator: str, settled: tuple[int, int] | None = None
+    ) -> tuple[int, int, int]:
         """The member's amounts of the blocks not yet settled, as atomics:
-        ``(community-pool change, commission, accumulator increment)``."""
-        index, done = self._settled.get(operator, (0, 0))
+        ``(community-pool change, commission, accumulator increment)``. ``settled``: the
+        member's settled position when the caller has read it already."""
+        index, done = (self._settled.get(operator) or (0, 0)) if settled is None else settled
         if index >= segment.runs:
             return 0, 0, 0
         terms = self._snapshot.get(operator, _EXCLUDED)
@@ -538,9 +550,12 @@ class Distribution(StakingHooks):
             return 0
         last = segment.runs - 1
         position = (last, self._runs[last][1])
-        if self._settled.get(operator) == position:
+        settled = self._settled.get(operator)
+        if settled == position:
             return 0
-        community, commission, per_share = self._unsettled(segment, operator)
+        community, commission, per_share = self._unsettled(
+            segment, operator, (0, 0) if settled is None else settled
+        )
         self._settled[operator] = position
         if commission:
             self._commission[operator] = SdkDec(

@@ -142,6 +142,8 @@ VALSET_TIMEOUT_S = 86_400
 DISTRIBUTE_TIMEOUT_S = 3_600
 INTERNAL_UNSTAKE_TIMEOUT_S = 3_600
 RESEND_TIMEOUT_S = 86_400
+# entries of a converter core's sent-packet kinds before the memo starts over
+_SENT_KINDS_LIMIT = 1024
 
 # -- price normalization (C-69, C-70) ----------------------------------------------------------
 
@@ -229,6 +231,11 @@ class Converter(Contract):
         self._channel = storage.item("channel")
         # (channel, sequence) of the ack whose internal_unbond follow-up is running (C-82)
         self._unbond_ack = storage.item("unbond_ack")
+        # the kind of each packet this core encoded, by its bytes: not state (a pure function
+        # of the bytes, so a stale or missing entry changes nothing but speed). A success
+        # ack of anything but an ``internal_unstake`` needs no follow-up, and the reward
+        # batch of every epoch (C-78) is the largest packet to decode again just to see that
+        self._sent_kinds: dict[bytes, type[Any]] = {}
 
     # -- accessors --
 
@@ -363,9 +370,14 @@ class Converter(Contract):
 
     def _send(self, env: Env, packet: Any, seconds: int) -> IbcSendPacket:
         channel = self._open_channel()
+        data = encode_packet(packet)
+        kinds = self._sent_kinds
+        if len(kinds) >= _SENT_KINDS_LIMIT:
+            kinds.clear()
+        kinds[data] = type(packet)
         return IbcSendPacket(
             channel_id=channel.endpoint.channel_id,
-            data=encode_packet(packet),
+            data=data,
             timeout=_timeout(env, seconds),
         )
 
@@ -658,6 +670,11 @@ class Converter(Contract):
             return IbcBasicResponse(
                 events=(_ibc_error(error or "invalid acknowledgement", channel, sequence),)
             )
+        kind = self._sent_kinds.pop(packet.data, None)
+        if kind is not None and kind is not InternalUnstakePacket:
+            # bytes this core encoded from a packet of that kind: decoding them gives that
+            # kind again (the codec round-trips), so the answer is the one below
+            return IbcBasicResponse()
         try:
             original = decode_consumer_packet(packet.data)
         except PacketDecodeError as err:

@@ -171,6 +171,14 @@ class VirtualStaking(Contract):
         self._batch_total = storage.item("batch_total")
         # a cache of immutable messages, not state (rebuilt identically after a restart)
         self._withdrawals: dict[str, SubMsg] = {}
+        # the maps behind the items the C-99 reply reads and writes, one per epoch target:
+        # read through the maps' C-level ``get``, written with one call (the same map
+        # objects as the items', so the same journaled values)
+        self._config_map = storage.map("config")
+        self._targets_map = storage.map("reward_targets")
+        self._cursor_map = storage.map("reward_cursor")
+        self._batch_total_map = storage.map("batch_total")
+        self._balance = deps.querier.balance
 
     # -- state accessors (for queries and tests) --
 
@@ -567,26 +575,30 @@ class VirtualStaking(Contract):
         """C-99: one reply per reward withdrawal. Raises ``InvalidReplyId`` for other ids."""
         if reply.id != REPLY_WITHDRAW_REWARDS:
             raise InvalidReplyId(reply.id)
-        targets: tuple[str, ...] = self._targets.may_load() or ()
-        cursor: int = self._cursor.may_load() or 0
+        # as `Item.may_load` / `Item.save` of ``reward_targets``, ``reward_cursor``,
+        # ``config`` and ``batch_total``, through their maps (see `__init__`)
+        targets: tuple[str, ...] = self._targets_map.get("value") or ()
+        cursor: int = self._cursor_map.get("value") or 0
         target = targets[cursor] if cursor < len(targets) else ""
-        self._cursor.save(cursor + 1)
+        self._cursor_map["value"] = cursor + 1
         finished = cursor + 1 >= len(targets)
         if not reply.ok:
             error = str(reply.error) if reply.error is not None else "unknown error"
             event = Event(type="rewards_error", attributes=(("error", error), ("target", target)))
             return Response(events=(event,))
-        config = self.config()
-        total = self.deps.querier.balance(env.contract_address, config.denom)
+        config: VirtualStakingState | None = self._config_map.get("value")
+        if config is None:
+            config = self.config()  # (raises as a missing config always did)
+        total = self._balance(env.contract_address, config.denom)
         if total == 0:
             return _NO_MESSAGES
-        delta = total - (self._batch_total.may_load() or 0)
+        delta = total - (self._batch_total_map.get("value") or 0)
         if finished:
             entries = self.rewards_batch()
             if delta > 0:
                 entries = (*entries, (target, delta))
             self._batch.clear()
-            self._batch_total.save(0)
+            self._batch_total_map["value"] = 0
             payments = tuple([validator_reward(RewardPayment, v, a) for v, a in entries])
             return Response.of(
                 WasmExecute(
@@ -596,8 +608,9 @@ class VirtualStaking(Contract):
                 )
             )
         if delta > 0:
-            self._batch[len(self._batch)] = (target, delta)
-            self._batch_total.save(total)
+            batch = self._batch
+            batch[len(batch)] = (target, delta)
+            self._batch_total_map["value"] = total
         return _NO_MESSAGES
 
     # -- queries (C-101) --

@@ -638,6 +638,29 @@ def test_error_acks_are_logged_without_retry_C_82_I_56(
     assert chain.sent == []
 
 
+def test_success_ack_of_a_reward_batch_needs_no_follow_up_C_78_C_82(
+    chain: ConsumerKit, consumer: Consumer
+) -> None:
+    """The converter remembers the kind of the packets it encoded (issue 16: the epoch's
+    reward batch is not decoded again on its ack); remembered or not, and for bytes it never
+    sent, the ack's outcome is the decoding's."""
+    chain.fund(consumer.vs, 1000)
+    payments = (RewardPayment(validator="v1", reward=33), RewardPayment(validator="v2", reward=53))
+    chain.sent.clear()
+    chain.call(consumer.vs, consumer.converter, DistributeRewards(payments=payments), (local(86),))
+    packet = chain.sent[0].packet
+    chain.sent.clear()
+    before = chain.bank.balance(consumer.converter, DENOM)
+    chain.acknowledge(consumer.converter, packet, SUCCESS)  # remembered kind
+    chain.acknowledge(consumer.converter, packet, SUCCESS)  # forgotten by then: decoded
+    assert chain.sent == [] and events(chain, "mesh_ibc_error") == []
+    assert chain.bank.balance(consumer.converter, DENOM) == before
+    garbled = packet.model_copy(update={"data": packet.data[:-1]})
+    chain.acknowledge(consumer.converter, garbled, SUCCESS)
+    (event,) = events(chain, "mesh_ibc_error")
+    assert event["error"].startswith("PacketDecodeError")
+
+
 def test_timeout_resends_identical_data_C_83(chain: ConsumerKit, consumer: Consumer) -> None:
     packet = chain.sent[0].packet  # the initial valset sync
     chain.advance(blocks=3)
