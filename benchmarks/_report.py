@@ -44,9 +44,17 @@ class Report:
 
     @staticmethod
     def _print(f: Figure) -> None:
-        ratio = f"  {f.ratio:5.2f}x of {f.baseline}" if f.ratio is not None else ""
+        ratio = f"  {_shown(f.ratio, 2)}x of {f.baseline}" if f.ratio is not None else ""
         note = f"  ({f.note})" if f.note else ""
-        print(f"  {f.name:<58} {f.value:>14,.1f} {f.unit:<10}{ratio}{note}", flush=True)
+        print(f"  {f.name:<58} {_shown(f.value, 1):>14} {f.unit:<10}{ratio}{note}", flush=True)
+
+
+def _shown(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, or three significant digits when that would
+    hide them (a rate of 0.12 days/s or a ratio of 0.076x is not "0.1" or "0.08")."""
+    if 0 < abs(value) < 10 ** (3 - decimals):
+        return f"{value:.3g}"
+    return f"{value:,.{decimals}f}"
 
 
 def measure(fn: Callable[[], float], repeats: int = 5) -> float:
