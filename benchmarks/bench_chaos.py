@@ -23,6 +23,14 @@ Size knobs (environment variables)::
 Measured (Python 3.11, x86_64, CPU seconds; a 2-core machine shared with four other jobs,
 load 5-15, so single figures wander by 10-20%):
 
+- Now (issue 16, fourth session: lazily signed headers, leaner withdrawal cascades and
+  host; ``CHAOS_BENCH_SEEDS=30 CHAOS_BENCH_USERS=100 python -m benchmarks chaos`` on an
+  idle machine, one seed-topology run): the small topology about 690 seeds per CPU minute
+  (86 ms per seed); the seed topology about 15 CPU s per seed (2.1 s per simulated day,
+  every check held), 4 seeds per CPU minute, a gap of about 21x to the aim of 83.
+
+Earlier figures:
+
 - small topology, mixed plan: about 330 seeds per CPU minute (180 ms per seed under load,
   100 ms idle); a third of a seed is the mesh's setup (62 ms: genesis, deploy, channel
   handshakes), which the seeds repeat identically: deploying once per worker and cloning
