@@ -28,7 +28,7 @@ import time
 import anyio
 
 from benchmarks._report import Report
-from benchmarks.bench_mesh import BOND, CROSS_STAKE, SLASHED_CHAIN, build_topology
+from benchmarks.bench_mesh import SLASHED_CHAIN, build_topology, stake_users
 from benchmarks.bench_mesh import small_idle_topology as _small_idle
 from chains import Mesh, Topology
 
@@ -42,15 +42,7 @@ def _env(name: str, default: float) -> float:
 
 async def _days_rate(topology: Topology, users: int, validators: int, days: float) -> float:
     async with Mesh(topology, seed=7) as mesh:
-        for i in range(users):
-            pairing = topology.pairings[i % len(topology.pairings)]
-            user = f"u{i}"
-            assert (await mesh.bond(pairing.provider, user, BOND)).ok
-            target = f"{pairing.consumer}-val{(i // len(topology.pairings)) % validators}"
-            result = await mesh.cross_stake(
-                pairing.provider, pairing.consumer, user, target, CROSS_STAKE
-            )
-            assert result.ok, result
+        await stake_users(mesh, topology, users, validators)
         started = time.process_time()
         await mesh.advance(days=days / 2)
         if users:
