@@ -171,6 +171,11 @@ async def _host_transfers(mode: str) -> Pairs:
                 for _ in range(TRANSFERS):
                     host.tell_nowait(tx)
                 await chain.height()
+            elif mode == "many":
+                many = [tx] * 1_000
+                for _ in range(TRANSFERS // 1_000):
+                    host.tell_many_nowait(many)
+                await chain.height()
             elif mode == "batch":
                 batch = [tx] * 1_000
                 for _ in range(TRANSFERS // 1_000):
@@ -208,6 +213,7 @@ def _bank_figures(report: Report) -> None:
     for backend in ("asyncio", "trio"):
         for mode, label in (
             ("tell", "pipelined tells"),
+            ("many", "tell_many of 1,000"),
             ("batch", "batches of 1,000"),
             ("ask", "one ask each"),
             ("build", "tells, message built per tx"),

@@ -14,13 +14,20 @@ from hypothesis import strategies as st
 from mesh_actors import (
     Actor,
     ActorRef,
+    ActorSystem,
     Directive,
+    MailboxConfig,
+    MailboxFull,
     Message,
+    MessageRegistry,
+    OverflowPolicy,
     SupervisorStrategy,
+    VirtualClock,
     handler,
     run_handler,
 )
 from mesh_actors.testing import virtual_system
+from transport import InMemoryNetwork, JsonCodec
 
 pytestmark = pytest.mark.anyio
 
@@ -98,7 +105,8 @@ class Forwarder(Actor[Forward]):
         self.target.tell_nowait(Item(n=msg.n))
 
 
-RESTART = SupervisorStrategy.always(Directive.RESTART)
+# restart on every failure, however many (the default limits would stop the actor)
+RESTART = SupervisorStrategy(decider=lambda _: Directive.RESTART, max_restarts=10**6)
 
 
 async def test_consecutive_tells_make_one_run_and_an_ask_goes_to_the_handler() -> None:
@@ -210,3 +218,44 @@ async def test_runs_and_one_by_one_agree_on_every_interleaving(ops: list[Op]) ->
     """Random interleavings of tells (some failing, which restarts the actor mid-run), asks
     and other messages: the log and every answer are those of the per-message path."""
     assert await _replay(Runner, ops) == await _replay(OneByOne, ops)
+
+
+async def test_tell_many_is_consecutive_tells_and_makes_one_run() -> None:
+    log: list[str] = []
+    runs: list[int] = []
+    async with virtual_system() as system:
+        ref = system.spawn(lambda: Runner(log, runs))
+        ref.tell_many_nowait([Item(n=n) for n in range(4)])
+        ref.tell_nowait(Other(n=0))
+        await ref.tell_many([Item(n=4), Item(n=5)])
+        ref.tell_many_nowait([])
+        assert await ref.ask(Read()) == ["i0", "i1", "i2", "i3", "o0", "i4", "i5"]
+    assert runs == [4, 2]
+
+
+async def test_tell_many_into_a_full_mailbox_sends_what_fits_then_raises() -> None:
+    log: list[str] = []
+    async with virtual_system() as system:
+        small = MailboxConfig(capacity=4, overflow=OverflowPolicy.FAIL)
+        ref = system.spawn(lambda: Runner(log, []), mailbox=small)
+        with pytest.raises(MailboxFull):
+            ref.tell_many_nowait([Item(n=n) for n in range(6)])
+        await system.clock.sleep(1)  # the actor drains its mailbox
+        assert await ref.ask(Read()) == ["i0", "i1", "i2", "i3"]
+
+
+async def test_tell_many_to_a_remote_actor_sends_each_in_order() -> None:
+    log: list[str] = []
+    clock = VirtualClock()
+    net = InMemoryNetwork(codec=JsonCodec(MessageRegistry([Item, Other, Read])), force_codec=True)
+    async with (
+        clock.autojump(),
+        net,
+        ActorSystem("a", clock=clock, transport=net) as a,
+        ActorSystem("b", clock=clock, transport=net) as b,
+    ):
+        b.spawn(lambda: Runner(log, []), name="r")
+        remote = a.ref("b/r")
+        remote.tell_many_nowait([Item(n=0), Item(n=1)])
+        await remote.tell_many([Item(n=2)])
+        assert await remote.ask(Read(), timeout=10) == ["i0", "i1", "i2"]
