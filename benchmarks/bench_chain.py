@@ -25,22 +25,22 @@ time: the benchmarks run on shared machines where wall time mostly measures othe
 load; every run here is single-threaded and never sleeps in real time (virtual clock), so
 CPU time is its cost.
 
-**Measured** (issue 16; paired ratios to the bare loop, medians of 5 runs of the bank rows
-with this module's own functions (``_executor_transfers``, ``_paired(backend,
-_host_transfers(mode))``), base and change alternating, load 0.5-1.9). Base ``09a8801`` ->
-now: full host, pipelined tells 0.21x -> 0.29x asyncio, 0.21x -> 0.28x trio (issue 16's
-0.25x is met); ``tell_many_nowait`` of 1,000 0.31x asyncio, 0.36x trio (medians of 3);
-batches of 1,000 0.33x before, 0.30x-0.34x after in two sets of 5 (their path did not
-change: the noise of these rows is +-0.04); the executor alone 0.47x. Per transaction the pipelined tells now take 8.6 Python
-calls (cProfile, built-ins excluded; 10.6 before; 7.6 with ``tell_many_nowait``): six are
-the chain's (executor, bank transfer, two balance writes), one the tell, one the
-subscriber's step. What changed: the host runs a run of consecutive `SubmitTx` tells from
-one sender as a group commit (``ChainHost.on_submit_run``, a `run_handler`: the runtime
-gathers the run from the mailbox, the host submits each transaction as its own unit in
-order, the events published once per run by ``on_drained``); `Envelope` is a
-``msgspec.Struct`` built in C and untracked by the GC, so 50,000 queued tells no longer
-set off collections (per run of this row 70/6/1 collections of generations 0/1/2 before,
-6/0/0 now). The rest is the chain's own cost, which the executor row measures.
+**Measured** (issue 16; paired ratios to the bare loop, medians of 5 runs of the bank rows with
+this module's own functions (``_executor_transfers``, ``_paired(backend,
+_host_transfers(mode))``), base and change alternating, load 0.5-1.9). Base ``09a8801`` -> now:
+full host, pipelined tells 0.21x -> 0.29x asyncio, 0.21x -> 0.28x trio (issue 16's 0.25x is
+met); ``tell_many_nowait`` of 1,000 0.31x asyncio, 0.36x trio (medians of 3); batches of 1,000
+0.33x before, 0.30x-0.34x after in two sets of 5 (their path did not change: the noise of these
+rows is +-0.04); the executor alone 0.47x. Per transaction the pipelined tells now take 8.6
+Python calls (cProfile, built-ins excluded; 10.6 before; 7.6 with ``tell_many_nowait``): six
+are the chain's (executor, bank transfer, two balance writes), one the tell, one the
+subscriber's step. What changed: the host runs a run of consecutive `SubmitTx` tells from one
+sender as a group commit (``ChainHost.on_submit_run``, a `run_handler`: the runtime gathers the
+run from the mailbox, the host submits each transaction as its own unit in order, the events
+published once per run by ``on_drained``); `Envelope` is a ``msgspec.Struct`` built in C and
+untracked by the GC, so 50,000 queued tells no longer set off collections (per run of this row
+70/6/1 collections of generations 0/1/2 before, 6/0/0 now). The rest is the chain's own cost,
+which the executor row measures.
 """
 
 from __future__ import annotations

@@ -20,9 +20,11 @@ from hypothesis import strategies as st
 
 from chains import Chain, ChainEvent, Coin
 from chains.contract import BankSend, StakingDelegate
-from chains.host import ChainHost, SubmitTx
+from chains.host import ChainHost, RemoteTxResult, SubmitTx
+from mesh_actors import ActorSystem, VirtualClock
 from mesh_actors.testing import virtual_system
 from tests.chains.host._kit import ALICE, BOB, DENOM, SINK, make_config
+from transport import InMemoryNetwork
 
 pytestmark = pytest.mark.anyio
 
@@ -146,3 +148,28 @@ async def test_group_commit_agrees_with_one_by_one_on_every_interleaving(ops: li
     assert grouped == reference
     tells = sum(1 for op in ops if op[0] == "tell")
     assert sum(sizes) == tells  # every tell went through a run
+
+
+async def test_unsigned_tells_from_another_system_run_nothing() -> None:
+    """A run of `SubmitTx` tells that came through a transport is refused as `on_submit`
+    refuses each (ARCHITECTURE rule 3; P-5: only the authorised caller): nothing runs."""
+    sizes: list[int] = []
+    clock = VirtualClock()
+    net = InMemoryNetwork(force_codec=True)
+    with _runs(_counting(sizes)):
+        async with (
+            clock.autojump(),
+            net,
+            ActorSystem("node", clock=clock, transport=net) as node,
+            ActorSystem("mallory", clock=clock, transport=net) as mallory,
+            Chain(make_config(), node) as chain,
+        ):
+            before = await chain.dump_state()
+            host = mallory.ref(f"node/{chain.config.chain_id}")
+            host.tell_many_nowait([_send(ALICE, SINK, 5)] * 3)
+            host.tell_nowait(_send(ALICE, SINK, 5))
+            # an ask after them (in order over the wire): refused too, so all were handled
+            answer = await host.ask(_send(ALICE, SINK, 5), timeout=30)
+            assert isinstance(answer, RemoteTxResult) and answer.error == "Unauthorized"
+            assert await chain.dump_state() == before
+    assert sum(sizes) == 4  # they came as runs (one or more), and were refused there
