@@ -4,8 +4,9 @@
   (no savepoint, no event, no result). Then the same transfer as a transaction: on the
   sans-IO executor alone (savepoint, routing, event, `TxResult`), and through the full host
   actor (mailbox, executor, event stream with a live subscriber consuming every event),
-  submitted three ways: pipelined tells of a pre-built ``SubmitTx`` then one ask, batches
-  of 1,000 in one ask, and one ask per transaction (latency-bound). The last line builds
+  submitted four ways: pipelined tells of a pre-built ``SubmitTx`` then one ask, the same
+  through ``tell_many_nowait`` 1,000 at a time, batches of 1,000 in one ask, and one ask
+  per transaction (latency-bound). The last line builds
   the messages per transaction (pydantic validation of ``BankSend``, ``Coin``, ``SubmitTx``).
 - **Idle blocks** under the virtual clock: the raw executor block step (baseline), the
   clock-driven path (periodic timer, one tick per block, autojump) on asyncio and on trio,
@@ -24,31 +25,22 @@ time: the benchmarks run on shared machines where wall time mostly measures othe
 load; every run here is single-threaded and never sleeps in real time (virtual clock), so
 CPU time is its cost.
 
-**Measured** (issue 16; paired ratios to the bare loop, medians of 3 runs of the bank rows
-with this module's own functions (``_executor_transfers``, ``_paired(backend,
-_host_transfers(mode))``), base and change alternating, load 5-8 on a machine shared with four
-other jobs: the ratios, not the rates, are the figures to compare). Base ``5247709`` -> now:
-executor only 0.34x -> 0.44x; full host, pipelined tells 0.17x -> 0.20x asyncio, 0.15x ->
-0.18x trio; batches of 1,000 0.15x -> 0.28x asyncio, 0.16x -> 0.25x trio. What changed:
-`TxResult` and `ChainEvent` are frozen ``msgspec.Struct`` records the cyclic GC does not track
-(as named tuples with an enum field they were tracked for life: the GC took 30 % of the batch
-rows with 250 collections per 60,000 transactions, now 65 collections and 5-20 %, most of it
-one full collection of the heap); the host defers the publication of `SubmitTx` and batch
-events to the runtime's end-of-run hook (`Actor.on_drained`: one publication per run of up to
-128 messages); a one-coin bank send runs its route inline in ``submit``, its event stamped at
-once; ``ctx.remote`` is an attribute. Per transaction the executor runs 284 bytecodes in 7
-Python calls (bare loop: 144 in 6, both counting the calling lambda; before: 336 in 8); the
-full host with a subscriber 22.6 calls per transaction (cProfile, built-ins included, asyncio;
-before 34.5). Issue 16's 0.25x is reached for batches, not for pipelined tells: there the GC
-still takes 10-15 % (every queued `Envelope` is tracked and 50,000 queued tells promote them
-to the oldest generation, which triggers full collections), and the rest is the runtime's tell
-(`Envelope` built in Python), the mailbox loop and the subscriber's iteration, about 5 Python
-calls per transaction outside the chain. Even with the collector off, the tells reach only
-0.24x (asyncio, median of 3 alternating runs, against 0.21x with it on), so an untracked
-envelope would not close the gap alone: the rest is the per-message cost around the executor
-(which alone runs at 0.44x): the tell and its envelope, the mailbox step, the host's handler
-and the subscriber's step, which together take more time than the transaction itself; a
-batched tell path (one envelope per burst of transactions) would cut it.
+**Measured** (issue 16; paired ratios to the bare loop, medians of 5 runs of the bank rows with
+this module's own functions (``_executor_transfers``, ``_paired(backend,
+_host_transfers(mode))``), base and change alternating, load 0.5-1.9). Base ``09a8801`` -> now:
+full host, pipelined tells 0.21x -> 0.29x asyncio, 0.21x -> 0.28x trio (issue 16's 0.25x is
+met); ``tell_many_nowait`` of 1,000 0.31x asyncio, 0.36x trio (medians of 3); batches of 1,000
+0.33x before, 0.30x-0.34x after in two sets of 5 (their path did not change: the noise of these
+rows is +-0.04); the executor alone 0.47x. Per transaction the pipelined tells now take 8.6
+Python calls (cProfile, built-ins excluded; 10.6 before; 7.6 with ``tell_many_nowait``): six
+are the chain's (executor, bank transfer, two balance writes), one the tell, one the
+subscriber's step. What changed: the host runs a run of consecutive `SubmitTx` tells from one
+sender as a group commit (``ChainHost.on_submit_run``, a `run_handler`: the runtime gathers the
+run from the mailbox, the host submits each transaction as its own unit in order, the events
+published once per run by ``on_drained``); `Envelope` is a ``msgspec.Struct`` built in C and
+untracked by the GC, so 50,000 queued tells no longer set off collections (per run of this row
+70/6/1 collections of generations 0/1/2 before, 6/0/0 now). The rest is the chain's own cost,
+which the executor row measures.
 """
 
 from __future__ import annotations
@@ -171,6 +163,11 @@ async def _host_transfers(mode: str) -> Pairs:
                 for _ in range(TRANSFERS):
                     host.tell_nowait(tx)
                 await chain.height()
+            elif mode == "many":
+                many = [tx] * 1_000
+                for _ in range(TRANSFERS // 1_000):
+                    host.tell_many_nowait(many)
+                await chain.height()
             elif mode == "batch":
                 batch = [tx] * 1_000
                 for _ in range(TRANSFERS // 1_000):
@@ -208,6 +205,7 @@ def _bank_figures(report: Report) -> None:
     for backend in ("asyncio", "trio"):
         for mode, label in (
             ("tell", "pipelined tells"),
+            ("many", "tell_many of 1,000"),
             ("batch", "batches of 1,000"),
             ("ask", "one ask each"),
             ("build", "tells, message built per tx"),

@@ -5,7 +5,7 @@ death watch, timers, dead letters, a typed event stream, and a `Clock` that can 
 It knows nothing of chains or sockets; transports plug in through `Network`.
 """
 
-from ._actor import Actor, handler
+from ._actor import Actor, handler, run_handler
 from ._address import Address
 from ._clock import Clock, ClockDriver, RealClock, VirtualClock, wait_all_tasks_blocked
 from ._context import ActorContext
@@ -103,5 +103,6 @@ __all__ = [
     "get_logger",
     "Watch",
     "handler",
+    "run_handler",
     "wait_all_tasks_blocked",
 ]

@@ -14,12 +14,13 @@ from ._supervision import Scope
 if TYPE_CHECKING:
     from ._context import ActorContext
 
-__all__ = ["Actor", "handler"]
+__all__ = ["Actor", "handler", "run_handler"]
 
 M = TypeVar("M")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HANDLES = "__mesh_handles__"
+_RUNS = "__mesh_runs__"
 
 
 @overload
@@ -40,6 +41,33 @@ def handler(*args: Any) -> Any:
 
     def mark(fn: F) -> F:
         setattr(fn, _HANDLES, tuple(args))
+        return fn
+
+    return mark
+
+
+def run_handler(message_type: type[Any], /) -> Callable[[F], F]:
+    """Mark a method as the handler of *runs* of tells of exactly ``message_type``.
+
+    The method takes ``(self, run)``, ``run`` a non-empty ``collections.deque`` of
+    messages: consecutive tells of that class (not of subclasses), all from the same sender
+    and the same side of the transport (``ctx.sender`` and ``ctx.remote`` hold for each),
+    taken from the mailbox at once (at most the rest of the actor's batch). It must take
+    them from the front (``popleft``), at least one unless it raises, and handle each as
+    the type's `handler` would; asks of the type, and every message in debug mode, still
+    go to that handler one at a time. The runtime then skips its per-message step for all
+    but the first message of a run. Whatever is left in ``run`` when it returns or raises
+    goes back to the front of the mailbox, in order; if it raises, the actor fails as for a
+    handler. A run is gathered before it is handled and ends at the first other message or
+    system signal, so a handler that stops or suspends its own actor must not have a run
+    handler. It may be ``async`` (like a handler); its return value is ignored.
+
+    Raises ``TypeError`` (when the class is created) if the class has no handler for
+    ``message_type``.
+    """
+
+    def mark(fn: F) -> F:
+        setattr(fn, _RUNS, message_type)
         return fn
 
     return mark
@@ -83,6 +111,8 @@ class Actor(Generic[M]):
 
     __handler_names__: ClassVar[dict[type[Any], str]] = {}
     __dispatch__: ClassVar[dict[type[Any], Callable[..., Any] | None]]
+    # message class -> the `run_handler` for runs of its tells (exact classes only)
+    __runs__: ClassVar[dict[type[Any], Callable[..., Any]]] = {}
     children_scope: ClassVar[Scope | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -101,6 +131,24 @@ class Actor(Generic[M]):
             inherited.update(getattr(base, "__handler_names__", {}))
         cls.__handler_names__ = {**inherited, **own}
         cls.__dispatch__ = {}
+        run_names: dict[type[Any], str] = {}
+        for base in reversed(cls.__mro__):
+            for name, attr in base.__dict__.items():
+                marked_run: type[Any] | None = getattr(attr, _RUNS, None)
+                if marked_run is not None:
+                    run_names[marked_run] = name
+        runs: dict[type[Any], Callable[..., Any]] = {}
+        for run_type, name in run_names.items():
+            fn: Callable[..., Any] = getattr(cls, name)
+            if getattr(fn, _RUNS, None) is not run_type:
+                continue  # overridden by a method that is not a run handler
+            if cls._lookup(run_type) is None:
+                raise TypeError(
+                    f"{cls.__name__}.{fn.__name__}: a run handler for {run_type.__name__}, "
+                    "which has no handler"
+                )
+            runs[run_type] = fn
+        cls.__runs__ = runs
 
     @classmethod
     def _lookup(cls, message_type: type[Any]) -> Callable[..., Any] | None:

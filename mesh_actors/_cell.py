@@ -41,6 +41,7 @@ _BATCH = 128
 # `Actor.on_drained` as the base class has it (a no-op the loop does not call)
 _NO_DRAINED = Actor.on_drained
 _ASK = EnvelopeKind.ASK
+_TELL = EnvelopeKind.TELL
 
 
 class _State(enum.Enum):
@@ -346,6 +347,7 @@ class _Cell(_Parent):
         env: Envelope | None = None
         message: Any = None
         result: Any = None
+        putters = mailbox._putters
         while True:
             if signals:
                 if await self._handle_signal(signals.popleft()):
@@ -369,9 +371,14 @@ class _Cell(_Parent):
                 if instance is None or instance.__class__.on_drained is _NO_DRAINED
                 else instance.on_drained
             )
+            # its run handlers (`run_handler`); none in debug mode, which logs each message
+            runs = None if debug or instance is None else instance.__class__.__runs__ or None
+            # stable for the batch: a restart (which replaces both) is a signal, handled
+            # between batches
+            dispatch = self.dispatch
             while queue and not signals and handled < _BATCH:
                 env = queue.popleft()
-                if mailbox._putters:
+                if putters:
                     mailbox.took()
                 handled += 1
                 # Only asks carry a deadline, so a tell pays one attribute read for this.
@@ -382,16 +389,23 @@ class _Cell(_Parent):
                 self.current = env
                 ctx.remote = env.remote
                 message = env.message
+                if runs is not None and env.kind is _TELL:
+                    fn = runs.get(message.__class__)
+                    if fn is not None:
+                        handled = await self._run(fn, env, handled, drained)
+                        if handled < 0:
+                            break
+                        continue
                 if debug:
                     self.logger().debug("handling", kind=env.kind.name, sender=str(env.sender))
-                fn = self.dispatch.get(message.__class__, ...)
+                fn = dispatch.get(message.__class__, ...)
                 if fn is ...:
-                    fn = self.instance.__class__._lookup(message.__class__)  # type: ignore[union-attr]
+                    fn = instance.__class__._lookup(message.__class__)  # type: ignore[union-attr]
                 if fn is None:
                     self._unhandled(env)
                     continue
                 try:
-                    result = fn(self.instance, message)
+                    result = fn(instance, message)
                     if result.__class__ is CoroutineType:
                         if drained is not None:
                             drained()  # other tasks may run during the await
@@ -409,6 +423,72 @@ class _Cell(_Parent):
             if drained is not None and self._drained(drained):
                 continue
             await checkpoint()
+
+    async def _run(
+        self,
+        fn: Callable[..., Any],
+        first: Envelope,
+        handled: int,
+        drained: Callable[[], None] | None,
+    ) -> int:
+        # a run of tells for a `run_handler`: ``first`` (taken) and the consecutive tells of
+        # its class from its sender that follow it, within the batch's budget (``handled``
+        # so far); returns the new count, or -1 if the handler raised (the actor failed)
+        mailbox = self.mailbox
+        queue = mailbox.queue
+        message = first.message
+        cls = message.__class__
+        sender = first.sender
+        remote = first.remote
+        run = deque((message,))
+        append = run.append
+        take = queue.popleft
+        room = _BATCH - handled
+        # an envelope with a deadline (only asks have one, but a run must not hide one
+        # from the expiry check) or of another kind, class, sender or side ends the run
+        while room and queue:
+            env = queue[0]
+            if (
+                env.message.__class__ is not cls
+                or env.kind is not _TELL
+                or env.sender is not sender
+                or env.remote is not remote
+                or env.deadline is not None
+            ):
+                break
+            append(take().message)
+            room -= 1
+        gathered = len(run) - 1
+        taken = gathered
+        failed = False
+        try:
+            result = fn(self.instance, run)
+            if result.__class__ is CoroutineType:
+                if drained is not None:
+                    drained()  # other tasks may run during the await
+                await result
+        except Exception as exc:
+            self._fail(exc)
+            failed = True
+        finally:
+            if run:
+                # not handled: back to the front of the mailbox, as they were (they still
+                # count towards the batch, so a handler that takes nothing cannot spin)
+                taken -= len(run)
+                queue.extendleft(
+                    [
+                        Envelope(first.recipient, left, sender, remote=remote)
+                        for left in reversed(run)
+                    ]
+                )
+                run.clear()
+        # the senders waiting for room (`took` for each message handled past the first)
+        putters = mailbox._putters
+        for _ in range(taken):
+            if not putters:
+                break
+            mailbox.took()
+        return -1 if failed else handled + gathered
 
     def _drained(self, hook: Callable[[], None]) -> bool:
         # the end of a run of messages: the actor's `on_drained`; True if it failed (the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from ._address import Address
@@ -87,6 +88,52 @@ class ActorRef(Generic[M_contra]):
             await cell.enqueue(env)
             return
         await self._system._tell(self, message, sender)
+
+    def tell_many_nowait(
+        self, messages: Sequence[M_contra], *, sender: ActorRef[Any] | None = None
+    ) -> None:
+        """Send each of ``messages``, in order, without waiting: what consecutive
+        `tell_nowait` calls do, raising what they raise (the messages before the one that
+        raised are sent), at a fraction of their cost when the recipient is a local, live
+        actor with room for all of them (one append of all their envelopes). To a remote
+        or stopped actor, or with ``sender`` given, it is those calls, one frame each.
+        """
+        cell = self._cell
+        if sender is None and cell is not None and not cell.dead:
+            mailbox = cell.mailbox
+            queue = mailbox.queue
+            if len(queue) + len(messages) <= mailbox.capacity:
+                current = current_cell.get()
+                address = self.address
+                origin = current.address if current else None
+                queue.extend([Envelope(address, message, origin) for message in messages])
+                mailbox.received += len(messages)
+                getter = mailbox._getter
+                if getter is not None and messages:
+                    mailbox._getter = None
+                    getter.set()
+                return
+        for message in messages:
+            self.tell_nowait(message, sender=sender)
+
+    async def tell_many(
+        self, messages: Sequence[M_contra], *, sender: ActorRef[Any] | None = None
+    ) -> None:
+        """Send each of ``messages``, in order: what consecutive `tell` calls do (under the
+        ``BACKPRESSURE`` policy each waits while the mailbox is full), with the fast path
+        of `tell_many_nowait` when all of them fit at once. Cancelling the wait leaves the
+        message it waited for and the ones after it unsent."""
+        cell = self._cell
+        if (
+            sender is None
+            and cell is not None
+            and not cell.dead
+            and len(cell.mailbox.queue) + len(messages) <= cell.mailbox.capacity
+        ):
+            self.tell_many_nowait(messages)
+            return
+        for message in messages:
+            await self.tell(message, sender=sender)
 
     @overload
     async def ask(self, message: M_contra, *, timeout: float | None = None) -> Any: ...

@@ -76,6 +76,7 @@ only cost time there (``python -m benchmarks auth`` measures both paths).
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -117,6 +118,7 @@ from mesh_actors import (
     NameTaken,
     VirtualClock,
     handler,
+    run_handler,
 )
 
 __all__ = ["BlockClock", "ChainHost"]
@@ -576,6 +578,34 @@ class ChainHost(Actor[HostMsg]):
         if result.events:
             self._pending.extend(result.events)  # published by `on_drained`
         return result
+
+    @run_handler(SubmitTx)
+    def on_submit_run(self, run: deque[SubmitTx]) -> None:
+        """A run of consecutive `SubmitTx` tells from one sender (the runtime gathers it,
+        see `run_handler`), executed as `on_submit` would one by one, as a group commit:
+        each transaction is its own unit (savepoint, result, events) in order, the events
+        published together by `on_drained` and the clock told once. Their results are
+        dropped (tells); from another actor system or on a halted chain nothing runs, as
+        `on_submit` refuses each."""
+        if self.ctx.remote or self._clock.halted:
+            run.clear()
+            return
+        submit = self._executor.submit
+        pending = self._pending
+        take = run.popleft
+        try:
+            while run:
+                tx = take()
+                result = submit(tx.sender, tx.msg)
+                if result.contracts:
+                    self._spawn_contracts(result.contracts)
+                if result.events:
+                    pending.extend(result.events)  # published by `on_drained`
+        finally:
+            # what committed is announced even if a transaction fails the handler
+            driver = self._clock.driver
+            if driver is not None:
+                driver.clock.driver_changed()  # `_schedule_changed`
 
     @handler(ExecuteTx, InstantiateTx, SudoTx, GovExecuteTx, GovSudoTx, RunUnit)
     def on_tx(self, tx: HostTx) -> TxResult | RemoteTxResult:
