@@ -29,6 +29,8 @@ from chains.contract._contract import (
     IbcBasicResponse,
     IbcReceiveResponse,
     IbcSendPacket,
+    ReplyOn,
+    SubMsg,
 )
 from chains.contract._errors import ChainError
 from chains.contract._ibc_types import (
@@ -40,7 +42,7 @@ from chains.contract._ibc_types import (
     PacketTooLarge,
     trusted_packet,
 )
-from chains.host._errors import ContractPanic, InternalError
+from chains.host._errors import ContractPanic, InternalError, ModulePanic, panic_detail
 from chains.ibc._commitment import CommitmentCache, ack_commitment
 from chains.ibc._commitment_paths import ack_key, commitment_key, receipt_key
 from chains.ibc._errors import (
@@ -92,6 +94,8 @@ _SUCCESS_FALSE: Final = ("success", "false")
 _CACHE_ENTRIES: Final = 256
 _CACHED_ACK_OBJECTS: Final = 64
 _new_tuple: Final = tuple.__new__
+_NEVER: Final = ReplyOn.NEVER
+_NOTHING: Final = IbcBasicResponse()
 
 
 class Packets:
@@ -149,6 +153,15 @@ class Packets:
         # means the same end; reset around every operation, as an update may come between)
         self._proved_end: ChannelEnd | None = None
         self._proved_height = -1
+        # the batch path (issue 16): acks of a relayer batch in one lean loop, and the sends
+        # an ack callback answers with taken straight to `send_packet`; False runs the
+        # general per-packet path (the equivalence tests compare the two)
+        self.batch_path = True
+        # during one acknowledge operation: the channel end whose checks passed (identity:
+        # ends are immutable, so a callback that closes the channel makes a new one) and
+        # the contract behind its port
+        self._batch_end: ChannelEnd | None = None
+        self._batch_contract = ""
 
     def forget_caches(self) -> None:
         """Drop the shared-object caches (after a durable store loaded the chain's state:
@@ -158,6 +171,7 @@ class Packets:
         self._last_tail = None
         self._proved_end = None
         self._proved_height = -1
+        self._batch_end = None
 
     # -- sending (I-8) ----------------------------------------------------------------------
 
@@ -392,14 +406,107 @@ class Packets:
         """The relayer's ``AcknowledgePackets``: process each written ack, proven at
         ``op.proof_height``, in a savepoint of its own; one item status per ack."""
         self._proved_end = None
+        self._batch_end = None
         try:
             if self._verifier is not None:
                 return self._per_packet(
                     _with_proofs(op.acks, op.proofs), self._verified_ack, op.proof_height, signer
                 )
+            if self.batch_path:
+                return self._per_packet(op.acks, self._batch_ack, op.proof_height, signer)
             return self._per_packet(op.acks, self._ack, op.proof_height, signer)
         finally:
             self._proved_end = None
+            self._batch_end = None
+
+    # -- the batch path (issue 16) --
+
+    def _batch_ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
+        """`_ack` (unverified) on the batch path: the channel end's checks (port,
+        counterparty, OPEN, proof height, the port's contract) run once per end and batch,
+        the commitment check and resolution are inlined, and the callback's sends go
+        straight to `send_packet` (`_invoke_ack`). Same checks in the same order, same
+        errors, same writes and events as `_ack`."""
+        packet = written.packet
+        src = packet.src
+        state = self._state
+        end = state.channels.get(src.channel_id)
+        if end is not self._batch_end or end is None:
+            # `_source_end`, the OPEN check and the proof height, as `_ack` runs them
+            end = self._source_end(packet)
+            if end.state is not _OPEN:
+                raise IbcBadChannelState(end.port_id, end.channel_id, end.state.value, "OPEN")
+            if end is not self._proved_end or proof_height != self._proved_height:
+                self._proof_time(end.connection_id, proof_height)
+                self._proved_end, self._proved_height = end, proof_height
+            self._batch_contract = self._port_contract(end.port_id)
+            self._batch_end = end
+        elif not _same_endpoint(packet.dest, end.counterparty) or end.port_id != src.port_id:
+            # the same end, another packet: only the packet's own endpoints are new
+            end = self._source_end(packet)
+        channel_id = end.channel_id
+        sequence = packet.sequence
+        ref = (channel_id, sequence)
+        commitments = state.commitments
+        stored = commitments.get(ref)
+        if stored is None:
+            return _NOOP
+        packets = state.packets
+        if packets.get(ref) is not packet and stored[0] != self._commitment(packet):
+            raise IbcCommitmentMismatch(sequence)
+        if end.ordering is _ORDERED:
+            next_ack = state.next_ack
+            expected = next_ack.get(channel_id, 1)
+            if sequence != expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+            next_ack[channel_id] = expected + 1
+        self._resolve(ref, ACKED)
+        self._call_contract(
+            self._batch_contract,
+            "ibc_packet_ack",
+            self._invoke_ack,
+            self._acknowledgement(written.ack),
+            packet,
+            signer,
+        )
+        self._emit_raw("ibc", _ACK_EVENT, self._packet_attributes(packet))
+        return _OK
+
+    def _invoke_ack(
+        self, core: Contract, env: Env, ack: IbcAcknowledgement, packet: IbcPacket, relayer: str
+    ) -> IbcBasicResponse:
+        """The ack callback; when its response is only sends (plain ``IbcBasicResponse``,
+        no events, every message a reply-never ``IbcSendPacket``), run them here, straight
+        to `send_packet`, and return the empty response: what the executor's response ->
+        sub-message -> dispatch -> IBC route path does with it (the sends in order; a
+        non-`ChainError` from a send is the route's `ModulePanic`). Only while no module
+        filters messages (`has_message_filters`): else the general path."""
+        response = core.ibc_packet_ack(env, ack, packet, relayer)
+        if type(response) is not IbcBasicResponse or response.events:
+            return response
+        if self._executor.has_message_filters:
+            # a filter's own failure would surface differently here than from `dispatch`
+            return response
+        messages = response.messages
+        if not messages:
+            return response
+        for sub in messages:
+            if type(sub) is not SubMsg or sub.reply_on is not _NEVER:
+                return response
+            if type(sub.msg) is not IbcSendPacket:
+                return response
+        sender = env.contract_address
+        send = self.send_packet
+        height = self._executor.height
+        for sub in messages:
+            msg: Any = sub.msg
+            try:
+                send(sender, msg, height)
+            except ChainError:
+                raise
+            except Exception as exc:
+                raise ModulePanic("ibc", panic_detail(exc)) from exc
+        return _NOTHING
 
     # -- proofs (issue 13, I-17) --
 
