@@ -15,7 +15,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains.contract import IbcAcknowledgement
+from chains.contract import IbcAcknowledgement, IbcPacket
 from chains.ibc import AcknowledgePackets, TimeoutPackets, UpdateClient, written_ack
 from chains.testing import (
     BenchAppInit,
@@ -37,7 +37,7 @@ _ITEMS = st.lists(st.tuples(st.integers(0, _WINDOW - 1), _KINDS), min_size=1, ma
 
 def _world(
     batch_path: bool, refill: int, expire: bool
-) -> tuple[Side, Link, str, tuple[object, ...]]:
+) -> tuple[Side, Link, str, tuple[IbcPacket, ...]]:
     """Chain A's bench app sends ``_WINDOW`` packets with ``refill`` more to send from its
     ack callbacks; with ``expire``, A's client of B is then moved past the packets' timeout,
     so every refill send fails (IbcPacketExpired: the callback fails) and every packet can
