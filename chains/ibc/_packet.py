@@ -263,7 +263,8 @@ class Packets:
         # the acks written, by channel, logged once for the whole operation (the operation
         # is atomic: if it fails, the log entry goes with it)
         written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
-        recv = self._recv
+        recv = self._batch_recv if self.batch_path and self._verifier is None else self._recv
+        self._batch_end = None
         proofs = op.proofs
         for index, packet in enumerate(op.packets):
             # no savepoint per packet: `_recv` changes nothing before its last possible
@@ -276,8 +277,10 @@ class Packets:
                 statuses.append(exc.name)
             except BaseException:
                 self._proved_end = None
+                self._batch_end = None
                 raise
         self._proved_end = None
+        self._batch_end = None
         if written:
             for channel_id, channel_acks in written.items():
                 self._log(("acks", channel_id, tuple(channel_acks)))
@@ -362,6 +365,112 @@ class Packets:
             _WRITE_ACK_EVENT,
             (
                 attributes[0],  # ("seq", str(sequence))
+                ("dst_port", dest.port_id),
+                ("dst_channel", channel_id),
+                _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
+            ),
+        )
+        return _OK
+
+    def _batch_recv(
+        self,
+        packet: IbcPacket,
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+        proof: object = None,
+    ) -> str:
+        """`_recv` (unverified) on the batch path: the channel end's checks (port, OPEN, proof
+        height, the port's contract) run once per end and batch, the packet's own (its
+        source, its timeout, its receipt) for each packet. Same checks in the same order,
+        same errors, same writes and events as `_recv`."""
+        state = self._state
+        dest = packet.dest
+        channel_id = dest.channel_id
+        end = state.channels.get(channel_id)
+        if end is not self._batch_end or end is None:
+            if end is None or end.port_id != dest.port_id:
+                raise IbcUnknownChannel(dest.port_id, channel_id)
+            if end.state is not _OPEN:
+                raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
+            if not _same_endpoint(packet.src, end.counterparty):
+                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
+            fresh = True
+        else:
+            if end.port_id != dest.port_id:
+                raise IbcUnknownChannel(dest.port_id, channel_id)
+            if not _same_endpoint(packet.src, end.counterparty):
+                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
+            fresh = False
+        sequence = packet.sequence
+        height = block.height
+        time_ns = block.time_s * 1_000_000_000
+        if packet.timeout.expired(height, time_ns):
+            raise IbcPacketTimedOut(sequence, height, time_ns)
+        if fresh:
+            if end is not self._proved_end or proof_height != self._proved_height:
+                self._proof_time(end.connection_id, proof_height)
+                self._proved_end, self._proved_height = end, proof_height
+            # the port's contract: an unbound port is the callback's failure (an error
+            # ack), so it is looked up where `_app_receive` would, and not cached then
+            try:
+                self._batch_contract = self._port_contract(end.port_id)
+            except ChainError:
+                self._batch_end = None
+            else:
+                self._batch_end = end
+        ref = (channel_id, sequence)
+        receipts = state.receipts
+        ordered = end.ordering is _ORDERED
+        expected = 0
+        if ordered:
+            expected = state.next_recv.get(channel_id, 1)
+            if sequence < expected:
+                return _NOOP
+            if sequence > expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+        elif receipts.get(ref) is not None:
+            return _NOOP
+        if self._batch_end is end:
+            # `_app_receive` with the contract known
+            try:
+                response, _ = self._nested(
+                    self._call_contract,
+                    self._batch_contract,
+                    "ibc_packet_receive",
+                    _receive,
+                    packet,
+                    signer,
+                )
+                ack: bytes = response.ack.data
+            except IbcExecutionAborted:
+                raise
+            except ChainError as exc:
+                ack = IbcAcknowledgement.error(str(exc)).data
+        else:
+            ack = self._app_receive(end, packet, signer)
+        if ordered:
+            state.next_recv[channel_id] = expected + 1
+        receipts[ref] = height
+        known = self._known_ack(ack)
+        if known is None:
+            known = self._ack_commitment_of(ack)
+        ack_hash, succeeded = known
+        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+        if written is not None:
+            channel_acks = written.get(channel_id)
+            if channel_acks is None:
+                channel_acks = written[channel_id] = []
+            channel_acks.append(written_ack(packet, ack))
+        emit = self._emit_raw
+        attributes = self._packet_attributes(packet)
+        emit("ibc", _RECV_EVENT, attributes)
+        emit(
+            "ibc",
+            _WRITE_ACK_EVENT,
+            (
+                attributes[0],
                 ("dst_port", dest.port_id),
                 ("dst_channel", channel_id),
                 _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,

@@ -16,12 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chains.contract import IbcAcknowledgement, IbcPacket
-from chains.ibc import AcknowledgePackets, TimeoutPackets, UpdateClient, written_ack
+from chains.ibc import AcknowledgePackets, RecvPackets, TimeoutPackets, UpdateClient, written_ack
 from chains.testing import (
     BenchAppInit,
     BenchAppQuery,
     BenchAppState,
     BenchStart,
+    IbcAppSend,
     IbcBenchApp,
 )
 from tests.chains.ibc._sansio import Link, Side
@@ -142,3 +143,66 @@ def test_repeated_ack_is_a_noop_exactly_once_I_16_I_29() -> None:
     assert "'ok', 'noop', 'noop'" in batch[0]
     assert batch[3].acked == 1 and batch[3].sent == _WINDOW + 1
     assert batch == _run(False, items, 2, False, [], False)
+
+
+# -- receives (I-10, I-12, I-19) ------------------------------------------------------------
+
+_SENT = 6
+
+
+def _recv_world(
+    batch_path: bool, malformed: frozenset[int], short: frozenset[int]
+) -> tuple[Side, tuple[IbcPacket, ...], int]:
+    """Chain B (taking the batch path or not) after A's test app sent ``_SENT`` packets
+    (those in ``malformed`` with data B's app refuses: error acks; those in ``short`` with a
+    10 s timeout, passed on B by the time they arrive) and B's client holds A's header.
+    Returns B, A's packets and the height of A's header B's client holds."""
+    a, b = Side("chain-a", "cha"), Side("chain-b", "chb")
+    b.ibc.batch_path = batch_path
+    link = Link(a, b)
+    app_a, app_b = a.deploy_app(), b.deploy_app()
+    a_channel, _ = link.open_channel(app_a, app_b)
+    for index in range(_SENT):
+        send = IbcAppSend(
+            channel_id=a_channel,
+            amount=2**index,
+            timeout_seconds=10 if index in short else 3600,
+        )
+        if index in malformed:
+            send = send.model_copy(update={"data": b"\xff{not json"})
+        assert a.execute(app_a, send).ok
+    a.next_block()
+    b.next_block(count=4)
+    (updated,) = b.run(UpdateClient(client_id=link.b_side.client_id, header=a.header()))
+    assert updated.status == "ok", updated
+    packets = tuple(a.ibc.state.packets[(a_channel, seq)] for seq in range(1, _SENT + 1))
+    return b, packets, a.header().height
+
+
+def _receive(
+    batch_path: bool, order: list[int], malformed: frozenset[int], short: frozenset[int]
+) -> tuple[str, str, str]:
+    b, sent, proof_height = _recv_world(batch_path, malformed, short)
+    packets = tuple(sent[index] for index in order)
+    first = b.run_tx(RecvPackets(packets=packets, proof_height=proof_height))
+    # a second relayer delivering the same batch: all repeats (exactly once, I-12)
+    again = b.run_tx(RecvPackets(packets=packets, proof_height=proof_height))
+    assert b.ibc.invariant_violations() == []  # I-29
+    return repr((first, again)), repr((first.events, again.events)), repr(b.ex.store.snapshot())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    order=st.lists(st.integers(0, _SENT - 1), min_size=1, max_size=14),
+    malformed=st.frozensets(st.integers(0, _SENT - 1), max_size=3),
+    short=st.frozensets(st.integers(0, _SENT - 1), max_size=2),
+)
+def test_batch_receive_matches_per_packet_path_I_10_I_12_I_19_I_29(
+    order: list[int], malformed: frozenset[int], short: frozenset[int]
+) -> None:
+    batch = _receive(True, order, malformed, short)
+    assert batch == _receive(False, order, malformed, short)
+    # the batch itself: each distinct packet in time received once, error-acked if refused
+    statuses = batch[0]
+    for index in set(order) & short:
+        assert "IbcPacketTimedOut" in statuses, index
