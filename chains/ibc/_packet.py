@@ -15,8 +15,16 @@ each packet atomically by itself: a failing one is rolled back alone and reporte
 result's ``items`` (acks and timeouts run each packet in a savepoint; a receive checks
 everything before it changes anything, so only its app callback needs one).
 
-This is the per-packet path: collaborators' methods are bound once at construction, and a
-few pure per-packet results (event attributes, shared ack values) are cached.
+Collaborators' methods are bound once at construction, and a few pure per-packet results
+(event attributes, shared ack values) are cached. Unverified receives and acks take the
+**batch path** (issue 16, `batch_path`): the checks of the channel end a relayer batch's
+packets share (port, state, counterparty channel, proof height, the port's contract) run once
+per end and batch, each packet keeping its own checks, its own savepoint and its own ack;
+and an ack callback whose response is only sends has them run straight by `send_packet`
+instead of through the executor's response -> sub-message -> dispatch -> route path (same
+commitments, sequences, events and errors). ``batch_path = False`` runs the general path;
+``tests/chains/ibc/test_batch_path.py`` runs both on random batches and compares the stores,
+events and results byte for byte.
 """
 
 from __future__ import annotations
