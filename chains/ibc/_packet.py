@@ -558,8 +558,12 @@ class Packets:
                 self._proved_end, self._proved_height = end, proof_height
             self._batch_contract = self._port_contract(end.port_id)
             self._batch_end = end
-        elif not _same_endpoint(packet.dest, end.counterparty) or end.port_id != src.port_id:
-            # the same end, another packet: only the packet's own endpoints are new
+        elif end.port_id != src.port_id or (
+            packet.dest is not (counterparty := end.counterparty)
+            and not _same_endpoint(packet.dest, counterparty)
+        ):
+            # the same end, another packet: only the packet's own endpoints are new (in
+            # memory the packet holds the very endpoint the end does: identity first)
             end = self._source_end(packet)
         channel_id = end.channel_id
         sequence = packet.sequence
