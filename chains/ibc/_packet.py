@@ -22,7 +22,11 @@ packets share (port, state, counterparty channel, proof height, the port's contr
 per end and batch, each packet keeping its own checks, its own savepoint and its own ack;
 and an ack callback whose response is only sends has them run straight by `send_packet`
 instead of through the executor's response -> sub-message -> dispatch -> route path (same
-commitments, sequences, events and errors). ``batch_path = False`` runs the general path;
+commitments, sequences, events and errors); a receive batch for one UNORDERED channel whose
+application has the optional hook ``ibc_packet_receive_batch`` is delivered in one call of
+it (`_recv_together`: checks, then the hook, then receipts, acks and events per packet; any
+failure or a response with messages falls back to packet by packet, so an error ack still
+discards only its packet's changes). ``batch_path = False`` runs the general path;
 ``tests/chains/ibc/test_batch_path.py`` runs both on random batches and compares the stores,
 events and results byte for byte.
 """
@@ -271,10 +275,19 @@ class Packets:
         # the acks written, by channel, logged once for the whole operation (the operation
         # is atomic: if it fails, the log entry goes with it)
         written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
-        recv = self._batch_recv if self.batch_path and self._verifier is None else self._recv
+        batch = self.batch_path and self._verifier is None
+        recv = self._batch_recv if batch else self._recv
         self._batch_end = None
         proofs = op.proofs
-        for index, packet in enumerate(op.packets):
+        packets = op.packets
+        if batch and len(packets) > 1:
+            together = self._recv_together(packets, proof_height, signer, block, written)
+            if together is not None:
+                self._proved_end = None
+                return together
+            if written:
+                written.clear()
+        for index, packet in enumerate(packets):
             # no savepoint per packet: `_recv` changes nothing before its last possible
             # failure (the app callback runs in a savepoint of its own)
             try:
@@ -379,6 +392,124 @@ class Packets:
             ),
         )
         return _OK
+
+    def _recv_together(
+        self,
+        packets: tuple[IbcPacket, ...],
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+    ) -> OpResult | None:
+        """The receives of a batch whose packets all go to one UNORDERED channel, delivered
+        to the application in one call of its optional batch hook,
+        ``ibc_packet_receive_batch(env, packets, relayer)`` (one `IbcReceiveResponse` per
+        packet, as its per-packet calls in order would answer). The packets' checks come
+        first (none depends on a callback that sends nothing: only a message could change a
+        channel), then the hook, then the receipts, ack commitments and events of each
+        delivered packet in order: what `_batch_recv` packet by packet gives, when every
+        response is a plain ack without messages or events.
+
+        Returns ``None``, having changed nothing, whenever that does not hold (another
+        channel, an ORDERED or unbound one, no hook, a hook that fails or answers otherwise):
+        the packet-by-packet path then runs (and gives a failing packet its error ack with
+        only its own changes discarded).
+        """
+        state = self._state
+        channel_id = packets[0].dest.channel_id
+        end = state.channels.get(channel_id)
+        if end is None or end.ordering is _ORDERED or end.state is not _OPEN:
+            return None
+        port_id = end.port_id
+        try:
+            contract = self._port_contract(port_id)
+        except ChainError:
+            return None
+        counterparty = end.counterparty
+        height = block.height
+        time_ns = block.time_s * 1_000_000_000
+        receipts = state.receipts
+        statuses: list[str] = []
+        failures: dict[int, str] = {}
+        deliver: list[IbcPacket] = []
+        taken: set[tuple[str, int]] = set()
+        for packet in packets:
+            dest = packet.dest
+            if dest.channel_id != channel_id:
+                return None
+            try:
+                # `_recv`'s checks, in its order
+                if dest.port_id != port_id:
+                    raise IbcUnknownChannel(dest.port_id, channel_id)
+                src = packet.src
+                if src is not counterparty and not _same_endpoint(src, counterparty):
+                    raise IbcCounterpartyMismatch(
+                        "packet source is not this channel's counterparty"
+                    )
+                sequence = packet.sequence
+                if packet.timeout.expired(height, time_ns):
+                    raise IbcPacketTimedOut(sequence, height, time_ns)
+                if end is not self._proved_end or proof_height != self._proved_height:
+                    self._proof_time(end.connection_id, proof_height)
+                    self._proved_end, self._proved_height = end, proof_height
+            except ChainError as exc:
+                failures[len(statuses)] = str(exc)
+                statuses.append(exc.name)
+                continue
+            ref = (channel_id, sequence)
+            if ref in taken or receipts.get(ref) is not None:
+                statuses.append(_NOOP)
+                continue
+            taken.add(ref)
+            deliver.append(packet)
+            statuses.append(_OK)
+        if deliver:
+            try:
+                responses, _ = self._nested(
+                    self._call_contract,
+                    contract,
+                    "ibc_packet_receive_batch",
+                    _receive_batch,
+                    tuple(deliver),
+                    signer,
+                )
+            except ChainError:
+                return None
+            if responses is None:
+                return None
+            known_ack = self._known_ack
+            acks = state.acks
+            emit = self._emit_raw
+            channel_acks: list[WrittenAck] | None = None
+            if written is not None:
+                channel_acks = written.setdefault(channel_id, [])
+            for packet, response in zip(deliver, responses, strict=True):
+                ack: bytes = response.ack.data
+                ref = (channel_id, packet.sequence)
+                receipts[ref] = height
+                known = known_ack(ack)
+                if known is None:
+                    known = self._ack_commitment_of(ack)
+                ack_hash, succeeded = known
+                acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+                if channel_acks is not None:
+                    channel_acks.append(written_ack(packet, ack))
+                attributes = self._packet_attributes(packet)
+                emit("ibc", _RECV_EVENT, attributes)
+                emit(
+                    "ibc",
+                    _WRITE_ACK_EVENT,
+                    (
+                        attributes[0],
+                        ("dst_port", port_id),
+                        ("dst_channel", channel_id),
+                        _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
+                    ),
+                )
+        if written:
+            for logged_channel, logged_acks in written.items():
+                self._log(("acks", logged_channel, tuple(logged_acks)))
+        return _items_result(statuses, failures)
 
     def _batch_recv(
         self,
@@ -883,6 +1014,29 @@ def _receive(core: Contract, env: Env, packet: IbcPacket, relayer: str) -> IbcRe
             f"returned {type(response).__name__}, not an IbcReceiveResponse",
         )
     return response
+
+
+class _NotPlain(ChainError):
+    """A batch hook answered something else than one plain ack per packet (caught inside
+    the module: the packets are then delivered one by one)."""
+
+
+def _receive_batch(
+    core: Contract, env: Env, packets: tuple[IbcPacket, ...], relayer: str
+) -> tuple[IbcReceiveResponse, ...] | None:
+    """``core.ibc_packet_receive_batch(env, packets, relayer)`` if the contract has that
+    hook, else ``None``; raises `_NotPlain` (rolling the hook's changes back) unless it
+    answered one `IbcReceiveResponse` per packet, each without messages or events."""
+    hook = getattr(core, "ibc_packet_receive_batch", None)
+    if hook is None:
+        return None
+    responses = hook(env, packets, relayer)
+    if type(responses) is not tuple or len(responses) != len(packets):
+        raise _NotPlain()
+    for response in responses:
+        if type(response) is not IbcReceiveResponse or response.messages or response.events:
+            raise _NotPlain()
+    return responses
 
 
 def _with_proofs(items: tuple[Any, ...], proofs: tuple[Any, ...]) -> tuple[tuple[Any, Any], ...]:

@@ -7,7 +7,10 @@ to ``send_packet``) and on an identical chain that takes the general path. Whate
 of successful and error acks, repeats (already acknowledged), acks of packets that were never
 committed as given, timeouts and callbacks that fail (a refill send that has expired), the
 two must agree byte for byte: the store, the transaction's events, the operations' results
-(I-13, I-14, I-16, I-24, I-29, I-37).
+(I-13, I-14, I-16, I-24, I-29, I-37). Likewise ``RecvPackets`` (repeats, error acks, timed-out
+packets, packets for another port), with the test app (packet by packet) and with the bench
+app's batch hook ``ibc_packet_receive_batch`` (and a picky variant whose hook fails, so the
+batch falls back to packet by packet) (I-10, I-12, I-19, I-29).
 """
 
 from __future__ import annotations
@@ -15,9 +18,16 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chains.contract import IbcAcknowledgement, IbcPacket
+from chains.contract import (
+    Env,
+    IbcAcknowledgement,
+    IbcPacket,
+    IbcReceiveResponse,
+    UnsupportedMessage,
+)
 from chains.ibc import AcknowledgePackets, RecvPackets, TimeoutPackets, UpdateClient, written_ack
 from chains.testing import (
+    BENCH_PAYLOAD,
     BenchAppInit,
     BenchAppQuery,
     BenchAppState,
@@ -206,3 +216,118 @@ def test_batch_receive_matches_per_packet_path_I_10_I_12_I_19_I_29(
     statuses = batch[0]
     for index in set(order) & short:
         assert "IbcPacketTimedOut" in statuses, index
+
+
+# -- receives through the application's batch hook (issue 16) -------------------------------
+
+
+class _PickyBenchApp(IbcBenchApp):
+    """The bench app, refusing packets whose data is not the bench payload: its batch hook
+    then fails as a whole (the module delivers the batch packet by packet, each refused
+    one error-acked alone, I-19)."""
+
+    code = "bench.ibc-echo-picky"
+
+    def ibc_packet_receive(self, env: Env, packet: IbcPacket, relayer: str) -> IbcReceiveResponse:
+        if packet.data != BENCH_PAYLOAD:
+            raise UnsupportedMessage("ibc_packet_receive", "not the bench payload")
+        return super().ibc_packet_receive(env, packet, relayer)
+
+    def ibc_packet_receive_batch(
+        self, env: Env, packets: tuple[IbcPacket, ...], relayer: str
+    ) -> tuple[IbcReceiveResponse, ...]:
+        for packet in packets:
+            if packet.data != BENCH_PAYLOAD:
+                raise UnsupportedMessage("ibc_packet_receive", "not the bench payload")
+        return super().ibc_packet_receive_batch(env, packets, relayer)
+
+
+_BENCH_SENT = 8
+
+
+def _hook_world(
+    batch_path: bool, short: int, picky: bool
+) -> tuple[Side, tuple[IbcPacket, ...], int, str, str]:
+    """Chain B (batch path or not) with a bench app (``picky``: `_PickyBenchApp`) after A's
+    bench app sent ``_BENCH_SENT`` packets, the first ``short`` of them with a 10 s timeout
+    (passed on B by the time they arrive); B's client holds A's header. Returns B, the
+    packets, the proof height, B's channel and B's app."""
+    a, b = Side("chain-a", "cha"), Side("chain-b", "chb")
+    b.ibc.batch_path = batch_path
+    for side in (a, b):
+        side.ex.register_code(IbcBenchApp)
+        side.ex.register_code(_PickyBenchApp)
+    link = Link(a, b)
+    code = _PickyBenchApp.code if picky else IbcBenchApp.code
+    app_a = a.ex.instantiate(a.admin, IbcBenchApp.code, BenchAppInit()).unwrap()
+    app_b = b.ex.instantiate(b.admin, code, BenchAppInit()).unwrap()
+    a_channel, b_channel = link.open_channel(app_a, app_b)
+    now_s = b.header().time_ns // 1_000_000_000
+    for window, seconds in ((short, 10), (_BENCH_SENT - short, 3600)):
+        if window:
+            start = BenchStart(
+                channel_id=a_channel,
+                window=window,
+                total=window,
+                timeout_timestamp_ns=(now_s + seconds) * 1_000_000_000,
+            )
+            assert a.execute(app_a, start).ok
+    a.next_block()
+    b.next_block(count=4)
+    (updated,) = b.run(UpdateClient(client_id=link.b_side.client_id, header=a.header()))
+    assert updated.status == "ok", updated
+    packets = tuple(a.ibc.state.packets[(a_channel, seq)] for seq in range(1, _BENCH_SENT + 1))
+    return b, packets, a.header().height, b_channel, app_b
+
+
+def _hook_receive(
+    batch_path: bool, order: list[int], short: int, odd: frozenset[int], picky: bool
+) -> tuple[str, str, str]:
+    b, sent, proof_height, _, _ = _hook_world(batch_path, short, picky)
+    packets = []
+    for index in order:
+        packet = sent[index]
+        if index in odd:
+            # another payload (refused by the picky app) or, for the plain app, another
+            # destination port (refused by the module: the packet's own check)
+            update = (
+                {"data": b'{"other":1}'}
+                if picky
+                else {"dest": packet.dest.model_copy(update={"port_id": "wasm.nobody"})}
+            )
+            packet = packet.model_copy(update=update)
+        packets.append(packet)
+    first = b.run_tx(RecvPackets(packets=tuple(packets), proof_height=proof_height))
+    again = b.run_tx(RecvPackets(packets=tuple(packets), proof_height=proof_height))
+    assert b.ibc.invariant_violations() == []  # I-29
+    return repr((first, again)), repr((first.events, again.events)), repr(b.ex.store.snapshot())
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    order=st.lists(st.integers(0, _BENCH_SENT - 1), min_size=1, max_size=16),
+    short=st.integers(0, 3),
+    odd=st.frozensets(st.integers(0, _BENCH_SENT - 1), max_size=2),
+    picky=st.booleans(),
+)
+def test_batch_hook_receive_matches_per_packet_path_I_10_I_12_I_19_I_29(
+    order: list[int], short: int, odd: frozenset[int], picky: bool
+) -> None:
+    batch = _hook_receive(True, order, short, odd, picky)
+    assert batch == _hook_receive(False, order, short, odd, picky)
+
+
+def test_batch_hook_counts_each_packet_once_and_error_acks_only_the_refused_I_12_I_19() -> None:
+    """Through the hook: one count per distinct packet; with one refused packet the hook
+    fails, and the packet-by-packet delivery error-acks that packet alone."""
+    for picky, odd in ((False, frozenset[int]()), (True, frozenset({2}))):
+        b, sent, proof_height, b_channel, app_b = _hook_world(True, 0, picky)
+        packets = [sent[index] for index in (0, 1, 2, 1, 3)]
+        if odd:
+            packets[2] = packets[2].model_copy(update={"data": b'{"other":1}'})
+        (result,) = b.run(RecvPackets(packets=tuple(packets), proof_height=proof_height))
+        assert result.items == ("ok", "ok", "ok", "noop", "ok")
+        state: BenchAppState = b.ex.query(app_b, BenchAppQuery())
+        assert state.received == (3 if odd else 4)
+        ack = b.ibc.acknowledgement(b_channel, 3)
+        assert ack is not None and (b"error" in ack) is bool(odd)
