@@ -58,9 +58,10 @@ so an error ack discards only its packet's changes); an ack batch checks the cha
 proof height and port contract once per end, and the sends an ack callback answers with go
 straight to ``send_packet`` (no response -> sub-message -> dispatch -> route).
 
-Where the time goes now (in memory): the acknowledgements are about 40 % of the CPU, a
-third of it the refill's ``send_packet`` (the sequence, commitment, stored packet, block log
-and event per packet); receives went from 17 % to 9 %. What remains per packet is one
+Where the time goes now (in memory; cProfile's shares, taken under that load, so rough):
+the acknowledgements about 40 %, two fifths of it the refill's ``send_packet`` (the
+sequence, commitment, stored packet, block log and event per packet); the receives about
+9 % (17 % before). What remains per packet is one
 savepoint per ack (``nested``), one ``call_contract`` per ack callback, about nine journaled
 writes (each a Python-level ``__setitem__``) and the actor/relayer plumbing. Next steps:
 an ack batch hook (the callbacks of a batch in one call, its sends then recorded in bulk,
