@@ -30,41 +30,48 @@ to every ack, and the counterparty's light client checks the signatures (once pe
 and each proof. The rows "verification off" run the same with
 ``IbcConfig(verify_proofs=False)`` (unsigned, trusted headers, no proofs).
 
-Measured (issue 16; 2-core VM shared by five helpers, load 5-8, 20,000 packets, ``python -m
-benchmarks ibc``'s rows by the module's own ``_bare_ping`` and ``_ibc``, each run with a bare
-ping just before it; medians of three, the base ``5247709`` and this round's change
-alternating so that both saw the same load). Only the unverified rows were measured this
-round; the verified ones are last round's:
+Measured (issue 16, this round's batch path; 2-core VM shared by four helpers' full test
+suites, load 10-18, 20,000 packets, unverified rows only, ``_bare_ping`` then ``_ibc`` per
+run (``/tmp/ibcb2/rate2.py``), medians of three with the base ``09a8801`` and the batch path
+alternating):
 
 =====================================  =================  ==============================
-row                                    5247709            now
+row                                    09a8801            batch path
 =====================================  =================  ==============================
-bare ping (baseline)                   ~170k acks/s       (199k on an idle VM)
-verified, in memory                    2,288 (0.016x)     not measured
-verification off                       11.0k (0.064x)     10.5k (0.083x)
-codec forced on, verified              1,020 (0.007x)     not measured
-codec forced on, verification off      4.5k (0.024x)      4.7k (0.024x)
+bare ping (baseline)                   135k-220k acks/s   (199k on an idle VM)
+verification off                       10.1k (0.059x)     11.6k (0.066x)
+codec forced on, verification off      5.5k (0.029x)      5.4k (0.029x)
 =====================================  =================  ==============================
 
-The rates of a row vary by 20 % between runs at this load, so the change is within the noise:
-this round's work was on the bank path (``bench_chain``), and only its shared parts reach the
-packets (untracked `TxResult` / `ChainEvent` records, the host's events published once per run
-of messages). Load-independent: Python function calls per packet (cProfile, 2,000 packets,
-unverified, in memory, built-ins included) 232 -> 228. The goals (0.25x for the protocol path,
-0.1x with the codec) are not reached.
+At that load a row's rate and the ping vary by 30 % between runs: the CPU figures cannot
+show a 10-20 % change. Load-independent (cProfile, 2,000 packets, ``/tmp/hp/ibcprof.py``):
+function calls per packet **228 -> 185** in memory (Python-level 111 -> 90, built-ins 117
+-> 95) and **381 -> 339** with the codec (Python-level 144 -> 125). The goals (0.25x in
+memory, 0.1x with the codec) are not reached.
 
-Where the time goes (unverified, in memory, cProfile of 2,000 packets): the relayer's
-transactions are two thirds of it, the acknowledgements (41 %) more than the receives (17 %),
-because each ack's app callback sends the next packet through the contract's response and a
-sub-message (``call_contract`` -> response -> sub-message -> ``dispatch`` -> IBC route ->
-``send_packet``: 18 % alone); about 111 Python-level calls per packet in all (the store 25 of
-which 9 writes, IBC module 15, cascade 11, IBC state 5, app 5, sorted keys 4, ...) and 117
-built-in calls. The callbacks' savepoints (``nested``, ``savepoint``, ``release``) are about 4
-%. Closing the gap takes a per-batch path rather than shorter per-packet steps: the app's
-callbacks of a relayer batch in one contract call, its sends of the same batch recorded in
-bulk, and receipts, acks and commitments written per batch; the cascade's sub-message path is
-reward's room this round. The verified rows add the proofs (built and checked per packet,
-about 300 us of the 430 a verified packet costs).
+The batch path (``chains.ibc._packet``, on by default, ``IbcModule.batch_path = False`` for
+the general path; ``tests/chains/ibc/test_batch_path.py`` compares the two byte for byte):
+a receive batch for one UNORDERED channel is checked first, delivered to the app in one call
+of its optional hook ``ibc_packet_receive_batch`` (the bench app has one), then its receipts,
+ack commitments and events written per packet (any failure falls back to packet by packet,
+so an error ack discards only its packet's changes); an ack batch checks the channel end,
+proof height and port contract once per end, and the sends an ack callback answers with go
+straight to ``send_packet`` (no response -> sub-message -> dispatch -> route).
+
+Where the time goes now (in memory; cProfile's shares, taken under that load, so rough):
+the acknowledgements about 40 %, two fifths of it the refill's ``send_packet`` (the
+sequence, commitment, stored packet, block log and event per packet); the receives about
+9 % (17 % before). What remains per packet is one
+savepoint per ack (``nested``), one ``call_contract`` per ack callback, about nine journaled
+writes (each a Python-level ``__setitem__``) and the actor/relayer plumbing. Next steps:
+an ack batch hook (the callbacks of a batch in one call, its sends then recorded in bulk,
+falling back to per-packet savepoints on any failure, as the receive hook does), a bulk
+write on the journaled maps (``Store``: one journal extend per batch instead of a call per
+write), and, with the codec, the packet carried in each written ack of a notice (the
+relayer already has it from the send's notice: 4 packet encodes/decodes per packet today).
+The verified rows add the proofs (built and checked per packet, about 300 us of the 430 a
+verified packet costs; last measured on 5247709: 2,288 packets/s (0.016x) in memory, 1,020
+(0.007x) with the codec).
 """
 
 from __future__ import annotations

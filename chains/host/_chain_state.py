@@ -219,6 +219,13 @@ class ChainState:
         return address
 
     @property
+    def has_message_filters(self) -> bool:
+        """Whether a module checks the messages contracts emit (``check_message``): a path
+        that routes a contract's message itself (the IBC module's direct sends from an ack
+        callback) takes it only when none does."""
+        return bool(self._filters)
+
+    @property
     def block_env(self) -> BlockEnv:
         """The current block as contracts see it."""
         block = self._block_env

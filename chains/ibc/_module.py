@@ -448,6 +448,18 @@ class IbcModule:
 
     # -- ports (I-3) ------------------------------------------------------------------------
 
+    @property
+    def batch_path(self) -> bool:
+        """Whether the relayer's packet batches take the batch path (issue 16: per-end
+        checks once per batch, sends from ack callbacks straight to `send_packet`); the
+        default. ``False`` runs the general per-packet path, with the same state, events and
+        results (the equivalence tests compare the two)."""
+        return self._packets.batch_path
+
+    @batch_path.setter
+    def batch_path(self, value: bool) -> None:
+        self._packets.batch_path = value
+
     def bind_port(self, port_id: str, contract: str) -> None:
         """(In a unit.) Bind a module port name (``icqhost``, ``oracle``...) to a contract, so
         channels on that port reach the contract's IBC entry points (I-3). Raises

@@ -15,8 +15,20 @@ each packet atomically by itself: a failing one is rolled back alone and reporte
 result's ``items`` (acks and timeouts run each packet in a savepoint; a receive checks
 everything before it changes anything, so only its app callback needs one).
 
-This is the per-packet path: collaborators' methods are bound once at construction, and a
-few pure per-packet results (event attributes, shared ack values) are cached.
+Collaborators' methods are bound once at construction, and a few pure per-packet results
+(event attributes, shared ack values) are cached. Unverified receives and acks take the
+**batch path** (issue 16, `batch_path`): the checks of the channel end a relayer batch's
+packets share (port, state, counterparty channel, proof height, the port's contract) run once
+per end and batch, each packet keeping its own checks, its own savepoint and its own ack;
+and an ack callback whose response is only sends has them run straight by `send_packet`
+instead of through the executor's response -> sub-message -> dispatch -> route path (same
+commitments, sequences, events and errors); a receive batch for one UNORDERED channel whose
+application has the optional hook ``ibc_packet_receive_batch`` is delivered in one call of
+it (`_recv_together`: checks, then the hook, then receipts, acks and events per packet; any
+failure or a response with messages falls back to packet by packet, so an error ack still
+discards only its packet's changes). ``batch_path = False`` runs the general path;
+``tests/chains/ibc/test_batch_path.py`` runs both on random batches and compares the stores,
+events and results byte for byte.
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ from chains.contract._contract import (
     IbcBasicResponse,
     IbcReceiveResponse,
     IbcSendPacket,
+    ReplyOn,
+    SubMsg,
 )
 from chains.contract._errors import ChainError
 from chains.contract._ibc_types import (
@@ -40,7 +54,7 @@ from chains.contract._ibc_types import (
     PacketTooLarge,
     trusted_packet,
 )
-from chains.host._errors import ContractPanic, InternalError
+from chains.host._errors import ContractPanic, InternalError, ModulePanic, panic_detail
 from chains.ibc._commitment import CommitmentCache, ack_commitment
 from chains.ibc._commitment_paths import ack_key, commitment_key, receipt_key
 from chains.ibc._errors import (
@@ -92,6 +106,8 @@ _SUCCESS_FALSE: Final = ("success", "false")
 _CACHE_ENTRIES: Final = 256
 _CACHED_ACK_OBJECTS: Final = 64
 _new_tuple: Final = tuple.__new__
+_NEVER: Final = ReplyOn.NEVER
+_NOTHING: Final = IbcBasicResponse()
 
 
 class Packets:
@@ -149,6 +165,15 @@ class Packets:
         # means the same end; reset around every operation, as an update may come between)
         self._proved_end: ChannelEnd | None = None
         self._proved_height = -1
+        # the batch path (issue 16): acks of a relayer batch in one lean loop, and the sends
+        # an ack callback answers with taken straight to `send_packet`; False runs the
+        # general per-packet path (the equivalence tests compare the two)
+        self.batch_path = True
+        # during one acknowledge operation: the channel end whose checks passed (identity:
+        # ends are immutable, so a callback that closes the channel makes a new one) and
+        # the contract behind its port
+        self._batch_end: ChannelEnd | None = None
+        self._batch_contract = ""
 
     def forget_caches(self) -> None:
         """Drop the shared-object caches (after a durable store loaded the chain's state:
@@ -158,6 +183,7 @@ class Packets:
         self._last_tail = None
         self._proved_end = None
         self._proved_height = -1
+        self._batch_end = None
 
     # -- sending (I-8) ----------------------------------------------------------------------
 
@@ -249,9 +275,19 @@ class Packets:
         # the acks written, by channel, logged once for the whole operation (the operation
         # is atomic: if it fails, the log entry goes with it)
         written: dict[str, list[WrittenAck]] | None = {} if self._listeners else None
-        recv = self._recv
+        batch = self.batch_path and self._verifier is None
+        recv = self._batch_recv if batch else self._recv
+        self._batch_end = None
         proofs = op.proofs
-        for index, packet in enumerate(op.packets):
+        packets = op.packets
+        if batch and len(packets) > 1:
+            together = self._recv_together(packets, proof_height, signer, block, written)
+            if together is not None:
+                self._proved_end = None
+                return together
+            if written:
+                written.clear()
+        for index, packet in enumerate(packets):
             # no savepoint per packet: `_recv` changes nothing before its last possible
             # failure (the app callback runs in a savepoint of its own)
             try:
@@ -262,8 +298,10 @@ class Packets:
                 statuses.append(exc.name)
             except BaseException:
                 self._proved_end = None
+                self._batch_end = None
                 raise
         self._proved_end = None
+        self._batch_end = None
         if written:
             for channel_id, channel_acks in written.items():
                 self._log(("acks", channel_id, tuple(channel_acks)))
@@ -355,6 +393,230 @@ class Packets:
         )
         return _OK
 
+    def _recv_together(
+        self,
+        packets: tuple[IbcPacket, ...],
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+    ) -> OpResult | None:
+        """The receives of a batch whose packets all go to one UNORDERED channel, delivered
+        to the application in one call of its optional batch hook,
+        ``ibc_packet_receive_batch(env, packets, relayer)`` (one `IbcReceiveResponse` per
+        packet, as its per-packet calls in order would answer). The packets' checks come
+        first (none depends on a callback that sends nothing: only a message could change a
+        channel), then the hook, then the receipts, ack commitments and events of each
+        delivered packet in order: what `_batch_recv` packet by packet gives, when every
+        response is a plain ack without messages or events.
+
+        Returns ``None``, having changed nothing, whenever that does not hold (another
+        channel, an ORDERED or unbound one, no hook, a hook that fails or answers otherwise):
+        the packet-by-packet path then runs (and gives a failing packet its error ack with
+        only its own changes discarded).
+        """
+        state = self._state
+        channel_id = packets[0].dest.channel_id
+        end = state.channels.get(channel_id)
+        if end is None or end.ordering is _ORDERED or end.state is not _OPEN:
+            return None
+        port_id = end.port_id
+        try:
+            contract = self._port_contract(port_id)
+        except ChainError:
+            return None
+        counterparty = end.counterparty
+        height = block.height
+        time_ns = block.time_s * 1_000_000_000
+        receipts = state.receipts
+        statuses: list[str] = []
+        failures: dict[int, str] = {}
+        deliver: list[IbcPacket] = []
+        taken: set[tuple[str, int]] = set()
+        for packet in packets:
+            dest = packet.dest
+            if dest.channel_id != channel_id:
+                return None
+            try:
+                # `_recv`'s checks, in its order
+                if dest.port_id != port_id:
+                    raise IbcUnknownChannel(dest.port_id, channel_id)
+                src = packet.src
+                if src is not counterparty and not _same_endpoint(src, counterparty):
+                    raise IbcCounterpartyMismatch(
+                        "packet source is not this channel's counterparty"
+                    )
+                sequence = packet.sequence
+                if packet.timeout.expired(height, time_ns):
+                    raise IbcPacketTimedOut(sequence, height, time_ns)
+                if end is not self._proved_end or proof_height != self._proved_height:
+                    self._proof_time(end.connection_id, proof_height)
+                    self._proved_end, self._proved_height = end, proof_height
+            except ChainError as exc:
+                failures[len(statuses)] = str(exc)
+                statuses.append(exc.name)
+                continue
+            ref = (channel_id, sequence)
+            if ref in taken or receipts.get(ref) is not None:
+                statuses.append(_NOOP)
+                continue
+            taken.add(ref)
+            deliver.append(packet)
+            statuses.append(_OK)
+        if deliver:
+            try:
+                responses, _ = self._nested(
+                    self._call_contract,
+                    contract,
+                    "ibc_packet_receive_batch",
+                    _receive_batch,
+                    tuple(deliver),
+                    signer,
+                )
+            except ChainError:
+                return None
+            if responses is None:
+                return None
+            known_ack = self._known_ack
+            acks = state.acks
+            emit = self._emit_raw
+            channel_acks: list[WrittenAck] | None = None
+            if written is not None:
+                channel_acks = written.setdefault(channel_id, [])
+            for packet, response in zip(deliver, responses, strict=True):
+                ack: bytes = response.ack.data
+                ref = (channel_id, packet.sequence)
+                receipts[ref] = height
+                known = known_ack(ack)
+                if known is None:
+                    known = self._ack_commitment_of(ack)
+                ack_hash, succeeded = known
+                acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+                if channel_acks is not None:
+                    channel_acks.append(written_ack(packet, ack))
+                attributes = self._packet_attributes(packet)
+                emit("ibc", _RECV_EVENT, attributes)
+                emit(
+                    "ibc",
+                    _WRITE_ACK_EVENT,
+                    (
+                        attributes[0],
+                        ("dst_port", port_id),
+                        ("dst_channel", channel_id),
+                        _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
+                    ),
+                )
+        if written:
+            for logged_channel, logged_acks in written.items():
+                self._log(("acks", logged_channel, tuple(logged_acks)))
+        return _items_result(statuses, failures)
+
+    def _batch_recv(
+        self,
+        packet: IbcPacket,
+        proof_height: int,
+        signer: str,
+        block: BlockEnv,
+        written: dict[str, list[WrittenAck]] | None,
+        proof: object = None,
+    ) -> str:
+        """`_recv` (unverified) on the batch path: the channel end's checks (port, OPEN, proof
+        height, the port's contract) run once per end and batch, the packet's own (its
+        source, its timeout, its receipt) for each packet. Same checks in the same order,
+        same errors, same writes and events as `_recv`."""
+        state = self._state
+        dest = packet.dest
+        channel_id = dest.channel_id
+        end = state.channels.get(channel_id)
+        if end is not self._batch_end or end is None:
+            if end is None or end.port_id != dest.port_id:
+                raise IbcUnknownChannel(dest.port_id, channel_id)
+            if end.state is not _OPEN:
+                raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
+            if not _same_endpoint(packet.src, end.counterparty):
+                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
+            fresh = True
+        else:
+            if end.port_id != dest.port_id:
+                raise IbcUnknownChannel(dest.port_id, channel_id)
+            if not _same_endpoint(packet.src, end.counterparty):
+                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
+            fresh = False
+        sequence = packet.sequence
+        height = block.height
+        time_ns = block.time_s * 1_000_000_000
+        if packet.timeout.expired(height, time_ns):
+            raise IbcPacketTimedOut(sequence, height, time_ns)
+        if fresh:
+            if end is not self._proved_end or proof_height != self._proved_height:
+                self._proof_time(end.connection_id, proof_height)
+                self._proved_end, self._proved_height = end, proof_height
+            # the port's contract: an unbound port is the callback's failure (an error
+            # ack), so it is looked up where `_app_receive` would, and not cached then
+            try:
+                self._batch_contract = self._port_contract(end.port_id)
+            except ChainError:
+                self._batch_end = None
+            else:
+                self._batch_end = end
+        ref = (channel_id, sequence)
+        receipts = state.receipts
+        ordered = end.ordering is _ORDERED
+        expected = 0
+        if ordered:
+            expected = state.next_recv.get(channel_id, 1)
+            if sequence < expected:
+                return _NOOP
+            if sequence > expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+        elif receipts.get(ref) is not None:
+            return _NOOP
+        if self._batch_end is end:
+            # `_app_receive` with the contract known
+            try:
+                response, _ = self._nested(
+                    self._call_contract,
+                    self._batch_contract,
+                    "ibc_packet_receive",
+                    _receive,
+                    packet,
+                    signer,
+                )
+                ack: bytes = response.ack.data
+            except IbcExecutionAborted:
+                raise
+            except ChainError as exc:
+                ack = IbcAcknowledgement.error(str(exc)).data
+        else:
+            ack = self._app_receive(end, packet, signer)
+        if ordered:
+            state.next_recv[channel_id] = expected + 1
+        receipts[ref] = height
+        known = self._known_ack(ack)
+        if known is None:
+            known = self._ack_commitment_of(ack)
+        ack_hash, succeeded = known
+        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+        if written is not None:
+            channel_acks = written.get(channel_id)
+            if channel_acks is None:
+                channel_acks = written[channel_id] = []
+            channel_acks.append(written_ack(packet, ack))
+        emit = self._emit_raw
+        attributes = self._packet_attributes(packet)
+        emit("ibc", _RECV_EVENT, attributes)
+        emit(
+            "ibc",
+            _WRITE_ACK_EVENT,
+            (
+                attributes[0],
+                ("dst_port", dest.port_id),
+                ("dst_channel", channel_id),
+                _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
+            ),
+        )
+        return _OK
+
     def _app_receive(self, end: ChannelEnd, packet: IbcPacket, signer: str) -> bytes:
         """I-10.4, I-10.5, I-19: the app's ack, or an error ack with its changes discarded.
 
@@ -392,14 +654,111 @@ class Packets:
         """The relayer's ``AcknowledgePackets``: process each written ack, proven at
         ``op.proof_height``, in a savepoint of its own; one item status per ack."""
         self._proved_end = None
+        self._batch_end = None
         try:
             if self._verifier is not None:
                 return self._per_packet(
                     _with_proofs(op.acks, op.proofs), self._verified_ack, op.proof_height, signer
                 )
+            if self.batch_path:
+                return self._per_packet(op.acks, self._batch_ack, op.proof_height, signer)
             return self._per_packet(op.acks, self._ack, op.proof_height, signer)
         finally:
             self._proved_end = None
+            self._batch_end = None
+
+    # -- the batch path (issue 16) --
+
+    def _batch_ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
+        """`_ack` (unverified) on the batch path: the channel end's checks (port,
+        counterparty, OPEN, proof height, the port's contract) run once per end and batch,
+        the commitment check and resolution are inlined, and the callback's sends go
+        straight to `send_packet` (`_invoke_ack`). Same checks in the same order, same
+        errors, same writes and events as `_ack`."""
+        packet = written.packet
+        src = packet.src
+        state = self._state
+        end = state.channels.get(src.channel_id)
+        if end is not self._batch_end or end is None:
+            # `_source_end`, the OPEN check and the proof height, as `_ack` runs them
+            end = self._source_end(packet)
+            if end.state is not _OPEN:
+                raise IbcBadChannelState(end.port_id, end.channel_id, end.state.value, "OPEN")
+            if end is not self._proved_end or proof_height != self._proved_height:
+                self._proof_time(end.connection_id, proof_height)
+                self._proved_end, self._proved_height = end, proof_height
+            self._batch_contract = self._port_contract(end.port_id)
+            self._batch_end = end
+        elif end.port_id != src.port_id or (
+            packet.dest is not (counterparty := end.counterparty)
+            and not _same_endpoint(packet.dest, counterparty)
+        ):
+            # the same end, another packet: only the packet's own endpoints are new (in
+            # memory the packet holds the very endpoint the end does: identity first)
+            end = self._source_end(packet)
+        channel_id = end.channel_id
+        sequence = packet.sequence
+        ref = (channel_id, sequence)
+        commitments = state.commitments
+        stored = commitments.get(ref)
+        if stored is None:
+            return _NOOP
+        packets = state.packets
+        if packets.get(ref) is not packet and stored[0] != self._commitment(packet):
+            raise IbcCommitmentMismatch(sequence)
+        if end.ordering is _ORDERED:
+            next_ack = state.next_ack
+            expected = next_ack.get(channel_id, 1)
+            if sequence != expected:
+                raise IbcPacketOutOfOrder(sequence, expected)
+            next_ack[channel_id] = expected + 1
+        self._resolve(ref, ACKED)
+        self._call_contract(
+            self._batch_contract,
+            "ibc_packet_ack",
+            self._invoke_ack,
+            self._acknowledgement(written.ack),
+            packet,
+            signer,
+        )
+        self._emit_raw("ibc", _ACK_EVENT, self._packet_attributes(packet))
+        return _OK
+
+    def _invoke_ack(
+        self, core: Contract, env: Env, ack: IbcAcknowledgement, packet: IbcPacket, relayer: str
+    ) -> IbcBasicResponse:
+        """The ack callback; when its response is only sends (plain ``IbcBasicResponse``,
+        no events, every message a reply-never ``IbcSendPacket``), run them here, straight
+        to `send_packet`, and return the empty response: what the executor's response ->
+        sub-message -> dispatch -> IBC route path does with it (the sends in order; a
+        non-`ChainError` from a send is the route's `ModulePanic`). Only while no module
+        filters messages (`has_message_filters`): else the general path."""
+        response = core.ibc_packet_ack(env, ack, packet, relayer)
+        if type(response) is not IbcBasicResponse or response.events:
+            return response
+        if self._executor.has_message_filters:
+            # a filter's own failure would surface differently here than from `dispatch`
+            return response
+        messages = response.messages
+        if not messages:
+            return response
+        for sub in messages:
+            if type(sub) is not SubMsg or sub.reply_on is not _NEVER:
+                return response
+            if type(sub.msg) is not IbcSendPacket:
+                return response
+        sender = env.contract_address
+        send = self.send_packet
+        height = self._executor.height
+        for sub in messages:
+            msg: Any = sub.msg
+            try:
+                send(sender, msg, height)
+            except ChainError:
+                raise
+            except Exception as exc:
+                raise ModulePanic("ibc", panic_detail(exc)) from exc
+        return _NOTHING
 
     # -- proofs (issue 13, I-17) --
 
@@ -655,6 +1014,29 @@ def _receive(core: Contract, env: Env, packet: IbcPacket, relayer: str) -> IbcRe
             f"returned {type(response).__name__}, not an IbcReceiveResponse",
         )
     return response
+
+
+class _NotPlain(ChainError):
+    """A batch hook answered something else than one plain ack per packet (caught inside
+    the module: the packets are then delivered one by one)."""
+
+
+def _receive_batch(
+    core: Contract, env: Env, packets: tuple[IbcPacket, ...], relayer: str
+) -> tuple[IbcReceiveResponse, ...] | None:
+    """``core.ibc_packet_receive_batch(env, packets, relayer)`` if the contract has that
+    hook, else ``None``; raises `_NotPlain` (rolling the hook's changes back) unless it
+    answered one `IbcReceiveResponse` per packet, each without messages or events."""
+    hook = getattr(core, "ibc_packet_receive_batch", None)
+    if hook is None:
+        return None
+    responses = hook(env, packets, relayer)
+    if type(responses) is not tuple or len(responses) != len(packets):
+        raise _NotPlain()
+    for response in responses:
+        if type(response) is not IbcReceiveResponse or response.messages or response.events:
+            raise _NotPlain()
+    return responses
 
 
 def _with_proofs(items: tuple[Any, ...], proofs: tuple[Any, ...]) -> tuple[tuple[Any, Any], ...]:

@@ -5,7 +5,8 @@ going through every step of the IBC machinery: `BenchStart` sends a window of pa
 carrying the same small payload) and arms a *refill* count; each acknowledgement or timeout
 callback counts the outcome and, while the refill lasts, answers with one more send (a
 sub-message, so the next packet's send runs in the ack's transaction, as an app's would).
-Receiving counts the packet and answers a constant success acknowledgement. Nothing is
+Receiving counts the packet and answers a constant success acknowledgement (a relayer's
+batch of receives in one call of the batch hook ``ibc_packet_receive_batch``). Nothing is
 decoded and nothing is built per packet: the receive response and the refill response are
 built once (the refill one when the window starts, and kept in the contract's storage).
 
@@ -171,6 +172,15 @@ class IbcBenchApp(Contract):
     def ibc_packet_receive(self, env: Env, packet: IbcPacket, relayer: str) -> IbcReceiveResponse:
         self._bump("received")
         return _RECEIVED
+
+    def ibc_packet_receive_batch(
+        self, env: Env, packets: tuple[IbcPacket, ...], relayer: str
+    ) -> tuple[IbcReceiveResponse, ...]:
+        """The IBC module's optional batch hook (issue 16): what ``ibc_packet_receive`` of
+        each packet in order answers, in one call (one count write for the batch)."""
+        counts = self._counts
+        counts["received"] = counts.get("received", 0) + len(packets)
+        return (_RECEIVED,) * len(packets)
 
     def ibc_packet_ack(
         self, env: Env, ack: IbcAcknowledgement, packet: IbcPacket, relayer: str
