@@ -22,9 +22,9 @@ Issue 13's attack checkers, also valid after every block:
   source where the protocol mints or burns: genesis (exactly the supply the chain kept at
   genesis, its config's accounts and self-bonds), block provisions (never above
   ``block_provision * (height + 1)``, block 0 included), the virtual staking module's
-  mint and burn of virtual stake (C-46, C-47),
-  slashing burns (C-28), a holder burning its own tokens (wasm's ``BankMsg::Burn``), the
-  governance authority's ``Mint`` and governance burning a vetoed proposal's deposit.
+  mint and burn of virtual stake (C-46, C-47), slashing burns (C-28), a holder burning
+  its own tokens (wasm's ``BankMsg::Burn``), the governance authority's ``Mint`` and
+  governance burning a vetoed proposal's deposit.
   Anything else (a component minting on the side) is a violation;
 - `distribution_reward_violations`: the distribution module account holds at least what
   it owes (every delegation's pending rewards, every validator's commission, the
