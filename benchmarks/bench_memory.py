@@ -33,41 +33,28 @@ Size knobs (environment variables)::
 
     .venv/bin/python -m benchmarks memory
 
-Measured (issue 16, Python 3.11, x86_64, shared 2-core machine at load 5-7; memory figures
-do not depend on the load; ``MEM_BENCH_USERS=2000,4000 .venv/bin/python -m benchmarks
-memory``, one run per size), bytes per stake (slope / 4,000 above idle), target 1,024:
+Measured (issue 16, Python 3.11, x86_64; memory figures do not depend on the load;
+``MEM_BENCH_USERS=2000,4000 .venv/bin/python -m benchmarks memory``), bytes per stake
+(slope / above idle), target 1,024: at commit 09a8801 retained heap 3,453 / 3,945, peak
+RSS 11,727 / 12,220 (idle 65.5 MiB, 4,000 users 112.1 MiB), after malloc_trim 11,022 /
+11,596. Since then the genesis accounts are not kept after genesis (the executor keeps
+``ChainConfig.genesis_supply()`` for the conservation invariant and a config without
+accounts): -272 bytes of heap per account (``tracemalloc`` of a 4,000-account config
+before and after ``without_accounts``); this bench was not rerun end to end (the shared
+machine was at load 14-16).
 
-- before (commit 5247709): retained heap 7,204 / 7,362; peak RSS 17,105 / 17,302 (idle
-  65.8 MiB, 4,000 users 131.8 MiB); RSS after the warm-up 17,127 / 17,290;
-- after (this session): retained heap 3,453 / 3,945; peak RSS 11,727 / 12,220 (idle 65.5
-  MiB, 4,000 users 112.1 MiB); RSS after the warm-up 11,725 / 12,225; after malloc_trim
-  11,022 / 11,596. What changed: the IBC Merkle tree keeps a leaf as its key and value in
-  one dict (leaf hashes worked out on use), an inner node as four slots with a split
-  shared per bit, and proof steps only while proofs are asked under one root (by sibling
-  hash, so a batch of neighbouring proofs shares its steps; dropped at the next write);
-  proof models share one fields-set each; a key pair keeps its 32-byte secret and a
-  public key its bytes (OpenSSL's key objects, ~0.9 KiB per user outside the heap, are
-  built on use, 1,024 of each memoised); the account-key memo keeps 64 bytes per user
-  in plain dicts; the chain config shares equal genesis coin tuples and one fields-set
-  over its genesis accounts; the light client's proven-hash memo stops at 1,024 hashes.
-- where the 3.4 KiB of heap per stake is (the top 20 above): the store's maps' dict slots
-  ~510; the IBC trees ~660 (the ICS-24 keys of a receipt and an ack ~300, inner nodes and
-  their hashes ~270, the leaf dict ~100) and ~90 of proof steps memoised until the tree's
-  next write; the genesis account the config keeps ~260 (validated per user in
-  ``chains/mesh/_deploy.py``); the provider's records ~430 (value ranges, external stake,
-  lien); the consumer's copies of the packets' strings ~190 and its stake keys ~60; the
-  account-key memo ~120, the address string ~90, the mesh's op counts ~90, the ack record
-  ~70.
-- RSS is 3.4x the heap per stake, and it is Python's allocator: at 2,000 users pymalloc
-  holds 21 more 1-MiB arenas than idle for 7.7 MiB more live blocks (``sys.
-  _debugmallocstats``: 7.6 MiB free blocks in used pools and 6.5 MiB of unused pools,
-  against 0.6 and 0.7 idle), while
-  ``malloc_trim`` returns only ~1 MiB. The arenas are what the warm-up's first relay held
-  at once (``tracemalloc``'s peak in the first half hour is 11.8 KiB per user against
-  5.1 retained, at 1,000 users: every user's packet relayed in one batch with its proof,
-  the results and acks), kept alive by the long-lived records allocated among them.
-  Relaying in bounded batches (the relayer's ``QueryRelayState.limit``) would bring the
-  RSS per stake down towards the heap's.
+Where the rest of the heap per stake is (the top 20 above): the store's maps' dict slots
+~510; the IBC trees ~660 (the ICS-24 keys of a receipt and an ack ~300, inner nodes and
+their hashes ~270, the leaf dict ~100); the provider's records ~430 (value ranges,
+external stake, lien); the consumer's copies of the packets' strings ~190 and its stake
+keys ~60; the account-key memo ~120, the address string ~90, the mesh's op counts ~90, the
+ack record ~70. RSS is 3.4x the heap, and it is pymalloc's arenas: the first relay after
+staking holds every user's packet, proof, result and ack at once (``tracemalloc``'s peak
+in the first half hour 11.8 KiB per user against 5.1 retained), because the source's
+block notice carries every packet sent in the block with its proof; the long-lived
+records allocated among them keep the arenas. Paging that (a notice carrying at most a
+page of packets per channel, the rest read by clearings a page at a time) would bring the
+RSS per stake towards the heap's.
 """
 
 from __future__ import annotations

@@ -135,9 +135,10 @@ class Chain:
     def __init__(
         self, config: ChainConfig, system: ActorSystem, *, lazy_blocks: bool = False
     ) -> None:
-        self.config = config
         self.system = system
         self._executor = TxExecutor(config)
+        # the executor's config: without the genesis accounts once genesis funded them
+        self.config = self._executor.config
         self._events: EventStream[ChainEvent] = EventStream()
         self._clock = BlockClock(config.first_block_time, config.block_time, lazy=lazy_blocks)
         self._host: ActorRef[HostMsg] | None = None

@@ -83,7 +83,11 @@ class TxExecutor(BlockLifecycle, ChainQueries):
         self._native_routes = NativeMessages(self).table
         self._root_routes = {**self._routes, **self._native_routes}
         self._bank_send_route = self._root_routes.get(BankSend)
+        # the supply genesis mints, kept for the conservation invariant; the genesis
+        # accounts themselves are not kept after genesis (issue 16: memory per stake)
+        self.genesis_supply: dict[str, int] = config.genesis_supply()
         self._genesis()
+        self.config = config.without_accounts()
 
     def read(self, reader: Callable[[TxExecutor], T]) -> T:
         """Run an embedder's read of this executor, enforced read-only (`QueryWrite`)."""

@@ -19,11 +19,12 @@ Issue 13's attack checkers, also valid after every block:
 
 - `conservation_violations`: per chain and denom, the supply equals what the mint and burn
   ledger says (genesis supply + minted - burned), and every mint and burn comes from a
-  source where the protocol mints or burns: genesis (exactly the config's accounts and
-  self-bonds), block provisions (never above ``block_provision * (height + 1)``, block 0
-  included), the virtual staking module's mint and burn of virtual stake (C-46, C-47),
-  slashing burns (C-28), a holder burning its own tokens (wasm's ``BankMsg::Burn``), the
-  governance authority's ``Mint`` and governance burning a vetoed proposal's deposit.
+  source where the protocol mints or burns: genesis (exactly the supply the chain kept at
+  genesis, its config's accounts and self-bonds), block provisions (never above
+  ``block_provision * (height + 1)``, block 0 included), the virtual staking module's
+  mint and burn of virtual stake (C-46, C-47), slashing burns (C-28), a holder burning
+  its own tokens (wasm's ``BankMsg::Burn``), the governance authority's ``Mint`` and
+  governance burning a vetoed proposal's deposit.
   Anything else (a component minting on the side) is a violation;
 - `distribution_reward_violations`: the distribution module account holds at least what
   it owes (every delegation's pending rewards, every validator's commission, the
@@ -264,26 +265,15 @@ def packet_origin_violations(dest: IbcModule, src: IbcModule) -> list[str]:
     return out
 
 
-def _genesis_supply(ex: TxExecutor) -> dict[str, int]:
-    config = ex.config
-    supply: dict[str, int] = {}
-    for account in config.accounts:
-        for coin in account.coins:
-            supply[coin.denom] = supply.get(coin.denom, 0) + coin.amount
-    bonds = sum(v.self_bond for v in config.validators)
-    if bonds:
-        supply[config.bond_denom] = supply.get(config.bond_denom, 0) + bonds
-    return supply
-
-
 def conservation_violations(ex: TxExecutor) -> list[str]:
     """Conservation per denom on one chain (issue 13, see the module docstring); the
-    genesis supply is the chain config's (funded accounts and validators' self-bonds)."""
+    genesis supply is the one the chain kept at genesis (`ChainConfig.genesis_supply`:
+    funded accounts and validators' self-bonds)."""
     bank = ex.bank
     chain = ex.chain_id
     out: list[str] = []
     own = ex.config.bond_denom
-    genesis = _genesis_supply(ex)
+    genesis = ex.genesis_supply
     for denom in sorted(set(bank.ledger_denoms()) | set(bank.denoms())):
         minted = bank.minted(denom)
         burned = bank.burned(denom)
