@@ -40,7 +40,6 @@ from chains.host._errors import CodeNotFound, ContractNotFound, ContractPanic, p
 from chains.host._events import as_events
 from chains.host._querier import run_read_only
 from chains.modules._module import IdleEpochContract
-from mesh_actors import construct_trusted
 
 __all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
 
@@ -364,23 +363,13 @@ class MessageCascade(ChainState):
             if mode is _ERROR:
                 return None
         # the success reply of SUCCESS and ALWAYS, built in one place: it is the per-target
-        # reward withdrawal reply of every epoch (C-95, C-99), hence the unvalidated
-        # construction. Of what `Reply.trusted` checks only the id is not known here: the
+        # reward withdrawal reply of every epoch (C-95, C-99), hence the direct construction
+        # of the struct. Of what `Reply.trusted` checks only the id is not known here: the
         # flag is a bool, the events a tuple of exact `Event`s (`as_events` builds them),
         # there is no error
         reply_id = sub.id
         if type(reply_id) is int:
-            reply = construct_trusted(
-                Reply,
-                {
-                    "id": reply_id,
-                    "ok": True,
-                    "data": result,
-                    "events": as_events(events[mark:]),
-                    "error": None,
-                },
-                {"id", "ok", "data", "events", "error"},
-            )
+            reply = Reply(reply_id, True, result, as_events(events[mark:]), None)
         else:
             reply = Reply.trusted(reply_id, True, result, as_events(events[mark:]), None)
         return self._reply(emitter, reply)

@@ -405,12 +405,17 @@ class Converter(Contract):
             ),
             denom=denom,
         )
-        # one event per payment, every epoch (C-95): built unvalidated, all values are
-        # strings already (`Event.trusted` validates anything else)
-        trusted = Event.trusted
+        # one event per payment, every epoch (C-95): the struct is built directly when the
+        # validator is a ``str`` (`Event.trusted` checks anything else)
         events = tuple(
-            trusted("distribute_reward", (("validator", p.validator), ("amount", str(p.reward))))
-            for p in msg.payments
+            [
+                Event("distribute_reward", (("validator", p.validator), ("amount", str(p.reward))))
+                if type(p.validator) is str
+                else Event.trusted(
+                    "distribute_reward", (("validator", p.validator), ("amount", str(p.reward)))
+                )
+                for p in msg.payments
+            ]
         )
         return Response.of(self._send(env, packet, DISTRIBUTE_TIMEOUT_S), events=events)
 
