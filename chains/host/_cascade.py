@@ -74,18 +74,18 @@ class MessageCascade(ChainState):
         catches).
         """
         store = self._store
-        point = store.savepoint()
+        point = store.enter()
         events = self._events
         mark = len(events)
         created = len(self._created)
         try:
             result = body(*args)
         except BaseException:
-            store.rollback_to(point)
+            store.undo(point)
             del events[mark:]
             del self._created[created:]
             raise
-        store.release(point)
+        store.keep(point)
         return result
 
     def dispatch(self, sender: str, msg: Any) -> Any:
@@ -111,20 +111,20 @@ class MessageCascade(ChainState):
         application's changes (ibc.md). Other exceptions propagate.
         """
         store = self._store
-        point = store.savepoint()
+        point = store.enter()
         mark = len(self._events)
         created = len(self._created)
         try:
             result = body(*args)
         except ChainError as exc:
-            store.rollback_to(point)
+            store.undo(point)
             del self._events[mark:]
             del self._created[created:]
             return None, exc
         except BaseException:
-            store.rollback_to(point)
+            store.undo(point)
             raise
-        store.release(point)
+        store.keep(point)
         return result, None
 
     def _core(self, address: str) -> Contract:
@@ -338,7 +338,8 @@ class MessageCascade(ChainState):
             result = self.dispatch(emitter, sub.msg)
         else:
             store = self._store
-            point = store.savepoint()
+            # an anonymous savepoint (a journal mark, no object): closed in order below
+            point = store.enter()
             created = len(self._created)
             try:
                 # `dispatch` written out: this is the path of every epoch's reward
@@ -352,14 +353,14 @@ class MessageCascade(ChainState):
                 result = route(emitter, msg)
             except ChainError as exc:
                 # caught (C-9): this sub-message's changes and events are undone
-                store.rollback_to(point)
+                store.undo(point)
                 del events[mark:]
                 del self._created[created:]
                 return self._reply(emitter, Reply.trusted(sub.id, False, None, (), exc))
             except BaseException:
-                store.rollback_to(point)
+                store.undo(point)
                 raise
-            store.release(point)
+            store.keep(point)
             if mode is _ERROR:
                 return None
         # the success reply of SUCCESS and ALWAYS, built in one place: it is the per-target
