@@ -238,7 +238,11 @@ cProfile, after the users' packets were relayed):
    MESH_BENCH_VALIDATORS=100 MESH_BENCH_DAYS=1``: 1,000 users 10.3 -> 9.25 s/day (median of
    2 runs each, idle 3.5 s/day; about 2 s/day of the rest is now the epochs). A
    spec-level batched withdrawal would be the next lever: what is left is ~10 journaled
-   writes and ~15 Python calls per cascade.
+   writes and ~15 Python calls per cascade. Since (issue #16, fifth session): ``Event`` and
+   ``Reply`` are frozen msgspec structs, a sub-message's savepoint is a journal mark, the
+   converter writes the batch's packet bytes directly (no ``RewardInfo`` per validator),
+   ``SdkDec`` is built without the frozen dataclass's setattr (stress figure re-measured
+   after the merge).
 2. **Relayer clearing and its asks, about 20%** (`Relayer.on_clear_tick`, ~35,000 clears
    per simulated day for four relayers whose ``clear_interval`` is 30 s, mostly finding
    nothing): every clear is also a clock stop at which all four chains catch up.

@@ -19,6 +19,7 @@ import enum
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
 
+import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from chains.contract._coin import Coin
@@ -262,21 +263,28 @@ class SubMsg(_Frozen):
         )
 
 
-class Event(_Frozen):
-    """A typed event with string attributes, as emitted by a transaction."""
+class Event(msgspec.Struct, frozen=True, gc=False):
+    """A typed event with string attributes, as emitted by a transaction.
+
+    An in-host value (never sent over a transport), so a frozen, slotted, untracked struct
+    rather than a pydantic model (issue #16): keyword construction, attribute access,
+    equality and hashing are as before, but ``Event(...)`` does not validate its values.
+    Build it with a ``str`` type and a tuple of ``(str, str)`` pairs, or use `trusted`,
+    which checks (and coerces) anything else.
+    """
 
     type: str
     attributes: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def trusted(cls, type_: str, attributes: tuple[tuple[str, str], ...]) -> Event:
-        """``Event(type=..., attributes=...)`` without validation when the values are of
-        their fields' exact types (a ``str``; a tuple of ``(str, str)`` tuples), as the
-        executor's recorded events are (a reply carries its sub-message's events, C-9).
-        Any other value takes the validating constructor, so the result always equals
-        ``Event(...)``; raises only what that raises."""
+        """``Event(type=..., attributes=...)`` checked: values of their fields' exact types
+        (a ``str``; a tuple of ``(str, str)`` tuples, as the executor's recorded events are)
+        are taken as they are; anything else is validated and coerced as the pydantic
+        model did (a list of lists becomes a tuple of tuples). Raises pydantic's
+        ``ValidationError`` for values that cannot be coerced."""
         if type(type_) is not str or type(attributes) is not tuple:
-            return cls(type=type_, attributes=attributes)
+            return _validated_event(type_, attributes)
         for pair in attributes:
             if (
                 type(pair) is not tuple
@@ -284,16 +292,27 @@ class Event(_Frozen):
                 or type(pair[0]) is not str
                 or type(pair[1]) is not str
             ):
-                return cls(type=type_, attributes=attributes)
-        return construct_trusted(
-            cls, {"type": type_, "attributes": attributes}, {"type", "attributes"}
-        )
+                return _validated_event(type_, attributes)
+        return cls(type_, attributes)
 
     def get(self, key: str) -> str | None:
+        """The first attribute named ``key``, or ``None``."""
         for k, v in self.attributes:
             if k == key:
                 return v
         return None
+
+
+class _EventFields(_Frozen):
+    # the validation (and coercion) the pydantic `Event` did, for `Event.trusted`'s
+    # fallback
+    type: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+def _validated_event(type_: Any, attributes: Any) -> Event:
+    fields = _EventFields(type=type_, attributes=attributes)
+    return Event(fields.type, fields.attributes)
 
 
 def _as_submsgs(messages: tuple[CosmosMsg | SubMsg, ...]) -> tuple[SubMsg, ...]:
@@ -318,8 +337,14 @@ class Response(_Frozen):
         return cls(messages=_as_submsgs(messages), events=events, data=data)
 
 
-class Reply(_Frozen):
-    """What ``reply`` receives: the sub-message id and its result (data/events or the error)."""
+class Reply(msgspec.Struct, frozen=True, gc=False):
+    """What ``reply`` receives: the sub-message id and its result (data/events or the error).
+
+    An in-host value built by the executor once per replied sub-message (every epoch's
+    reward withdrawals, C-95/C-99), so a frozen, slotted, untracked struct rather than a
+    pydantic model (issue #16): keyword construction, attribute access and equality are as
+    before, but ``Reply(...)`` does not validate; `trusted` checks and coerces.
+    """
 
     id: int
     ok: bool
@@ -331,25 +356,35 @@ class Reply(_Frozen):
     def trusted(
         cls, id: int, ok: bool, data: Any, events: tuple[Event, ...], error: ChainError | None
     ) -> Reply:
-        """``Reply(id=..., ok=..., data=..., events=..., error=...)`` without validation
-        when the values are of their fields' exact types (the executor builds one per
-        replied sub-message, C-9). Any other value takes the validating constructor, so the
-        result always equals ``Reply(...)``; raises only what that raises."""
+        """``Reply(id=..., ok=..., data=..., events=..., error=...)`` checked: values of
+        their fields' exact types are taken as they are; anything else is validated and
+        coerced as the pydantic model did. Raises pydantic's ``ValidationError`` for values
+        that cannot be coerced."""
         if (
             type(id) is not int
             or type(ok) is not bool
             or type(events) is not tuple
             or not (error is None or isinstance(error, ChainError))
         ):
-            return cls(id=id, ok=ok, data=data, events=events, error=error)
+            return _validated_reply(id, ok, data, events, error)
         for event in events:
             if type(event) is not Event:
-                return cls(id=id, ok=ok, data=data, events=events, error=error)
-        return construct_trusted(
-            cls,
-            {"id": id, "ok": ok, "data": data, "events": events, "error": error},
-            {"id", "ok", "data", "events", "error"},
-        )
+                return _validated_reply(id, ok, data, events, error)
+        return cls(id, ok, data, events, error)
+
+
+class _ReplyFields(_Frozen):
+    # the validation (and coercion) the pydantic `Reply` did, for `Reply.trusted`'s fallback
+    id: int
+    ok: bool
+    data: Any = None
+    events: tuple[Event, ...] = ()
+    error: ChainError | None = None
+
+
+def _validated_reply(id: Any, ok: Any, data: Any, events: Any, error: Any) -> Reply:
+    fields = _ReplyFields(id=id, ok=ok, data=data, events=events, error=error)
+    return Reply(fields.id, fields.ok, fields.data, fields.events, fields.error)
 
 
 class IbcBasicResponse(_Frozen):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import CoreSchema, core_schema
@@ -227,7 +227,7 @@ class Decimal18:
         return f"Decimal18('{self}')"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True, order=True, init=False)
 class SdkDec:
     """A chain-module decimal: signed ``atomics / 10**18`` with SDK rounding (C-3).
 
@@ -237,6 +237,12 @@ class SdkDec:
     """
 
     atomics: int
+
+    def __init__(self, atomics: int) -> None:
+        # what the frozen dataclass's own __init__ does (there is nothing to check: any
+        # int is a value), through the slot's setter instead of ``object.__setattr__``:
+        # the distribution module builds several per reward withdrawal (C-95)
+        _set_sdk_atomics(self, atomics)
 
     @classmethod
     def parse(cls, text: str) -> SdkDec:
@@ -344,3 +350,7 @@ class SdkDec:
 
     def __repr__(self) -> str:
         return f"SdkDec('{self}')"
+
+
+# the slot's own setter (bypasses the frozen dataclass's __setattr__; see `SdkDec.__init__`)
+_set_sdk_atomics: Final = SdkDec.__dict__["atomics"].__set__

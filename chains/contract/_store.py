@@ -86,7 +86,9 @@ class Store:
     def __init__(self) -> None:
         self._maps: dict[str, JournaledMap[Any, Any]] = {}
         self._journal: list[tuple[JournaledMap[Any, Any], Any, Any]] = []
-        self._open: list[Savepoint] = []
+        # the open savepoints, innermost last: a `Savepoint` object, or for an anonymous
+        # savepoint (`enter`) its journal mark itself, an int (no object per savepoint)
+        self._open: list[Savepoint | int] = []
         # change tracking (see the module docstring): off until `track_changes`
         self._tracking = False
         self._tracking_classes: dict[type[Any], type[Any]] = {}
@@ -218,6 +220,53 @@ class Store:
             opened.pop()
         else:
             del opened[self._index(point) :]
+        if not opened:
+            # nobody can roll back any more: drop the undo records
+            self._journal.clear()
+
+    # -- anonymous savepoints: a mark in the journal, no object --
+
+    def enter(self) -> int:
+        """Open an anonymous savepoint nested inside the currently open ones and return its
+        position (the number of savepoints open before it), for `undo` or `keep`.
+
+        The same savepoint as `savepoint` opens, without an object: for a caller that
+        closes what it opens in order, as the executor's cascade does once per sub-message
+        with a reply (C-9; every epoch's reward withdrawals, C-95). A position is only
+        meaningful until its savepoint is closed: passing it again after that closes
+        whatever savepoint then sits there.
+        """
+        opened = self._open
+        opened.append(len(self._journal))
+        return len(opened) - 1
+
+    def undo(self, position: int) -> None:
+        """`rollback_to` for the anonymous savepoint at ``position`` (from `enter`): undo
+        every write made since it was opened and close it and every savepoint opened after
+        it. Raises `SavepointNotOpen` if no anonymous savepoint is open there."""
+        opened = self._open
+        mark = opened[position] if 0 <= position < len(opened) else None
+        if type(mark) is not int:
+            raise SavepointNotOpen()
+        journal = self._journal
+        while len(journal) > mark:
+            journaled, key, old = journal.pop()
+            journaled._restore(key, old)
+        del opened[position:]
+
+    def keep(self, position: int) -> None:
+        """`release` for the anonymous savepoint at ``position`` (from `enter`): close it
+        (and every savepoint opened after it) keeping its writes. Raises
+        `SavepointNotOpen` if no anonymous savepoint is open there."""
+        opened = self._open
+        top = len(opened) - 1
+        if position == top and type(opened[top]) is int:
+            # the usual case (savepoints close in order): no search
+            opened.pop()
+        elif 0 <= position < top and type(opened[position]) is int:
+            del opened[position:]
+        else:
+            raise SavepointNotOpen()
         if not opened:
             # nobody can roll back any more: drop the undo records
             self._journal.clear()

@@ -40,7 +40,6 @@ from chains.host._errors import CodeNotFound, ContractNotFound, ContractPanic, p
 from chains.host._events import as_events
 from chains.host._querier import run_read_only
 from chains.modules._module import IdleEpochContract
-from mesh_actors import construct_trusted
 
 __all__: list[str] = []  # a part of `TxExecutor`, not offered on its own
 
@@ -75,18 +74,18 @@ class MessageCascade(ChainState):
         catches).
         """
         store = self._store
-        point = store.savepoint()
+        point = store.enter()
         events = self._events
         mark = len(events)
         created = len(self._created)
         try:
             result = body(*args)
         except BaseException:
-            store.rollback_to(point)
+            store.undo(point)
             del events[mark:]
             del self._created[created:]
             raise
-        store.release(point)
+        store.keep(point)
         return result
 
     def dispatch(self, sender: str, msg: Any) -> Any:
@@ -112,20 +111,20 @@ class MessageCascade(ChainState):
         application's changes (ibc.md). Other exceptions propagate.
         """
         store = self._store
-        point = store.savepoint()
+        point = store.enter()
         mark = len(self._events)
         created = len(self._created)
         try:
             result = body(*args)
         except ChainError as exc:
-            store.rollback_to(point)
+            store.undo(point)
             del self._events[mark:]
             del self._created[created:]
             return None, exc
         except BaseException:
-            store.rollback_to(point)
+            store.undo(point)
             raise
-        store.release(point)
+        store.keep(point)
         return result, None
 
     def _core(self, address: str) -> Contract:
@@ -339,7 +338,8 @@ class MessageCascade(ChainState):
             result = self.dispatch(emitter, sub.msg)
         else:
             store = self._store
-            point = store.savepoint()
+            # an anonymous savepoint (a journal mark, no object): closed in order below
+            point = store.enter()
             created = len(self._created)
             try:
                 # `dispatch` written out: this is the path of every epoch's reward
@@ -353,34 +353,24 @@ class MessageCascade(ChainState):
                 result = route(emitter, msg)
             except ChainError as exc:
                 # caught (C-9): this sub-message's changes and events are undone
-                store.rollback_to(point)
+                store.undo(point)
                 del events[mark:]
                 del self._created[created:]
                 return self._reply(emitter, Reply.trusted(sub.id, False, None, (), exc))
             except BaseException:
-                store.rollback_to(point)
+                store.undo(point)
                 raise
-            store.release(point)
+            store.keep(point)
             if mode is _ERROR:
                 return None
         # the success reply of SUCCESS and ALWAYS, built in one place: it is the per-target
-        # reward withdrawal reply of every epoch (C-95, C-99), hence the unvalidated
-        # construction. Of what `Reply.trusted` checks only the id is not known here: the
+        # reward withdrawal reply of every epoch (C-95, C-99), hence the direct construction
+        # of the struct. Of what `Reply.trusted` checks only the id is not known here: the
         # flag is a bool, the events a tuple of exact `Event`s (`as_events` builds them),
         # there is no error
         reply_id = sub.id
         if type(reply_id) is int:
-            reply = construct_trusted(
-                Reply,
-                {
-                    "id": reply_id,
-                    "ok": True,
-                    "data": result,
-                    "events": as_events(events[mark:]),
-                    "error": None,
-                },
-                {"id", "ok", "data", "events", "error"},
-            )
+            reply = Reply(reply_id, True, result, as_events(events[mark:]), None)
         else:
             reply = Reply.trusted(reply_id, True, result, as_events(events[mark:]), None)
         return self._reply(emitter, reply)

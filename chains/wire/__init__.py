@@ -24,6 +24,7 @@ from chains.wire._packets import (
     ValsetUpdatePacket,
     decode_consumer_packet,
     decode_provider_packet,
+    encode_distribute_batch,
     encode_packet,
 )
 from chains.wire._version import (
@@ -71,6 +72,7 @@ __all__ = [
     "channel_version",
     "decode_consumer_packet",
     "decode_provider_packet",
+    "encode_distribute_batch",
     "encode_packet",
     "parse_channel_version",
     "verify_compatibility",

@@ -10,6 +10,7 @@ and bad values with `PacketDecodeError` (the receiver turns it into an error ack
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
@@ -36,6 +37,7 @@ __all__ = [
     "ValsetUpdatePacket",
     "decode_consumer_packet",
     "decode_provider_packet",
+    "encode_distribute_batch",
     "encode_packet",
 ]
 
@@ -212,6 +214,41 @@ def encode_packet(packet: _Packet, limit: int = MAX_PACKET_SIZE) -> bytes:
     """The wire bytes of ``packet``; raises `PacketTooLarge` over ``limit`` (I-37)."""
     body = packet.model_dump(mode="json")
     data = json.dumps({packet.variant: body}, separators=(",", ":")).encode()
+    if len(data) > limit:
+        raise PacketTooLarge(len(data), limit)
+    return data
+
+
+def encode_distribute_batch(
+    rewards: Sequence[tuple[str, int]], denom: str, limit: int = MAX_PACKET_SIZE
+) -> bytes:
+    """The wire bytes of ``DistributeBatchPacket(rewards=(RewardInfo(validator=v,
+    reward=r), ...), denom=denom)`` for ``(v, r)`` in ``rewards``, written without building
+    the models (the converter sends one per epoch with a record per bonded validator, C-78).
+
+    Byte-identical to `encode_packet` of that packet when every validator and the denom are
+    ``str`` and every reward an ``int`` (exactly: what the models would keep as they are);
+    any other value takes the models' way, so the result, and what it raises (pydantic's
+    ``ValidationError`` for a value the models refuse), are the same. Raises
+    `PacketTooLarge` over ``limit`` (I-37).
+    """
+    exact = type(denom) is str
+    if exact:
+        for validator, reward in rewards:
+            if type(validator) is not str or type(reward) is not int:
+                exact = False
+                break
+    if not exact:
+        packet = DistributeBatchPacket(
+            rewards=tuple([RewardInfo(validator=v, reward=r) for v, r in rewards]), denom=denom
+        )
+        return encode_packet(packet, limit)
+    # the fields in the models' order; rewards as decimal strings (`RewardInfo`'s serializer)
+    body = {
+        "rewards": [{"validator": v, "reward": str(r)} for v, r in rewards],
+        "denom": denom,
+    }
+    data = json.dumps({DistributeBatchPacket.variant: body}, separators=(",", ":")).encode()
     if len(data) > limit:
         raise PacketTooLarge(len(data), limit)
     return data

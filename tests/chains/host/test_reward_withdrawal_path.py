@@ -83,7 +83,7 @@ class Withdrawer(Contract):
         record = (
             type(reply).__name__,
             repr(reply),
-            tuple(sorted(reply.model_fields_set)),
+            reply.__struct_fields__,  # (a struct: every field is set)
             self.deps.querier.balance(env.contract_address, DENOM),
         )
         seen.save((*seen.load(), record))
@@ -110,7 +110,7 @@ def _plain_route(executor: TxExecutor) -> Any:
 
 def _plain_run_submsg(self: Any, emitter: str, sub: SubMsg) -> Any:
     """The cascade's sub-message step with the generic helpers (`dispatch`, `_core`,
-    `_env`, `_run_response`) and the replies' events validated."""
+    `_env`, `_run_response`) and the replies' events checked (`Event.trusted`)."""
     mode = sub.reply_on
     if mode is ReplyOn.NEVER:
         self.dispatch(emitter, sub.msg)
@@ -136,7 +136,7 @@ def _plain_run_submsg(self: Any, emitter: str, sub: SubMsg) -> Any:
         store.release(point)
         if mode is ReplyOn.ERROR:
             return None
-    recorded = tuple(Event(type=t, attributes=a) for _, t, a in events[mark:])
+    recorded = tuple(Event.trusted(t, a) for _, t, a in events[mark:])
     return _plain_reply(self, emitter, Reply.trusted(sub.id, True, result, recorded, None))
 
 
