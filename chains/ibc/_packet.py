@@ -366,17 +366,29 @@ class Packets:
         ack = self._app_receive(end, packet, signer)
         if ordered:
             state.next_recv[channel_id] = expected + 1
-        receipts[ref] = height
+        self._record_receive(
+            packet, ack, height, None if written is None else written.setdefault(channel_id, [])
+        )
+        return _OK
+
+    def _record_receive(
+        self, packet: IbcPacket, ack: bytes, height: int, channel_acks: list[WrittenAck] | None
+    ) -> None:
+        """What a delivered packet leaves, the one copy every receive path uses: its receipt
+        (exactly once), its ack commitment and record, the written-ack log entry (when
+        ``channel_acks`` collects them) and its two events, in that order."""
+        state = self._state
+        dest = packet.dest
+        channel_id = dest.channel_id
+        ref = (channel_id, packet.sequence)
+        state.receipts[ref] = height
         known = self._known_ack(ack)
         if known is None:
             known = self._ack_commitment_of(ack)
         ack_hash, succeeded = known
         # tuple.__new__ straight: a NamedTuple's generated __new__ costs twice as much
         state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
-        if written is not None:
-            channel_acks = written.get(channel_id)
-            if channel_acks is None:
-                channel_acks = written[channel_id] = []
+        if channel_acks is not None:
             channel_acks.append(written_ack(packet, ack))
         emit = self._emit_raw
         attributes = self._packet_attributes(packet)
@@ -391,7 +403,6 @@ class Packets:
                 _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
             ),
         )
-        return _OK
 
     def _recv_together(
         self,
@@ -477,35 +488,12 @@ class Packets:
                 return None
             if responses is None:
                 return None
-            known_ack = self._known_ack
-            acks = state.acks
-            emit = self._emit_raw
+            record = self._record_receive
             channel_acks: list[WrittenAck] | None = None
             if written is not None:
                 channel_acks = written.setdefault(channel_id, [])
             for packet, response in zip(deliver, responses, strict=True):
-                ack: bytes = response.ack.data
-                ref = (channel_id, packet.sequence)
-                receipts[ref] = height
-                known = known_ack(ack)
-                if known is None:
-                    known = self._ack_commitment_of(ack)
-                ack_hash, succeeded = known
-                acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
-                if channel_acks is not None:
-                    channel_acks.append(written_ack(packet, ack))
-                attributes = self._packet_attributes(packet)
-                emit("ibc", _RECV_EVENT, attributes)
-                emit(
-                    "ibc",
-                    _WRITE_ACK_EVENT,
-                    (
-                        attributes[0],
-                        ("dst_port", port_id),
-                        ("dst_channel", channel_id),
-                        _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
-                    ),
-                )
+                record(packet, response.ack.data, height, channel_acks)
         if written:
             for logged_channel, logged_acks in written.items():
                 self._log(("acks", logged_channel, tuple(logged_acks)))
@@ -591,29 +579,8 @@ class Packets:
             ack = self._app_receive(end, packet, signer)
         if ordered:
             state.next_recv[channel_id] = expected + 1
-        receipts[ref] = height
-        known = self._known_ack(ack)
-        if known is None:
-            known = self._ack_commitment_of(ack)
-        ack_hash, succeeded = known
-        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
-        if written is not None:
-            channel_acks = written.get(channel_id)
-            if channel_acks is None:
-                channel_acks = written[channel_id] = []
-            channel_acks.append(written_ack(packet, ack))
-        emit = self._emit_raw
-        attributes = self._packet_attributes(packet)
-        emit("ibc", _RECV_EVENT, attributes)
-        emit(
-            "ibc",
-            _WRITE_ACK_EVENT,
-            (
-                attributes[0],
-                ("dst_port", dest.port_id),
-                ("dst_channel", channel_id),
-                _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
-            ),
+        self._record_receive(
+            packet, ack, height, None if written is None else written.setdefault(channel_id, [])
         )
         return _OK
 
