@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,11 @@ def test_mesh_up_runs_every_process_and_ctrl_c_stops_them_all_with_130(
         env=dict(os.environ),
         cwd=Path(__file__).resolve().parents[3],
     )
+    lines: list[bytes] = []
+    assert up.stdout is not None and up.stderr is not None
+    stdout_pipe, stderr_pipe = up.stdout, up.stderr
+    reader = threading.Thread(target=lambda: lines.extend(iter(stdout_pipe.readline, b"")))
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         pids: dict[str, int] = {}
@@ -108,14 +114,25 @@ def test_mesh_up_runs_every_process_and_ctrl_c_stops_them_all_with_130(
         )
         assert code == 0, err
         assert {s["chain_id"] for s in json.loads(out)} == {"osmosis", "juno"}
+        # `up` polls its processes every half second: wait until it has said "running" for
+        # each (on a loaded machine its poll can come well after the status files)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if sum(line.endswith(b": running\n") for line in list(lines)) >= 3:
+                break
+            time.sleep(0.1)
         up.send_signal(signal.SIGINT)
-        stdout, stderr = up.communicate(timeout=30)
+        up.wait(timeout=30)
+        reader.join(timeout=10)
     finally:
         if up.poll() is None:  # pragma: no cover - only when the test failed
             up.kill()
             up.wait()
+    stderr = stderr_pipe.read()
+    stdout_pipe.close()
+    stderr_pipe.close()
     assert up.returncode == 130, stderr.decode()
-    assert b"running" in stdout
+    assert sum(line.endswith(b": running\n") for line in lines) == 3, lines
     for pid in pids.values():  # every child is gone
         try:
             os.kill(pid, 0)
