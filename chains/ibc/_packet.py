@@ -302,10 +302,14 @@ class Packets:
                 raise
         self._proved_end = None
         self._batch_end = None
+        self._log_written(written)
+        return _items_result(statuses, failures)
+
+    def _log_written(self, written: dict[str, list[WrittenAck]] | None) -> None:
+        # the acks an operation wrote, by channel, logged once for the whole operation
         if written:
             for channel_id, channel_acks in written.items():
                 self._log(("acks", channel_id, tuple(channel_acks)))
-        return _items_result(statuses, failures)
 
     def _recv(
         self,
@@ -494,9 +498,7 @@ class Packets:
                 channel_acks = written.setdefault(channel_id, [])
             for packet, response in zip(deliver, responses, strict=True):
                 record(packet, response.ack.data, height, channel_acks)
-        if written:
-            for logged_channel, logged_acks in written.items():
-                self._log(("acks", logged_channel, tuple(logged_acks)))
+        self._log_written(written)
         return _items_result(statuses, failures)
 
     def _batch_recv(
@@ -516,20 +518,15 @@ class Packets:
         dest = packet.dest
         channel_id = dest.channel_id
         end = state.channels.get(channel_id)
-        if end is not self._batch_end or end is None:
-            if end is None or end.port_id != dest.port_id:
-                raise IbcUnknownChannel(dest.port_id, channel_id)
-            if end.state is not _OPEN:
-                raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
-            if not _same_endpoint(packet.src, end.counterparty):
-                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
-            fresh = True
-        else:
-            if end.port_id != dest.port_id:
-                raise IbcUnknownChannel(dest.port_id, channel_id)
-            if not _same_endpoint(packet.src, end.counterparty):
-                raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
-            fresh = False
+        if end is None or end.port_id != dest.port_id:
+            raise IbcUnknownChannel(dest.port_id, channel_id)
+        # an end already checked in this batch is still OPEN: ends are immutable, and a
+        # callback that closes the channel replaces it
+        fresh = end is not self._batch_end
+        if fresh and end.state is not _OPEN:
+            raise IbcBadChannelState(end.port_id, channel_id, end.state.value, "OPEN")
+        if not _same_endpoint(packet.src, end.counterparty):
+            raise IbcCounterpartyMismatch("packet source is not this channel's counterparty")
         sequence = packet.sequence
         height = block.height
         time_ns = block.time_s * 1_000_000_000
