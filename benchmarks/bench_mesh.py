@@ -42,6 +42,8 @@ Size knobs (environment variables)::
     MESH_BENCH_USERS       users U (default 1,000: about a minute at 100 validators)
     MESH_BENCH_VALIDATORS  validators per chain V (default 100)
     MESH_BENCH_DAYS        simulated days D of the user runs (default 1)
+    MESH_BENCH_STEADY_DAYS simulated days of the reference run's second, longer steady
+                           window, right after the measured days (default 5; ``0`` skips it)
     MESH_BENCH_IDLE_DAYS   simulated days of the idle runs (default 20)
     MESH_BENCH_WARMUP_HOURS  simulated hours between the users' transactions and the
                            timed days (default 3: their packets relayed and acked, their
@@ -261,6 +263,7 @@ Transactions: `Mesh` now derives each user's and validator's address once per ch
 from __future__ import annotations
 
 import cProfile
+import gc
 import io
 import multiprocessing
 import os
@@ -268,15 +271,17 @@ import pstats
 import resource
 import tempfile
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from benchmarks._report import Report
 from chains import AccountSpec, ChainSpec, Mesh, Topology, ValidatorSpec, load_topology
 
-__all__ = ["MeshRun", "build_topology", "run", "run_mesh"]
+__all__ = ["GcWindow", "MeshRun", "build_topology", "run", "run_mesh"]
 
 _ROOT = str(Path(__file__).resolve().parents[1]) + "/"
 _EXAMPLES = Path(_ROOT) / "examples"
@@ -332,8 +337,63 @@ def build_topology(users: int, validators: int, base: Path = SEED) -> Topology:
 
 
 @dataclass(frozen=True)
+class GcWindow:
+    """The cyclic GC's collections inside one measured window: how many full (generation
+    2) and young (generations 0 and 1) collections ran, and their CPU seconds."""
+
+    full: int = 0
+    full_s: float = 0.0
+    young: int = 0
+    young_s: float = 0.0
+
+    def describe(self) -> str:
+        """``"gc: 1 full 0.21 s, 60 young 0.02 s in window"``."""
+        return (
+            f"gc: {self.full} full {self.full_s:.2f} s, {self.young} young "
+            f"{self.young_s:.2f} s in window"
+        )
+
+
+class _GcLog:
+    """Every collection the GC runs while installed (``gc.callbacks``): when it ended and
+    its CPU time, both by ``time.process_time``, and its generation."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        # (ended at, generation, CPU seconds)
+        self.collections: list[tuple[float, int, float]] = []
+
+    def _callback(self, phase: str, info: Mapping[str, Any]) -> None:
+        # the GC calls this around each collection; it must not raise or allocate much
+        now = time.process_time()
+        if phase == "start":
+            self._started = now
+        else:
+            self.collections.append((now, info["generation"], now - self._started))
+
+    def install(self) -> None:
+        """Start recording (appends to ``gc.callbacks``)."""
+        gc.callbacks.append(self._callback)
+
+    def remove(self) -> None:
+        """Stop recording (removes the callback; a no-op if not installed)."""
+        callback: Callable[[str, Mapping[str, Any]], None] = self._callback
+        if callback in gc.callbacks:
+            gc.callbacks.remove(callback)
+
+    def window(self, start: float, end: float) -> GcWindow:
+        """The collections that ended inside ``[start, end]`` (process-time seconds)."""
+        inside = [(g, d) for t, g, d in self.collections if start <= t <= end]
+        full = [d for g, d in inside if g == 2]
+        young = [d for g, d in inside if g != 2]
+        return GcWindow(len(full), sum(full), len(young), sum(young))
+
+
+@dataclass(frozen=True)
 class MeshRun:
-    """CPU seconds of each phase of one run, and the process's peak RSS (bytes)."""
+    """CPU seconds of each phase of one run, the process's peak RSS (bytes), the GC's
+    collections inside the measured days (``gc``), and, when asked for, a longer steady
+    window after them (``steady_days`` simulated days in ``steady_s``, its own ``steady_gc``)."""
 
     users: int
     validators: int
@@ -344,6 +404,10 @@ class MeshRun:
     run_s: float
     peak_rss: int
     warmup_s: float = 0.0
+    gc: GcWindow = GcWindow()
+    steady_days: float = 0.0
+    steady_s: float = 0.0
+    steady_gc: GcWindow = GcWindow()
 
 
 def small_idle_topology() -> Topology:
@@ -375,9 +439,24 @@ async def stake_users(mesh: Mesh, topology: Topology, users: int, validators: in
     return 2 * users
 
 
-async def _drive(users: int, validators: int, days: float, base: Path = SEED) -> MeshRun:
+async def _drive(
+    users: int, validators: int, days: float, base: Path = SEED, steady_days: float = 0.0
+) -> MeshRun:
+    log = _GcLog()
+    log.install()
+    try:
+        return await _drive_logged(users, validators, days, base, steady_days, log)
+    finally:
+        log.remove()
+
+
+async def _drive_logged(
+    users: int, validators: int, days: float, base: Path, steady_days: float, log: _GcLog
+) -> MeshRun:
     topology = _topology_of(users, validators, base)
     warmup_hours = float(os.environ.get("MESH_BENCH_WARMUP_HOURS") or 3)
+    steady_s = 0.0
+    steady_gc = GcWindow()
     started = time.process_time()
     async with Mesh(topology, seed=7) as mesh:
         setup = time.process_time() - started
@@ -395,32 +474,73 @@ async def _drive(users: int, validators: int, days: float, base: Path = SEED) ->
             # one slash, mid-run: Juno's validator 0 double-signs (C-36, I-88/I-89)
             assert (await mesh.misbehave(SLASHED_CHAIN, f"{SLASHED_CHAIN}-val0")).ok
         await mesh.advance(days=days / 2)
-        run_time = time.process_time() - started
+        ended = time.process_time()
+        run_time = ended - started
+        in_days = log.window(started, ended)
+        if steady_days:
+            # the longer steady window right after the measured days: a full collection
+            # falls into a window now and then (when the objects promoted since the last
+            # one pass a quarter of the old generation), so a one-day window sees all of
+            # one or none; several days show its amortised share
+            started = time.process_time()
+            await mesh.advance(days=steady_days)
+            ended = time.process_time()
+            steady_s = ended - started
+            steady_gc = log.window(started, ended)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return MeshRun(users, validators, days, setup, txs, tx_time, run_time, peak, warmup)
+    return MeshRun(
+        users,
+        validators,
+        days,
+        setup,
+        txs,
+        tx_time,
+        run_time,
+        peak,
+        warmup,
+        in_days,
+        steady_days,
+        steady_s,
+        steady_gc,
+    )
 
 
 def run_mesh(
-    users: int, validators: int, days: float, profile: str | None = None, base: Path = SEED
+    users: int,
+    validators: int,
+    days: float,
+    profile: str | None = None,
+    base: Path = SEED,
+    steady_days: float = 0.0,
 ) -> MeshRun:
     """One run of the benchmark in this process (on asyncio) on the topology ``base`` (seed,
     stress or the small idle mesh); with ``profile`` a path, under cProfile, the stats
-    dumped there."""
+    dumped there; with ``steady_days``, a second steady window of that many days after the
+    measured ones (`MeshRun.steady_s`)."""
     if profile is None:
-        return anyio.run(_drive, users, validators, days, base)
+        return anyio.run(_drive, users, validators, days, base, steady_days)
     profiler = cProfile.Profile()
-    result: MeshRun = profiler.runcall(anyio.run, _drive, users, validators, days, base)
+    result: MeshRun = profiler.runcall(
+        anyio.run, _drive, users, validators, days, base, steady_days
+    )
     profiler.dump_stats(profile)
     return result
 
 
 def _in_child(
-    users: int, validators: int, days: float, profile: str | None = None, base: Path = SEED
+    users: int,
+    validators: int,
+    days: float,
+    profile: str | None = None,
+    base: Path = SEED,
+    steady_days: float = 0.0,
 ) -> MeshRun:
     # a fresh forked process per run: ru_maxrss is then that run's own peak
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(1) as pool:
-        result: MeshRun = pool.apply(run_mesh, (users, validators, days, profile, base))
+        result: MeshRun = pool.apply(
+            run_mesh, (users, validators, days, profile, base, steady_days)
+        )
     return result
 
 
@@ -453,26 +573,46 @@ def _print_profile(path: str) -> None:
 
 
 def _profile_run(
-    report: Report, label: str, base: Path, users: int, validators: int, days: float
+    report: Report,
+    label: str,
+    base: Path,
+    users: int,
+    validators: int,
+    days: float,
+    steady_days: float = 0.0,
 ) -> tuple[MeshRun, MeshRun]:
-    """The idle and ``users`` runs of one profile, their figures and the extrapolation to
-    10,000 users along the measured per-user slope."""
+    """The idle and ``users`` runs of one profile, their figures (with the GC's collections
+    inside each window) and the extrapolation to 10,000 users along the measured per-user
+    slope; with ``steady_days``, the ``users`` run's longer steady window too."""
     idle = _in_child(0, validators, days, base=base)
-    loaded = _in_child(users, validators, days, base=base)
+    loaded = _in_child(users, validators, days, base=base, steady_days=steady_days)
     idle_day = idle.run_s / days
     day = loaded.run_s / days
     slope = max(day - idle_day, 0.0) / users if users else 0.0
     at_10k = idle_day + slope * 10_000
     target = 1.0 if base == SEED else 0.3
-    report.figure(f"{label}: idle seed, {validators} validators", _rate(idle), "days/s")
+    report.figure(
+        f"{label}: idle seed, {validators} validators",
+        _rate(idle),
+        "days/s",
+        note=idle.gc.describe(),
+    )
     report.figure(
         f"{label}: {users:,} users, {validators} validators",
         _rate(loaded),
         "days/s",
-        note=f"{day:.2f} s/day; {loaded.txs / loaded.txs_s:,.0f} tx/s; "
-        f"warm-up {loaded.warmup_s:.2f} s; "
+        note=f"{day:.2f} s/day; {loaded.gc.describe()}; "
+        f"{loaded.txs / loaded.txs_s:,.0f} tx/s; warm-up {loaded.warmup_s:.2f} s; "
         f"peak RSS {loaded.peak_rss / 2**20:.0f} MiB",
     )
+    if loaded.steady_days:
+        steady_day = loaded.steady_s / loaded.steady_days
+        report.figure(
+            f"{label}: {users:,} users, the next {loaded.steady_days:g} days",
+            loaded.steady_days / loaded.steady_s if loaded.steady_s > 0 else float("inf"),
+            "days/s",
+            note=f"{steady_day:.2f} s/day amortised; {loaded.steady_gc.describe()}",
+        )
     report.figure(
         f"{label}: 10,000 users (extrapolated)",
         1 / at_10k,
@@ -505,6 +645,7 @@ def run(report: Report) -> None:
     users = _env_int("MESH_BENCH_USERS", 1_000)
     validators = _env_int("MESH_BENCH_VALIDATORS", 100)
     days = float(os.environ.get("MESH_BENCH_DAYS") or 1)
+    steady_days = float(os.environ.get("MESH_BENCH_STEADY_DAYS") or 5)
     idle_days = float(os.environ.get("MESH_BENCH_IDLE_DAYS") or 20)
     profile = os.environ.get("MESH_BENCH_PROFILE")
     print(
@@ -512,7 +653,7 @@ def run(report: Report) -> None:
         f"days, idle runs {idle_days:g}; extrapolation to 10,000 users: idle day + the "
         "measured per-user slope x 10,000"
     )
-    _, reference = _profile_run(report, "reference", SEED, users, validators, days)
+    _, reference = _profile_run(report, "reference", SEED, users, validators, days, steady_days)
     if users:
         _doubling(report, reference, _in_child(2 * users, validators, days, base=SEED))
     _profile_run(report, "stress", STRESS, users, validators, days)
@@ -521,14 +662,14 @@ def run(report: Report) -> None:
         f"idle seed topology, {validators} validators (median of 3)",
         _rate(idle),
         "days/s",
-        note="target >= 50",
+        note=f"target >= 50; {idle.gc.describe()}",
     )
     small = _median_idle(1, idle_days, SMALL)
     report.figure(
         "idle two-chain one-validator mesh (median of 3)",
         _rate(small),
         "days/s",
-        note="target >= 200",
+        note=f"target >= 200; {small.gc.describe()}",
     )
     report.figure("reference: setup (deploy + handshakes)", reference.setup_s, "s")
     if profile == "0":
