@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeVar, get_args
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field
 
 from chains.contract._coin import Coin
-from chains.contract._errors import ChainError
+from chains.contract._errors import ChainError, InvalidValue
 from chains.contract._ibc_types import (
     IbcAcknowledgement,
     IbcChannel,
@@ -263,37 +263,49 @@ class SubMsg(_Frozen):
         )
 
 
+_EVENT_SHAPE: Final = "an Event's type is a str and its attributes a tuple of (str, str) tuples"
+
+
 class Event(msgspec.Struct, frozen=True, gc=False):
     """A typed event with string attributes, as emitted by a transaction.
 
     An in-host value (never sent over a transport), so a frozen, slotted, untracked struct
     rather than a pydantic model (issue #16): keyword construction, attribute access,
-    equality and hashing are as before, but ``Event(...)`` does not validate its values.
-    Build it with a ``str`` type and a tuple of ``(str, str)`` pairs, or use `trusted`,
-    which checks (and coerces) anything else.
+    equality and hashing are as before. ``Event(...)`` checks its values' exact types (a
+    ``str`` type, a tuple of ``(str, str)`` tuples) and raises `InvalidValue` for anything
+    else, without coercing; `trusted` coerces what the pydantic model accepted (a list of
+    lists, say) and raises pydantic's ``ValidationError`` for the rest.
     """
 
     type: str
     attributes: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def trusted(cls, type_: str, attributes: tuple[tuple[str, str], ...]) -> Event:
-        """``Event(type=..., attributes=...)`` checked: values of their fields' exact types
-        (a ``str``; a tuple of ``(str, str)`` tuples, as the executor's recorded events are)
-        are taken as they are; anything else is validated and coerced as the pydantic
-        model did (a list of lists becomes a tuple of tuples). Raises pydantic's
-        ``ValidationError`` for values that cannot be coerced."""
-        if type(type_) is not str or type(attributes) is not tuple:
-            return _validated_event(type_, attributes)
-        for pair in attributes:
+    def __post_init__(self) -> None:
+        # exact-type checks only (no coercion): cheap enough for every event of a day
+        # (issue #16 measured the cost), and an event is hashed, compared and written to
+        # the durable store, where an int or a list in place of a str would surface late
+        if type(self.type) is not str or type(self.attributes) is not tuple:
+            raise InvalidValue(_EVENT_SHAPE)
+        for pair in self.attributes:
             if (
                 type(pair) is not tuple
                 or len(pair) != 2
                 or type(pair[0]) is not str
                 or type(pair[1]) is not str
             ):
-                return _validated_event(type_, attributes)
-        return cls(type_, attributes)
+                raise InvalidValue(_EVENT_SHAPE)
+
+    @classmethod
+    def trusted(cls, type_: str, attributes: tuple[tuple[str, str], ...]) -> Event:
+        """``Event(type=..., attributes=...)`` with pydantic's coercion: values of their
+        fields' exact types (a ``str``; a tuple of ``(str, str)`` tuples, as the executor's
+        recorded events are) are taken as they are; anything else is validated and coerced
+        as the pydantic model did (a list of lists becomes a tuple of tuples). Raises
+        pydantic's ``ValidationError`` for values that cannot be coerced."""
+        try:
+            return cls(type_, attributes)
+        except InvalidValue:
+            return _validated_event(type_, attributes)
 
     def get(self, key: str) -> str | None:
         """The first attribute named ``key``, or ``None``."""

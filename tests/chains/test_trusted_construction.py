@@ -8,6 +8,9 @@ back to the validating constructor otherwise. These tests compare both ways fiel
 
 from __future__ import annotations
 
+import pickle
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +21,7 @@ from chains.contract import (
     IbcEndpoint,
     IbcPacket,
     IbcTimeout,
+    InvalidValue,
     Reply,
     ReplyOn,
     SubMsg,
@@ -45,6 +49,57 @@ def test_event_trusted_falls_back_to_validation_for_other_types() -> None:
     coerced = Event.trusted("t", [["k", "v"]])  # type: ignore[arg-type]
     _same(coerced, Event(type="t", attributes=(("k", "v"),)))
     assert coerced.attributes == (("k", "v"),)
+
+
+_not_str = st.one_of(st.integers(), st.binary(max_size=4), st.none(), st.floats(allow_nan=False))
+
+
+@given(
+    type_=st.one_of(_text, _not_str),
+    attributes=st.one_of(
+        _attributes,
+        st.lists(st.tuples(_text, _text), max_size=3),
+        st.lists(st.tuples(st.one_of(_text, _not_str), st.one_of(_text, _not_str)), max_size=3).map(
+            tuple
+        ),
+        st.lists(st.lists(_text, min_size=2, max_size=2).map(tuple), max_size=3).map(tuple),
+        st.lists(st.tuples(_text, _text, _text), min_size=1, max_size=2).map(tuple),
+    ),
+)
+def test_event_accepts_exactly_str_type_and_str_pairs_C_8(
+    type_: object, attributes: object
+) -> None:
+    """A plain ``Event(...)`` checks its values' exact types (issue 16) and refuses the rest
+    with the named `InvalidValue`, never coercing: an event is hashed, compared and
+    persisted, where an int or a list in place of a str would only surface later."""
+    well_formed = (
+        type(type_) is str
+        and type(attributes) is tuple
+        and all(
+            type(p) is tuple and len(p) == 2 and type(p[0]) is str and type(p[1]) is str
+            for p in attributes
+        )
+    )
+    if well_formed:
+        event = Event(type=type_, attributes=attributes)  # type: ignore[arg-type]
+        assert (event.type, event.attributes) == (type_, attributes)
+        assert pickle.loads(pickle.dumps(event)) == event
+    else:
+        with pytest.raises(InvalidValue):
+            Event(type=type_, attributes=attributes)  # type: ignore[arg-type]
+
+
+def test_event_refuses_a_str_subclass_and_a_list_of_pairs() -> None:
+    class Name(str):
+        pass
+
+    with pytest.raises(InvalidValue):
+        Event(type=Name("t"))
+    with pytest.raises(InvalidValue):
+        Event(type="t", attributes=[("k", "v")])  # type: ignore[arg-type]
+    with pytest.raises(InvalidValue):
+        Event("t", (("k", 1),))  # type: ignore[arg-type]
+    assert Event("t") == Event(type="t", attributes=())
 
 
 @given(id_=st.integers(0, 2**64), ok=st.booleans(), attributes=_attributes)
