@@ -393,7 +393,9 @@ class _GcLog:
 class MeshRun:
     """CPU seconds of each phase of one run, the process's peak RSS (bytes), the GC's
     collections inside the measured days (``gc``), and, when asked for, a longer steady
-    window after them (``steady_days`` simulated days in ``steady_s``, its own ``steady_gc``)."""
+    window after them (``steady_days`` simulated days in ``steady_s``, its own ``steady_gc``);
+    at the end, with the mesh still up, the objects the GC tracks (``tracked``) and the CPU
+    seconds of one full collection over them (``full_gc_s``)."""
 
     users: int
     validators: int
@@ -408,6 +410,8 @@ class MeshRun:
     steady_days: float = 0.0
     steady_s: float = 0.0
     steady_gc: GcWindow = GcWindow()
+    tracked: int = 0
+    full_gc_s: float = 0.0
 
 
 def small_idle_topology() -> Topology:
@@ -487,6 +491,13 @@ async def _drive_logged(
             ended = time.process_time()
             steady_s = ended - started
             steady_gc = log.window(started, ended)
+        # what a full collection walks at this size: every object the GC tracks (the
+        # first collection frees the garbage, the second is the walk of the live heap)
+        gc.collect()
+        tracked = len(gc.get_objects())
+        started = time.process_time()
+        gc.collect()
+        full_gc = time.process_time() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     return MeshRun(
         users,
@@ -502,6 +513,8 @@ async def _drive_logged(
         steady_days,
         steady_s,
         steady_gc,
+        tracked,
+        full_gc,
     )
 
 
@@ -604,6 +617,13 @@ def _profile_run(
         note=f"{day:.2f} s/day; {loaded.gc.describe()}; "
         f"{loaded.txs / loaded.txs_s:,.0f} tx/s; warm-up {loaded.warmup_s:.2f} s; "
         f"peak RSS {loaded.peak_rss / 2**20:.0f} MiB",
+    )
+    report.figure(
+        f"{label}: {users:,} users, one full collection after the days",
+        loaded.full_gc_s,
+        "s",
+        note=f"{loaded.tracked:,} objects tracked by the GC (idle: {idle.tracked:,}, "
+        f"{idle.full_gc_s:.3f} s)",
     )
     if loaded.steady_days:
         steady_day = loaded.steady_s / loaded.steady_days
