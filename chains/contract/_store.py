@@ -30,7 +30,7 @@ object of its own per record (a map is a dict; a sorted map adds a few sublists 
 the journal is emptied when the outermost savepoint closes), but every full collection
 walks every record the GC tracks, about a microsecond each: at 10,000 users the records
 of slotted dataclasses, pydantic models (the model and its fields-set) and named tuples
-were most of a 0.2 s collection. Keys and values that are ints, strings, bytes or exact
+were about half of a 0.2 s collection. Keys and values that are ints, strings, bytes or exact
 tuples of them are untracked by the GC at their first collection; for a record with
 fields, a ``msgspec.Struct(frozen=True, gc=False)`` is never tracked (it must not hold a
 reference cycle, which a frozen record of values cannot).
