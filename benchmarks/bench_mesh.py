@@ -226,9 +226,11 @@ machine at load 4-7 (four helpers); a script calling ``run_mesh(10_000, 100, 1, 
   the setup's and warm-up's growth carried into the day (11-12 full collections, ~3 s, in
   the whole run), and it lands in the one-day window or not by phase: 0, 1 or 2 in
   identical runs (hash randomisation moves the allocation counts);
-- reference profile, 10,000 users: one-day window 1.27 s/day (1 full collection 0.28 s,
-  65 young 0.09 s in the window); the next five days 0.84 s/day (no full collection; 216
-  young 0.30 s); base 55e7cc0 interleaved: 1.29 s/day (1 full 0.23 s).
+- reference profile, 10,000 users, medians of 3: the one-day window 1.27 s/day (1.27, 1.37,
+  1.05; one full collection in each, 0.20-0.28 s, and 65 young, 0.08-0.12 s), the next five
+  days 0.84 s/day (0.84, 0.88, 0.73; no full collection, 216 young, 0.27-0.32 s); base
+  55e7cc0 interleaved, one-day window 1.29 s/day (1.29, 1.83, 1.28; one full collection in
+  each, 0.23-0.38 s); a full collection after the days 0.22 s over 216,053 objects.
 - ``Event(...)`` now checks its values' exact types (12,443 events a steady day under
   cProfile, 0.3-0.7 us each: 4-9 ms a day, under 1% of it).
 
