@@ -167,7 +167,9 @@ class VirtualStaking(Contract):
         self._burned = storage.sorted_map("burned")
         self._targets = storage.item("reward_targets")
         self._cursor = storage.item("reward_cursor")
-        self._batch = storage.sorted_map("rewards_batch")
+        # a plain map: its keys are the positions 0..n-1, only ever added at the end and
+        # removed from the end (a rollback) or all at once, so no sorted key list is kept
+        self._batch = storage.map("rewards_batch")
         self._batch_total = storage.item("batch_total")
         # a cache of immutable messages, not state (rebuilt identically after a restart)
         self._withdrawals: dict[str, SubMsg] = {}
@@ -211,7 +213,9 @@ class VirtualStaking(Contract):
 
     def rewards_batch(self) -> tuple[tuple[str, int], ...]:
         """The reward batch being collected (C-99)."""
-        return tuple(entry for _, entry in self._batch.raw_items())
+        # by position (a map loaded from a durable store need not keep insertion order)
+        batch = self._batch
+        return tuple([batch[position] for position in range(len(batch))])
 
     def reward_queue(self) -> tuple[str, ...]:
         """The targets whose withdrawal replies are still expected (C-99)."""
