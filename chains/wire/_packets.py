@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, f
 from chains.contract._coin import Coin
 from chains.contract._errors import ChainError
 from chains.contract._ibc_types import MAX_PACKET_SIZE, PacketTooLarge
-from mesh_actors import construct_trusted
 
 __all__ = [
     "ACK_SUCCESS_BYTES",
@@ -283,58 +282,4 @@ def decode_provider_packet(data: bytes) -> ProviderPacket:
 
 def decode_consumer_packet(data: bytes) -> ConsumerPacket:
     """Decode a packet the consumer sent (provider side); raises `PacketDecodeError`."""
-    batch = _exact_distribute_batch(data)
-    if batch is not None:
-        return batch
     return _decode(data, _CONSUMER)  # type: ignore[return-value]
-
-
-_BATCH_PREFIX = b'{"distribute_batch":'
-# a reward of more digits takes the models' way (``int`` refuses over 4,300 digits, which
-# the models report as a decode error)
-_REWARD_DIGITS = 80
-
-
-def _exact_distribute_batch(data: bytes) -> DistributeBatchPacket | None:
-    """The `DistributeBatchPacket` of ``data`` built without validating it field by field,
-    when ``data`` is exactly what `encode_distribute_batch` writes (one per epoch with a
-    record per bonded validator, C-78): the variant key alone, ``rewards`` and ``denom``
-    alone, each record ``validator`` (a string) and ``reward`` (a string of ASCII digits)
-    alone. Then the models would keep every value as it is (the reward as its ``int``), so
-    the result equals `_decode`'s. ``None`` for anything else, which then takes
-    `_decode` (and gets its result or its error)."""
-    if type(data) is not bytes or not data.startswith(_BATCH_PREFIX):
-        return None
-    try:
-        outer = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if type(outer) is not dict or len(outer) != 1:
-        return None
-    body = outer.get(DistributeBatchPacket.variant)
-    if type(body) is not dict or len(body) != 2:
-        return None
-    rewards, denom = body.get("rewards"), body.get("denom")
-    if type(rewards) is not list or type(denom) is not str:
-        return None
-    infos: list[RewardInfo] = []
-    for entry in rewards:
-        if type(entry) is not dict or len(entry) != 2:
-            return None
-        validator, reward = entry.get("validator"), entry.get("reward")
-        if (
-            type(validator) is not str
-            or type(reward) is not str
-            or not reward.isascii()
-            or not reward.isdigit()
-            or len(reward) > _REWARD_DIGITS
-        ):
-            return None
-        infos.append(
-            construct_trusted(
-                RewardInfo, {"validator": validator, "reward": int(reward)}, {"validator", "reward"}
-            )
-        )
-    return construct_trusted(
-        DistributeBatchPacket, {"rewards": tuple(infos), "denom": denom}, {"rewards", "denom"}
-    )
