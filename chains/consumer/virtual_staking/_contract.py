@@ -428,10 +428,12 @@ class VirtualStaking(Contract):
         inactive = dict(self._inactive.raw_items())
 
         # A: reward withdrawal from the previous epoch's targets (C-95)
-        targets = tuple(v for v, a in bonded if a > 0 and v not in inactive)
+        targets = tuple([v for v, a in bonded if a > 0 and v not in inactive])
         self._targets.save(targets)
         self._cursor.save(0)
-        messages: list[CosmosMsg | SubMsg] = [self._withdrawal(v) for v in targets]
+        # the cached sub-messages read directly (one per target and epoch)
+        built = self._withdrawals.get
+        messages: list[CosmosMsg | SubMsg] = [built(v) or self._withdrawal(v) for v in targets]
 
         # B: max cap (C-96)
         status = self.deps.querier.custom(
@@ -476,7 +478,7 @@ class VirtualStaking(Contract):
 
         # D: targets and rebalance (C-98)
         requests = list(self._requests.raw_items())
-        total = sum(a for _, a in requests)
+        total = sum([a for _, a in requests])
         if total > cap:
             # on a copy: the stored requests keep their full amounts for a later higher cap
             requests = [(v, a * cap // total) for v, a in requests]
