@@ -144,9 +144,17 @@ class Bank:
             raise InsufficientFunds(sender, denom, available, amount)
         if sender == recipient:
             return
-        self._set(sender, denom, available - amount)
+        # `_set` written out for both sides (same writes, same order): a zero balance is
+        # removed, never stored
+        key = (sender, denom)
+        if available != amount:
+            balances[key] = available - amount
+        elif key in balances:
+            del balances[key]
         # cannot overflow: every balance is bounded by the supply, which is below 2**128
-        self._set(recipient, denom, balances.get((recipient, denom), 0) + amount)
+        # (so the credit is positive: the recipient's balance is never set to 0 here)
+        key = (recipient, denom)
+        balances[key] = balances.get(key, 0) + amount
 
     def send(self, sender: str, recipient: str, coins: Iterable[Coin]) -> None:
         """Move several coins at once (all or nothing); zero-amount coins are skipped.

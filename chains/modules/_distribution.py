@@ -274,23 +274,59 @@ class Distribution(StakingHooks):
         its current record, or ``None``)."""
         # the hot path of every epoch's withdrawals (C-95): one per bonded validator and
         # epoch, so map reads go through the maps' bound C-level ``get`` and the
-        # truncating divisions are written out (see `div_trunc`)
-        # the validator's community-pool change joins the delegation's rest below: one
-        # write of the pool
-        community = self._sync_amounts(validator)
-        per_share = self._per_share.get(validator, _ZERO)
-        key = (delegator, validator)
+        # truncating divisions are written out (see `div_trunc`). `_sync_amounts` is
+        # written out too for the usual case, a member whose unsettled blocks are all in
+        # the segment's last run (every withdrawal after the first of a segment): same
+        # reads of the stored figures, same writes in the same order, same values
+        per_share_map = self._per_share
+        per_share: SdkDec | None = None
+        community = 0
+        segment = self._segment.get("seg")
+        if segment is not None and segment.runs and validator in segment.members:
+            last = segment.runs - 1
+            pool, blocks = self._runs[last]
+            settled = self._settled.get(validator)
+            if settled is None or settled[0] != last:
+                # older runs to settle (or none settled yet): the general path
+                community = self._sync_amounts(validator)
+            elif settled[1] != blocks:
+                self._settled[validator] = (last, blocks)
+                terms = self._snapshot.get(validator, _EXCLUDED)
+                if not terms[0]:
+                    key = (
+                        pool * (SCALE - self._staking.params.community_tax.atomics),
+                        segment.members.power_of(validator),
+                        segment.total_power,
+                        terms,
+                    )
+                    share = self._shares.get(key)
+                    if share is None:
+                        share = self._share(key)
+                    pending_blocks = blocks - settled[1]
+                    community = share[0] * pending_blocks
+                    commission = share[1] * pending_blocks
+                    increment = share[2] * pending_blocks
+                    if commission:
+                        self._commission[validator] = SdkDec(
+                            self._commission.get(validator, _ZERO).atomics + commission
+                        )
+                    if increment:
+                        per_share = SdkDec(per_share_map.get(validator, _ZERO).atomics + increment)
+                        per_share_map[validator] = per_share
+        if per_share is None:
+            per_share = per_share_map.get(validator, _ZERO)
+        key2 = (delegator, validator)
         # on atomics: pending = shares.mul_trunc(per_share - start);
         # paid = pending.truncate_int(); rest = pending - paid
         if delegation is None:
             pending = 0
         else:
-            start = self._start.get(key)
+            start = self._start.get(key2)
             product = delegation.shares.atomics * (
                 per_share.atomics if start is None else per_share.atomics - start.atomics
             )
             pending = product // SCALE if product >= 0 else -(-product // SCALE)
-        self._start[key] = per_share
+        self._start[key2] = per_share
         paid = pending // SCALE if pending >= 0 else -(-pending // SCALE)
         rest = pending - paid * SCALE
         if community or rest:
@@ -305,6 +341,17 @@ class Distribution(StakingHooks):
                 paid,
             )
         return paid
+
+    def _share(self, key: tuple[int, int, int, _Terms]) -> tuple[int, int, int]:
+        """`_member_share` of ``key`` through the memo (see `_shares`)."""
+        shares = self._shares
+        share = shares.get(key)
+        if share is None:
+            share = _member_share(*key)
+            if len(shares) >= _SHARE_CACHE_LIMIT:
+                shares.clear()
+            shares[key] = share
+        return share
 
     # -- delegation hooks (C-26) --
 
@@ -526,10 +573,7 @@ class Distribution(StakingHooks):
             key = (pool * keep, power, segment.total_power, terms)
             share = shares.get(key)
             if share is None:
-                share = _member_share(*key)
-                if len(shares) >= _SHARE_CACHE_LIMIT:
-                    shares.clear()
-                shares[key] = share
+                share = self._share(key)
             c, m, p = share
             community += c * blocks
             commission += m * blocks

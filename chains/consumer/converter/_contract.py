@@ -400,24 +400,26 @@ class Converter(Contract):
     def _distribute_rewards(self, env: Env, info: MessageInfo, msg: DistributeRewards) -> Response:
         denom = self.config().local_denom
         paid = must_pay(info.funds, denom)
-        total = sum(p.reward for p in msg.payments)
+        # one pass over the payments (a record per bonded validator and epoch, C-95)
+        pairs = [(p.validator, p.reward) for p in msg.payments]
+        total = sum([reward for _, reward in pairs])
         if total != paid:
             raise DistributeRewardsInvalidAmount(total, paid)
         # the batch's wire bytes written directly (byte-identical to `encode_packet` of the
         # `DistributeBatchPacket`, see `encode_distribute_batch`): no `RewardInfo` per
         # validator and epoch (the channel is checked before the bytes, as `_send` does)
         channel = self._open_channel()
-        data = encode_distribute_batch([(p.validator, p.reward) for p in msg.payments], denom)
+        data = encode_distribute_batch(pairs, denom)
         # one event per payment, every epoch (C-95): the struct is built directly when the
         # validator is a ``str`` (`Event.trusted` checks anything else)
         events = tuple(
             [
-                Event("distribute_reward", (("validator", p.validator), ("amount", str(p.reward))))
-                if type(p.validator) is str
+                Event("distribute_reward", (("validator", validator), ("amount", str(reward))))
+                if type(validator) is str
                 else Event.trusted(
-                    "distribute_reward", (("validator", p.validator), ("amount", str(p.reward)))
+                    "distribute_reward", (("validator", validator), ("amount", str(reward)))
                 )
-                for p in msg.payments
+                for validator, reward in pairs
             ]
         )
         send = self._send_data(env, channel, data, DistributeBatchPacket, DISTRIBUTE_TIMEOUT_S)

@@ -167,7 +167,9 @@ class VirtualStaking(Contract):
         self._burned = storage.sorted_map("burned")
         self._targets = storage.item("reward_targets")
         self._cursor = storage.item("reward_cursor")
-        self._batch = storage.sorted_map("rewards_batch")
+        # a plain map: its keys are the positions 0..n-1, only ever added at the end and
+        # removed from the end (a rollback) or all at once, so no sorted key list is kept
+        self._batch = storage.map("rewards_batch")
         self._batch_total = storage.item("batch_total")
         # a cache of immutable messages, not state (rebuilt identically after a restart)
         self._withdrawals: dict[str, SubMsg] = {}
@@ -211,7 +213,9 @@ class VirtualStaking(Contract):
 
     def rewards_batch(self) -> tuple[tuple[str, int], ...]:
         """The reward batch being collected (C-99)."""
-        return tuple(entry for _, entry in self._batch.raw_items())
+        # by position (a map loaded from a durable store need not keep insertion order)
+        batch = self._batch
+        return tuple([batch[position] for position in range(len(batch))])
 
     def reward_queue(self) -> tuple[str, ...]:
         """The targets whose withdrawal replies are still expected (C-99)."""
@@ -424,10 +428,12 @@ class VirtualStaking(Contract):
         inactive = dict(self._inactive.raw_items())
 
         # A: reward withdrawal from the previous epoch's targets (C-95)
-        targets = tuple(v for v, a in bonded if a > 0 and v not in inactive)
+        targets = tuple([v for v, a in bonded if a > 0 and v not in inactive])
         self._targets.save(targets)
         self._cursor.save(0)
-        messages: list[CosmosMsg | SubMsg] = [self._withdrawal(v) for v in targets]
+        # the cached sub-messages read directly (one per target and epoch)
+        built = self._withdrawals.get
+        messages: list[CosmosMsg | SubMsg] = [built(v) or self._withdrawal(v) for v in targets]
 
         # B: max cap (C-96)
         status = self.deps.querier.custom(
@@ -472,7 +478,7 @@ class VirtualStaking(Contract):
 
         # D: targets and rebalance (C-98)
         requests = list(self._requests.raw_items())
-        total = sum(a for _, a in requests)
+        total = sum([a for _, a in requests])
         if total > cap:
             # on a copy: the stored requests keep their full amounts for a later higher cap
             requests = [(v, a * cap // total) for v, a in requests]

@@ -207,8 +207,7 @@ class InboundPackets:
         rewards_denom = self.state.config().rewards_denom
         if packet.denom != rewards_denom:
             raise InvalidDenom(rewards_denom)
-        for entry in packet.rewards:
-            self._distribute_one(entry.validator, entry.reward)
+        self.state.distribute_each([(entry.validator, entry.reward) for entry in packet.rewards])
         event = _event("distribute_batch", ("validators", len(packet.rewards)))
         return [], [event]
 

@@ -38,14 +38,18 @@ class RewardDistribution:
         """
         if self.total_stake == 0:
             raise NoStake(validator)
+        total = self.total_stake
         points = amount * REWARD_SCALE + self.points_leftover
-        inc = points // self.total_stake
-        return RewardDistribution(
-            self.total_stake,
-            self.points_per_stake + inc,
-            points - inc * self.total_stake,
-            self.received + amount,
-        )
+        inc = points // total
+        # built through the slots' setters, not the frozen dataclass's __init__ (four
+        # ``object.__setattr__`` calls): one per validator and epoch (P-73, C-95); the
+        # fields are ints computed here, which is all __init__ would store
+        made = object.__new__(RewardDistribution)
+        _set_total(made, total)
+        _set_points(made, self.points_per_stake + inc)
+        _set_leftover(made, points - inc * total)
+        _set_received(made, self.received + amount)
+        return made
 
     def with_stake(self, delta: int) -> RewardDistribution:
         """The same accounting with ``total_stake`` moved by ``delta`` (floored at 0)."""
@@ -55,6 +59,12 @@ class RewardDistribution:
             self.points_leftover,
             self.received,
         )
+
+
+_set_total = RewardDistribution.__dict__["total_stake"].__set__
+_set_points = RewardDistribution.__dict__["points_per_stake"].__set__
+_set_leftover = RewardDistribution.__dict__["points_leftover"].__set__
+_set_received = RewardDistribution.__dict__["received"].__set__
 
 
 def pending_reward(

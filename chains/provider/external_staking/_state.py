@@ -8,6 +8,7 @@ unstake and close (P-72), together with the reward alignment (``change_weight``)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from chains.contract._contract import ContractStorage
@@ -152,6 +153,20 @@ class ExternalState:
 
     def save_distribution(self, validator: str, distribution: RewardDistribution) -> None:
         self._distributions[validator] = distribution
+
+    def distribute_each(self, rewards: Iterable[tuple[str, int]]) -> None:
+        """P-73 for each ``(validator, amount)`` in order: `distribution`, then
+        `save_distribution` of its ``distribute``, written out (one entry per bonded
+        validator and epoch, C-95). Raises ``NoStake`` at the first validator without
+        committed stake, the entries before it written (the caller's savepoint undoes
+        them)."""
+        distributions = self._distributions
+        get = distributions.get
+        for validator, amount in rewards:
+            current = get(validator)
+            if current is None:
+                current = RewardDistribution()
+            distributions[validator] = current.distribute(validator, amount)
 
     def change_weight(self, validator: str, stake: Stake, delta: int) -> Stake:
         """Move the stake's committed weight by ``delta`` (a decrease stops at 0), with the
