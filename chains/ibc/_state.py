@@ -266,6 +266,16 @@ class _Tracked(JournaledMap[Any, Any]):
             return super().pop(key)
         return super().pop(key, default)
 
+    def set_many(self, items: list[tuple[Any, Any]]) -> None:
+        name = self.name
+        self._dirty.update([(name, key) for key, _ in items])
+        super().set_many(items)
+
+    def delete_many(self, keys: list[Any]) -> None:
+        name = self.name
+        self._dirty.update([(name, key) for key in keys])
+        super().delete_many(keys)
+
 
 class _SortedTracked(_Tracked, SortedJournaledMap[Any, Any]):
     """`_Tracked` for a sorted map (its writes reach the sorted map's through the MRO)."""
@@ -343,6 +353,12 @@ class IbcStore:
         """
         log = self.block_log
         log[len(log)] = item
+
+    def log_many(self, items: list[tuple[object, ...]]) -> None:
+        """`log` of each of ``items`` in order, in one call."""
+        log = self.block_log
+        first = len(log)
+        log.set_many([(first + index, item) for index, item in enumerate(items)])
 
     def commitment_refs(self, channel_id: str) -> list[PacketRef]:
         """The ``(channel_id, sequence)`` keys of ``channel_id``'s commitments, by sequence."""
