@@ -142,6 +142,7 @@ class Packets:
         # collaborators bound once: this is the per-packet path
         self._executor = executor
         self._emit_raw = executor.emit_raw
+        self._emit_raw_many = executor.emit_raw_many
         self._nested = executor.nested
         self._call_contract = executor.call_contract
         self._log = state.log
@@ -452,6 +453,52 @@ class Packets:
             ),
         )
 
+    def _record_receives(
+        self,
+        channel_id: str,
+        packets: list[IbcPacket],
+        responses: tuple[IbcReceiveResponse, ...],
+        height: int,
+        channel_acks: list[WrittenAck] | None,
+    ) -> None:
+        """`_record_receive` of each of ``packets`` (distinct, all received on
+        ``channel_id``) with its response's ack, in order: the same receipts, ack records,
+        written-ack log entries and events, each map written in one call (issue 16)."""
+        state = self._state
+        known_ack = self._known_ack
+        attributes_of = self._packet_attributes
+        receipts: list[tuple[tuple[str, int], int]] = []
+        records: list[tuple[tuple[str, int], AckRecord]] = []
+        events: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+        for packet, response in zip(packets, responses, strict=True):
+            ack = response.ack.data
+            ref = (channel_id, packet.sequence)
+            receipts.append((ref, height))
+            known = known_ack(ack)
+            if known is None:
+                known = self._ack_commitment_of(ack)
+            records.append((ref, _new_tuple(AckRecord, (known[0], ack, height))))
+            if channel_acks is not None:
+                channel_acks.append(written_ack(packet, ack))
+            attributes = attributes_of(packet)
+            events.append(("ibc", _RECV_EVENT, attributes))
+            dest = packet.dest
+            events.append(
+                (
+                    "ibc",
+                    _WRITE_ACK_EVENT,
+                    (
+                        attributes[0],
+                        ("dst_port", dest.port_id),
+                        ("dst_channel", channel_id),
+                        _SUCCESS_TRUE if known[1] else _SUCCESS_FALSE,
+                    ),
+                )
+            )
+        state.receipts.set_many(receipts)
+        state.acks.set_many(records)
+        self._emit_raw_many(events)
+
     def _recv_together(
         self,
         packets: tuple[IbcPacket, ...],
@@ -536,12 +583,10 @@ class Packets:
                 return None
             if responses is None:
                 return None
-            record = self._record_receive
             channel_acks: list[WrittenAck] | None = None
             if written is not None:
                 channel_acks = written.setdefault(channel_id, [])
-            for packet, response in zip(deliver, responses, strict=True):
-                record(packet, response.ack.data, height, channel_acks)
+            self._record_receives(channel_id, deliver, responses, height, channel_acks)
         self._log_written(written)
         return _items_result(statuses, failures)
 
@@ -806,15 +851,13 @@ class Packets:
             state.packets.delete_many(kept)
         outcomes.set_many([(ref, ACKED) for ref in refs])
         attributes = self._packet_attributes
-        emit = self._emit_raw
         msgs: list[IbcSendPacket] = []
         for response in responses:
             for sub in response.messages:
                 msg: Any = sub.msg  # (an IbcSendPacket: `_ack_batch` checked)
                 msgs.append(msg)
         if not msgs:
-            for packet in packets:
-                emit("ibc", _ACK_EVENT, attributes(packet))
+            self._emit_raw_many([("ibc", _ACK_EVENT, attributes(packet)) for packet in packets])
             return
         try:
             sent = self._send_batch(contract, msgs, self._executor.height)
@@ -823,12 +866,14 @@ class Packets:
         except Exception as exc:
             # what the IBC route makes of a send's non-ChainError (see `_invoke_ack`)
             raise ModulePanic("ibc", panic_detail(exc)) from exc
+        events: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
         index = 0
         for packet, response in zip(packets, responses, strict=True):
             for _ in response.messages:
-                emit("ibc", _SEND_EVENT, attributes(sent[index]))
+                events.append(("ibc", _SEND_EVENT, attributes(sent[index])))
                 index += 1
-            emit("ibc", _ACK_EVENT, attributes(packet))
+            events.append(("ibc", _ACK_EVENT, attributes(packet)))
+        self._emit_raw_many(events)
 
     def _batch_ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
         """`_ack` (unverified) on the batch path: the channel end's checks (port,
