@@ -105,7 +105,6 @@ _SUCCESS_TRUE: Final = ("success", "true")
 _SUCCESS_FALSE: Final = ("success", "false")
 _CACHE_ENTRIES: Final = 256
 _CACHED_ACK_OBJECTS: Final = 64
-_new_tuple: Final = tuple.__new__
 _NEVER: Final = ReplyOn.NEVER
 _NOTHING: Final = IbcBasicResponse()
 
@@ -435,8 +434,7 @@ class Packets:
         if known is None:
             known = self._ack_commitment_of(ack)
         ack_hash, succeeded = known
-        # tuple.__new__ straight: a NamedTuple's generated __new__ costs twice as much
-        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+        state.acks[ref] = AckRecord(ack_hash, ack, height)
         if channel_acks is not None:
             channel_acks.append(written_ack(packet, ack))
         emit = self._emit_raw
@@ -477,7 +475,7 @@ class Packets:
             known = known_ack(ack)
             if known is None:
                 known = self._ack_commitment_of(ack)
-            records.append((ref, _new_tuple(AckRecord, (known[0], ack, height))))
+            records.append((ref, AckRecord(known[0], ack, height)))
             if channel_acks is not None:
                 channel_acks.append(written_ack(packet, ack))
             attributes = attributes_of(packet)
