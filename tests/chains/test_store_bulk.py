@@ -93,6 +93,9 @@ def test_delete_many_of_an_absent_key_changes_nothing() -> None:
                 journaled.delete_many([1, 3])
             assert list(journaled.raw_items()) == [(1, 1), (2, 2)]
         assert list(ordered) == [1, 2]
+        # the refused delete noted nothing for a durable store
+        noted = [sorted(keys) for _, keys in store.take_changes()]
+        assert noted == ([[1, 2], [1, 2]] if tracking else [])
 
 
 def test_set_many_with_a_repeated_new_key_rolls_back_to_absent() -> None:
