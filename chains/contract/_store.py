@@ -396,12 +396,18 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
         data = self._data
         store = self._store
         if store._open:
-            journal = store._journal
             get = data.get
             this = self
-            for key, value in items:
-                journal.append((this, key, get(key, _MISSING)))
-                data[key] = value
+            written = dict(items)
+            if len(written) == len(items):
+                # distinct keys (the usual batch): each undo record is the value before
+                store._journal.extend([(this, key, get(key, _MISSING)) for key in written])
+                data.update(written)
+            else:
+                journal = store._journal
+                for key, value in items:
+                    journal.append((this, key, get(key, _MISSING)))
+                    data[key] = value
         else:
             data.update(items)
         if self._changed is not None:
