@@ -26,9 +26,17 @@ commitments, sequences, events and errors); a receive batch for one UNORDERED ch
 application has the optional hook ``ibc_packet_receive_batch`` is delivered in one call of
 it (`_recv_together`: checks, then the hook, then receipts, acks and events per packet; any
 failure or a response with messages falls back to packet by packet, so an error ack still
-discards only its packet's changes). ``batch_path = False`` runs the general path;
-``tests/chains/ibc/test_batch_path.py`` runs both on random batches and compares the stores,
-events and results byte for byte.
+discards only its packet's changes); likewise an ack batch for one UNORDERED channel whose
+application has the optional hook ``ibc_packet_ack_batch`` (`_ack_together`: checks, then
+the hook, then, in one savepoint, the commitments deleted, the outcomes recorded, the sends
+the callbacks answer with run by `_send_batch` and the events in the per-packet order; any
+failure, any answer but plain sends, or an ack the batch's own sends could make valid falls
+back to packet by packet, each packet in its savepoint). The batch paths write receipts,
+acks, commitments, stored packets and outcomes with one bulk call per map
+(`JournaledMap.set_many` / ``delete_many``: the same undo records as key by key).
+``batch_path = False`` runs the general path; ``tests/chains/ibc/test_batch_path.py`` and
+``test_ack_batch_hook.py`` run both on random batches and compare the stores, events and
+results byte for byte.
 """
 
 from __future__ import annotations
