@@ -530,9 +530,16 @@ class SortedJournaledMap(JournaledMap[K, V]):
     def delete_many(self, keys: list[K]) -> None:
         """See `JournaledMap.delete_many`; the keys leave the sorted keys too."""
         super().delete_many(keys)
-        remove = self._keys.remove
-        for key in keys:
-            remove(key)
+        sorted_keys = self._keys
+        if len(keys) * 8 >= len(sorted_keys):
+            # a large share of the keys (a batch of acks): one linear rebuild (the kept
+            # keys come in order, so the sort is a single pass) beats a removal per key
+            gone = set(keys)
+            self._keys = SortedList([key for key in sorted_keys if key not in gone])
+        else:
+            remove = sorted_keys.remove
+            for key in keys:
+                remove(key)
 
 
 def _tracking_class(cls: type[Any]) -> type[Any]:
