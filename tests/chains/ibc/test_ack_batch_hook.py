@@ -100,8 +100,7 @@ class _EventfulApp(IbcBenchApp):
     ) -> tuple[IbcBasicResponse, ...]:
         responses = super().ibc_packet_ack_batch(env, acks, packets, relayer)
         return tuple(
-            IbcBasicResponse(messages=r.messages, events=(Event(type="acked"),))
-            for r in responses
+            IbcBasicResponse(messages=r.messages, events=(Event(type="acked"),)) for r in responses
         )
 
 
