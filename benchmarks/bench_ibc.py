@@ -30,48 +30,53 @@ to every ack, and the counterparty's light client checks the signatures (once pe
 and each proof. The rows "verification off" run the same with
 ``IbcConfig(verify_proofs=False)`` (unsigned, trusted headers, no proofs).
 
-Measured (issue 16, this round's batch path; 2-core VM shared by four helpers' full test
-suites, load 10-18, 20,000 packets, unverified rows only, ``_bare_ping`` then ``_ibc`` per
-run (``/tmp/ibcb2/rate2.py``), medians of three with the base ``09a8801`` and the batch path
-alternating):
+Measured (issue 16, this round: the ack batch hook, bulk journaled writes, untracked ack
+records; 2-core VM shared by four helpers, load 4-7, ``_bare_ping`` then ``_ibc`` per run
+(``/tmp/ibcack_rate.py``), three pairs with the base ``55e7cc0`` alternating, medians):
 
 =====================================  =================  ==============================
-row                                    09a8801            batch path
+row                                    55e7cc0            this round
 =====================================  =================  ==============================
-bare ping (baseline)                   135k-220k acks/s   (199k on an idle VM)
-verification off                       10.1k (0.059x)     11.6k (0.066x)
-codec forced on, verification off      5.5k (0.029x)      5.4k (0.029x)
+bare ping (baseline)                   130k-240k acks/s   (the same machine, same minutes)
+verification off (20,000 packets)      10.7k (0.060x)     14.8k (0.099x)
+codec forced on, verif. off (10,000)   4.6k (0.026x)      5.1k (0.030x)
+verified, CPU s per 5,000 (6 pairs)    1.60 s             1.47 s (``/tmp/s5m/ver.py``)
 =====================================  =================  ==============================
 
-At that load a row's rate and the ping vary by 30 % between runs: the CPU figures cannot
-show a 10-20 % change. Load-independent (cProfile, 2,000 packets, ``/tmp/hp/ibcprof.py``):
-function calls per packet **228 -> 185** in memory (Python-level 111 -> 90, built-ins 117
--> 95) and **381 -> 339** with the codec (Python-level 144 -> 125). The goals (0.25x in
-memory, 0.1x with the codec) are not reached.
+At that load the ping itself moves by 50 % between runs, so compare the packet rates, not the
+ratios. Load-independent (cProfile, 2,000 packets, ``/tmp/hp/ibcprof.py``): function calls
+per packet **187 -> 113** in memory (Python-level 90 -> 48) and **341 -> 265** with the
+codec (Python-level 124 -> 81); verified 757 -> 757 (1,000 packets: the verified path is
+the per-packet one). The goals (0.25x in memory, 0.1x with the codec) are not reached:
+about 2.5x and 3x short.
 
 The batch path (``chains.ibc._packet``, on by default, ``IbcModule.batch_path = False`` for
-the general path; ``tests/chains/ibc/test_batch_path.py`` compares the two byte for byte):
-a receive batch for one UNORDERED channel is checked first, delivered to the app in one call
-of its optional hook ``ibc_packet_receive_batch`` (the bench app has one), then its receipts,
-ack commitments and events written per packet (any failure falls back to packet by packet,
-so an error ack discards only its packet's changes); an ack batch checks the channel end,
-proof height and port contract once per end, and the sends an ack callback answers with go
-straight to ``send_packet`` (no response -> sub-message -> dispatch -> route).
+the general path; ``tests/chains/ibc/test_batch_path.py`` and ``test_ack_batch_hook.py``
+compare the two byte for byte): a receive batch for one UNORDERED channel is checked first,
+delivered to the app in one call of its optional hook ``ibc_packet_receive_batch``, then its
+receipts and ack records written with one bulk call per map and its events in one call; an
+ack batch for one UNORDERED channel is checked first, delivered in one call of the optional
+hook ``ibc_packet_ack_batch`` (the bench app has both), then, in one savepoint, its
+commitments deleted, its outcomes recorded and the refills sent (each distinct send checked
+once, the sequences, commitments, stored packets and log entries written in bulk), the
+events in the per-packet order. Anything else (a failing hook or send, an answer that is not
+plain sends, an ack the batch's own sends could make valid) falls back to packet by packet,
+each packet in its own savepoint. Ack records are untracked structs (one is kept per packet
+received, for good: as named tuples they were what the full GC collections kept scanning).
 
-Where the time goes now (in memory; cProfile's shares, taken under that load, so rough):
-the acknowledgements about 40 %, two fifths of it the refill's ``send_packet`` (the
-sequence, commitment, stored packet, block log and event per packet); the receives about
-9 % (17 % before). What remains per packet is one
-savepoint per ack (``nested``), one ``call_contract`` per ack callback, about nine journaled
-writes (each a Python-level ``__setitem__``) and the actor/relayer plumbing. Next steps:
-an ack batch hook (the callbacks of a batch in one call, its sends then recorded in bulk,
-falling back to per-packet savepoints on any failure, as the receive hook does), a bulk
-write on the journaled maps (``Store``: one journal extend per batch instead of a call per
-write), and, with the codec, the packet carried in each written ack of a notice (the
-relayer already has it from the send's notice: 4 packet encodes/decodes per packet today).
-The verified rows add the proofs (built and checked per packet, about 300 us of the 430 a
-verified packet costs; last measured on 5247709: 2,288 packets/s (0.016x) in memory, 1,020
-(0.007x) with the codec).
+Where the time goes now (in memory, ``process_time`` around the handlers, 20,000 packets):
+the chains' transactions about 60 % (the ack operation about 40 %, the receive about 15 %),
+the blocks about 11 %, the actor/relayer plumbing and asyncio the rest; the cyclic GC about
+12 % of the run (one or two full collections of the ~100k-object heap of the harness). Per
+packet the IBC work is now about 25 built-in and 15 Python-level calls; what is left is one
+packet object, one commitment, two events and two journaled entries per send, and the
+same on each side's records. With the codec the JSON encoding of the relay batches and
+notices (pydantic serialising ``IbcBatch``'s union of operations and ``IbcBlockNotice``) is
+about half the run: each packet is encoded and decoded 4 times (the send's notice, the
+receive batch, the written ack's notice, the ack batch), about 10-20 us each way. Closing
+that needs the notice to stop repeating the packet in a written ack (a notice-format change,
+the relayer already has the packet) and a cheaper frame encoding for the batch messages.
+The verified rows add the proofs (built and checked per packet, unchanged by this round).
 """
 
 from __future__ import annotations

@@ -399,6 +399,46 @@ class JournaledMap(MutableMapping[K, V], Generic[K, V]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {len(self)} items)"
 
+    def set_many(self, items: list[tuple[K, V]]) -> None:
+        """``self[key] = value`` for each ``(key, value)`` in order, in one call: the same
+        contents, undo records and noted changes (a batch of writes on a per-packet path,
+        issue 16, without a method call per write)."""
+        data = self._data
+        store = self._store
+        if store._open:
+            get = data.get
+            this = self
+            written = dict(items)
+            if len(written) == len(items):
+                # distinct keys (the usual batch): each undo record is the value before
+                store._journal.extend([(this, key, get(key, _MISSING)) for key in written])
+                data.update(written)
+            else:
+                journal = store._journal
+                for key, value in items:
+                    journal.append((this, key, get(key, _MISSING)))
+                    data[key] = value
+        else:
+            data.update(items)
+        if self._changed is not None:
+            self._changed.update([key for key, _ in items])
+
+    def delete_many(self, keys: list[K]) -> None:
+        """``del self[key]`` for each of ``keys`` (distinct) in order, in one call; raises
+        `MissingKey`, having changed nothing, if one is absent."""
+        data = self._data
+        for key in keys:
+            if key not in data:
+                raise MissingKey(key)
+        store = self._store
+        if store._open:
+            this = self
+            store._journal.extend([(this, key, data[key]) for key in keys])
+        for key in keys:
+            del data[key]
+        if self._changed is not None:
+            self._changed.update(keys)
+
 
 class SortedJournaledMap(JournaledMap[K, V]):
     """A ``JournaledMap`` that iterates in key order and supports range scans.
@@ -487,6 +527,29 @@ class SortedJournaledMap(JournaledMap[K, V]):
     def keys_between(self, low: Any, high: Any) -> list[K]:
         """The keys ``k`` with ``low <= k < high``, ascending (bounds may be key prefixes)."""
         return list(self._keys.irange(low, high, inclusive=(True, False)))
+
+    def set_many(self, items: list[tuple[K, V]]) -> None:
+        """See `JournaledMap.set_many`; the new keys join the sorted keys in one update."""
+        data = self._data
+        fresh = [key for key, _ in items if key not in data]
+        super().set_many(items)
+        if fresh:
+            # (a key repeated among the new ones is one key)
+            self._keys.update(dict.fromkeys(fresh))
+
+    def delete_many(self, keys: list[K]) -> None:
+        """See `JournaledMap.delete_many`; the keys leave the sorted keys too."""
+        super().delete_many(keys)
+        sorted_keys = self._keys
+        if len(keys) * 8 >= len(sorted_keys):
+            # a large share of the keys (a batch of acks): one linear rebuild (the kept
+            # keys come in order, so the sort is a single pass) beats a removal per key
+            gone = set(keys)
+            self._keys = SortedList([key for key in sorted_keys if key not in gone])
+        else:
+            remove = sorted_keys.remove
+            for key in keys:
+                remove(key)
 
 
 def _tracking_class(cls: type[Any]) -> type[Any]:

@@ -68,6 +68,11 @@ class MessageCascade(ChainState):
         """`emit` without building an `Event` (for per-packet paths)."""
         self._events.append((source, type_, attributes))
 
+    def emit_raw_many(self, events: list[tuple[str, str, tuple[tuple[str, str], ...]]]) -> None:
+        """`emit_raw` of each ``(source, type, attributes)`` in order, in one call (for the
+        IBC module's batch paths)."""
+        self._events.extend(events)
+
     def nested(self, body: Callable[..., T], *args: Any) -> T:
         """In a unit: run ``body(*args)`` in a nested savepoint; if it raises anything, undo
         what it changed, emitted and instantiated, and re-raise (unlike `attempt`, which

@@ -26,9 +26,17 @@ commitments, sequences, events and errors); a receive batch for one UNORDERED ch
 application has the optional hook ``ibc_packet_receive_batch`` is delivered in one call of
 it (`_recv_together`: checks, then the hook, then receipts, acks and events per packet; any
 failure or a response with messages falls back to packet by packet, so an error ack still
-discards only its packet's changes). ``batch_path = False`` runs the general path;
-``tests/chains/ibc/test_batch_path.py`` runs both on random batches and compares the stores,
-events and results byte for byte.
+discards only its packet's changes); likewise an ack batch for one UNORDERED channel whose
+application has the optional hook ``ibc_packet_ack_batch`` (`_ack_together`: checks, then
+the hook, then, in one savepoint, the commitments deleted, the outcomes recorded, the sends
+the callbacks answer with run by `_send_batch` and the events in the per-packet order; any
+failure, any answer but plain sends, or an ack the batch's own sends could make valid falls
+back to packet by packet, each packet in its savepoint). The batch paths write receipts,
+acks, commitments, stored packets and outcomes with one bulk call per map
+(`JournaledMap.set_many` / ``delete_many``: the same undo records as key by key).
+``batch_path = False`` runs the general path; ``tests/chains/ibc/test_batch_path.py`` and
+``test_ack_batch_hook.py`` run both on random batches and compare the stores, events and
+results byte for byte.
 """
 
 from __future__ import annotations
@@ -105,7 +113,6 @@ _SUCCESS_TRUE: Final = ("success", "true")
 _SUCCESS_FALSE: Final = ("success", "false")
 _CACHE_ENTRIES: Final = 256
 _CACHED_ACK_OBJECTS: Final = 64
-_new_tuple: Final = tuple.__new__
 _NEVER: Final = ReplyOn.NEVER
 _NOTHING: Final = IbcBasicResponse()
 
@@ -142,6 +149,7 @@ class Packets:
         # collaborators bound once: this is the per-packet path
         self._executor = executor
         self._emit_raw = executor.emit_raw
+        self._emit_raw_many = executor.emit_raw_many
         self._nested = executor.nested
         self._call_contract = executor.call_contract
         self._log = state.log
@@ -196,6 +204,22 @@ class Packets:
         Raises `IbcUnknownChannel` (no such channel on the sender's port),
         `IbcBadChannelState`, `IbcNoTimeout`, `PacketTooLarge` or `IbcPacketExpired`.
         """
+        end = self._send_check(sender, msg)
+        state = self._state
+        channel_id = msg.channel_id
+        sequence = state.next_send.get(channel_id, 1)
+        state.next_send[channel_id] = sequence + 1
+        packet = trusted_packet(sequence, end.endpoint, end.counterparty, msg.data, msg.timeout)
+        ref = (channel_id, sequence)
+        state.commitments[ref] = (self._commitment(packet), height)
+        state.packets[ref] = packet
+        if self._listeners:
+            self._log(("sent", channel_id, packet))
+        self._emit_raw("ibc", _SEND_EVENT, self._packet_attributes(packet))
+
+    def _send_check(self, sender: str, msg: IbcSendPacket) -> ChannelEnd:
+        """`send_packet`'s checks, in its order (nothing is changed): returns the channel
+        end ``msg`` is sent on. Raises what `send_packet` raises."""
         state = self._state
         channel_id = msg.channel_id
         end = state.channels.get(channel_id)
@@ -222,15 +246,43 @@ class Packets:
             raise IbcPacketExpired(
                 timeout.height, timeout.timestamp_ns, client.latest_height, client.latest_time_ns
             )
-        sequence = state.next_send.get(channel_id, 1)
-        state.next_send[channel_id] = sequence + 1
-        packet = trusted_packet(sequence, end.endpoint, end.counterparty, data, timeout)
-        ref = (channel_id, sequence)
-        state.commitments[ref] = (self._commitment(packet), height)
-        state.packets[ref] = packet
+        return end
+
+    def _send_batch(self, sender: str, msgs: list[IbcSendPacket], height: int) -> list[IbcPacket]:
+        """`send_packet` of each of ``msgs`` in order (contract ``sender``, block ``height``)
+        but its events, which the caller emits (returns the packets, in order): each
+        distinct message is checked once (nothing a send writes changes what the checks
+        read), the sequences are allocated and the commitments, packets and block-log
+        entries written in one call per map (issue 16). Raises what `send_packet` raises,
+        possibly after writes: run it in a savepoint."""
+        state = self._state
+        checked: dict[int, ChannelEnd] = {}
+        next_send = state.next_send
+        sequences: dict[str, int] = {}
+        commitment = self._commitment
+        packets: list[IbcPacket] = []
+        commitments: list[tuple[tuple[str, int], tuple[bytes, int]]] = []
+        stored: list[tuple[tuple[str, int], IbcPacket]] = []
+        for msg in msgs:
+            end = checked.get(id(msg))
+            if end is None:
+                end = checked[id(msg)] = self._send_check(sender, msg)
+            channel_id = msg.channel_id
+            sequence = sequences.get(channel_id)
+            if sequence is None:
+                sequence = next_send.get(channel_id, 1)
+            sequences[channel_id] = sequence + 1
+            packet = trusted_packet(sequence, end.endpoint, end.counterparty, msg.data, msg.timeout)
+            ref = (channel_id, sequence)
+            commitments.append((ref, (commitment(packet), height)))
+            stored.append((ref, packet))
+            packets.append(packet)
+        next_send.set_many(list(sequences.items()))
+        state.commitments.set_many(commitments)
+        state.packets.set_many(stored)
         if self._listeners:
-            self._log(("sent", channel_id, packet))
-        self._emit_raw("ibc", _SEND_EVENT, self._packet_attributes(packet))
+            state.log_many([("sent", packet.src.channel_id, packet) for packet in packets])
+        return packets
 
     def _packet_attributes(self, packet: IbcPacket) -> tuple[tuple[str, str], ...]:
         """`packet_attributes`: all but the ``seq`` attribute are shared by the packets of a
@@ -390,8 +442,7 @@ class Packets:
         if known is None:
             known = self._ack_commitment_of(ack)
         ack_hash, succeeded = known
-        # tuple.__new__ straight: a NamedTuple's generated __new__ costs twice as much
-        state.acks[ref] = _new_tuple(AckRecord, (ack_hash, ack, height))
+        state.acks[ref] = AckRecord(ack_hash, ack, height)
         if channel_acks is not None:
             channel_acks.append(written_ack(packet, ack))
         emit = self._emit_raw
@@ -407,6 +458,52 @@ class Packets:
                 _SUCCESS_TRUE if succeeded else _SUCCESS_FALSE,
             ),
         )
+
+    def _record_receives(
+        self,
+        channel_id: str,
+        packets: list[IbcPacket],
+        responses: tuple[IbcReceiveResponse, ...],
+        height: int,
+        channel_acks: list[WrittenAck] | None,
+    ) -> None:
+        """`_record_receive` of each of ``packets`` (distinct, all received on
+        ``channel_id``) with its response's ack, in order: the same receipts, ack records,
+        written-ack log entries and events, each map written in one call (issue 16)."""
+        state = self._state
+        known_ack = self._known_ack
+        attributes_of = self._packet_attributes
+        receipts: list[tuple[tuple[str, int], int]] = []
+        records: list[tuple[tuple[str, int], AckRecord]] = []
+        events: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+        for packet, response in zip(packets, responses, strict=True):
+            ack = response.ack.data
+            ref = (channel_id, packet.sequence)
+            receipts.append((ref, height))
+            known = known_ack(ack)
+            if known is None:
+                known = self._ack_commitment_of(ack)
+            records.append((ref, AckRecord(known[0], ack, height)))
+            if channel_acks is not None:
+                channel_acks.append(written_ack(packet, ack))
+            attributes = attributes_of(packet)
+            events.append(("ibc", _RECV_EVENT, attributes))
+            dest = packet.dest
+            events.append(
+                (
+                    "ibc",
+                    _WRITE_ACK_EVENT,
+                    (
+                        attributes[0],
+                        ("dst_port", dest.port_id),
+                        ("dst_channel", channel_id),
+                        _SUCCESS_TRUE if known[1] else _SUCCESS_FALSE,
+                    ),
+                )
+            )
+        state.receipts.set_many(receipts)
+        state.acks.set_many(records)
+        self._emit_raw_many(events)
 
     def _recv_together(
         self,
@@ -492,12 +589,10 @@ class Packets:
                 return None
             if responses is None:
                 return None
-            record = self._record_receive
             channel_acks: list[WrittenAck] | None = None
             if written is not None:
                 channel_acks = written.setdefault(channel_id, [])
-            for packet, response in zip(deliver, responses, strict=True):
-                record(packet, response.ack.data, height, channel_acks)
+            self._record_receives(channel_id, deliver, responses, height, channel_acks)
         self._log_written(written)
         return _items_result(statuses, failures)
 
@@ -625,13 +720,166 @@ class Packets:
                     _with_proofs(op.acks, op.proofs), self._verified_ack, op.proof_height, signer
                 )
             if self.batch_path:
-                return self._per_packet(op.acks, self._batch_ack, op.proof_height, signer)
+                acks = op.acks
+                if len(acks) > 1:
+                    together = self._ack_together(acks, op.proof_height, signer)
+                    if together is not None:
+                        return together
+                return self._per_packet(acks, self._batch_ack, op.proof_height, signer)
             return self._per_packet(op.acks, self._ack, op.proof_height, signer)
         finally:
             self._proved_end = None
             self._batch_end = None
 
     # -- the batch path (issue 16) --
+
+    def _ack_together(
+        self, acks: tuple[WrittenAck, ...], proof_height: int, signer: str
+    ) -> OpResult | None:
+        """The acks of a batch whose packets all come from one UNORDERED channel, delivered
+        to the application in one call of its optional batch hook,
+        ``ibc_packet_ack_batch(env, acks, packets, relayer)`` (one `IbcBasicResponse` per
+        packet, as its per-packet ``ibc_packet_ack`` calls in order would answer). The
+        packets' checks come first (as `_batch_ack` runs them: port, counterparty,
+        commitment; a repeat in the batch is a no-op, I-16), then the hook, then, in one
+        savepoint, each delivered packet's commitment deleted (exactly once, I-13, I-29),
+        its outcome recorded, the sends its response asks for (`_send_batch`) and the
+        events in the per-packet order (each packet's sends, then its acknowledge_packet).
+
+        Returns ``None``, having changed nothing, whenever that would not be what the
+        packet-by-packet path gives: another channel in the batch, an ORDERED, not OPEN or
+        unbound one, a failing end check, a message filter, a packet at or past the
+        channel's next send sequence (a refill in the batch could commit it), no hook, a
+        hook that fails or answers anything but plain sends, a send that fails. The
+        packet-by-packet path then runs, each packet in its own savepoint.
+        """
+        state = self._state
+        channel_id = acks[0].packet.src.channel_id
+        end = state.channels.get(channel_id)
+        if end is None or end.ordering is _ORDERED or end.state is not _OPEN:
+            return None
+        if self._executor.has_message_filters:
+            return None
+        port_id = end.port_id
+        try:
+            # the end's checks, which `_batch_ack` runs for the first packet that passes
+            # its own: if one fails, the packet-by-packet path reports it
+            self._proof_time(end.connection_id, proof_height)
+            contract = self._port_contract(port_id)
+            hooked, _ = self._call_contract(contract, "ibc_packet_ack_batch", _has_ack_hook)
+        except ChainError:
+            return None
+        if not hooked:
+            return None
+        counterparty = end.counterparty
+        limit = state.next_send.get(channel_id, 1)
+        commitments = state.commitments
+        stored_packets = state.packets
+        statuses: list[str] = []
+        failures: dict[int, str] = {}
+        delivered_acks: list[IbcAcknowledgement] = []
+        delivered: list[IbcPacket] = []
+        refs: list[tuple[str, int]] = []
+        refs_seen: set[tuple[str, int]] = set()
+        kept: list[tuple[str, int]] = []  # refs whose packet is stored (dropped with them)
+        acknowledgement = self._acknowledgement
+        for written in acks:
+            packet = written.packet
+            src = packet.src
+            sequence = packet.sequence
+            if src.channel_id != channel_id or sequence >= limit:
+                return None
+            try:
+                # `_source_end`'s packet checks, then `_batch_ack`'s commitment check
+                if src.port_id != port_id:
+                    raise IbcUnknownChannel(src.port_id, channel_id)
+                dest = packet.dest
+                if dest is not counterparty and not _same_endpoint(dest, counterparty):
+                    raise IbcCounterpartyMismatch(
+                        "packet destination is not this channel's counterparty"
+                    )
+                ref = (channel_id, sequence)
+                stored = commitments.get(ref)
+                if stored is None or ref in refs_seen:
+                    statuses.append(_NOOP)
+                    continue
+                known = stored_packets.get(ref)
+                if known is not packet and stored[0] != self._commitment(packet):
+                    raise IbcCommitmentMismatch(sequence)
+            except ChainError as exc:
+                failures[len(statuses)] = str(exc)
+                statuses.append(exc.name)
+                continue
+            refs_seen.add(ref)
+            refs.append(ref)
+            if known is not None:
+                kept.append(ref)
+            delivered.append(packet)
+            delivered_acks.append(acknowledgement(written.ack))
+            statuses.append(_OK)
+        if delivered:
+            try:
+                self._nested(
+                    self._ack_deliver,
+                    contract,
+                    tuple(delivered_acks),
+                    tuple(delivered),
+                    refs,
+                    kept,
+                    signer,
+                )
+            except ChainError:
+                return None
+        return _items_result(statuses, failures)
+
+    def _ack_deliver(
+        self,
+        contract: str,
+        acks: tuple[IbcAcknowledgement, ...],
+        packets: tuple[IbcPacket, ...],
+        refs: list[tuple[str, int]],
+        kept: list[tuple[str, int]],
+        signer: str,
+    ) -> None:
+        """(In a savepoint: raises, having written, on any failure.) `_ack_together`'s
+        delivery: the hook, the commitments and stored packets deleted, the outcomes, the
+        sends and the events, in the per-packet order."""
+        responses, _ = self._call_contract(
+            contract, "ibc_packet_ack_batch", _ack_batch, acks, packets, signer
+        )
+        state = self._state
+        outcomes = state.outcomes
+        for ref in refs:
+            if outcomes.get(ref) is not None:  # impossible by construction (I-29)
+                raise InternalError(f"packet {ref} resolved twice")
+        state.commitments.delete_many(refs)
+        if kept:
+            state.packets.delete_many(kept)
+        outcomes.set_many([(ref, ACKED) for ref in refs])
+        attributes = self._packet_attributes
+        msgs: list[IbcSendPacket] = []
+        for response in responses:
+            for sub in response.messages:
+                msg: Any = sub.msg  # (an IbcSendPacket: `_ack_batch` checked)
+                msgs.append(msg)
+        if not msgs:
+            self._emit_raw_many([("ibc", _ACK_EVENT, attributes(packet)) for packet in packets])
+            return
+        try:
+            sent = self._send_batch(contract, msgs, self._executor.height)
+        except ChainError:
+            raise
+        except Exception as exc:
+            # what the IBC route makes of a send's non-ChainError (see `_invoke_ack`)
+            raise ModulePanic("ibc", panic_detail(exc)) from exc
+        events: list[tuple[str, str, tuple[tuple[str, str], ...]]] = []
+        index = 0
+        for packet, response in zip(packets, responses, strict=True):
+            for _ in response.messages:
+                events.append(("ibc", _SEND_EVENT, attributes(sent[index])))
+                index += 1
+            events.append(("ibc", _ACK_EVENT, attributes(packet)))
+        self._emit_raw_many(events)
 
     def _batch_ack(self, written: WrittenAck, proof_height: int, signer: str) -> str:
         """`_ack` (unverified) on the batch path: the channel end's checks (port,
@@ -1000,6 +1248,34 @@ def _receive_batch(
     for response in responses:
         if type(response) is not IbcReceiveResponse or response.messages or response.events:
             raise _NotPlain()
+    return responses
+
+
+def _has_ack_hook(core: Contract, env: Env) -> bool:
+    return hasattr(core, "ibc_packet_ack_batch")
+
+
+def _ack_batch(
+    core: Contract,
+    env: Env,
+    acks: tuple[IbcAcknowledgement, ...],
+    packets: tuple[IbcPacket, ...],
+    relayer: str,
+) -> tuple[IbcBasicResponse, ...]:
+    """``core.ibc_packet_ack_batch(env, acks, packets, relayer)``; raises `_NotPlain` (the
+    caller rolls the hook's changes back) unless it answered one plain `IbcBasicResponse`
+    per packet, without events, whose messages are all reply-never `IbcSendPacket`s."""
+    responses = core.ibc_packet_ack_batch(env, acks, packets, relayer)  # type: ignore[attr-defined]
+    if type(responses) is not tuple or len(responses) != len(packets):
+        raise _NotPlain()
+    for response in responses:
+        if type(response) is not IbcBasicResponse or response.events:
+            raise _NotPlain()
+        for sub in response.messages:
+            if type(sub) is not SubMsg or sub.reply_on is not _NEVER:
+                raise _NotPlain()
+            if type(sub.msg) is not IbcSendPacket:
+                raise _NotPlain()
     return responses
 
 

@@ -15,7 +15,9 @@ so the port is implied (and checked against the channel end wherever a packet na
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
+
+import msgspec
 
 from chains.contract._ibc_types import IbcChannel, IbcEndpoint, IbcOrder, IbcPacket
 from chains.contract._store import JournaledMap, SortedJournaledMap, Store
@@ -228,12 +230,17 @@ class ClientState:
     count: int
 
 
-class AckRecord(NamedTuple):
+class AckRecord(msgspec.Struct, frozen=True, gc=False):
     """An acknowledgement written on this chain: its commitment, its bytes (what a relayer
-    reads from the chain's events) and the height it was written at.
+    reads from the chain's events) and the height it was written at; built positionally or
+    by keyword, compared and hashed by value.
 
-    A named tuple rather than a frozen dataclass like the other records: one is written per
-    packet received, and a tuple is the cheapest immutable record to build."""
+    A frozen ``msgspec.Struct`` the cyclic garbage collector does not track (issue 16), not a
+    frozen dataclass like the other records: one is written per packet received and kept
+    for good (I-29), and as a named tuple (always tracked) these records were most of what
+    the collector's full collections scanned in a long run. It holds only bytes and an int,
+    so it can never be part of a reference cycle. A durable store encodes it as the named
+    tuple it once was (``canonical_bytes``)."""
 
     commitment: bytes
     ack: bytes
@@ -265,6 +272,16 @@ class _Tracked(JournaledMap[Any, Any]):
         if default is _NO_DEFAULT:
             return super().pop(key)
         return super().pop(key, default)
+
+    def set_many(self, items: list[tuple[Any, Any]]) -> None:
+        name = self.name
+        self._dirty.update([(name, key) for key, _ in items])
+        super().set_many(items)
+
+    def delete_many(self, keys: list[Any]) -> None:
+        name = self.name
+        self._dirty.update([(name, key) for key in keys])
+        super().delete_many(keys)
 
 
 class _SortedTracked(_Tracked, SortedJournaledMap[Any, Any]):
@@ -343,6 +360,12 @@ class IbcStore:
         """
         log = self.block_log
         log[len(log)] = item
+
+    def log_many(self, items: list[tuple[object, ...]]) -> None:
+        """`log` of each of ``items`` in order, in one call."""
+        log = self.block_log
+        first = len(log)
+        log.set_many([(first + index, item) for index, item in enumerate(items)])
 
     def commitment_refs(self, channel_id: str) -> list[PacketRef]:
         """The ``(channel_id, sequence)`` keys of ``channel_id``'s commitments, by sequence."""

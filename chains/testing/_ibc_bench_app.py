@@ -6,7 +6,8 @@ carrying the same small payload) and arms a *refill* count; each acknowledgement
 callback counts the outcome and, while the refill lasts, answers with one more send (a
 sub-message, so the next packet's send runs in the ack's transaction, as an app's would).
 Receiving counts the packet and answers a constant success acknowledgement (a relayer's
-batch of receives in one call of the batch hook ``ibc_packet_receive_batch``). Nothing is
+batch of receives in one call of the batch hook ``ibc_packet_receive_batch``, a batch of
+acks in one call of ``ibc_packet_ack_batch``). Nothing is
 decoded and nothing is built per packet: the receive response and the refill response are
 built once (the refill one when the window starts, and kept in the contract's storage).
 
@@ -189,6 +190,33 @@ class IbcBenchApp(Contract):
         # exactly when the packet succeeded
         self._bump("acked" if ack.data == _ACK.data else "error_acks")
         return self._refill()
+
+    def ibc_packet_ack_batch(
+        self,
+        env: Env,
+        acks: tuple[IbcAcknowledgement, ...],
+        packets: tuple[IbcPacket, ...],
+        relayer: str,
+    ) -> tuple[IbcBasicResponse, ...]:
+        """The IBC module's optional ack batch hook (issue 16): what ``ibc_packet_ack`` of
+        each ``(ack, packet)`` in order answers, in one call (one write per count)."""
+        counts = self._counts
+        success = _ACK.data
+        # by first occurrence: the counts a packet-by-packet run would create, in its order
+        tally: dict[str, int] = {}
+        for ack in acks:
+            name = "acked" if ack.data == success else "error_acks"
+            tally[name] = tally.get(name, 0) + 1
+        for name, count in tally.items():
+            counts[name] = counts.get(name, 0) + count
+        total = len(acks)
+        left: int = counts.get("refill", 0)
+        if left <= 0:
+            return (_NOTHING,) * total
+        taken = min(left, total)
+        counts["refill"] = left - taken
+        response: IbcBasicResponse = counts["refill_response"]
+        return (response,) * taken + (_NOTHING,) * (total - taken)
 
     def ibc_packet_timeout(self, env: Env, packet: IbcPacket, relayer: str) -> IbcBasicResponse:
         self._bump("timed_out")
