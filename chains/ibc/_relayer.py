@@ -429,6 +429,7 @@ class Relayer(Actor[RelayerMsg]):
         # the packets submitted for receipt whose ack is not yet relayed, by (destination
         # chain, destination channel, sequence): a notice names an ack by sequence only
         self._delivered: dict[tuple[str, str, int], IbcPacket] = {}
+        self._acks_cleared = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -899,11 +900,13 @@ class Relayer(Actor[RelayerMsg]):
         missing = False
         sequences = activity.ack_sequences
         if len(activity.ack_data) != len(sequences) or (proofs and len(proofs) != len(sequences)):
+            self._acks_cleared += len(sequences)
             return True  # not in step (a validated notice always is): leave it to clearing
         for index, (sequence, data) in enumerate(zip(sequences, activity.ack_data, strict=True)):
             packet = delivered.pop((chain_id, channel_id, sequence), None)
             if packet is None or packet.dest.port_id != activity.port_id:
                 missing = True
+                self._acks_cleared += 1
                 continue
             acks.append(written_ack(packet, data))
             if proofs:
@@ -1007,6 +1010,8 @@ class Relayer(Actor[RelayerMsg]):
             items_ok=self._ok,
             items_noop=self._noop,
             items_failed=self._failed,
+            in_flight=len(self._delivered),
+            acks_cleared=self._acks_cleared,
         )
 
     # -- setup ------------------------------------------------------------------------------
