@@ -319,7 +319,9 @@ class IbcModule:
 
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """The previous block is now committed: remember its header, and tell listeners what
-        IBC activity it had."""
+        IBC activity it had (with `IbcConfig.notice_page`, a page of it: the rest, less what
+        was resolved meanwhile, goes first into the next blocks' notices). A notice names
+        written acks by sequence, without their packets (`ChannelActivity`)."""
         headers = self.state.headers
         current = headers.get("current")
         if current is not None:
