@@ -485,8 +485,9 @@ class IbcModule:
                     changed=channel_id in changed,
                     sent_proofs=sent_proofs,
                     ack_proofs=ack_proofs,
-                    ack_sequences=tuple(a.packet.sequence for a in written),
-                    ack_data=tuple(a.ack for a in written),
+                    # (list comprehensions: a generator costs a call per item)
+                    ack_sequences=tuple([a.packet.sequence for a in written]),
+                    ack_data=tuple([a.ack for a in written]),
                 )
             )
         self._notice_number += 1
