@@ -35,26 +35,28 @@ Size knobs (environment variables)::
 
 Measured (issue 16, Python 3.11, x86_64; memory figures do not depend on the load;
 ``MEM_BENCH_USERS=2000,4000 .venv/bin/python -m benchmarks memory``), bytes per stake
-(slope / above idle), target 1,024: at commit 09a8801 retained heap 3,453 / 3,945, peak
-RSS 11,727 / 12,220 (idle 65.5 MiB, 4,000 users 112.1 MiB), after malloc_trim 11,022 /
-11,596. Since then the genesis accounts are not kept after genesis (the executor keeps
-``ChainConfig.genesis_supply()`` for the conservation invariant and a config without
-accounts): -272 bytes of heap per account (``tracemalloc`` of a 4,000-account config
-before and after ``without_accounts``); this bench was not rerun end to end (the shared
-machine was at load 14-16).
+(slope / above idle), target 1,024. At commit 55e7cc0: retained heap 3,186 / 3,664, peak
+RSS 10,752 / 11,503 (idle 64.7 MiB, 4,000 users 108.6 MiB), after malloc_trim 10,068 /
+10,910. With paged notices (``Topology.notice_page``, 100 by default: a busy block's
+packets and acks go out a page per block, so the relaying of the users' stakes holds a
+page's packets, proofs, results and acks at once, not the whole block's), acks named by
+sequence in the notices (the relayer builds them from its record of what it delivered),
+the proof-step memo capped at 4,096 steps, the validator names of decoded packets interned
+and a `CrossChainTx` making its event only when awaited: retained heap 3,063 / 3,426, peak
+RSS 7,811 / 8,642 (idle 65.1 MiB, 4,000 users 98.0 MiB), after malloc_trim 7,690 / 8,639.
+(Paging and the compact acks alone, measured between: peak RSS 8,833 / 9,709.)
 
-Where the rest of the heap per stake is (the top 20 above): the store's maps' dict slots
-~510; the IBC trees ~660 (the ICS-24 keys of a receipt and an ack ~300, inner nodes and
-their hashes ~270, the leaf dict ~100); the provider's records ~430 (value ranges,
-external stake, lien); the consumer's copies of the packets' strings ~190 and its stake
-keys ~60; the account-key memo ~120, the address string ~90, the mesh's op counts ~90, the
-ack record ~70. RSS is 3.4x the heap, and it is pymalloc's arenas: the first relay after
-staking holds every user's packet, proof, result and ack at once (``tracemalloc``'s peak
-in the first half hour 11.8 KiB per user against 5.1 retained), because the source's
-block notice carries every packet sent in the block with its proof; the long-lived
-records allocated among them keep the arenas. Paging that (a notice carrying at most a
-page of packets per channel, the rest read by clearings a page at a time) would bring the
-RSS per stake towards the heap's.
+Where the peak is now (``tracemalloc`` of a 2,000-user run, its peak per phase): the users'
+transactions themselves hold ~6 KiB per user at once when ``stake_users`` returns (their
+pending transactions in the vault and external staking, the packets awaiting their acks,
+the executor's unit records, the results), and the first half hour's relaying adds ~1.9
+KiB on top; the RSS then stays at that high-water mark (pymalloc's arenas, which the
+long-lived records allocated among the transient ones keep). Where the retained heap per
+stake is (the top 20 above): the store's maps' dict slots ~520; the IBC trees ~650 (the
+ICS-24 keys of a receipt and an ack ~295, inner nodes and their hashes ~255, the leaf dict
+~100); the provider's records ~430 (value ranges, external stake, lien); the account-key
+memo ~120; the consumer's copy of the delegator string ~90 and its stake keys ~60; the
+address string ~90; the mesh's op counts ~90; the ack record ~70.
 """
 
 from __future__ import annotations

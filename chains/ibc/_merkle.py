@@ -499,7 +499,11 @@ def _check_adjacent(left: tuple[ProofStep, ...], right: tuple[ProofStep, ...]) -
 # (shared by every node splitting at that bit), its hash and its two children. Proof steps
 # are memoised only while proofs are asked under one root (`MerkleTree._path`).
 
-_MEMO_STEPS: Final = 65536  # a tree's memo of proof steps starts afresh past this many
+# a tree's memo of proof steps starts afresh past this many: a notice page's proofs (100
+# at the mesh's default, some 2 steps each beyond the shared ones) fit many times over, and
+# a big clearing's restarts cost a dozen shared top steps each; the memo is what stays
+# alive after the last batch's proofs are gone (65,536 steps held up to ~13 MB)
+_MEMO_STEPS: Final = 4096
 
 
 @cache  # bounded: a split bit is below 9 * MAX_KEY_SIZE + 1

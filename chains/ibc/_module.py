@@ -146,6 +146,13 @@ class IbcConfig(BaseModel):
     max_clock_drift_ns: int = Field(default=3_600 * 10**9, ge=0)
     """How far past this chain's block time a counterparty header may be (a header 10^15 ns
     ahead is refused with `HeaderFromFuture`)."""
+    notice_page: int | None = Field(default=None, ge=1)
+    """Issue 16: at most this many sent packets and written acks (with their proofs) in one
+    block notice (``None``: no bound). A block with more gives the rest, still pending,
+    in the notices of the next blocks, a page per block (the module asks for those blocks:
+    `IbcModule.due_height`): what notices and their relaying hold at once is bounded by a
+    page, not by the busiest block. Each page is a notice of its own (numbered, with the
+    header of the block before it)."""
 
 
 class _BondedSet:
@@ -210,6 +217,10 @@ class IbcModule:
         # the number of the last notice (`IbcBlockNotice.number`): not state, a fresh
         # module (a restarted process) counts from 1 again, which subscribers see as a gap
         self._notice_number = 0
+        # activity logged but not yet in a notice (`IbcConfig.notice_page`): not state, a
+        # fresh module has none (a restart's notice names every channel as changed, and
+        # relayers clear, which finds what was pending)
+        self._backlog: list[tuple[object, ...]] = []
         listeners = self._listeners
         self.provable = ProvableStore(
             self.chain_id,
@@ -308,7 +319,9 @@ class IbcModule:
 
     def begin_block(self, block: BlockEnv) -> list[Event]:
         """The previous block is now committed: remember its header, and tell listeners what
-        IBC activity it had."""
+        IBC activity it had (with `IbcConfig.notice_page`, a page of it: the rest, less what
+        was resolved meanwhile, goes first into the next blocks' notices). A notice names
+        written acks by sequence, without their packets (`ChannelActivity`)."""
         headers = self.state.headers
         current = headers.get("current")
         if current is not None:
@@ -319,11 +332,19 @@ class IbcModule:
             self.state.dirty.clear()
         headers["current"] = (block.height, block.time_ns)
         log = self.state.block_log
-        if log:
+        if log or self._backlog:
             items = [item for _, item in sorted(log.raw_items())]
-            log.clear()
+            if log:
+                log.clear()
+            if self._backlog:
+                # earlier blocks' activity first, less what was resolved meanwhile
+                items[:0] = self._still_pending(self._backlog)
+                self._backlog = []
             header = self.committed_header()
             if header is not None and self._listeners:
+                page = self.config.notice_page
+                if page is not None:
+                    items, self._backlog = _paged(items, page)
                 notice = self._notice(header, items)
                 for listener in tuple(self._listeners):
                     listener(notice)
@@ -345,6 +366,7 @@ class IbcModule:
         date in its own begin-block) unless a module after it wrote provable IBC records in
         that begin-block: none does."""
         self.provable.rebuild()
+        self._backlog = []
         self._header_cache = None
         self._plain_cache = None
         self._packets.forget_caches()
@@ -368,7 +390,7 @@ class IbcModule:
         """The module's `BlockHint`: a block with IBC activity is due (its notice goes to the
         listeners at the next begin-block); an idle one is not."""
         state = self.state
-        return block.height if state.block_log or state.dirty else None
+        return block.height if state.block_log or state.dirty or self._backlog else None
 
     # -- listeners --------------------------------------------------------------------------
 
@@ -381,6 +403,31 @@ class IbcModule:
         """Stop calling ``listener`` (no error if it was not added)."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+        if not self._listeners:
+            self._backlog = []
+
+    def _still_pending(self, items: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        """``items`` (a backlog) less the sent packets whose commitment is gone (acked or
+        timed out through a clearing meanwhile: no proof of it exists any more) and the
+        acks whose record is gone."""
+        state = self.state
+        commitments = state.commitments
+        acks_written = state.acks
+        kept: list[tuple[object, ...]] = []
+        for item in items:
+            kind = item[0]
+            if kind == "sent":
+                packet: IbcPacket = item[2]  # type: ignore[assignment]
+                if (item[1], packet.sequence) in commitments:
+                    kept.append(item)
+            elif kind == "acks":
+                written: tuple[WrittenAck, ...] = item[2]  # type: ignore[assignment]
+                left = tuple(a for a in written if (item[1], a.packet.sequence) in acks_written)
+                if left:
+                    kept.append((kind, item[1], left))
+            else:
+                kept.append(item)
+        return kept
 
     def _notice(self, header: IbcHeader, items: list[tuple[object, ...]]) -> IbcBlockNotice:
         """The notice of one ended block, from the items the layers logged in it (see
@@ -425,16 +472,22 @@ class IbcModule:
                     provable.prove_ack(a.packet.dest.port_id, channel_id, a.packet.sequence)
                     for a in acks[channel_id]
                 )
+            # the acks by sequence, without their packets (the relayer that delivered a
+            # packet has it; see `ChannelActivity`)
+            written = acks[channel_id]
             activity.append(
                 ChannelActivity.model_construct(
                     port_id=end.port_id,
                     channel_id=channel_id,
                     connection_id=end.connection_id,
                     sent=tuple(sent[channel_id]),
-                    acks=tuple(acks[channel_id]),
+                    acks=(),
                     changed=channel_id in changed,
                     sent_proofs=sent_proofs,
                     ack_proofs=ack_proofs,
+                    # (list comprehensions: a generator costs a call per item)
+                    ack_sequences=tuple([a.packet.sequence for a in written]),
+                    ack_data=tuple([a.ack for a in written]),
                 )
             )
         self._notice_number += 1
@@ -721,3 +774,35 @@ class IbcModule:
         ack a receipt.
         """
         return self._packets.invariant_violations()
+
+
+def _paged(
+    items: list[tuple[object, ...]], page: int
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """``items`` cut into what one notice carries (at most ``page`` sent packets and written
+    acks, in order; channel and connection changes always) and the rest, in order."""
+    taken: list[tuple[object, ...]] = []
+    rest: list[tuple[object, ...]] = []
+    room = page
+    for item in items:
+        kind = item[0]
+        if kind == "sent":
+            if room:
+                taken.append(item)
+                room -= 1
+            else:
+                rest.append(item)
+        elif kind == "acks":
+            written: tuple[WrittenAck, ...] = item[2]  # type: ignore[assignment]
+            if len(written) <= room:
+                taken.append(item)
+                room -= len(written)
+            elif room:
+                taken.append((kind, item[1], written[:room]))
+                rest.append((kind, item[1], written[room:]))
+                room = 0
+            else:
+                rest.append(item)
+        else:
+            taken.append(item)
+    return taken, rest

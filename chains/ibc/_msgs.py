@@ -26,7 +26,14 @@ import enum
 from functools import lru_cache
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 
 from chains.contract._ibc_types import IbcEndpoint, IbcOrder, IbcPacket, IbcTimeout
 from chains.ibc._light_client import Commit, ConsensusValidatorSet, Header
@@ -745,7 +752,18 @@ class Unsubscribe(Message):
 
 class ChannelActivity(_Wire):
     """What one channel end did in a block: packets sent, acks written (for packets the
-    counterparty sent), and whether its state changed (a handshake or close step)."""
+    counterparty sent), and whether its state changed (a handshake or close step).
+
+    Written acks come in one of two forms. ``acks``: each with its packet (what notices
+    carried before issue 16; still understood). ``ack_sequences`` and ``ack_data`` (in
+    step): each ack by the sequence of the packet it acknowledges on this end (port,
+    channel) and its bytes, without the packet, which the relayer that delivered it already
+    has (`chains.ibc.Relayer` keeps a record of what it delivered; without one it clears,
+    and reads the packet from the source). A notice uses one form per activity: the
+    compact one when ``ack_sequences`` is set. An old peer (whose `ChannelActivity`
+    forbids fields it does not know) refuses a notice with the compact fields with a
+    validation error; never misreads it.
+    """
 
     port_id: str
     channel_id: str
@@ -753,10 +771,31 @@ class ChannelActivity(_Wire):
     sent: tuple[IbcPacket, ...] = ()
     acks: tuple[WrittenAck, ...] = ()
     changed: bool = False
-    # proofs in step with ``sent`` (commitments) and ``acks`` (ack commitments) at the
-    # notice's header, when the chain proves (issue 13)
+    # proofs in step with ``sent`` (commitments) and ``acks`` / ``ack_sequences`` (ack
+    # commitments) at the notice's header, when the chain proves (issue 13)
     sent_proofs: tuple[MembershipProof, ...] = ()
     ack_proofs: tuple[MembershipProof, ...] = ()
+    ack_sequences: tuple[int, ...] = ()
+    ack_data: tuple[bytes, ...] = ()
+
+    @model_validator(mode="after")
+    def _ack_forms_in_step(self) -> ChannelActivity:
+        if len(self.ack_sequences) != len(self.ack_data):
+            raise ValueError("ack_sequences and ack_data are not in step")
+        if self.ack_sequences and self.acks:
+            raise ValueError("acks in both forms")
+        return self
+
+    @field_serializer("ack_data", when_used="json")
+    def _ack_data_out(self, value: tuple[bytes, ...]) -> list[str]:
+        return [_b64(a) for a in value]
+
+    @field_validator("ack_data", mode="before")
+    @classmethod
+    def _ack_data_back(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [_unb64(a) for a in value]
+        return value
 
     @field_serializer("sent", when_used="json")
     def _sent_out(self, value: tuple[IbcPacket, ...]) -> list[dict[str, Any]]:

@@ -41,7 +41,16 @@ How it relays:
 - **Notices** (``subscribe``): the gateways tell it, after each block with IBC activity, the
   packets sent and acks written in it; it forwards them at once (or after ``batch_delay``)
   as receives and acks, with the block's header as the client update. Lost notices are
-  caught by the next clearing.
+  caught by the next clearing. A notice names a written ack by its packet's sequence,
+  without the packet (issue 16): the relayer keeps a record of each packet it submitted
+  for receipt (keyed by destination chain, channel and sequence) and builds the ack from
+  it, dropping the record once the ack is submitted. An ack it has no record of (another
+  relayer delivered the packet, this relayer restarted, or the notice is a duplicate)
+  brings a clearing forward, which reads the packet from its source: every ack is still
+  relayed, and the destination's receipts and the source's commitments make it
+  exactly-once. Records of packets resolved otherwise (timed out, acked through a
+  clearing) are dropped by the next clearing that reads the source's whole pending list,
+  and at most `_MAX_DELIVERED` are kept.
 - Batches hold at most ``max_batch`` packets; they are told (not asked) to the channel or
   gateway actor with ``reply_to`` set, so the relayer never blocks on a chain; results come
   back as `IbcBatchResult` and any failure schedules an early clearing (retries).
@@ -72,6 +81,7 @@ from chains.contract._ibc_types import IbcPacket
 from chains.ibc._merkle import MembershipProof
 from chains.ibc._msgs import (
     AcknowledgePackets,
+    ChannelActivity,
     ChanOpenInit,
     ConnectionState,
     ConnectionView,
@@ -92,6 +102,8 @@ from chains.ibc._msgs import (
     RelayState,
     Subscribe,
     UpdateClient,
+    WrittenAck,
+    written_ack,
 )
 from chains.ibc._relay_plan import GATEWAY, PathSide, RelayPlan, destination_keys, plan_path
 from chains.ibc._relayer_msgs import (
@@ -125,6 +137,9 @@ _SETUP_PATIENCE = 500.0
 # clearing covers the gap even then); renewing at every clearing cost a tell per chain
 _LEASE_INTERVALS = 6
 _RENEW_INTERVALS = 2
+# the most records of delivered packets kept (`Relayer._delivered`): beyond, the oldest go
+# (an ack whose record went is relayed by a clearing instead)
+_MAX_DELIVERED = 100_000
 
 
 class RelayerSetupError(ChainError):
@@ -411,6 +426,10 @@ class Relayer(Actor[RelayerMsg]):
         self._active_at = float("-inf")
         # the last notice number seen of each chain (`IbcBlockNotice.number`)
         self._numbers: dict[str, int] = {}
+        # the packets submitted for receipt whose ack is not yet relayed, by (destination
+        # chain, destination channel, sequence): a notice names an ack by sequence only
+        self._delivered: dict[tuple[str, str, int], IbcPacket] = {}
+        self._acks_cleared = 0
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -490,13 +509,35 @@ class Relayer(Actor[RelayerMsg]):
 
     def _note_numbers(self, answers: tuple[RelayState, ...]) -> None:
         """A clearing covered each chain's blocks up to its answer: judge gaps in later
-        notices from the chain's notice number then (`RelayState.notice_number`)."""
+        notices from the chain's notice number then (`RelayState.notice_number`); and
+        drop the records of delivered packets no longer pending on their source."""
         numbers = self._numbers
         for answer in answers:
             header = answer.header
             if header is not None and answer.notice_number:
                 chain_id = header.chain_id
                 numbers[chain_id] = max(numbers.get(chain_id, 0), answer.notice_number)
+        if self._delivered:
+            # the first chain's pending list and the second's (the middle answer is the
+            # first chain's statuses alone, with no pending list)
+            self._forget_resolved(answers[0])
+            self._forget_resolved(answers[-1])
+
+    def _forget_resolved(self, answer: RelayState) -> None:
+        """Drop the records of packets sent by ``answer``'s chain that are no longer
+        pending there (acked or timed out), if the answer lists every pending packet."""
+        header = answer.header
+        limit = self.config.clear_limit
+        if header is None or limit <= 0 or len(answer.pending) >= limit:
+            return  # no list, or a cut one: a packet not in it may still be pending
+        facing = self._facing.get(header.chain_id)
+        if facing is None:
+            return
+        dest = facing.chain_id
+        pending = {(dest, p.dest.channel_id, p.sequence) for p in answer.pending}
+        delivered = self._delivered
+        for key in [k for k in delivered if k[0] == dest and k not in pending]:
+            del delivered[key]
 
     def _settle(self, answers: tuple[RelayState, ...], found: bool) -> None:
         """After a clearing: back off further if it found nothing to do and nothing
@@ -555,7 +596,12 @@ class Relayer(Actor[RelayerMsg]):
         me = self._me
         config = self.config
         batches = operations = 0
+        delivered = self._delivered
         for chain_id, actor, ops in plan.batches(sides, config.max_batch):
+            for op in ops:
+                if type(op) is RecvPackets:
+                    for packet in op.packets:
+                        delivered[(chain_id, packet.dest.channel_id, packet.sequence)] = packet
             gateway = self._ends[chain_id].gateway
             address = gateway if actor == GATEWAY else f"{gateway}/{actor}"
             batch = IbcBatch.model_construct(ops=ops, reply_to=me, signer=config.name)
@@ -565,6 +611,11 @@ class Relayer(Actor[RelayerMsg]):
             batches += 1
             operations += len(ops)
         self._batches += batches
+        if len(delivered) > _MAX_DELIVERED:
+            # the oldest first (insertion order): their acks are the likeliest relayed
+            # already by a clearing, or lost
+            for key in list(delivered)[: len(delivered) - _MAX_DELIVERED]:
+                del delivered[key]
         if batches:
             self._wake()  # a lost batch is found pending by the next clearing
         return batches, operations
@@ -794,6 +845,7 @@ class Relayer(Actor[RelayerMsg]):
             self._active_at = self.ctx.clock.now()
             self._wake()
         queue = self._queue
+        missing = False
         for activity in notice.activity:
             if activity.connection_id != src.connection_id:
                 continue
@@ -811,12 +863,19 @@ class Relayer(Actor[RelayerMsg]):
                         packets=sent, proof_height=header.height, proofs=sent_proofs
                     )
                     queue.add(dst.chain_id, sent[0].dest.channel_id, recv, header)
-            if activity.acks:
+            if activity.acks:  # the form with packets (an older peer's notice)
                 channel_id = activity.acks[0].packet.src.channel_id
                 ack = AcknowledgePackets.model_construct(
                     acks=activity.acks, proof_height=header.height, proofs=activity.ack_proofs
                 )
                 queue.add(dst.chain_id, channel_id, ack, header)
+            elif activity.ack_sequences and self._forward_acks(
+                notice.chain_id, activity, dst.chain_id, header
+            ):
+                missing = True
+        if missing:
+            # acks of packets this relayer has no record of: a clearing reads them
+            self._schedule_clear(0.0)
         if changed:
             self._schedule_clear(0.0)
         if queue:
@@ -825,6 +884,39 @@ class Relayer(Actor[RelayerMsg]):
                 self._flush()
             elif not self.ctx.timers.is_active(_FLUSH):
                 self.ctx.timers.send_after(_FLUSH, delay, _FlushTick())
+
+    def _forward_acks(
+        self, chain_id: str, activity: ChannelActivity, to_chain: str, header: IbcHeader
+    ) -> bool:
+        """Queue the acks ``activity`` names by sequence (written on ``chain_id``) for
+        ``to_chain``, each with the packet from this relayer's record of it (the record is
+        dropped: the ack is on its way, and a lost one is found by clearing). Returns
+        whether any had no record."""
+        delivered = self._delivered
+        channel_id = activity.channel_id
+        proofs = activity.ack_proofs
+        acks: list[WrittenAck] = []
+        kept: list[MembershipProof] = []
+        missing = False
+        sequences = activity.ack_sequences
+        if len(activity.ack_data) != len(sequences) or (proofs and len(proofs) != len(sequences)):
+            self._acks_cleared += len(sequences)
+            return True  # not in step (a validated notice always is): leave it to clearing
+        for index, (sequence, data) in enumerate(zip(sequences, activity.ack_data, strict=True)):
+            packet = delivered.pop((chain_id, channel_id, sequence), None)
+            if packet is None or packet.dest.port_id != activity.port_id:
+                missing = True
+                self._acks_cleared += 1
+                continue
+            acks.append(written_ack(packet, data))
+            if proofs:
+                kept.append(proofs[index])
+        if acks:
+            op = AcknowledgePackets.model_construct(
+                acks=tuple(acks), proof_height=header.height, proofs=tuple(kept)
+            )
+            self._queue.add(to_chain, acks[0].packet.src.channel_id, op, header)
+        return missing
 
     def _flush(self) -> None:
         plan, self._queue = self._queue, RelayPlan()
@@ -918,6 +1010,8 @@ class Relayer(Actor[RelayerMsg]):
             items_ok=self._ok,
             items_noop=self._noop,
             items_failed=self._failed,
+            in_flight=len(self._delivered),
+            acks_cleared=self._acks_cleared,
         )
 
     # -- setup ------------------------------------------------------------------------------

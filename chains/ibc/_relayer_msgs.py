@@ -131,7 +131,9 @@ class RelayerStatus(Message):
 
 class RelayerStats(Message):
     """Counters of one relayer incarnation (``queries``: the gateway queries its clearings
-    asked, two or three per clearing)."""
+    asked, two or three per clearing; ``in_flight``: the packets it submitted for receipt
+    whose ack it has not yet relayed, what it keeps per packet; ``acks_cleared``: the acks
+    a notice named that it had no record of, left to a clearing)."""
 
     type_name = "relayer.stats"
     paused: bool
@@ -144,6 +146,8 @@ class RelayerStats(Message):
     items_ok: int
     items_noop: int
     items_failed: int
+    in_flight: int = 0
+    acks_cleared: int = 0
 
 
 class SetupPath(Message):

@@ -26,6 +26,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 
 from chains.host._chain import Chain
 from chains.host._events import ChainEvent
@@ -67,11 +68,14 @@ class Settlement(enum.StrEnum):
 class _Watch:
     """The mutable watch state of a `CrossChainTx` (the result itself is frozen)."""
 
-    __slots__ = ("contract", "done", "failure", "outcome", "packet", "settlement_events")
+    __slots__ = ("contract", "done", "event", "failure", "outcome", "packet", "settlement_events")
 
     def __init__(self, contract: str) -> None:
         self.contract = contract
-        self.done = anyio.Event()
+        self.done = False
+        # made by the first wait (issue 16: an event per handle was ~850 bytes per user
+        # while a mesh's users' handles waited, most of them never awaited one by one)
+        self.event: anyio.Event | None = None
         self.failure: BaseException | None = None
         self.outcome: Settlement | None = None
         self.packet: tuple[str, int] | None = None
@@ -88,7 +92,8 @@ class CrossChainTx(TxResult, frozen=True, gc=True):
     """
 
     # the watch state, one field after the result's: a handle is tracked by the garbage
-    # collector (its state holds an `anyio.Event` and, once abandoned, an exception)
+    # collector (its state holds an `anyio.Event` once awaited and, once abandoned, an
+    # exception)
     _watch: _Watch
 
     @classmethod
@@ -135,7 +140,7 @@ class CrossChainTx(TxResult, frozen=True, gc=True):
     @property
     def done(self) -> bool:
         """Whether the outcome is known (or the mesh closed before it was)."""
-        return self._watch.done.is_set()
+        return self._watch.done
 
     async def settled(self) -> Settlement:
         """Wait until the provider decided the transaction's fate and return it.
@@ -144,7 +149,12 @@ class CrossChainTx(TxResult, frozen=True, gc=True):
         only stops this wait: the handle keeps watching and can be awaited again.
         """
         watch = self._watch
-        await watch.done.wait()
+        if watch.done:
+            await anyio.lowlevel.checkpoint()  # as a wait on a set event does
+        else:
+            if watch.event is None:
+                watch.event = anyio.Event()
+            await watch.event.wait()
         if watch.failure is not None:
             raise watch.failure
         assert watch.outcome is not None
@@ -155,18 +165,22 @@ class CrossChainTx(TxResult, frozen=True, gc=True):
 
     def _settle(self, outcome: Settlement, events: tuple[ChainEvent, ...] = ()) -> None:
         watch = self._watch
-        if watch.done.is_set():
+        if watch.done:
             return
         watch.outcome = outcome
         watch.settlement_events = events
-        watch.done.set()
+        watch.done = True
+        if watch.event is not None:
+            watch.event.set()
 
     def _abandon(self, error: BaseException) -> None:
         watch = self._watch
-        if watch.done.is_set():
+        if watch.done:
             return
         watch.failure = error
-        watch.done.set()
+        watch.done = True
+        if watch.event is not None:
+            watch.event.set()
 
 
 def _decide(handle: CrossChainTx, event: ChainEvent, segment: list[ChainEvent]) -> None:

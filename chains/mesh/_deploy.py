@@ -272,7 +272,10 @@ async def start_chain(
             lazy_blocks=lazy_blocks,
         )
     )
-    ibc = await install_ibc(chain, IbcConfig(verify_proofs=topology.verify_proofs))
+    ibc = await install_ibc(
+        chain,
+        IbcConfig(verify_proofs=topology.verify_proofs, notice_page=topology.notice_page),
+    )
     # x/gov: from another actor system, a signed proposal is the only way to act as the
     # governance authority (issue 13); the staking proxies vote through it (P-55)
     await chain.add_module(governance_module)

@@ -386,6 +386,11 @@ class Topology(_Spec):
     """Issue 13: every chain signs its headers and proves its IBC facts, and every light
     client verifies them (`IbcConfig.verify_proofs`). Off: headers are trusted as given and
     no proof is built or checked (the unverified baseline, for benchmarks)."""
+    notice_page: Annotated[int | None, Field(strict=True, ge=1)] = 100
+    """Issue 16: at most this many sent packets and written acks in one IBC block notice
+    (`IbcConfig.notice_page`; ``None``: a block's whole activity in one notice). What the
+    relaying of a busy block holds at once is bounded by a page; the rest goes out in the
+    next blocks' notices."""
     network: NetworkSpec = NetworkSpec()
 
     @model_validator(mode="after")

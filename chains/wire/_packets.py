@@ -10,6 +10,7 @@ and bad values with `PacketDecodeError` (the receiver turns it into an error ack
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -267,6 +268,12 @@ def _decode(data: bytes, variants: dict[str, type[_Packet]]) -> _Packet:
         raise PacketDecodeError(f"unknown variant {key!r}")
     if not isinstance(body, dict):
         raise PacketDecodeError(f"variant {key!r} must hold an object")
+    validator = body.get("validator")
+    if type(validator) is str:
+        # a chain has a hundred validators and keeps the name of each stake's one (the
+        # consumer's stake keys): one string per validator, not one per packet decoded
+        # (issue 16, ~100 bytes per stake)
+        body["validator"] = sys.intern(validator)
     try:
         return cls.model_validate(body)
     except ValidationError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chains.contract import IbcOrder
-from chains.ibc import ChannelState, IbcModule, PauseRelaying, ResumeRelaying
+from chains.ibc import ChannelState, IbcConfig, IbcModule, PauseRelaying, ResumeRelaying
 from chains.testing import IbcAppConfigure, IbcAppSend, IbcAppState
 from tests.chains.ibc._world import World, ibc_world
 from transport import LinkFaults, Uniform
@@ -49,10 +49,12 @@ def _faults(rng: random.Random) -> LinkFaults:
     )
 
 
-async def soak(seed: int) -> SoakResult:
+async def soak(seed: int, notice_page: int | None = None) -> SoakResult:
+    """The run of ``seed``; ``notice_page`` bounds each block notice (`IbcConfig`)."""
     rng = random.Random(seed)
     ordering = IbcOrder.ORDERED if rng.random() < 0.3 else IbcOrder.UNORDERED
-    async with ibc_world(faults=LinkFaults(), seed=seed) as world:
+    config = None if notice_page is None else IbcConfig(notice_page=notice_page)
+    async with ibc_world(faults=LinkFaults(), seed=seed, config=config) as world:
         await world.a.deploy_app()
         await world.b.deploy_app()
         first = await world.spawn_relayer("relayer", 0)

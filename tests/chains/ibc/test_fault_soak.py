@@ -91,8 +91,8 @@ def check(result: SoakResult) -> list[str]:
     return problems
 
 
-def _run(seed: int, backend: str = "asyncio") -> None:
-    result = anyio.run(soak, seed, backend=backend)
+def _run(seed: int, backend: str = "asyncio", notice_page: int | None = None) -> None:
+    result = anyio.run(soak, seed, notice_page, backend=backend)
     problems = check(result)
     if problems:
         print(
@@ -132,3 +132,22 @@ def test_fault_soak_thousands_of_seeds_I_16_I_29() -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3, 5, 8])
 def test_fault_soak_on_trio(seed: int) -> None:
     _run(seed, backend="trio")
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+@given(st.integers(min_value=0, max_value=2**32 - 1), st.integers(min_value=1, max_value=3))
+def test_fault_soak_with_paged_notices_every_packet_resolved_once_I_16_I_22(
+    seed: int, page: int
+) -> None:
+    # issue 16: notices of at most 1-3 packets or acks (a send of up to 4 packets spills
+    # into later blocks' notices), written acks named by sequence (the relayers build them
+    # from their records, or clear): lost, duplicated and reordered notices and batches,
+    # relayers stopped, restarted and paused, and still every packet is acked or timed
+    # out exactly once
+    _run(seed, notice_page=page)
