@@ -55,6 +55,7 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import io
 import os
 import pickle
 import sqlite3
@@ -196,6 +197,37 @@ def _fields_encoder(header: bytes, names: tuple[str, ...], model: bool) -> _Enco
             _encode(getattr(value, name), out)
 
     return encode
+
+
+class _Unpickler(pickle.Unpickler):
+    """Loads rows as `pickle.loads` does, except that a record class that is now a
+    `msgspec.Struct` also loads from the pickles an earlier version wrote when it was a named
+    tuple (``AckRecord``, and the tx results and events of issue 16): those pickles build
+    the value as ``cls.__new__(cls, *fields)``, which a struct refuses, so such a class
+    resolves to a loader that builds the struct from the same fields. The struct's own
+    pickles (``cls(*fields)``) load through the same loader unchanged."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = super().find_class(module, name)
+        if isinstance(found, type) and issubclass(found, msgspec.Struct):
+            return _struct_loader(found)
+        return found
+
+
+@functools.cache
+def _struct_loader(kind: type[msgspec.Struct]) -> type:
+    """A stand-in class for ``kind`` whose construction, by either pickle opcode, returns a
+    ``kind`` built from the pickled fields (cached: record classes are few and fixed)."""
+
+    def build(cls: type, *fields: Any) -> Any:
+        return kind(*fields)
+
+    return type(f"_Load{kind.__name__}", (), {"__new__": build})
+
+
+def _loads(data: bytes) -> Any:
+    """One row's key or value from its pickle bytes (`_Unpickler`)."""
+    return _Unpickler(io.BytesIO(data)).load()
 
 
 @functools.cache
@@ -545,10 +577,10 @@ class DurableStore:
                 target = contents.get(map_name)
                 if target is None:
                     raise StoreCorrupt(where, f"a row of unknown map {map_name!r}")
-                key = pickle.loads(key_data)
+                key = _loads(key_data)
                 if canonical_bytes(key) != k:
                     raise StoreCorrupt(where, f"a key of {map_name!r} does not match its row")
-                value = pickle.loads(value_data)
+                value = _loads(value_data)
                 digest = _entry_digest(map_name.encode(), k, canonical_bytes(value))
                 digests[(map_name, bytes(k))] = digest
                 acc += digest
