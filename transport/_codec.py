@@ -86,6 +86,10 @@ class JsonCodec:
     ``registry`` names the message classes that may cross the wire (the runtime's own
     `mesh_actors.Failure`, `Watch`, `Unwatch` and `Terminated` are always accepted).
     ``max_frame_size`` (bytes, default 1 MiB) bounds frames in both directions.
+    ``wire_name`` (default ``"JsonCodec"``) is what the TCP handshake compares with the
+    peer's: an application whose messages change between its versions names its message
+    schema in it (``"JsonCodec+myapp-3"``), so processes of two versions refuse each other at
+    connect (`HandshakeRefused`, reason ``"codec"``) instead of refusing some frames mid-run.
 
     `encode` raises `UnknownMessageType` for a message class that is not registered (under
     its ``type_name``), `UnencodableMessage` for anything that is not a message (a reply may
@@ -96,12 +100,17 @@ class JsonCodec:
     Both are synchronous and thread-safe as long as the registry is not being changed.
     """
 
-    __slots__ = ("_addresses", "_max_frame_size", "_registry")
+    __slots__ = ("_addresses", "_max_frame_size", "_registry", "_wire_name")
 
-    def __init__(self, registry: MessageRegistry, *, max_frame_size: int = MiB) -> None:
+    def __init__(
+        self, registry: MessageRegistry, *, max_frame_size: int = MiB, wire_name: str = "JsonCodec"
+    ) -> None:
         if max_frame_size < 1:
             raise ValueError(f"max_frame_size must be positive, got {max_frame_size}")
+        if not wire_name or not wire_name.isascii() or not wire_name.isprintable():
+            raise ValueError(f"wire_name must be printable ASCII, got {wire_name!r}")
         self._registry = registry
+        self._wire_name = wire_name
         self._max_frame_size = max_frame_size
         # Parsed addresses by their text: a peer talks to a handful of actors, and parsing
         # (a regular expression per path segment) is the largest cost of a small frame.
@@ -111,6 +120,11 @@ class JsonCodec:
     def registry(self) -> MessageRegistry:
         """The registry messages are looked up in (by type name)."""
         return self._registry
+
+    @property
+    def wire_name(self) -> str:
+        """The codec's name in the TCP handshake (both sides must give the same)."""
+        return self._wire_name
 
     @property
     def max_frame_size(self) -> int:

@@ -58,6 +58,7 @@ from chains.mesh._mesh import (
     Mesh,
 )
 from chains.mesh._network import (
+    WIRE_SCHEMA,
     NetworkConfigError,
     RealClockRequired,
     build_transport,
@@ -343,6 +344,7 @@ __all__ = [
     "ValidatorSpec",
     "ValidatorView",
     "VaultView",
+    "WIRE_SCHEMA",
     "WithdrawUnbondedStep",
     "Withdrawal",
     "Workload",

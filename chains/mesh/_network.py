@@ -13,18 +13,31 @@ import os
 import ssl
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Final
 
 from chains.mesh._errors import MeshError
 from chains.mesh._topology import NetworkSpec, Topology
-from transport import InMemoryNetwork, NatsTransport, TcpNetwork, Transport
+from mesh_actors import MessageRegistry
+from transport import InMemoryNetwork, JsonCodec, NatsTransport, TcpNetwork, Transport
 
 __all__ = [
+    "WIRE_SCHEMA",
     "NetworkConfigError",
     "RealClockRequired",
     "build_transport",
     "chain_address",
     "network_secret",
 ]
+
+WIRE_SCHEMA: Final = 2
+"""The version of the chains' messages as they cross between processes, named in the TCP
+handshake's codec (``"JsonCodec+chains-2"``): a process of another version is refused at
+connect, with `transport.HandshakeRefused` (reason ``"codec"``), rather than having some of
+its frames refused mid-run. Raised whenever a message that crosses a process boundary gains,
+loses or reinterprets a field. 1: the first multi-process release; 2: issue 16 (membership
+proofs packed, written acks by sequence in `chains.ibc.ChannelActivity`, `RelayerStats`'
+new counters). NATS has no handshake between peers: there a frame of another version is
+refused on arrival (`transport.MalformedFrame`)."""
 
 # the shortest secret the TCP handshake accepts (`TcpNetwork`)
 _MIN_SECRET = 16
@@ -164,4 +177,7 @@ def build_transport(
         ssl_server=_tls(spec, base, server=True),
         ssl_client=_tls(spec, base, server=False),
         seed=seed,
+        codec=JsonCodec(
+            MessageRegistry.from_subclasses(), wire_name=f"JsonCodec+chains-{WIRE_SCHEMA}"
+        ),
     )

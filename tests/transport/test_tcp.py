@@ -25,6 +25,7 @@ from transport import (
     FaultyNetwork,
     FrameDecoder,
     FrameType,
+    JsonCodec,
     LinkFaults,
     PeerUnreachable,
     SendQueueFull,
@@ -164,6 +165,29 @@ async def test_wrong_secret_is_refused_on_both_sides_and_asks_fail_fast() -> Non
         # Down: the next ask fails at once, as no route.
         with anyio.fail_after(1), pytest.raises(NoRoute):
             await balance(a, timeout=30)
+
+
+async def test_another_message_schema_is_refused_at_connect_as_codec() -> None:
+    """Two versions of an application name their message schemas in ``wire_name``: the
+    handshake refuses the pair (reason "codec") on both sides, before any frame crosses."""
+    newer = JsonCodec(peer.codec().registry, wire_name="JsonCodec+app-2")
+    async with two_processes_in_one(a_settings={"codec": newer}) as (net_a, a, net_b, _):
+        assert net_a.codec.wire_name == "JsonCodec+app-2"
+        with anyio.fail_after(3):
+            with pytest.raises(NoRoute, match="codec"):
+                await balance(a, timeout=30)
+        await eventually(
+            lambda: bool(net_b.endpoint_statistics("b").refused.get("HandshakeRefused"))
+        )
+        assert net_b.endpoint_statistics("b").received == 0
+        assert net_a.statistics()[("a", "b")].connects == 0
+
+
+def test_a_wire_name_must_be_printable_ascii() -> None:
+    """It travels in the handshake's JSON and is shown in refusals."""
+    for bad in ("", "json\n", "jsön"):
+        with pytest.raises(ValueError, match="wire_name"):
+            JsonCodec(peer.codec().registry, wire_name=bad)
 
 
 async def raw_handshake(
