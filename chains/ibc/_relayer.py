@@ -73,6 +73,7 @@ creates the clients and the connection; `OpenChannel` starts a channel handshake
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -614,7 +615,8 @@ class Relayer(Actor[RelayerMsg]):
         if len(delivered) > _MAX_DELIVERED:
             # the oldest first (insertion order): their acks are the likeliest relayed
             # already by a clearing, or lost
-            for key in list(delivered)[: len(delivered) - _MAX_DELIVERED]:
+            # (a slice of the keys' iterator: the excess only, not a copy of all of them)
+            for key in list(itertools.islice(delivered, len(delivered) - _MAX_DELIVERED)):
                 del delivered[key]
         if batches:
             self._wake()  # a lost batch is found pending by the next clearing
